@@ -1,0 +1,38 @@
+/** The control plane under /api/v1: deploy, list, get, delete, versions, rollback, logs. */
+import type { ServerLog } from '../core/index.ts';
+import type { InstancePool } from '../pool/index.ts';
+import type { ActiveVersions, Store } from '../store/index.ts';
+import type { DeployService } from './deploy-service.ts';
+import { Router } from './router.ts';
+import { deployRoute } from './routes/deploy.ts';
+import { functionRoutes } from './routes/functions.ts';
+import { logsRoute, type LogFeed } from './routes/logs.ts';
+import { versionRoutes } from './routes/versions.ts';
+
+/** What the control API needs. */
+export interface ControlApiDeps {
+  store: Store;
+  versions: ActiveVersions;
+  pool: InstancePool;
+  deployer: DeployService;
+  logs: LogFeed;
+  log: ServerLog;
+  dataDir: string;
+  uploadLimit: number;
+  urls: (name: string) => { url: string; path: string };
+  now: () => number;
+}
+
+/** Builds the router of the control API (paths relative to /api/v1). */
+export function createControlApi(d: ControlApiDeps): Router {
+  const fns = functionRoutes(d);
+  const versions = versionRoutes(d);
+  return new Router(d.log)
+    .on('POST', '/functions', deployRoute(d.deployer, d.uploadLimit))
+    .on('GET', '/functions', fns.list)
+    .on('GET', '/functions/:name', fns.get)
+    .on('DELETE', '/functions/:name', fns.remove)
+    .on('GET', '/functions/:name/versions', versions.list)
+    .on('POST', '/functions/:name/rollback', versions.rollback)
+    .on('GET', '/functions/:name/logs', logsRoute({ store: d.store, feed: d.logs, now: d.now }));
+}

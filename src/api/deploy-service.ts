@@ -1,0 +1,182 @@
+/**
+ * Deploy, as one transaction seen from outside: extract and check the bundle, settle the spec,
+ * skip identical content, build, prove the code loads on a real instance, then record version
+ * N+1 and switch traffic to it. Any failure leaves the previous version serving and nothing stored.
+ */
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  buildBundle,
+  extractBundle,
+  hashTree,
+  readManifestFile,
+  resolveSpec,
+  runtimeFor,
+  sha256,
+  type DeployOverrides,
+} from '../build/index.ts';
+import { KumoError, type FunctionSpec } from '../core/index.ts';
+import type { ServerLog } from '../core/index.ts';
+import type { InstancePool, PoolTarget } from '../pool/index.ts';
+import type { ActiveVersions, Store } from '../store/index.ts';
+
+/** The answer to a deploy (docs/http-api.md "DeployResult"). */
+export interface DeployResult {
+  function: string;
+  version: number;
+  created: boolean;
+  hash: string;
+  url: string;
+  path: string;
+  files: number;
+  bytes: number;
+  buildLog: string;
+  durationMs: number;
+}
+
+/** Progress callbacks of one deploy. */
+export interface DeployProgress {
+  onBuild?(version: number): void;
+  onLog?(line: string): void;
+  onStart?(): void;
+}
+
+/** What deploys need. */
+export interface DeployServiceDeps {
+  store: Store;
+  versions: ActiveVersions;
+  pool: InstancePool;
+  dataDir: string;
+  log: ServerLog;
+  urls: (name: string) => { url: string; path: string };
+  now?: () => number;
+}
+
+/** Deploys bundles, one at a time per function. */
+export class DeployService {
+  private readonly d: DeployServiceDeps & { now: () => number };
+  private readonly locks: Map<string, Promise<unknown>> = new Map();
+
+  constructor(deps: DeployServiceDeps) {
+    this.d = { now: Date.now, ...deps };
+  }
+
+  /** Deploys `archive` (a gzipped tar) with `overrides` applied over its kumo.yaml. */
+  async deploy(archive: Buffer, overrides: DeployOverrides, progress: DeployProgress = {}, signal = new AbortController().signal): Promise<DeployResult> {
+    const began = this.d.now();
+    const tmpRoot = path.join(this.d.dataDir, 'tmp');
+    await mkdir(tmpRoot, { recursive: true });
+    const work = await mkdtemp(path.join(tmpRoot, 'deploy-'));
+    try {
+      const sourceDir = path.join(work, 'src');
+      await mkdir(sourceDir);
+      const { files, bytes } = await extractBundle(archive, sourceDir);
+      const { file, data } = await readManifestFile(sourceDir);
+      const spec = resolveSpec(data, overrides, file ?? 'manifest');
+      const runtime = runtimeFor(spec.runtime);
+      const treeHash = await hashTree(sourceDir);
+      const hash = sha256(`${treeHash}\n${canonicalJson(spec)}`);
+      return await this.withLock(spec.name, () =>
+        this.deployLocked({ archive, sourceDir, spec, hash, files, bytes, began, progress, signal, runtimeName: runtime.name }),
+      );
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  private async deployLocked(a: {
+    archive: Buffer;
+    sourceDir: string;
+    spec: FunctionSpec;
+    hash: string;
+    files: number;
+    bytes: number;
+    began: number;
+    progress: DeployProgress;
+    signal: AbortSignal;
+    runtimeName: string;
+  }): Promise<DeployResult> {
+    const { spec, hash } = a;
+    const name = spec.name;
+    const result = (version: number, created: boolean, buildLog: string): DeployResult => ({
+      function: name,
+      version,
+      created,
+      hash,
+      ...this.d.urls(name),
+      files: a.files,
+      bytes: a.bytes,
+      buildLog,
+      durationMs: this.d.now() - a.began,
+    });
+    const current = this.d.store.getFunction(name);
+    const active = current ? this.d.store.getVersion(name, current.activeVersion) : undefined;
+    if (active && active.hash === hash) return result(active.version, false, active.buildLog);
+
+    const version = this.d.store.nextVersion(name);
+    a.progress.onBuild?.(version);
+    const buildDir = path.join(this.d.dataDir, 'builds', name, `v${version}`);
+    // A crash between build and commit can leave a folder for a version number that was never recorded.
+    await rm(buildDir, { recursive: true, force: true });
+    await mkdir(path.dirname(buildDir), { recursive: true });
+    const buildLog = await buildBundle({
+      runtime: runtimeFor(a.runtimeName),
+      sourceDir: a.sourceDir,
+      outDir: buildDir,
+      spec,
+      signal: a.signal,
+      ...(a.progress.onLog ? { onLog: a.progress.onLog } : {}),
+    });
+    const target: PoolTarget = { functionName: name, version, spec, buildDir };
+    a.progress.onStart?.();
+    let warm;
+    try {
+      warm = await this.d.pool.startDetached(target);
+    } catch (err) {
+      await rm(buildDir, { recursive: true, force: true });
+      if (err instanceof KumoError && err.code === 'unknown_handler') throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new KumoError('build_failed', `version ${version} of '${name}' built but did not start: ${message}`, {
+        log: `${buildLog}\n${message}`.trim(),
+      });
+    }
+    const bundleHash = sha256(a.archive);
+    await this.saveBundle(bundleHash, a.archive);
+    this.d.store.addVersion({ function: name, version, hash, bundleHash, spec, buildDir, buildLog, createdAt: this.d.now() });
+    this.d.versions.invalidate(name);
+    this.d.pool.activate(target, warm);
+    this.d.log.info('deployed', { function: name, version, hash: hash.slice(0, 12) });
+    return result(version, true, buildLog);
+  }
+
+  /** Stores the uploaded archive under its sha256 (kept for rebuilds and audits). */
+  private async saveBundle(hash: string, archive: Buffer): Promise<void> {
+    const dir = path.join(this.d.dataDir, 'bundles');
+    const file = path.join(dir, `${hash}.tar.gz`);
+    if (await stat(file).catch(() => undefined)) return;
+    await mkdir(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, archive);
+    await rename(tmp, file);
+  }
+
+  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(name) ?? Promise.resolve();
+    const run = previous.catch(() => {}).then(fn);
+    this.locks.set(name, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(name) === run) this.locks.delete(name);
+    }
+  }
+}
+
+/** JSON with sorted keys, so equal specs hash equally. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}

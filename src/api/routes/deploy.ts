@@ -1,0 +1,80 @@
+/** POST /functions — deploy a bundle, answering with one JSON result or a stream of progress lines. */
+import { KumoError, LIMITS } from '../../core/index.ts';
+import { readBody, sendJson } from '../../http/index.ts';
+import type { DeployOverrides } from '../../build/index.ts';
+import type { DeployService } from '../deploy-service.ts';
+import type { RouteContext } from '../router.ts';
+
+/** The deploy route handler. */
+export function deployRoute(service: DeployService, uploadLimit: number) {
+  return async ({ req, res, query }: RouteContext): Promise<void> => {
+    const overrides = parseOverrides(query);
+    const archive = await readBody(req, uploadLimit, 'upload');
+    if (!archive.length) throw new KumoError('bad_request', 'the request body must be the bundle as a gzipped tar (kumo deploy makes one)');
+    const streaming = String(req.headers.accept ?? '').includes('application/x-ndjson');
+    if (!streaming) {
+      const result = await service.deploy(archive, overrides);
+      sendJson(res, result.created ? 201 : 200, result);
+      return;
+    }
+    // Errors before the build starts still get their own status; after it, they end the stream.
+    let begun = false;
+    const event = (e: Record<string, unknown>) => {
+      if (!begun) {
+        begun = true;
+        res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+      }
+      res.write(`${JSON.stringify(e)}\n`);
+    };
+    const controller = new AbortController();
+    res.once('close', () => controller.abort());
+    try {
+      const result = await service.deploy(
+        archive,
+        overrides,
+        {
+          onBuild: (version) => event({ event: 'build', version }),
+          onLog: (line) => event({ event: 'log', line }),
+          onStart: () => event({ event: 'start' }),
+        },
+        controller.signal,
+      );
+      event({ event: 'done', result });
+      res.end();
+    } catch (err) {
+      if (!begun) throw err;
+      const error = err instanceof KumoError ? err : new KumoError('internal_error', 'internal error: see the server log');
+      event({ event: 'error', ...error.toBody() });
+      res.end();
+    }
+  };
+}
+
+/** Deploy flags from the query string. */
+function parseOverrides(q: URLSearchParams): DeployOverrides {
+  const o: DeployOverrides = {};
+  const name = q.get('name');
+  if (name) o.name = name;
+  const handler = q.get('handler');
+  if (handler) o.handler = handler;
+  const memory = q.get('memory');
+  if (memory !== null) {
+    const n = Number(memory);
+    if (!Number.isInteger(n)) {
+      throw new KumoError('invalid_manifest', `--memory must be a whole number of MB between ${LIMITS.memoryMb.min} and ${LIMITS.memoryMb.max} (got ${JSON.stringify(memory)})`);
+    }
+    o.memory = n;
+  }
+  const timeout = q.get('timeout');
+  if (timeout) o.timeout = timeout;
+  const env = q.getAll('env');
+  if (env.length) {
+    o.env = {};
+    for (const pair of env) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new KumoError('invalid_manifest', `--env must be KEY=VALUE (got ${JSON.stringify(pair)})`);
+      o.env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return o;
+}

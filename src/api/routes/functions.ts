@@ -1,0 +1,70 @@
+/** GET /functions, GET /functions/:name, DELETE /functions/:name. */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { KumoError, type FunctionRecord, type FunctionSpec } from '../../core/index.ts';
+import { sendJson } from '../../http/index.ts';
+import type { InstancePool, PoolStats } from '../../pool/index.ts';
+import type { ActiveVersions, Store } from '../../store/index.ts';
+import type { RouteContext } from '../router.ts';
+
+/** One function as the API shows it. */
+export interface FunctionInfo {
+  name: string;
+  activeVersion: number;
+  versions: number;
+  runtime: string;
+  url: string;
+  path: string;
+  createdAt: number;
+  updatedAt: number;
+  instances: Omit<PoolStats, 'waiting'> & { waiting: number };
+  spec: FunctionSpec;
+}
+
+/** What the function routes need. */
+export interface FunctionRoutesDeps {
+  store: Store;
+  versions: ActiveVersions;
+  pool: InstancePool;
+  dataDir: string;
+  urls: (name: string) => { url: string; path: string };
+}
+
+/** The function routes. */
+export function functionRoutes(d: FunctionRoutesDeps) {
+  const info = (fn: FunctionRecord): FunctionInfo => {
+    const versions = d.store.listVersions(fn.name);
+    const active = versions.find((v) => v.version === fn.activeVersion);
+    if (!active) throw new KumoError('internal_error', `function ${fn.name} has no active version`);
+    return {
+      name: fn.name,
+      activeVersion: fn.activeVersion,
+      versions: versions.length,
+      runtime: active.spec.runtime,
+      ...d.urls(fn.name),
+      createdAt: fn.createdAt,
+      updatedAt: fn.updatedAt,
+      instances: d.pool.stats(fn.name),
+      spec: active.spec,
+    };
+  };
+  return {
+    list: ({ res }: RouteContext) => sendJson(res, 200, { functions: d.store.listFunctions().map(info) }),
+    get: ({ res, params }: RouteContext) => sendJson(res, 200, info(mustGet(d.store, params.name ?? ''))),
+    remove: async ({ res, params }: RouteContext) => {
+      const name = mustGet(d.store, params.name ?? '').name;
+      d.store.deleteFunction(name);
+      d.versions.invalidate(name);
+      d.pool.retireFunction(name);
+      await rm(path.join(d.dataDir, 'builds', name), { recursive: true, force: true });
+      sendJson(res, 200, { deleted: name });
+    },
+  };
+}
+
+/** The function `name`, or function_not_found. */
+export function mustGet(store: Store, name: string): FunctionRecord {
+  const fn = store.getFunction(name);
+  if (!fn) throw new KumoError('function_not_found', `no function named '${name}' is deployed (see kumo list)`);
+  return fn;
+}

@@ -1,0 +1,72 @@
+/** GET /functions/:name/logs — stored lines, or (follow=1) stored lines then live ones as NDJSON. */
+import { KumoError, parseDuration, type LogLine } from '../../core/index.ts';
+import { sendJson } from '../../http/index.ts';
+import type { Store } from '../../store/index.ts';
+import type { RouteContext } from '../router.ts';
+import { mustGet } from './functions.ts';
+
+/** Live log lines, as the telemetry part provides them. */
+export interface LogFeed {
+  subscribe(fn: string, listener: (line: LogLine) => void): () => void;
+  flush(): void;
+}
+
+/** What the log route needs. */
+export interface LogRoutesDeps {
+  store: Store;
+  feed: LogFeed;
+  now: () => number;
+}
+
+const MAX_LIMIT = 10_000;
+
+/** The logs route handler. */
+export function logsRoute(d: LogRoutesDeps) {
+  return ({ req, res, params, query }: RouteContext) => {
+    const fn = mustGet(d.store, params.name ?? '');
+    const since = parseSince(query.get('since'), d.now());
+    const limitText = query.get('limit');
+    const limit = limitText === null ? 200 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new KumoError('bad_request', `"limit" must be a whole number from 1 to ${MAX_LIMIT} (got ${JSON.stringify(limitText)})`);
+    }
+    d.feed.flush();
+    if (query.get('follow') !== '1' && query.get('follow') !== 'true') {
+      sendJson(res, 200, { lines: d.store.queryLogs({ function: fn.name, since, limit }).map(publicLine) });
+      return;
+    }
+    // Subscribe before reading the store, then drop live lines already sent: no gap, no repeat.
+    const early: LogLine[] = [];
+    let lastId = 0;
+    let live = false;
+    const send = (line: LogLine) => {
+      if ((line.id ?? 0) <= lastId) return;
+      lastId = line.id ?? lastId;
+      res.write(`${JSON.stringify(publicLine(line))}\n`);
+    };
+    const unsubscribe = d.feed.subscribe(fn.name, (line) => (live ? send(line) : early.push(line)));
+    res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+    for (const line of d.store.queryLogs({ function: fn.name, since, limit })) send(line);
+    for (const line of early) send(line);
+    live = true;
+    res.flushHeaders();
+    const heartbeat = setInterval(() => res.write('\n'), 15_000);
+    req.once('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  };
+}
+
+/** `10m`-style durations before now, or epoch milliseconds. */
+function parseSince(text: string | null, now: number): number | undefined {
+  if (text === null || text === '') return undefined;
+  if (/^\d{12,}$/.test(text)) return Number(text);
+  const ms = parseDuration(text, 's');
+  if (ms === undefined) throw new KumoError('bad_request', `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`);
+  return now - ms;
+}
+
+function publicLine(l: LogLine) {
+  return { time: l.time, function: l.function, version: l.version, invocationId: l.invocationId, stream: l.stream, line: l.line };
+}

@@ -1,0 +1,78 @@
+/** Server configuration from flags, environment and defaults — validated once, at start. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { KumoError } from './core/index.ts';
+
+/** Everything the server reads at start. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Functions answer at NAME.<baseDomain>. */
+  baseDomain: string;
+  /** Largest invocation body (bytes). */
+  bodyLimit: number;
+  /** Largest deploy upload (bytes). */
+  uploadLimit: number;
+  /** Run instances without a sandbox (never the default; logged at every start). */
+  insecureNoSandbox: boolean;
+  /** Deploy the folders under examples/ once listening. */
+  deployExamples: boolean;
+  /** How long SIGTERM waits for in-flight requests (ms). */
+  shutdownGraceMs: number;
+}
+
+const MB = 1024 * 1024;
+
+/** Usage of `kumo up`. */
+export const UP_USAGE = `Usage: kumo up [options]
+
+Starts the kumo server (control API and functions) in the foreground.
+
+Options:
+  --port N                 port to listen on (env KUMO_PORT, default 8080)
+  --host ADDR              address to bind (env KUMO_HOST, default 127.0.0.1)
+  --data DIR               data directory (env KUMO_DATA, default ./.kumo)
+  --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
+  --body-limit MB          largest invocation body (default 6)
+  --upload-limit MB        largest deploy upload (default 50)
+  --insecure-no-sandbox    run functions without isolation (logged at every start)
+  --deploy-examples        deploy the example functions once listening
+  -h, --help               show this help
+`;
+
+/** Parses `kumo up` arguments over the environment. */
+export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      domain: { type: 'string' },
+      'body-limit': { type: 'string' },
+      'upload-limit': { type: 'string' },
+      'insecure-no-sandbox': { type: 'boolean', default: false },
+      'deploy-examples': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const port = Number(values.port ?? env.KUMO_PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KumoError('bad_request', `--port must be 0-65535 (got ${values.port ?? env.KUMO_PORT})`);
+  const sizeMb = (flag: string, text: string | undefined, def: number) => {
+    const n = Number(text ?? def);
+    if (!Number.isFinite(n) || n <= 0) throw new KumoError('bad_request', `--${flag} must be a positive number of MB (got ${text})`);
+    return Math.round(n * MB);
+  };
+  return {
+    port,
+    host: values.host ?? env.KUMO_HOST ?? '127.0.0.1',
+    dataDir: path.resolve(cwd, values.data ?? env.KUMO_DATA ?? '.kumo'),
+    baseDomain: values.domain ?? env.KUMO_DOMAIN ?? 'localhost',
+    bodyLimit: sizeMb('body-limit', values['body-limit'], 6),
+    uploadLimit: sizeMb('upload-limit', values['upload-limit'], 50),
+    insecureNoSandbox: values['insecure-no-sandbox'] ?? false,
+    deployExamples: values['deploy-examples'] ?? false,
+    shutdownGraceMs: 10_000,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The one registry of user-visible errors. Every error a client can see has a stable snake_case
+ * code, an HTTP status and a message; the README lists them all ("Errors").
+ */
+
+/** Every code, its HTTP status and a one-line description for the docs. */
+export const ERROR_CODES = {
+  bad_request: { status: 400, doc: 'The request is malformed (a field, header or parameter is wrong).' },
+  invalid_manifest: { status: 400, doc: 'kumo.yaml or a deploy flag is invalid; the message names the field.' },
+  invalid_name: { status: 400, doc: 'A function name is not a DNS label (a-z, 0-9, "-", 1-63 chars).' },
+  invalid_archive: { status: 400, doc: 'The uploaded bundle is not a safe tar.gz (.. paths, absolute paths, links leaving it, devices).' },
+  unknown_handler: { status: 400, doc: 'The handler file does not exist or exports no recognised handler.' },
+  unauthorized: { status: 401, doc: 'A key is required and was missing or wrong.' },
+  forbidden: { status: 403, doc: 'The key is valid but lacks the scope for this action.' },
+  function_not_found: { status: 404, doc: 'No function of that name is deployed.' },
+  version_not_found: { status: 404, doc: 'The function has no such version.' },
+  route_not_found: { status: 404, doc: 'No route matches this method and path.' },
+  method_not_allowed: { status: 405, doc: 'The route exists but not for this method.' },
+  conflict: { status: 409, doc: 'The action conflicts with the current state (e.g. rollback to the active version).' },
+  payload_too_large: { status: 413, doc: 'The request body is over the limit (6 MB for invocations, 50 MB for uploads by default).' },
+  build_failed: { status: 422, doc: 'The build step failed; the previous version keeps serving. The build log is attached.' },
+  over_capacity: { status: 429, doc: 'Every instance is busy and the wait queue is full.' },
+  internal_error: { status: 500, doc: 'A bug in kumo; the server log has the details.' },
+  memory_limit_exceeded: { status: 500, doc: 'The instance went over its memory limit and was killed; the next request gets a fresh one.' },
+  handler_error: { status: 500, doc: 'The function threw or returned an invalid value.' },
+  instance_failed_to_start: { status: 502, doc: 'A new instance did not start or did not become ready in time.' },
+  instance_crashed: { status: 502, doc: 'The instance exited while handling the request; the next request gets a fresh one.' },
+  shutting_down: { status: 503, doc: 'The server is stopping and accepts no new work.' },
+  deadline_exceeded: { status: 504, doc: "The function ran past its timeout; the instance was killed and replaced." },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+/** A stable error code, as listed in ERROR_CODES. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/** An error a user can see: a stable code, its HTTP status, a message saying what to do. */
+export class KumoError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'KumoError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = details;
+  }
+
+  /** The JSON body sent to clients. */
+  toBody(): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** Whether `code` is one of ours (for clients reading error bodies). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+/** Turns anything thrown into a KumoError, keeping ours and hiding the rest behind internal_error. */
+export function toKumoError(err: unknown): KumoError {
+  if (err instanceof KumoError) return err;
+  return new KumoError('internal_error', 'internal error: see the server log');
+}

@@ -1,0 +1,124 @@
+/**
+ * The function manifest (`kumo.yaml`): one schema validates the file and the deploy flags, and the
+ * resolved `FunctionSpec` type is derived from it. Durations accept "30s" or seconds.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { KumoError } from './errors.ts';
+import { FUNCTION_NAME } from './name.ts';
+
+/** Runtimes this build of kumo can run. */
+export const RUNTIMES = ['node'] as const;
+/** Handler styles of the node runtime (DESIGN.md "Handler styles"); `auto` detects by exports. */
+export const HANDLER_STYLES = ['auto', 'fetch', 'node', 'lambda', 'plain'] as const;
+/** Isolation tiers a function may ask for. */
+export const ISOLATION_TIERS = ['process'] as const;
+
+/** Default and bounds of every limit, in one place for the docs and the schema. */
+export const LIMITS = {
+  memoryMb: { min: 64, max: 4096, default: 256 },
+  timeoutMs: { min: 100, max: 15 * 60_000, default: 30_000 },
+  concurrency: { min: 1, max: 1000, default: 1 },
+  instancesMin: { min: 0, max: 50, default: 0 },
+  instancesMax: { min: 1, max: 100, default: 10 },
+  idleMs: { min: 1000, max: 24 * 3_600_000, default: 300_000 },
+  queue: { min: 0, max: 10_000, default: 100 },
+} as const;
+
+const duration = (field: keyof typeof LIMITS, unit: 'ms' | 's' = 's') =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const ms = parseDuration(value, unit);
+    const { min, max } = LIMITS[field];
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration like "30s", "500ms" or "5m" (got ${JSON.stringify(value)})` });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${min}ms and ${max}ms (got ${ms}ms)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const int = (field: keyof typeof LIMITS, unit = '') => {
+  const { min, max } = LIMITS[field];
+  return z
+    .number({ error: (i) => `must be a whole number between ${min} and ${max}${unit} (got ${JSON.stringify(i.input)})` })
+    .int({ error: (i) => `must be a whole number (got ${JSON.stringify(i.input)})` })
+    .min(min, { error: (i) => `must be between ${min} and ${max}${unit} (got ${JSON.stringify(i.input)})` })
+    .max(max, { error: (i) => `must be between ${min} and ${max}${unit} (got ${JSON.stringify(i.input)})` });
+};
+
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const envKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The schema of `kumo.yaml` (and of the deploy flags merged over it). */
+export const manifestSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(FUNCTION_NAME, { error: 'must be a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"' })
+    .optional(),
+  runtime: z.enum(RUNTIMES, { error: `must be one of: ${RUNTIMES.join(', ')}` }).default('node'),
+  handler: z.string().min(1).optional(),
+  style: z.enum(HANDLER_STYLES, { error: `must be one of: ${HANDLER_STYLES.join(', ')}` }).default('auto'),
+  isolation: z.enum(ISOLATION_TIERS, { error: `must be one of: ${ISOLATION_TIERS.join(', ')}` }).default('process'),
+  memory: int('memoryMb', ' MB').default(LIMITS.memoryMb.default),
+  timeout: duration('timeoutMs').default(LIMITS.timeoutMs.default),
+  concurrency: int('concurrency').default(LIMITS.concurrency.default),
+  instances: z
+    .strictObject({
+      min: int('instancesMin').default(LIMITS.instancesMin.default),
+      max: int('instancesMax').default(LIMITS.instancesMax.default),
+      idle: duration('idleMs').default(LIMITS.idleMs.default),
+    })
+    .default({ min: LIMITS.instancesMin.default, max: LIMITS.instancesMax.default, idle: LIMITS.idleMs.default })
+    .refine((i) => i.min <= i.max, { error: 'min must not be greater than max' }),
+  queue: int('queue').default(LIMITS.queue.default),
+  env: z
+    .record(
+      z.string().regex(envKey, { error: 'keys must be environment variable names ([A-Za-z_][A-Za-z0-9_]*)' }),
+      envValue,
+    )
+    .default({}),
+  network: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
+/** What a user may write in kumo.yaml. */
+export type ManifestInput = z.input<typeof manifestSchema>;
+/** A validated manifest with defaults filled in and durations in milliseconds. */
+export type Manifest = z.output<typeof manifestSchema>;
+
+/** A function as kumo runs it: a validated manifest with its name settled. */
+export interface FunctionSpec extends Omit<Manifest, 'name'> {
+  name: string;
+}
+
+/** Validates raw manifest data (parsed YAML merged with flags); throws invalid_manifest naming the field. */
+export function parseManifest(raw: unknown, source = 'manifest'): Manifest {
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new KumoError('invalid_manifest', `${source}: must be a mapping of fields (got ${Array.isArray(raw) ? 'a list' : typeof raw})`);
+  }
+  const result = manifestSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.join('.') : '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
+      return `${source}: unknown field ${keys.map((k) => `"${k}"`).join(', ')}`;
+    }
+    return `${source}: "${field}" ${issue.message}`;
+  });
+  throw new KumoError('invalid_manifest', issues.join('; '), { issues });
+}
+
+/** Settles the function name: the manifest's, or the fallback (flag or folder name). */
+export function toFunctionSpec(manifest: Manifest, fallbackName: string | undefined): FunctionSpec {
+  const name = manifest.name ?? fallbackName;
+  if (!name) throw new KumoError('invalid_manifest', 'manifest: "name" is required (set it in kumo.yaml or pass --name)');
+  if (!FUNCTION_NAME.test(name)) {
+    throw new KumoError('invalid_name', `function name ${JSON.stringify(name)} is not a DNS label: use 1-63 of a-z, 0-9 and "-"`);
+  }
+  const { name: _ignored, ...rest } = manifest;
+  return { ...rest, name };
+}

@@ -1,0 +1,191 @@
+/**
+ * The process tier: an instance is a child process (confined by a Sandbox) serving the Instance
+ * protocol on a Unix socket. Readiness and load errors arrive as JSON lines on file descriptor 3.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { KumoError } from '../../core/index.ts';
+import type { Capability, Driver, ExitInfo, Instance, InstanceSpec } from '../driver.ts';
+import { splitLines } from './line-splitter.ts';
+import type { Sandbox, SandboxPlan } from './sandbox.ts';
+
+/** How many trailing stderr lines a start failure quotes. */
+const STDERR_TAIL = 12;
+
+/** Starts instances as sandboxed child processes. */
+export class ProcessDriver implements Driver {
+  readonly name = 'process';
+  readonly sandbox: Sandbox;
+
+  constructor(sandbox: Sandbox) {
+    this.sandbox = sandbox;
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    const plan = await this.sandbox.prepare(spec);
+    let child: ChildProcess;
+    try {
+      child = spawn(plan.command, plan.args, {
+        env: plan.env,
+        cwd: plan.cwd,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        // Own process group, so a kill reaches everything the function forked.
+        detached: true,
+      });
+    } catch (err) {
+      await plan.release();
+      throw new KumoError('instance_failed_to_start', `could not spawn the instance: ${(err as Error).message}`);
+    }
+    const instance = new ProcessInstance(spec, child, plan);
+    try {
+      if (plan.afterSpawn && child.pid !== undefined) await plan.afterSpawn(child.pid);
+      await instance.ready(spec.startTimeoutMs);
+      return instance;
+    } catch (err) {
+      instance.kill();
+      await instance.exited;
+      throw err;
+    }
+  }
+
+  capabilities(): Promise<Capability[]> {
+    return this.sandbox.capabilities();
+  }
+}
+
+/** One child process and everything it owns. */
+class ProcessInstance implements Instance {
+  readonly id: string;
+  readonly socketPath: string;
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ChildProcess;
+  private readonly stderrTail: string[] = [];
+  private readonly control: Promise<{ type: string; code?: string; message?: string }>;
+  private killedByUs = false;
+  private gone = false;
+
+  constructor(spec: InstanceSpec, child: ChildProcess, plan: SandboxPlan) {
+    this.id = spec.id;
+    this.socketPath = spec.socketPath;
+    this.child = child;
+    if (child.stdout) splitLines(child.stdout, (line) => spec.onOutput('stdout', line));
+    if (child.stderr) {
+      splitLines(child.stderr, (line) => {
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+        spec.onOutput('stderr', line);
+      });
+    }
+    this.control = readControlMessage(child.stdio[3] as Readable | null);
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      const finish = async (code: number | null, signal: NodeJS.Signals | null) => {
+        this.gone = true;
+        let reason: ExitInfo['reason'] = this.killedByUs ? 'killed' : 'exited';
+        try {
+          reason = (await plan.classifyExit?.(code, signal)) ?? reason;
+        } finally {
+          await plan.release().catch(() => {});
+          await rm(this.socketPath, { force: true }).catch(() => {});
+          resolve({ code, signal, reason });
+        }
+      };
+      child.once('exit', (code, signal) => void finish(code, signal));
+      child.once('error', () => {
+        // spawn failures (ENOENT) emit 'error' without 'exit'
+        if (child.exitCode === null && child.signalCode === null && child.pid === undefined) void finish(null, null);
+      });
+    });
+  }
+
+  /** Resolves once the shim reports ready; rejects with its load error, an early exit or a timeout. */
+  async ready(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new KumoError('instance_failed_to_start', `the instance was not ready after ${timeoutMs}ms`)),
+        timeoutMs,
+      );
+    });
+    const early = this.exited.then((info): never => {
+      throw new KumoError('instance_failed_to_start', `the instance exited during start (${describeExit(info)})${this.tail()}`);
+    });
+    try {
+      const msg = await Promise.race([this.control, timeout, early]);
+      if (msg.type === 'ready') return;
+      const code = msg.code === 'unknown_handler' ? 'unknown_handler' : 'instance_failed_to_start';
+      throw new KumoError(code, `${msg.message ?? 'the instance failed to load'}${this.tail()}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(): void {
+    if (this.gone) return;
+    this.killedByUs = true;
+    signalGroup(this.child, 'SIGKILL');
+  }
+
+  async stop(graceMs = 5000): Promise<ExitInfo> {
+    if (!this.gone) {
+      this.killedByUs = true;
+      signalGroup(this.child, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(this.child, 'SIGKILL'), graceMs);
+      try {
+        return await this.exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return this.exited;
+  }
+
+  private tail(): string {
+    const lines = this.stderrTail.filter((l) => l.trim());
+    return lines.length ? `\n${lines.join('\n')}` : '';
+  }
+}
+
+/** Signals the whole process group (the instance and anything it forked). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Reads the first JSON line from the control pipe (fd 3). */
+function readControlMessage(stream: Readable | null): Promise<{ type: string; code?: string; message?: string }> {
+  return new Promise((resolve) => {
+    if (!stream) return;
+    let settled = false;
+    splitLines(stream, (line) => {
+      if (settled || !line.trim()) return;
+      try {
+        const msg = JSON.parse(line) as { type?: unknown; code?: unknown; message?: unknown };
+        if (typeof msg.type !== 'string') return;
+        settled = true;
+        resolve({
+          type: msg.type,
+          ...(typeof msg.code === 'string' ? { code: msg.code } : {}),
+          ...(typeof msg.message === 'string' ? { message: msg.message } : {}),
+        });
+      } catch {
+        // not a control message: ignore (a function cannot reach fd 3 through console)
+      }
+    });
+    stream.on('error', () => {});
+  });
+}
+
+/** "exit code 1" or "signal SIGKILL". */
+export function describeExit(info: ExitInfo): string {
+  if (info.reason === 'memory_limit') return 'memory limit exceeded';
+  return info.signal ? `signal ${info.signal}` : `exit code ${info.code}`;
+}

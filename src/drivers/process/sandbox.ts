@@ -1,0 +1,29 @@
+/**
+ * The slot where isolation plugs into the process driver. A sandbox turns the runtime's launch
+ * plan into the command that runs it confined (bubblewrap, cgroups, seccomp), and tells how an
+ * instance ended (for example, killed by the memory limit). The pool and gateway never see it.
+ */
+import type { Capability, ExitReason, InstanceSpec } from '../driver.ts';
+
+/** A prepared, confined command line and the resources that go with it. */
+export interface SandboxPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Called with the pid right after spawn (e.g. to move it into a cgroup). */
+  afterSpawn?(pid: number): Promise<void>;
+  /** Why the process ended, when the sandbox knows better than the exit status (e.g. OOM kill). */
+  classifyExit?(code: number | null, signal: string | null): Promise<ExitReason | undefined>;
+  /** Releases everything the plan created (cgroups, temp mounts); called once, after exit. */
+  release(): Promise<void>;
+}
+
+/** An isolation mechanism for process-tier instances. */
+export interface Sandbox {
+  readonly name: string;
+  /** False only for the explicit `--insecure-no-sandbox` mode. */
+  readonly isolated: boolean;
+  prepare(spec: InstanceSpec): Promise<SandboxPlan>;
+  capabilities(): Promise<Capability[]>;
+}

@@ -1,0 +1,89 @@
+/**
+ * Forwards one buffered request to an instance over its Unix socket and streams the answer back.
+ * Connections to an instance are kept alive and reused (one agent per instance).
+ */
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Instance } from '../drivers/index.ts';
+
+const agents: WeakMap<Instance, http.Agent> = new WeakMap();
+
+/** The keep-alive agent of `instance`, destroyed when the instance exits. */
+export function agentFor(instance: Instance, maxSockets: number): http.Agent {
+  let agent = agents.get(instance);
+  if (!agent) {
+    const created = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    agents.set(instance, created);
+    void instance.exited.then(() => created.destroy());
+    agent = created;
+  }
+  return agent;
+}
+
+/** How a forwarded request ended. */
+export type ProxyOutcome =
+  /** The whole response reached the client (or the client left and the rest was drained). */
+  | { kind: 'done'; status: number }
+  /** The instance connection failed: before the response began, or in the middle of it. */
+  | { kind: 'upstream_error'; error: Error; responseStarted: boolean };
+
+/** What to send, where, and what to add to the response. */
+export interface ProxyRequest {
+  instance: Instance;
+  agent: http.Agent;
+  method: string;
+  path: string;
+  headers: OutgoingHttpHeaders;
+  body: Buffer;
+  /** Headers the gateway adds to the function's response. */
+  responseHeaders: Record<string, string>;
+  /** Filters the function's response headers (hop-by-hop). */
+  filterResponseHeaders: (headers: IncomingMessage['headers']) => OutgoingHttpHeaders;
+  signal: AbortSignal;
+}
+
+/** Sends `r` to its instance and pipes the response into `res`. Never rejects. */
+export function forward(r: ProxyRequest, res: ServerResponse): Promise<ProxyOutcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (outcome: ProxyOutcome) => {
+      if (settled) return;
+      settled = true;
+      r.signal.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const upstream = http.request({
+      socketPath: r.instance.socketPath,
+      agent: r.agent,
+      method: r.method,
+      path: r.path,
+      headers: { ...r.headers, 'content-length': String(r.body.length) },
+    });
+    const onAbort = () => upstream.destroy(r.signal.reason instanceof Error ? r.signal.reason : new Error('aborted'));
+    r.signal.addEventListener('abort', onAbort, { once: true });
+    let started = false;
+    upstream.on('response', (ures) => {
+      started = true;
+      res.writeHead(ures.statusCode ?? 502, { ...r.filterResponseHeaders(ures.headers), ...r.responseHeaders });
+      // Send the headers now: a streaming function's first chunk must not wait for the second.
+      res.flushHeaders();
+      ures.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: true }));
+      ures.on('aborted', () => settle({ kind: 'upstream_error', error: new Error('instance closed the response'), responseStarted: true }));
+      ures.on('end', () => {
+        if (res.destroyed) return settle({ kind: 'done', status: ures.statusCode ?? 502 });
+        res.end(() => settle({ kind: 'done', status: ures.statusCode ?? 502 }));
+      });
+      ures.on('data', (chunk: Buffer) => {
+        if (res.destroyed) return; // the client left: drain so the instance finishes normally
+        if (!res.write(chunk)) {
+          ures.pause();
+          res.once('drain', () => ures.resume());
+        }
+      });
+      res.once('close', () => {
+        if (!res.writableFinished) ures.resume();
+      });
+    });
+    upstream.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: started }));
+    upstream.end(r.body);
+  });
+}

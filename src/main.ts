@@ -1,0 +1,68 @@
+/**
+ * The `kumo` binary: `kumo up` starts the server in this process; every other command is the CLI,
+ * an HTTP client of the server.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli } from './cli/index.ts';
+import { parseServerConfig, UP_USAGE } from './config.ts';
+import { KumoError } from './core/index.ts';
+import { startServer } from './server.ts';
+import { createServerLog } from './telemetry/index.ts';
+
+/** The folder holding the example functions (deployed by `kumo up --deploy-examples`). */
+const EXAMPLES_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
+/** Left for the README walkthrough to deploy by hand. */
+const WALKTHROUGH_EXAMPLE = 'greet';
+
+/** Runs `kumo up`; resolves when the server has stopped. */
+async function up(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(UP_USAGE);
+    return 0;
+  }
+  const config = parseServerConfig(argv, process.env, process.cwd());
+  const log = createServerLog({ level: process.env.KUMO_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+  const server = await startServer(config, log);
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info(`received ${signal}: stopping`);
+      void server.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  if (config.deployExamples) await deployExamples(server.url);
+  await stopped;
+  return 0;
+}
+
+/** Deploys every example folder but the walkthrough's own, through the CLI like a user would. */
+async function deployExamples(url: string): Promise<void> {
+  const names = (await readdir(EXAMPLES_DIR, { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && d.name !== WALKTHROUGH_EXAMPLE)
+    .map((d) => d.name)
+    .sort();
+  for (const name of names) {
+    await runCli(['deploy', path.join(EXAMPLES_DIR, name)], {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: { ...process.env, KUMO_URL: url },
+      cwd: process.cwd(),
+    });
+  }
+  process.stdout.write(`\nkumo is up at ${url} with ${names.length} example functions. Try:\n  npx kumo deploy ./examples/greet --name greet\n\n`);
+}
+
+/** Entry point of bin/kumo.js. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    if (argv[0] === 'up') return await up(argv.slice(1));
+    return await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+  } catch (err) {
+    const message = err instanceof KumoError || err instanceof TypeError ? err.message : String(err);
+    process.stderr.write(`kumo: ${message}\n`);
+    return err instanceof TypeError ? 2 : 1;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * All version pools of the server, keyed by function and version. Routing asks for the active
+ * version's pool; a rollback or deploy retires the old pool, which drains while new requests go
+ * to the new one, so a switch fails no request.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Instance } from '../drivers/index.ts';
+import { VersionPool, type InstanceFactory, type Lease, type PoolEvent, type PoolStats, type PoolTarget } from './version-pool.ts';
+
+/** Options of the pool manager. */
+export interface InstancePoolOptions {
+  factory: InstanceFactory;
+  now?: () => number;
+  onEvent?: (event: PoolEvent) => void;
+}
+
+/** The pool manager. */
+export class InstancePool {
+  private readonly pools: Map<string, VersionPool> = new Map();
+  private readonly factory: InstanceFactory;
+  private readonly now: () => number;
+  private readonly onEvent: (event: PoolEvent) => void;
+
+  constructor(options: InstancePoolOptions) {
+    this.factory = options.factory;
+    this.now = options.now ?? Date.now;
+    this.onEvent = options.onEvent ?? (() => {});
+  }
+
+  /** A lease on an instance of `target`, waiting in its queue if needed. */
+  acquire(target: PoolTarget, signal?: AbortSignal): Promise<Lease> {
+    return this.poolFor(target).acquire(signal);
+  }
+
+  /** Makes `target` the serving version of its function: prewarms it and retires every other version. */
+  activate(target: PoolTarget, warm?: Instance): void {
+    const pool = this.poolFor(target);
+    pool.revive();
+    if (warm) pool.adopt(warm);
+    pool.prewarm();
+    for (const other of this.pools.values()) {
+      if (other !== pool && other.target.functionName === target.functionName) other.retire();
+    }
+  }
+
+  /** Starts an instance outside any pool (deploy uses it to prove the code loads before activating). */
+  startDetached(target: PoolTarget): Promise<Instance> {
+    return this.factory(target, `${target.functionName}-v${target.version}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Retires every version of a function (delete). */
+  retireFunction(name: string): void {
+    for (const pool of this.pools.values()) if (pool.target.functionName === name) pool.retire();
+  }
+
+  /** Instance counts of a function, over all its versions. */
+  stats(name: string): PoolStats {
+    const total: PoolStats = { total: 0, busy: 0, starting: 0, waiting: 0 };
+    for (const pool of this.pools.values()) {
+      if (pool.target.functionName !== name) continue;
+      const s = pool.stats();
+      total.total += s.total;
+      total.busy += s.busy;
+      total.starting += s.starting;
+      total.waiting += s.waiting;
+    }
+    return total;
+  }
+
+  /** Stops every instance of every function. */
+  async close(graceMs = 5000): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.close(graceMs)));
+    this.pools.clear();
+  }
+
+  private poolFor(target: PoolTarget): VersionPool {
+    const key = `${target.functionName}@${target.version}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const created = new VersionPool(target, {
+        factory: this.factory,
+        now: this.now,
+        newInstanceId: () => `${target.functionName}-v${target.version}-${randomBytes(4).toString('hex')}`,
+        onEvent: this.onEvent,
+      });
+      created.onDrained = () => {
+        if (this.pools.get(key) === created) this.pools.delete(key);
+      };
+      this.pools.set(key, created);
+      pool = created;
+    }
+    return pool;
+  }
+}

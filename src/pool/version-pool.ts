@@ -1,0 +1,307 @@
+/**
+ * The instances of one function version: warm reuse, per-instance concurrency, max instances,
+ * scale to zero after idle, min instances kept warm, crash replacement, and a bounded wait queue.
+ */
+import { KumoError, type FunctionSpec } from '../core/index.ts';
+import type { ExitInfo, Instance } from '../drivers/index.ts';
+
+/** A function version the pool runs instances of. */
+export interface PoolTarget {
+  functionName: string;
+  version: number;
+  spec: FunctionSpec;
+  /** The built artefact instances run from. */
+  buildDir: string;
+}
+
+/** Starts one instance of `target` (the runtime launch plan + the driver, composed in server.ts). */
+export type InstanceFactory = (target: PoolTarget, instanceId: string) => Promise<Instance>;
+
+/** A request's hold on one instance slot. Exactly one of release/discard must be called. */
+export interface Lease {
+  readonly instance: Instance;
+  /** True when this request waited for a new instance to start. */
+  readonly cold: boolean;
+  /** How long the request waited for a slot, in ms. */
+  readonly waitedMs: number;
+  /** The request is done and the instance is healthy. */
+  release(): void;
+  /** The instance must not serve again (timeout, protocol error): kill it and replace it. */
+  discard(): void;
+}
+
+/** Counts for list/metrics. */
+export interface PoolStats {
+  total: number;
+  busy: number;
+  starting: number;
+  waiting: number;
+}
+
+/** What a VersionPool needs from its owner. */
+export interface VersionPoolDeps {
+  factory: InstanceFactory;
+  newInstanceId: () => string;
+  now: () => number;
+  /** Reports instance lifecycle events (start failures, exits) for the server log. */
+  onEvent: (event: PoolEvent) => void;
+}
+
+/** Lifecycle events worth a log line. */
+export type PoolEvent =
+  | { type: 'started'; target: PoolTarget; instanceId: string; ms: number }
+  | { type: 'start_failed'; target: PoolTarget; error: unknown }
+  | { type: 'exited'; target: PoolTarget; instanceId: string; info: ExitInfo; expected: boolean }
+  | { type: 'idle_stop'; target: PoolTarget; instanceId: string };
+
+interface Slot {
+  instance: Instance;
+  inflight: number;
+  startedAt: number;
+  lastUsed: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Set when the pool itself decided to stop or kill it. */
+  leaving: boolean;
+}
+
+interface Waiter {
+  enqueuedAt: number;
+  resolve: (lease: Lease) => void;
+  reject: (err: unknown) => void;
+  cleanup: () => void;
+}
+
+/** The pool of one function version. */
+export class VersionPool {
+  readonly target: PoolTarget;
+  private readonly deps: VersionPoolDeps;
+  private readonly slots: Set<Slot> = new Set();
+  private readonly waiters: Waiter[] = [];
+  private starting = 0;
+  private retired = false;
+  private closed = false;
+  /** Called once the pool is retired and empty, so its owner can forget it. */
+  onDrained: (() => void) | undefined;
+
+  constructor(target: PoolTarget, deps: VersionPoolDeps) {
+    this.target = target;
+    this.deps = deps;
+  }
+
+  /** Waits for a slot on a warm instance, starting one when allowed. */
+  acquire(signal?: AbortSignal): Promise<Lease> {
+    if (this.closed) return Promise.reject(new KumoError('shutting_down', 'kumo is shutting down'));
+    signal?.throwIfAborted();
+    const slot = this.freeSlot();
+    if (slot && this.waiters.length === 0) return Promise.resolve(this.lease(slot, this.deps.now(), false));
+    return new Promise<Lease>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        enqueuedAt: this.deps.now(),
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      this.dispatch();
+      this.enforceQueueBound();
+    });
+  }
+
+  /** Keeps `spec.instances.min` instances running. */
+  prewarm(): void {
+    if (this.retired || this.closed) return;
+    const { min } = this.target.spec.instances;
+    while (this.slots.size + this.starting < min) this.startOne();
+  }
+
+  /** Adds an already-started instance (the one deploy used to check the code loads). */
+  adopt(instance: Instance): void {
+    const now = this.deps.now();
+    const slot: Slot = { instance, inflight: 0, startedAt: now, lastUsed: now, idleTimer: undefined, leaving: false };
+    this.addSlot(slot);
+    this.dispatch();
+  }
+
+  /** Serves again after a retire (a rollback to a version whose pool is still draining). */
+  revive(): void {
+    if (!this.closed) this.retired = false;
+  }
+
+  /** No new requests: finish the queued and in-flight ones, then stop every instance. */
+  retire(): void {
+    this.retired = true;
+    for (const slot of this.slots) if (slot.inflight === 0) this.stopSlot(slot);
+    this.checkDrained();
+  }
+
+  /** Stops everything now: waiters get shutting_down, instances get SIGTERM then SIGKILL. */
+  async close(graceMs: number): Promise<void> {
+    this.closed = true;
+    this.retired = true;
+    for (const w of this.waiters.splice(0)) {
+      w.cleanup();
+      w.reject(new KumoError('shutting_down', 'kumo is shutting down'));
+    }
+    await Promise.all([...this.slots].map((slot) => this.stopSlot(slot, graceMs)));
+  }
+
+  /** Counts for list and metrics. */
+  stats(): PoolStats {
+    let busy = 0;
+    for (const s of this.slots) if (s.inflight > 0) busy++;
+    return { total: this.slots.size + this.starting, busy, starting: this.starting, waiting: this.waiters.length };
+  }
+
+  private freeSlot(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots) {
+      if (s.leaving || s.inflight >= this.target.spec.concurrency) continue;
+      // Least loaded first; among equals the most recently used, so spare instances can idle out.
+      if (!best || s.inflight < best.inflight || (s.inflight === best.inflight && s.lastUsed > best.lastUsed)) best = s;
+    }
+    return best;
+  }
+
+  private dispatch(): void {
+    while (this.waiters.length) {
+      const slot = this.freeSlot();
+      if (!slot) break;
+      const waiter = this.waiters.shift() as Waiter; // length checked above
+      waiter.cleanup();
+      waiter.resolve(this.lease(slot, waiter.enqueuedAt, slot.startedAt >= waiter.enqueuedAt && slot.lastUsed === slot.startedAt));
+    }
+    if (this.closed) return;
+    const { concurrency } = this.target.spec;
+    const { max } = this.target.spec.instances;
+    let uncovered = this.waiters.length - this.starting * concurrency;
+    while (uncovered > 0 && this.slots.size + this.starting < max) {
+      this.startOne();
+      uncovered -= concurrency;
+    }
+  }
+
+  /** Waiters beyond what running and starting instances will absorb, past the queue size, get 429. */
+  private enforceQueueBound(): void {
+    const { concurrency } = this.target.spec;
+    const capacityComing = this.starting * concurrency;
+    while (this.waiters.length - capacityComing > this.target.spec.queue) {
+      const w = this.waiters.pop() as Waiter; // non-empty: the difference above is positive
+      w.cleanup();
+      w.reject(
+        new KumoError(
+          'over_capacity',
+          `function '${this.target.functionName}' is at capacity (${this.target.spec.instances.max} instances × ${concurrency} concurrent, ${this.target.spec.queue} queued): retry later`,
+        ),
+      );
+    }
+  }
+
+  private lease(slot: Slot, enqueuedAt: number, cold: boolean): Lease {
+    slot.inflight++;
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    const now = this.deps.now();
+    slot.lastUsed = now;
+    let done = false;
+    const finish = (healthy: boolean) => {
+      if (done) return;
+      done = true;
+      slot.inflight--;
+      slot.lastUsed = this.deps.now();
+      if (!healthy) {
+        slot.leaving = true;
+        slot.instance.kill();
+      } else if (slot.inflight === 0 && !slot.leaving) {
+        this.scheduleIdle(slot);
+      }
+      this.dispatch();
+      this.checkDrained();
+    };
+    return {
+      instance: slot.instance,
+      cold,
+      waitedMs: now - enqueuedAt,
+      release: () => finish(true),
+      discard: () => finish(false),
+    };
+  }
+
+  private scheduleIdle(slot: Slot): void {
+    if (this.retired) {
+      this.stopSlot(slot);
+      return;
+    }
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      if (slot.inflight > 0 || slot.leaving) return;
+      if (this.slots.size + this.starting <= this.target.spec.instances.min) return;
+      this.deps.onEvent({ type: 'idle_stop', target: this.target, instanceId: slot.instance.id });
+      this.stopSlot(slot);
+    }, this.target.spec.instances.idle);
+    slot.idleTimer.unref();
+  }
+
+  private startOne(): void {
+    this.starting++;
+    const began = this.deps.now();
+    const id = this.deps.newInstanceId();
+    this.deps.factory(this.target, id).then(
+      (instance) => {
+        this.starting--;
+        const now = this.deps.now();
+        this.deps.onEvent({ type: 'started', target: this.target, instanceId: id, ms: now - began });
+        const slot: Slot = { instance, inflight: 0, startedAt: now, lastUsed: now, idleTimer: undefined, leaving: false };
+        this.addSlot(slot);
+        if (this.closed) {
+          this.stopSlot(slot);
+          return;
+        }
+        this.dispatch();
+        if (slot.inflight === 0) this.scheduleIdle(slot);
+      },
+      (error: unknown) => {
+        this.starting--;
+        this.deps.onEvent({ type: 'start_failed', target: this.target, error });
+        // The waiters this start was for cannot be served by it: fail them rather than loop.
+        const failed = this.waiters.splice(0, this.target.spec.concurrency);
+        for (const w of failed) {
+          w.cleanup();
+          w.reject(error);
+        }
+        this.dispatch();
+        this.checkDrained();
+      },
+    );
+  }
+
+  private addSlot(slot: Slot): void {
+    this.slots.add(slot);
+    void slot.instance.exited.then((info) => {
+      this.slots.delete(slot);
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
+      this.deps.onEvent({ type: 'exited', target: this.target, instanceId: slot.instance.id, info, expected: slot.leaving });
+      if (!this.retired) this.prewarm();
+      this.dispatch();
+      this.checkDrained();
+    });
+  }
+
+  private stopSlot(slot: Slot, graceMs = 5000): Promise<unknown> {
+    slot.leaving = true;
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    return slot.instance.stop(graceMs);
+  }
+
+  private checkDrained(): void {
+    if (!this.retired) return;
+    for (const slot of this.slots) if (slot.inflight === 0 && !slot.leaving) this.stopSlot(slot);
+    if (this.slots.size === 0 && this.starting === 0 && this.waiters.length === 0) this.onDrained?.();
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The composition root: reads the config, builds every part once and wires them, owns the HTTP
+ * listener and the graceful shutdown. Nothing else creates long-lived objects.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createControlApi, DeployService } from './api/index.ts';
+import type { ServerConfig } from './config.ts';
+import { KumoError, type ServerLog } from './core/index.ts';
+import { NoSandbox, ProcessDriver, type Driver } from './drivers/index.ts';
+import { Gateway, routeFunction } from './gateway/index.ts';
+import { sendError, sendJson } from './http/index.ts';
+import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
+import { nodeRuntime, parseTaggedLine } from './runtimes/index.ts';
+import { runtimeFor } from './build/index.ts';
+import { ActiveVersions, openSqliteStore } from './store/index.ts';
+import { createServerLog, InvocationTracker, LogSink } from './telemetry/index.ts';
+
+/** A running server. */
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  /** Graceful stop: no new connections, in-flight requests finish (bounded), instances stop. */
+  close(): Promise<void>;
+}
+
+/** How long an instance may take to become ready. */
+const START_TIMEOUT_MS = 15_000;
+
+/** Builds every part and starts listening. */
+export async function startServer(config: ServerConfig, log: ServerLog = createServerLog()): Promise<RunningServer> {
+  await mkdir(config.dataDir, { recursive: true });
+  const runDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-run-'));
+  const store = openSqliteStore(path.join(config.dataDir, 'kumo.db'));
+  const versions = new ActiveVersions(store);
+  const logSink = new LogSink(store);
+  const tracker = new InvocationTracker();
+  const driver: Driver = new ProcessDriver(new NoSandbox());
+  if (config.insecureNoSandbox) log.warn('INSECURE: functions run without a sandbox (--insecure-no-sandbox)');
+
+  const pool = new InstancePool({
+    factory: async (target: PoolTarget, id: string) => {
+      const dir = path.join(runDir, id);
+      await mkdir(dir, { recursive: true });
+      const socketPath = path.join(dir, 'fn.sock');
+      const runtime = runtimeFor(target.spec.runtime);
+      const launch = runtime.launch({ buildDir: target.buildDir, spec: target.spec, version: target.version, socketPath });
+      try {
+        const instance = await driver.start({
+          id,
+          functionName: target.functionName,
+          version: target.version,
+          launch,
+          socketPath,
+          limits: { memoryMb: target.spec.memory, network: target.spec.network },
+          startTimeoutMs: START_TIMEOUT_MS,
+          onOutput: (stream, raw) => {
+            const { invocationId, text } = parseTaggedLine(raw);
+            logSink.write({
+              time: Date.now(),
+              function: target.functionName,
+              version: target.version,
+              invocationId: invocationId ?? tracker.sole(id),
+              stream,
+              line: text,
+            });
+          },
+        });
+        void instance.exited.then(() => rm(dir, { recursive: true, force: true }));
+        return instance;
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    },
+    onEvent: (e) => logPoolEvent(log, e),
+  });
+
+  let port = config.port;
+  const urls = (name: string) => ({
+    url: `http://${name}.${config.baseDomain}${port === 80 ? '' : `:${port}`}`,
+    path: `http://localhost${port === 80 ? '' : `:${port}`}/fn/${name}`,
+  });
+  const deployer = new DeployService({ store, versions, pool, dataDir: config.dataDir, log, urls });
+  const api = createControlApi({
+    store,
+    versions,
+    pool,
+    deployer,
+    logs: logSink,
+    log,
+    dataDir: config.dataDir,
+    uploadLimit: config.uploadLimit,
+    urls,
+    now: Date.now,
+  });
+  const gateway = new Gateway({ versions, pool, tracker, log, bodyLimit: config.bodyLimit });
+
+  // Functions with min instances come back warm after a restart; the rest start on first request.
+  for (const fn of store.listFunctions()) {
+    const active = versions.get(fn.name);
+    if (active && active.spec.instances.min > 0) pool.activate(active);
+  }
+
+  let accepting = true;
+  let inflight = 0;
+  let idle: (() => void) | undefined;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!accepting) {
+      req.resume();
+      sendError(res, new KumoError('shutting_down', 'kumo is shutting down'), { connection: 'close' });
+      return;
+    }
+    inflight++;
+    try {
+      await route(req, res);
+    } catch (err) {
+      log.error('request failed', { url: req.url, error: String(err) });
+      sendError(res, err);
+    } finally {
+      if (--inflight === 0) idle?.();
+    }
+  };
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const fnRoute = routeFunction(req.headers.host, url, config.baseDomain);
+    if (fnRoute && !url.startsWith('/fn/')) return gateway.invoke(req, res, fnRoute);
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (pathname.startsWith('/api/v1/')) return api.handle(req, res, pathname.slice(7), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+    if (fnRoute) return gateway.invoke(req, res, fnRoute);
+    req.resume();
+    sendError(res, new KumoError('route_not_found', `nothing at ${pathname}: functions are at /fn/NAME/ or http://NAME.${config.baseDomain}:${port}/`));
+  };
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
+    void handle(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info('kumo is listening', { url, data: config.dataDir, domain: config.baseDomain, runtime: nodeRuntime.name, sandbox: 'none' });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      accepting = false;
+      server.close();
+      server.closeIdleConnections();
+      if (inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.shutdownGraceMs);
+          idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await pool.close();
+      logSink.close();
+      store.close();
+      await rm(runDir, { recursive: true, force: true });
+      log.info('kumo stopped');
+    })());
+  return { url, port, close };
+}
+
+function logPoolEvent(log: ServerLog, e: PoolEvent): void {
+  const f = { function: e.target.functionName, version: e.target.version };
+  switch (e.type) {
+    case 'started':
+      log.debug('instance started', { ...f, instance: e.instanceId, ms: e.ms });
+      break;
+    case 'start_failed':
+      log.warn('instance failed to start', { ...f, error: e.error instanceof Error ? e.error.message.split('\n')[0] : String(e.error) });
+      break;
+    case 'exited':
+      if (!e.expected) log.warn('instance exited', { ...f, instance: e.instanceId, reason: e.info.reason, code: e.info.code, signal: e.info.signal });
+      break;
+    case 'idle_stop':
+      log.debug('instance stopped after idle', { ...f, instance: e.instanceId });
+      break;
+  }
+}

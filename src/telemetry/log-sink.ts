@@ -1,0 +1,80 @@
+/**
+ * Function log lines on their way to the store: batched writes (one transaction per flush),
+ * a retention bound per function, and live subscribers for `kumo logs --follow`.
+ */
+import type { LogLine } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+
+/** Options of the sink. */
+export interface LogSinkOptions {
+  /** Flush at least this often (ms). */
+  flushMs?: number;
+  /** Flush when this many lines are waiting. */
+  batchSize?: number;
+  /** Keep at most this many lines per function. */
+  maxLinesPerFunction?: number;
+  /** Prune every this many ms. */
+  pruneEveryMs?: number;
+}
+
+/** Collects, stores and fans out function log lines. */
+export class LogSink {
+  private readonly store: Store;
+  private pending: LogLine[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pruneTimer: NodeJS.Timeout;
+  private readonly listeners: Map<string, Set<(line: LogLine) => void>> = new Map();
+  private readonly flushMs: number;
+  private readonly batchSize: number;
+  readonly maxLinesPerFunction: number;
+
+  constructor(store: Store, options: LogSinkOptions = {}) {
+    this.store = store;
+    this.flushMs = options.flushMs ?? 50;
+    this.batchSize = options.batchSize ?? 500;
+    this.maxLinesPerFunction = options.maxLinesPerFunction ?? 10_000;
+    this.pruneTimer = setInterval(() => this.prune(), options.pruneEveryMs ?? 30_000);
+    this.pruneTimer.unref();
+  }
+
+  /** Queues one line. */
+  write(line: LogLine): void {
+    this.pending.push(line);
+    if (this.pending.length >= this.batchSize) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
+  }
+
+  /** Writes every queued line to the store now and tells subscribers. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pending.length) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.store.appendLogs(batch);
+    for (const line of batch) for (const listener of this.listeners.get(line.function) ?? []) listener(line);
+  }
+
+  /** Calls `listener` with every line of `fn` stored from now on; returns the unsubscribe function. */
+  subscribe(fn: string, listener: (line: LogLine) => void): () => void {
+    let set = this.listeners.get(fn);
+    if (!set) this.listeners.set(fn, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (!set.size) this.listeners.delete(fn);
+    };
+  }
+
+  /** Applies the retention bound. */
+  prune(): number {
+    this.flush();
+    return this.store.pruneLogs(this.maxLinesPerFunction);
+  }
+
+  /** Flushes and stops the timers. */
+  close(): void {
+    clearInterval(this.pruneTimer);
+    this.flush();
+  }
+}
