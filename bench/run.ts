@@ -1,0 +1,197 @@
+/**
+ * kumo's benchmark, one command: `npm run bench`. Everything is measured in the same run on this
+ * machine, against baselines: a raw node:http hello server (the ceiling) and the function's own
+ * instance reached directly on its Unix socket (to isolate the gateway's cost).
+ *
+ * Prints a Markdown table (paste it into the README with the machine line).
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const KUMO = path.join(ROOT, 'bin/kumo.js');
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const COLD_TRIALS = Number(process.env.BENCH_COLD_TRIALS ?? 20);
+const DEPLOY_TRIALS = Number(process.env.BENCH_DEPLOY_TRIALS ?? 5);
+const KUMO_ARGS = (process.env.BENCH_KUMO_ARGS ?? '').split(' ').filter(Boolean);
+
+interface Row {
+  what: string;
+  rps: number | undefined;
+  p50: number;
+  p99: number;
+  note: string;
+}
+
+/** Spawns a process and resolves once `ready` matches its output. */
+async function spawnUntil(cmd: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, match: m });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}:\n${out}`)));
+  });
+}
+
+function kumoCli(url: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [KUMO, ...args], { cwd: ROOT, env: { ...process.env, KUMO_URL: url } });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+async function load(what: string, url: string, note: string, socketPath?: string): Promise<Row> {
+  // A short warm-up so every target is measured warm.
+  await autocannon({ url, connections: CONNECTIONS, duration: 1, ...(socketPath ? { socketPath } : {}) });
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...(socketPath ? { socketPath } : {}) });
+  const bad = r.non2xx + r.errors + r.timeouts;
+  return { what, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, note: bad ? `${note}; ${bad} failed` : note };
+}
+
+/** Latency of one request at a time over a kept-alive connection: the cost of a hop without queueing. */
+async function sequential(target: { port?: number; socketPath?: string; path: string }, n = 2000): Promise<{ p50: number; p99: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ agent, host: '127.0.0.1', ...target }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    times.push(performance.now() - t0);
+  }
+  agent.destroy();
+  return { p50: percentile(times.slice(n / 10), 50), p99: percentile(times.slice(n / 10), 99) };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const rows: Row[] = [];
+    let overhead: number | undefined;
+    // 1. The ceiling: raw node:http hello on this machine.
+    const raw = await spawnUntil(
+      process.execPath,
+      ['-e', "require('http').createServer((q,s)=>{s.writeHead(200,{'content-type':'text/plain'});s.end('Hello, World!')}).listen(0,'127.0.0.1',function(){console.log('port='+this.address().port)})"],
+      /port=(\d+)/,
+    );
+    children.push(raw.child);
+    rows.push(await load('raw node:http hello (ceiling)', `http://127.0.0.1:${raw.match[1]}/`, 'baseline'));
+    raw.child.kill();
+
+    // 2. kumo with a hello function.
+    const tmp = path.join(work, 'tmp');
+    await mkdir(tmp);
+    const server = await spawnUntil(
+      process.execPath,
+      [KUMO, 'up', '--port', '0', '--data', path.join(work, 'data'), ...KUMO_ARGS],
+      /kumo is listening url=(\S+)/,
+      { ...process.env, TMPDIR: tmp },
+    );
+    children.push(server.child);
+    const url = server.match[1] ?? '';
+    const fnDir = path.join(work, 'hello');
+    await mkdir(fnDir);
+    await writeFile(path.join(fnDir, 'kumo.yaml'), 'name: hello\nconcurrency: 32\ninstances:\n  max: 1\n');
+    await writeFile(path.join(fnDir, 'index.js'), "export default { fetch() { return new Response('Hello, World!'); } };\n");
+    const deployed = await kumoCli(url, ['deploy', fnDir]);
+    if (deployed.code !== 0) throw new Error(deployed.out);
+
+    rows.push(await load('kumo → hello (warm, /fn/hello)', `${url}/fn/hello`, 'gateway + instance'));
+    const runDir = (await readdir(tmp)).find((d) => d.startsWith('kumo-run-'));
+    const instDir = runDir ? (await readdir(path.join(tmp, runDir))).find((d) => d.startsWith('hello-')) : undefined;
+    if (runDir && instDir) {
+      const socketPath = path.join(tmp, runDir, instDir, 'fn.sock');
+      rows.push(await load('hello instance direct (Unix socket)', 'http://localhost/', 'no gateway', socketPath));
+      const port = Number(new URL(url).port);
+      const viaGateway = await sequential({ port, path: '/fn/hello' });
+      const direct = await sequential({ socketPath, path: '/' });
+      rows.push({ what: 'one request at a time via kumo', rps: undefined, ...viaGateway, note: 'keep-alive, no queueing' });
+      rows.push({ what: 'one request at a time, instance direct', rps: undefined, ...direct, note: 'keep-alive, no queueing' });
+      overhead = viaGateway.p50 - direct.p50;
+    }
+
+    // 3. Cold start: first request after scale to zero.
+    const coldDir = path.join(work, 'cold');
+    await mkdir(coldDir);
+    await writeFile(path.join(coldDir, 'kumo.yaml'), 'name: cold\ninstances:\n  idle: 1s\n');
+    await writeFile(path.join(coldDir, 'index.js'), "export default { fetch() { return new Response('cold'); } };\n");
+    if ((await kumoCli(url, ['deploy', coldDir])).code !== 0) throw new Error('cold deploy failed');
+    const colds: number[] = [];
+    for (let i = 0; i < COLD_TRIALS; i++) {
+      for (;;) {
+        const info = (await (await fetch(`${url}/api/v1/functions/cold`)).json()) as { instances: { total: number } };
+        if (info.instances.total === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      colds.push(await timed(async () => (await fetch(`${url}/fn/cold`)).text()));
+    }
+    rows.push({ what: `cold start, first request after scale to zero (${COLD_TRIALS} trials)`, rps: undefined, p50: percentile(colds, 50), p99: percentile(colds, 99), note: 'spawn + load + answer' });
+
+    // 4. Deploy of a small function, end to end through the CLI.
+    const deploys: number[] = [];
+    for (let i = 0; i < DEPLOY_TRIALS; i++) {
+      await writeFile(path.join(fnDir, 'index.js'), `export default { fetch() { return new Response('Hello ${i}'); } };\n`);
+      deploys.push(
+        await timed(async () => {
+          const r = await kumoCli(url, ['deploy', fnDir]);
+          if (r.code !== 0) throw new Error(r.out);
+        }),
+      );
+    }
+    rows.push({ what: `deploy of a small function, CLI end to end (${DEPLOY_TRIALS} trials)`, rps: undefined, p50: percentile(deploys, 50), p99: percentile(deploys, 99), note: 'package, upload, build, start' });
+    server.child.kill('SIGTERM');
+
+    printTable(rows, overhead);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function printTable(rows: Row[], overhead: number | undefined): void {
+  const ceiling = rows[0]?.rps ?? NaN;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`);
+  console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION}s per target\n`);
+  console.log('| measurement | req/s | vs ceiling | p50 ms | p99 ms | note |');
+  console.log('|---|---:|---:|---:|---:|---|');
+  for (const r of rows) {
+    const ratio = r.rps === undefined ? '' : `${Math.round((r.rps / ceiling) * 100)}%`;
+    console.log(`| ${r.what} | ${r.rps === undefined ? '' : Math.round(r.rps)} | ${ratio} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.note} |`);
+  }
+  if (overhead !== undefined) console.log(`\nGateway overhead (kumo vs instance direct, one request at a time), p50: ${overhead.toFixed(2)} ms`);
+}
+
+await main();

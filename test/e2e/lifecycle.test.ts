@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { eventually, invoke, KUMO_BIN, mustDeploy, ROOT, startTestServer, writeFunction } from './harness.ts';
+
+/** Starts `kumo up` as a real child process and resolves with its URL once it listens. */
+async function spawnKumo(dataDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', '--data', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const url = await eventually(() => /kumo is listening url=(\S+)/.exec(output)?.[1], 15_000, 'kumo to listen');
+  return { child, url, output: () => output };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+test('functions, versions and the active version survive a restart and answer without redeploying', async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-restart-'));
+  try {
+    const first = await spawnKumo(dataDir);
+    const dir = await writeFunction({ 'kumo.yaml': 'name: durable\n', 'index.js': 'export default () => new Response("v1");\n' });
+    await mustDeploy({ url: first.url }, dir);
+    const dir2 = await writeFunction({ 'kumo.yaml': 'name: durable\n', 'index.js': 'export default () => new Response("v2");\n' });
+    await mustDeploy({ url: first.url }, dir2);
+    await fetch(`${first.url}/api/v1/functions/durable/rollback`, { method: 'POST' });
+    first.child.kill('SIGTERM');
+    assert.equal(await exited(first.child), 0);
+
+    const second = await spawnKumo(dataDir);
+    try {
+      const res = await invoke({ url: second.url }, 'durable');
+      assert.equal(await res.text(), 'v1', 'the rolled-back version is still active');
+      const versions = (await (await fetch(`${second.url}/api/v1/functions/durable/versions`)).json()) as { versions: unknown[] };
+      assert.equal(versions.versions.length, 2);
+    } finally {
+      second.child.kill('SIGTERM');
+      await exited(second.child);
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM lets in-flight requests finish, refuses new ones and stops instances', async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-term-'));
+  try {
+    const k = await spawnKumo(dataDir);
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: lingering\n',
+      'index.js': 'export default { async fetch() { await new Promise((r) => setTimeout(r, 800)); return Response.json({ pid: process.pid }); } };\n',
+    });
+    await mustDeploy({ url: k.url }, dir);
+    const inflight = invoke({ url: k.url }, 'lingering');
+    await new Promise((r) => setTimeout(r, 200));
+    k.child.kill('SIGTERM');
+    const res = await inflight;
+    assert.equal(res.status, 200);
+    const { pid } = (await res.json()) as { pid: number };
+    assert.equal(await exited(k.child), 0);
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the instance process is gone');
+    await assert.rejects(fetch(`${k.url}/healthz`));
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a rollback under load fails no request', async () => {
+  const server = await startTestServer();
+  try {
+    const v1 = await writeFunction({ 'kumo.yaml': 'name: hot\nconcurrency: 8\n', 'index.js': 'export default async () => { await new Promise((r) => setTimeout(r, 20)); return new Response("1"); };\n' });
+    const v2 = await writeFunction({ 'kumo.yaml': 'name: hot\nconcurrency: 8\n', 'index.js': 'export default async () => { await new Promise((r) => setTimeout(r, 20)); return new Response("2"); };\n' });
+    await mustDeploy(server, v1);
+    await mustDeploy(server, v2);
+    let stop = false;
+    const seen: string[] = [];
+    const failures: number[] = [];
+    const load = Array.from({ length: 6 }, async () => {
+      while (!stop) {
+        const res = await invoke(server, 'hot');
+        if (res.status !== 200) failures.push(res.status);
+        seen.push(await res.text());
+      }
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const rb = await fetch(`${server.url}/api/v1/functions/hot/rollback`, { method: 'POST' });
+    assert.equal(rb.status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(load);
+    assert.deepEqual(failures, []);
+    assert.ok(seen.includes('2') && seen.includes('1'), 'served by both versions');
+    assert.equal(seen.at(-1), '1', 'new requests go to the rolled-back version');
+  } finally {
+    await server.dispose();
+  }
+});
+
+test('min instances are prewarmed and idle instances scale to zero', async () => {
+  const server = await startTestServer();
+  try {
+    const warm = await writeFunction({ 'kumo.yaml': 'name: warm\ninstances:\n  min: 2\n  max: 3\n', 'index.js': 'export default () => new Response("w");\n' });
+    const idle = await writeFunction({ 'kumo.yaml': 'name: idler\ninstances:\n  idle: 1s\n', 'index.js': 'export default () => new Response("i");\n' });
+    await mustDeploy(server, warm);
+    await mustDeploy(server, idle);
+    const count = async (name: string) =>
+      ((await (await fetch(`${server.url}/api/v1/functions/${name}`)).json()) as { instances: { total: number } }).instances.total;
+    await eventually(async () => (await count('warm')) === 2, 10_000, 'two warm instances');
+    assert.equal(await (await invoke(server, 'idler')).text(), 'i');
+    assert.equal(await count('idler'), 1);
+    await eventually(async () => (await count('idler')) === 0, 5_000, 'scale to zero');
+    assert.equal(await (await invoke(server, 'idler')).text(), 'i', 'answers again after scaling to zero');
+    assert.equal(await count('warm'), 2, 'min instances are kept');
+  } finally {
+    await server.dispose();
+  }
+});
+
+test('logs are captured with function, version and invocation id, and --follow streams new lines', async () => {
+  const server = await startTestServer();
+  try {
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: chatty\n',
+      'index.js': `export default { fetch(req) {
+        const word = new URL(req.url).searchParams.get('w');
+        console.log('said ' + word);
+        console.error('warned ' + word);
+        return new Response(word);
+      } };\n`,
+    });
+    await mustDeploy(server, dir);
+    const res = await invoke(server, 'chatty', '/?w=alpha');
+    const id = res.headers.get('x-kumo-invocation-id');
+    const lines = await eventually(async () => {
+      const body = (await (await fetch(`${server.url}/api/v1/functions/chatty/logs`)).json()) as {
+        lines: { line: string; stream: string; invocationId: string; version: number; function: string }[];
+      };
+      return body.lines.length >= 2 ? body.lines : undefined;
+    }, 5000, 'log lines');
+    const said = lines.find((l) => l.line === 'said alpha');
+    assert.ok(said);
+    assert.equal(said.stream, 'stdout');
+    assert.equal(said.invocationId, id);
+    assert.equal(said.version, 1);
+    assert.equal(said.function, 'chatty');
+    assert.ok(lines.some((l) => l.line === 'warned alpha' && l.stream === 'stderr' && l.invocationId === id));
+
+    const controller = new AbortController();
+    const follow = await fetch(`${server.url}/api/v1/functions/chatty/logs?follow=1`, { signal: controller.signal });
+    const reader = (follow.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    await invoke(server, 'chatty', '/?w=beta');
+    while (!text.includes('said beta')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    assert.ok(text.includes('said alpha'), 'stored lines come first');
+    assert.ok(text.includes('said beta'), 'live lines follow');
+  } finally {
+    await server.dispose();
+  }
+});
