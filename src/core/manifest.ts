@@ -107,6 +107,9 @@ export function parseManifest(raw: unknown, source = 'manifest'): Manifest {
       const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
       return `${source}: unknown field ${keys.map((k) => `"${k}"`).join(', ')}`;
     }
+    if (issue.code === 'invalid_key') {
+      return `${source}: "${field}" keys must be environment variable names ([A-Za-z_][A-Za-z0-9_]*)`;
+    }
     return `${source}: "${field}" ${issue.message}`;
   });
   throw new KumoError('invalid_manifest', issues.join('; '), { issues });

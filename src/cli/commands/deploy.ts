@@ -1,0 +1,163 @@
+/** `kumo deploy PATH`: package a folder, upload it, follow the build to a live URL. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { FUNCTION_NAME } from '../../core/index.ts';
+import { COMMON_HELP, parseCommand, positionals } from '../args.ts';
+import { packFolder } from '../bundle.ts';
+import type { ApiClient, Query } from '../client.ts';
+import { readJson, responseError, validate } from '../client.ts';
+import type { Command } from '../command.ts';
+import { clientFor, printText } from '../command.ts';
+import { formatSize } from '../format.ts';
+import { isErrno } from '../ignore-rules.ts';
+import { CliError, UsageError, write } from '../io.ts';
+import { readNdjson } from '../ndjson.ts';
+import type { DeployResult } from '../responses.ts';
+import { deployEventSchema, deployResultSchema } from '../responses.ts';
+import { DeployProgress } from './deploy-progress.ts';
+
+const SYNOPSIS = 'deploy PATH [--name N] [--handler H] [--memory MB] [--timeout 30s] [--env KEY=VALUE]...';
+
+const USAGE = `Usage: kumo ${SYNOPSIS}
+
+Package the folder PATH and deploy it as a new version of a function.
+Files matched by .gitignore or .kumoignore (at any depth) are left out, and so are
+node_modules/ and .git/. The flags override kumo.yaml.
+
+Options:
+  --name N          function name (default: kumo.yaml's name, else the folder name)
+  --handler H       handler file, e.g. index.ts
+  --memory MB       memory limit in MB
+  --timeout 30s     timeout per invocation ("30s", "2m" or seconds)
+  --env KEY=VALUE   environment variable for the function (repeatable)
+  -v, --verbose     show the build log as it runs
+
+${COMMON_HELP}`;
+
+const OPTIONS = {
+  name: { type: 'string' },
+  handler: { type: 'string' },
+  memory: { type: 'string' },
+  timeout: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+
+const ENV_PAIR = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** `kumo deploy`. */
+export const deployCommand: Command = {
+  name: 'deploy',
+  synopsis: SYNOPSIS,
+  summary: 'package a folder and deploy it as a new version',
+  usage: USAGE,
+  async run(args, io) {
+    const parsed = parseCommand(args, OPTIONS, USAGE);
+    const { values } = parsed;
+    if (values.help) return printText(io, USAGE);
+    const [folderArg = ''] = positionals(parsed.positionals, ['PATH'], USAGE);
+    for (const pair of values.env ?? []) {
+      if (!ENV_PAIR.test(pair)) {
+        throw new UsageError(
+          `--env takes KEY=VALUE with KEY a variable name (got ${JSON.stringify(pair)})`,
+          USAGE,
+        );
+      }
+    }
+    const client = clientFor(values, io);
+    const folder = path.resolve(io.cwd, folderArg);
+    const progress = new DeployProgress(io, { json: values.json === true, verbose: values.verbose === true });
+    // Packaging first, so that a missing folder is reported as such rather than as a bad folder name.
+    const bundle = await packFolder(folder, {
+      onWarning: (message) => void write(io.stderr, `kumo: warning: ${message}\n`),
+    });
+    const name = await functionName(folder, values.name);
+    await progress.packaged(name, bundle.files, formatSize(bundle.data.length));
+
+    const query = {
+      name,
+      handler: values.handler,
+      memory: values.memory,
+      timeout: values.timeout,
+      env: values.env,
+    };
+    await upload(client, bundle.data, query, progress);
+    return 0;
+  },
+};
+
+async function upload(
+  client: ApiClient,
+  data: Buffer,
+  query: Query,
+  progress: DeployProgress,
+): Promise<DeployResult> {
+  const response = await client.send(client.url('/api/v1/functions', query), {
+    method: 'POST',
+    headers: { 'content-type': 'application/gzip', accept: 'application/x-ndjson' },
+    body: data,
+  });
+  if (!response.ok) throw await responseError(response);
+  if (!(response.headers.get('content-type') ?? '').includes('ndjson')) {
+    // A server that ignores Accept answers with the DeployResult itself.
+    const result = validate(
+      deployResultSchema,
+      await readJson(response, 'POST /api/v1/functions'),
+      'POST /api/v1/functions',
+    );
+    await progress.finish(result);
+    return result;
+  }
+  for await (const value of readNdjson(response.body)) {
+    if (!isKnownEvent(value)) continue;
+    const result = await progress.event(validate(deployEventSchema, value, 'POST /api/v1/functions'));
+    if (result) return result;
+  }
+  return progress.truncated();
+}
+
+const KNOWN_EVENTS = new Set(['build', 'log', 'start', 'done', 'error']);
+
+/** Events a newer server may add are skipped rather than fatal. */
+function isKnownEvent(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && 'event' in value && KNOWN_EVENTS.has(String(value.event))
+  );
+}
+
+/** The function's name: --name, else kumo.yaml's `name`, else the folder's name. */
+export async function functionName(folder: string, flag: string | undefined): Promise<string> {
+  const [name, source] =
+    flag !== undefined
+      ? [flag, '--name']
+      : ((await manifestName(folder)) ?? [path.basename(folder), 'the folder name']);
+  if (!FUNCTION_NAME.test(name)) {
+    throw new CliError(
+      `function name ${JSON.stringify(name)} (from ${source}) is not a DNS label: use 1-63 of a-z, 0-9 and "-"` +
+        (source === '--name' ? '' : ', or pass --name'),
+      { code: 'invalid_name' },
+    );
+  }
+  return name;
+}
+
+async function manifestName(folder: string): Promise<[string, string] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path.join(folder, 'kumo.yaml'), 'utf8');
+  } catch (err) {
+    if (isErrno(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+    throw err;
+  }
+  let manifest: unknown;
+  try {
+    manifest = parseYaml(text);
+  } catch (err) {
+    throw new CliError(`kumo.yaml: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, {
+      code: 'invalid_manifest',
+    });
+  }
+  if (typeof manifest !== 'object' || manifest === null || !('name' in manifest)) return undefined;
+  return typeof manifest.name === 'string' ? [manifest.name, 'kumo.yaml'] : undefined;
+}

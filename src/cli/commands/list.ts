@@ -1,0 +1,48 @@
+/** `kumo list`: the deployed functions. */
+import { COMMON_HELP, parseCommand, positionals } from '../args.ts';
+import type { Command } from '../command.ts';
+import { clientFor, printText, printJson, println } from '../command.ts';
+import { formatTable, formatTime } from '../format.ts';
+import { write } from '../io.ts';
+import { functionListSchema } from '../responses.ts';
+
+const USAGE = `Usage: kumo list
+
+List the deployed functions: NAME VERSION INSTANCES UPDATED URL.
+
+${COMMON_HELP}`;
+
+/** `kumo list`. */
+export const listCommand: Command = {
+  name: 'list',
+  synopsis: 'list',
+  summary: 'list the deployed functions',
+  usage: USAGE,
+  async run(args, io) {
+    const parsed = parseCommand(args, {}, USAGE);
+    if (parsed.values.help) return printText(io, USAGE);
+    positionals(parsed.positionals, [], USAGE);
+    const { raw, data } = await clientFor(parsed.values, io).json(
+      functionListSchema,
+      'GET',
+      '/api/v1/functions',
+    );
+    if (parsed.values.json) {
+      await printJson(io, raw);
+      return 0;
+    }
+    if (data.functions.length === 0) {
+      await println(io, 'no functions deployed yet: deploy one with `kumo deploy PATH`');
+      return 0;
+    }
+    const rows = data.functions.map((fn) => [
+      fn.name,
+      String(fn.activeVersion),
+      String(fn.instances.total),
+      formatTime(fn.updatedAt),
+      fn.url,
+    ]);
+    await write(io.stdout, formatTable(['NAME', 'VERSION', 'INSTANCES', 'UPDATED', 'URL'], rows));
+    return 0;
+  },
+};

@@ -1,0 +1,48 @@
+/** `kumo versions NAME`: a function's versions, oldest first, the active one starred. */
+import { COMMON_HELP, functionName, parseCommand } from '../args.ts';
+import type { Command } from '../command.ts';
+import { clientFor, printText, printJson } from '../command.ts';
+import { formatTable, formatTime } from '../format.ts';
+import { write } from '../io.ts';
+import { versionListSchema } from '../responses.ts';
+
+const USAGE = `Usage: kumo versions NAME
+
+List the versions of NAME, oldest first: VERSION CREATED HASH ACTIVE (* marks the one serving).
+
+${COMMON_HELP}`;
+
+/** `kumo versions`. */
+export const versionsCommand: Command = {
+  name: 'versions',
+  synopsis: 'versions NAME',
+  summary: "list a function's versions",
+  usage: USAGE,
+  async run(args, io) {
+    const { values, positionals } = parseCommand(args, {}, USAGE);
+    if (values.help) return printText(io, USAGE);
+    const name = functionName(positionals, USAGE);
+    const { raw, data } = await clientFor(values, io).json(
+      versionListSchema,
+      'GET',
+      `/api/v1/functions/${name}/versions`,
+    );
+    if (values.json) {
+      await printJson(io, raw);
+      return 0;
+    }
+    const rows = data.versions.map((v) => [
+      String(v.version),
+      formatTime(v.createdAt),
+      shortHash(v.hash),
+      v.active ? '*' : '',
+    ]);
+    await write(io.stdout, formatTable(['VERSION', 'CREATED', 'HASH', 'ACTIVE'], rows));
+    return 0;
+  },
+};
+
+/** The first 12 hex characters of a content hash, without an algorithm prefix such as "sha256:". */
+export function shortHash(hash: string): string {
+  return hash.replace(/^[a-z0-9]+:/, '').slice(0, 12);
+}
