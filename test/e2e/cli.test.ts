@@ -17,9 +17,14 @@ describe('the kumo CLI, as the README walkthrough types it', () => {
     assert.match(lines[0] ?? '', /^\[1\/3\] Packaging greet \(\d+ files?, [\d.]+ (B|kB)\)\.\.\. done$/);
     assert.equal(lines[1], '[2/3] Building version 1... done');
     assert.equal(lines[2], '[3/3] Starting... done');
-    assert.equal(lines[3], `greet is live at http://greet.localhost:${server.port} (also http://localhost:${server.port}/fn/greet)`);
+    assert.equal(
+      lines[3],
+      `greet is live at http://greet.localhost:${server.port} (also http://localhost:${server.port}/fn/greet)`,
+    );
 
-    const byHost = await fetch(`${server.url}/?name=World`, { headers: { host: `greet.localhost:${server.port}` } });
+    const byHost = await fetch(`${server.url}/?name=World`, {
+      headers: { host: `greet.localhost:${server.port}` },
+    });
     assert.deepEqual(await byHost.json(), { message: 'Hello, World!' });
 
     const invoked = await kumo(server.url, ['invoke', 'greet', '--data', '{"name":"World"}']);
@@ -32,9 +37,15 @@ describe('the kumo CLI, as the README walkthrough types it', () => {
   });
 
   test('list, versions, rollback, logs and delete', async () => {
-    const dir = await writeFunction({ 'kumo.yaml': 'name: cycle\n', 'index.js': 'export default () => { console.log("ran v1"); return new Response("1"); };\n' });
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: cycle\n',
+      'index.js': 'export default () => { console.log("ran v1"); return new Response("1"); };\n',
+    });
     assert.equal((await kumo(server.url, ['deploy', dir])).code, 0);
-    await writeFile(path.join(dir, 'index.js'), 'export default () => { console.log("ran v2"); return new Response("2"); };\n');
+    await writeFile(
+      path.join(dir, 'index.js'),
+      'export default () => { console.log("ran v2"); return new Response("2"); };\n',
+    );
     assert.equal((await kumo(server.url, ['deploy', dir])).code, 0);
 
     const list = await kumo(server.url, ['list', '--json']);
@@ -56,10 +67,14 @@ describe('the kumo CLI, as the README walkthrough types it', () => {
     assert.equal(to.stdout.trim(), 'cycle rolled back from version 1 to 2');
     assert.equal((await kumo(server.url, ['invoke', 'cycle'])).stdout, '2');
 
-    const logs = await eventually(async () => {
-      const r = await kumo(server.url, ['logs', 'cycle']);
-      return r.stdout.includes('ran v2') ? r.stdout : undefined;
-    }, 5000, 'logs');
+    const logs = await eventually(
+      async () => {
+        const r = await kumo(server.url, ['logs', 'cycle']);
+        return r.stdout.includes('ran v2') ? r.stdout : undefined;
+      },
+      5000,
+      'logs',
+    );
     assert.match(logs, /ran v1/);
     assert.match(logs, /\[v2 [0-9a-f]{8}\] stdout: ran v2/);
 
@@ -71,7 +86,10 @@ describe('the kumo CLI, as the README walkthrough types it', () => {
   });
 
   test('failures exit non-zero with a one-line reason; --help works everywhere', async () => {
-    const bad = await writeFunction({ 'kumo.yaml': 'name: bad\nmemory: 1\n', 'index.js': 'export default () => new Response("x");\n' });
+    const bad = await writeFunction({
+      'kumo.yaml': 'name: bad\nmemory: 1\n',
+      'index.js': 'export default () => new Response("x");\n',
+    });
     const res = await kumo(server.url, ['deploy', bad]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /"memory" must be between 64 and 4096/);
@@ -91,7 +109,10 @@ describe('the kumo CLI, as the README walkthrough types it', () => {
   });
 
   test('a failed build prints the build log and exits 1', async () => {
-    const dir = await writeFunction({ 'kumo.yaml': 'name: tsfail\n', 'index.ts': 'export default { fetch( { ;\n' });
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: tsfail\n',
+      'index.ts': 'export default { fetch( { ;\n',
+    });
     const res = await kumo(server.url, ['deploy', dir]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /build_failed|build failed/i);
@@ -104,7 +125,10 @@ describe('the kumo CLI, as the README walkthrough types it', () => {
       .filter((p) => !p.includes('node_modules'))
       .join(':');
     const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn('npx', ['--no-install', 'kumo', '--version'], { cwd: ROOT, env: { ...process.env, PATH } });
+      const child = spawn('npx', ['--no-install', 'kumo', '--version'], {
+        cwd: ROOT,
+        env: { ...process.env, PATH },
+      });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));

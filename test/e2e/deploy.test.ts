@@ -3,9 +3,19 @@ import { after, before, describe, test } from 'node:test';
 import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { create as createTar } from 'tar';
-import { deploy, invoke, mustDeploy, startTestServer, writeFunction, type TestServer } from './harness.ts';
+import {
+  deploy,
+  invoke,
+  mustDeploy,
+  startTestServer,
+  writeFunction,
+  type TestServer,
+  api,
+  apiJson,
+} from './harness.ts';
 
-const hello = (text: string) => `export default { fetch() { return new Response(${JSON.stringify(text)}); } };\n`;
+const hello = (text: string) =>
+  `export default { fetch() { return new Response(${JSON.stringify(text)}); } };\n`;
 
 describe('deploy, versions, rollback and delete', () => {
   let server: TestServer;
@@ -32,7 +42,7 @@ describe('deploy, versions, rollback and delete', () => {
     assert.equal(second.body.version, 2);
     assert.equal(await (await invoke(server, 'vers')).text(), 'two');
 
-    const versions = (await (await fetch(`${server.url}/api/v1/functions/vers/versions`)).json()) as {
+    const versions = (await apiJson(server, `/functions/vers/versions`)) as {
       activeVersion: number;
       versions: { version: number; active: boolean; hash: string }[];
     };
@@ -46,20 +56,29 @@ describe('deploy, versions, rollback and delete', () => {
     );
     assert.notEqual(versions.versions[0]?.hash, versions.versions[1]?.hash);
 
-    const rb = await fetch(`${server.url}/api/v1/functions/vers/rollback`, { method: 'POST' });
+    const rb = await api(server, `/functions/vers/rollback`, { method: 'POST' });
     assert.deepEqual(await rb.json(), { function: 'vers', from: 2, to: 1 });
     assert.equal(await (await invoke(server, 'vers')).text(), 'one');
-    const fwd = await fetch(`${server.url}/api/v1/functions/vers/rollback`, { method: 'POST', body: JSON.stringify({ to: 2 }) });
+    const fwd = await api(server, `/functions/vers/rollback`, {
+      method: 'POST',
+      body: JSON.stringify({ to: 2 }),
+    });
     assert.equal(fwd.status, 200);
     assert.equal(await (await invoke(server, 'vers')).text(), 'two');
 
-    const missing = await fetch(`${server.url}/api/v1/functions/vers/rollback`, { method: 'POST', body: JSON.stringify({ to: 9 }) });
+    const missing = await api(server, `/functions/vers/rollback`, {
+      method: 'POST',
+      body: JSON.stringify({ to: 9 }),
+    });
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'version_not_found');
-    const same = await fetch(`${server.url}/api/v1/functions/vers/rollback`, { method: 'POST', body: JSON.stringify({ to: 2 }) });
+    const same = await api(server, `/functions/vers/rollback`, {
+      method: 'POST',
+      body: JSON.stringify({ to: 2 }),
+    });
     assert.equal(same.status, 409);
 
-    const del = await fetch(`${server.url}/api/v1/functions/vers`, { method: 'DELETE' });
+    const del = await api(server, `/functions/vers`, { method: 'DELETE' });
     assert.deepEqual(await del.json(), { deleted: 'vers' });
     const gone = await invoke(server, 'vers');
     assert.equal(gone.status, 404);
@@ -67,7 +86,10 @@ describe('deploy, versions, rollback and delete', () => {
   });
 
   test('a failed build leaves the previous version serving and returns the build log', async () => {
-    const dir = await writeFunction({ 'kumo.yaml': 'name: broken\n', 'index.ts': 'export default { fetch() { return new Response("ok"); } };\n' });
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: broken\n',
+      'index.ts': 'export default { fetch() { return new Response("ok"); } };\n',
+    });
     await mustDeploy(server, dir);
     await writeFile(path.join(dir, 'index.ts'), 'export default { fetch( { return new Response("ok") } ;\n');
     const res = await deploy(server, dir);
@@ -76,20 +98,26 @@ describe('deploy, versions, rollback and delete', () => {
     assert.equal(error.code, 'build_failed');
     assert.match(error.details.log, /index\.ts/);
     assert.equal(await (await invoke(server, 'broken')).text(), 'ok');
-    const versions = (await (await fetch(`${server.url}/api/v1/functions/broken/versions`)).json()) as { versions: unknown[] };
+    const versions = (await apiJson(server, `/functions/broken/versions`)) as { versions: unknown[] };
     assert.equal(versions.versions.length, 1, 'no version was recorded for the failed build');
   });
 
   test('an unknown handler export is refused with unknown_handler and nothing stored', async () => {
-    const dir = await writeFunction({ 'kumo.yaml': 'name: noexport\n', 'index.js': 'export const notAHandler = 1;\n' });
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: noexport\n',
+      'index.js': 'export const notAHandler = 1;\n',
+    });
     const res = await deploy(server, dir);
     assert.equal(res.status, 400);
     assert.equal((res.body.error as { code: string }).code, 'unknown_handler');
-    assert.equal((await fetch(`${server.url}/api/v1/functions/noexport`)).status, 404);
+    assert.equal((await api(server, `/functions/noexport`)).status, 404);
   });
 
   test('a missing handler file is refused with unknown_handler', async () => {
-    const dir = await writeFunction({ 'kumo.yaml': 'name: nofile\nhandler: missing.js\n', 'index.js': hello('x') });
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: nofile\nhandler: missing.js\n',
+      'index.js': hello('x'),
+    });
     const res = await deploy(server, dir);
     assert.equal(res.status, 400);
     assert.equal((res.body.error as { code: string }).code, 'unknown_handler');
@@ -113,7 +141,7 @@ describe('deploy, versions, rollback and delete', () => {
       assert.equal(error.code, 'invalid_manifest', yaml);
       assert.match(error.message, pattern, yaml);
     }
-    const list = (await (await fetch(`${server.url}/api/v1/functions`)).json()) as { functions: { name: string }[] };
+    const list = (await apiJson(server, `/functions`)) as { functions: { name: string }[] };
     assert.ok(!list.functions.some((f) => /^m\d$/.test(f.name)), 'nothing was stored');
   });
 
@@ -134,20 +162,28 @@ describe('deploy, versions, rollback and delete', () => {
     const body = await mustDeploy(server, dir, 'name=fromflag&memory=128&timeout=5s&env=B=flag&env=C=new');
     assert.equal(body.function, 'fromflag');
     assert.deepEqual(await (await invoke(server, 'fromflag')).json(), { A: 'file', B: 'flag', C: 'new' });
-    const info = (await (await fetch(`${server.url}/api/v1/functions/fromflag`)).json()) as { spec: { memory: number; timeout: number } };
+    const info = (await apiJson(server, `/functions/fromflag`)) as {
+      spec: { memory: number; timeout: number };
+    };
     assert.equal(info.spec.memory, 128);
     assert.equal(info.spec.timeout, 5000);
   });
 
   test('archives with .. paths, absolute paths or escaping symlinks are refused', async () => {
-    const evil = async (build: (dir: string) => Promise<string[]>, opts: { preservePaths?: boolean } = {}) => {
+    const evil = async (
+      build: (dir: string) => Promise<string[]>,
+      opts: { preservePaths?: boolean } = {},
+    ) => {
       const dir = await writeFunction({ 'index.js': hello('x') });
       const entries = await build(dir);
       const chunks: Buffer[] = [];
-      for await (const c of createTar({ gzip: true, cwd: dir, preservePaths: opts.preservePaths ?? false }, entries) as AsyncIterable<Buffer>) {
+      for await (const c of createTar(
+        { gzip: true, cwd: dir, preservePaths: opts.preservePaths ?? false },
+        entries,
+      ) as AsyncIterable<Buffer>) {
         chunks.push(c);
       }
-      return fetch(`${server.url}/api/v1/functions?name=evil`, { method: 'POST', body: Buffer.concat(chunks) });
+      return api(server, `/functions?name=evil`, { method: 'POST', body: Buffer.concat(chunks) });
     };
     const dotdot = await evil(async () => ['index.js', '../../etc/hostname'], { preservePaths: true });
     const absolute = await evil(async () => ['index.js', '/etc/hostname'], { preservePaths: true });
@@ -159,15 +195,18 @@ describe('deploy, versions, rollback and delete', () => {
       assert.equal(res.status, 400);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'invalid_archive');
     }
-    const garbage = await fetch(`${server.url}/api/v1/functions?name=evil`, { method: 'POST', body: 'not a tarball' });
+    const garbage = await api(server, `/functions?name=evil`, { method: 'POST', body: 'not a tarball' });
     assert.equal(garbage.status, 400);
-    assert.equal((await fetch(`${server.url}/api/v1/functions/evil`)).status, 404);
+    assert.equal((await api(server, `/functions/evil`)).status, 404);
   });
 
   test('uploads over the limit get 413 and the server stays healthy', async () => {
     const small = await startTestServer(['--upload-limit', '1']);
     try {
-      const res = await fetch(`${small.url}/api/v1/functions?name=big`, { method: 'POST', body: Buffer.alloc(2 * 1024 * 1024, 1) });
+      const res = await api(small, `/functions?name=big`, {
+        method: 'POST',
+        body: Buffer.alloc(2 * 1024 * 1024, 1),
+      });
       assert.equal(res.status, 413);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'payload_too_large');
       assert.equal((await fetch(`${small.url}/healthz`)).status, 200);
@@ -179,7 +218,11 @@ describe('deploy, versions, rollback and delete', () => {
   test('a TypeScript function with a local file: dependency builds offline', async () => {
     const dir = await writeFunction({
       'kumo.yaml': 'name: tsdeps\n',
-      'package.json': JSON.stringify({ name: 'tsdeps', private: true, dependencies: { shout: 'file:./vendor/shout' } }),
+      'package.json': JSON.stringify({
+        name: 'tsdeps',
+        private: true,
+        dependencies: { shout: 'file:./vendor/shout' },
+      }),
       'vendor/shout/package.json': JSON.stringify({ name: 'shout', version: '1.0.0', main: 'index.js' }),
       'vendor/shout/index.js': 'module.exports = (s) => s.toUpperCase() + "!";\n',
       'index.ts': [

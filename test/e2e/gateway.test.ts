@@ -12,11 +12,16 @@ function raw(
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const headers = { ...opts.headers, ...(opts.body ? { 'content-length': String(opts.body.length) } : {}) };
-    const req = http.request({ host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -43,7 +48,10 @@ describe('gateway', () => {
   after(() => server.dispose());
 
   test('routes by Host NAME.localhost and by /fn/NAME, passing path and query through', async () => {
-    const byHost = await raw(server.url, { path: '/a/b?x=1&y=%20z', headers: { host: `echo.localhost:${server.port}` } });
+    const byHost = await raw(server.url, {
+      path: '/a/b?x=1&y=%20z',
+      headers: { host: `echo.localhost:${server.port}` },
+    });
     assert.equal(byHost.status, 200);
     assert.equal(byHost.headers['x-echo-path'], '/a/b');
     assert.equal(byHost.headers['x-echo-query'], '?x=1&y=%20z');
@@ -59,7 +67,12 @@ describe('gateway', () => {
   test('binary bodies and every method reach the function byte-exact', async () => {
     const body = randomBytes(256 * 1024);
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
-      const res = await raw(server.url, { method, path: '/fn/echo/bin', body, headers: { 'content-type': 'application/octet-stream' } });
+      const res = await raw(server.url, {
+        method,
+        path: '/fn/echo/bin',
+        body,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       assert.equal(res.status, 200, method);
       assert.equal(res.headers['x-echo-method'], method);
       assert.ok(res.body.equals(body), `${method} body round-trips`);
@@ -81,7 +94,8 @@ describe('gateway', () => {
     });
     const seen = JSON.parse(String(res.headers['x-echo-headers'])) as Record<string, string>;
     assert.equal(seen['x-custom-in'], 'abc');
-    for (const h of ['x-drop-me', 'keep-alive', 'proxy-authorization', 'te']) assert.equal(seen[h], undefined, h);
+    for (const h of ['x-drop-me', 'keep-alive', 'proxy-authorization', 'te'])
+      assert.equal(seen[h], undefined, h);
     assert.notEqual(seen['x-kumo-invocation-id'], 'forged');
     assert.match(seen['x-kumo-deadline'] ?? '', /^\d{13}$/);
     assert.equal(res.headers['x-custom'], 'yes');
@@ -102,7 +116,10 @@ describe('gateway', () => {
   test('a body over the limit gets 413 and the server keeps serving', async () => {
     const small = await startTestServer(['--body-limit', '1']);
     try {
-      const dir = await writeFunction({ 'kumo.yaml': 'name: tiny\n', 'index.js': 'export default () => new Response("ok");\n' });
+      const dir = await writeFunction({
+        'kumo.yaml': 'name: tiny\n',
+        'index.js': 'export default () => new Response("ok");\n',
+      });
       await mustDeploy(small, dir);
       const res = await invoke(small, 'tiny', '/', { method: 'POST', body: Buffer.alloc(1024 * 1024 + 1) });
       assert.equal(res.status, 413);
@@ -188,24 +205,34 @@ describe('gateway', () => {
   test('requests beyond instances × concurrency + queue get 429 over_capacity', async () => {
     const dir = await writeFunction({
       'kumo.yaml': 'name: busy\nconcurrency: 1\ninstances:\n  max: 1\nqueue: 1\n',
-      'index.js': 'export default { async fetch() { await new Promise((r) => setTimeout(r, 600)); return new Response("done"); } };\n',
+      'index.js':
+        'export default { async fetch() { await new Promise((r) => setTimeout(r, 600)); return new Response("done"); } };\n',
     });
     await mustDeploy(server, dir);
-    const results = await Promise.all([1, 2, 3, 4].map(() => invoke(server, 'busy').then(async (r) => [r.status, await r.text()] as const)));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => invoke(server, 'busy').then(async (r) => [r.status, await r.text()] as const)),
+    );
     const statuses = results.map(([s]) => s).sort();
     assert.deepEqual(statuses, [200, 200, 429, 429]);
     const rejected = results.find(([s]) => s === 429);
-    assert.equal((JSON.parse(rejected?.[1] ?? '{}') as { error: { code: string } }).error.code, 'over_capacity');
+    assert.equal(
+      (JSON.parse(rejected?.[1] ?? '{}') as { error: { code: string } }).error.code,
+      'over_capacity',
+    );
   });
 
   test('manifest env reaches the function, the server environment does not', async () => {
     process.env.KUMO_TEST_SERVER_SECRET = 'must-not-leak';
     const dir = await writeFunction({
       'kumo.yaml': 'name: envy\nenv:\n  GREETING: hola\n',
-      'index.js': 'export default { fetch(req, env) { return Response.json({ env, all: process.env }); } };\n',
+      'index.js':
+        'export default { fetch(req, env) { return Response.json({ env, all: process.env }); } };\n',
     });
     await mustDeploy(server, dir);
-    const body = (await (await invoke(server, 'envy')).json()) as { env: Record<string, string>; all: Record<string, string> };
+    const body = (await (await invoke(server, 'envy')).json()) as {
+      env: Record<string, string>;
+      all: Record<string, string>;
+    };
     assert.deepEqual(body.env, { GREETING: 'hola' });
     assert.equal(body.all.GREETING, 'hola');
     assert.equal(body.all.KUMO_TEST_SERVER_SECRET, undefined);

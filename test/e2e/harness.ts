@@ -63,9 +63,29 @@ export async function tarball(dir: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * A control-plane request (`path` below /api/v1, e.g. "/functions"). Every test goes through
+ * this, so that credentials and the API prefix live in one place.
+ */
+export function api(server: { url: string }, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${server.url}/api/v1${path}`, init);
+}
+
+/** A control-plane GET, parsed as JSON. */
+export async function apiJson<T = Record<string, unknown>>(
+  server: { url: string },
+  path: string,
+): Promise<T> {
+  return (await api(server, path)).json() as Promise<T>;
+}
+
 /** Deploys `dir` over the control API; returns status and JSON body. */
-export async function deploy(server: { url: string }, dir: string, query = ''): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${server.url}/api/v1/functions${query ? `?${query}` : ''}`, {
+export async function deploy(
+  server: { url: string },
+  dir: string,
+  query = '',
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await api(server, `/functions${query ? `?${query}` : ''}`, {
     method: 'POST',
     headers: { 'content-type': 'application/gzip' },
     body: await tarball(dir),
@@ -74,14 +94,23 @@ export async function deploy(server: { url: string }, dir: string, query = ''): 
 }
 
 /** Deploys and asserts success. */
-export async function mustDeploy(server: { url: string }, dir: string, query = ''): Promise<Record<string, unknown>> {
+export async function mustDeploy(
+  server: { url: string },
+  dir: string,
+  query = '',
+): Promise<Record<string, unknown>> {
   const { status, body } = await deploy(server, dir, query);
-  if (status !== 200 && status !== 201) throw new Error(`deploy failed with ${status}: ${JSON.stringify(body)}`);
+  if (status !== 200 && status !== 201)
+    throw new Error(`deploy failed with ${status}: ${JSON.stringify(body)}`);
   return body;
 }
 
 /** Runs the real `kumo` CLI against `url`; resolves with exit code and output. */
-export function kumo(url: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function kumo(
+  url: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KUMO_BIN, ...args], {
       env: { ...process.env, KUMO_URL: url },
@@ -99,12 +128,21 @@ export function kumo(url: string, args: string[], input?: string): Promise<{ cod
 }
 
 /** A request to a function through /fn/NAME. */
-export function invoke(server: { url: string }, name: string, pathAndQuery = '/', init: RequestInit = {}): Promise<Response> {
+export function invoke(
+  server: { url: string },
+  name: string,
+  pathAndQuery = '/',
+  init: RequestInit = {},
+): Promise<Response> {
   return fetch(`${server.url}/fn/${name}${pathAndQuery}`, init);
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 10_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await check();

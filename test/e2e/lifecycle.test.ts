@@ -4,15 +4,34 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { eventually, invoke, KUMO_BIN, mustDeploy, ROOT, startTestServer, writeFunction } from './harness.ts';
+import {
+  eventually,
+  invoke,
+  KUMO_BIN,
+  mustDeploy,
+  ROOT,
+  startTestServer,
+  writeFunction,
+  api,
+  apiJson,
+} from './harness.ts';
 
 /** Starts `kumo up` as a real child process and resolves with its URL once it listens. */
-async function spawnKumo(dataDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', '--data', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnKumo(
+  dataDir: string,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', '--data', dataDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const url = await eventually(() => /kumo is listening url=(\S+)/.exec(output)?.[1], 15_000, 'kumo to listen');
+  const url = await eventually(
+    () => /kumo is listening url=(\S+)/.exec(output)?.[1],
+    15_000,
+    'kumo to listen',
+  );
   return { child, url, output: () => output };
 }
 
@@ -24,11 +43,17 @@ test('functions, versions and the active version survive a restart and answer wi
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-restart-'));
   try {
     const first = await spawnKumo(dataDir);
-    const dir = await writeFunction({ 'kumo.yaml': 'name: durable\n', 'index.js': 'export default () => new Response("v1");\n' });
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: durable\n',
+      'index.js': 'export default () => new Response("v1");\n',
+    });
     await mustDeploy({ url: first.url }, dir);
-    const dir2 = await writeFunction({ 'kumo.yaml': 'name: durable\n', 'index.js': 'export default () => new Response("v2");\n' });
+    const dir2 = await writeFunction({
+      'kumo.yaml': 'name: durable\n',
+      'index.js': 'export default () => new Response("v2");\n',
+    });
     await mustDeploy({ url: first.url }, dir2);
-    await fetch(`${first.url}/api/v1/functions/durable/rollback`, { method: 'POST' });
+    await api({ url: first.url }, `/functions/durable/rollback`, { method: 'POST' });
     first.child.kill('SIGTERM');
     assert.equal(await exited(first.child), 0);
 
@@ -36,7 +61,9 @@ test('functions, versions and the active version survive a restart and answer wi
     try {
       const res = await invoke({ url: second.url }, 'durable');
       assert.equal(await res.text(), 'v1', 'the rolled-back version is still active');
-      const versions = (await (await fetch(`${second.url}/api/v1/functions/durable/versions`)).json()) as { versions: unknown[] };
+      const versions = (await apiJson({ url: second.url }, `/functions/durable/versions`)) as {
+        versions: unknown[];
+      };
       assert.equal(versions.versions.length, 2);
     } finally {
       second.child.kill('SIGTERM');
@@ -53,7 +80,8 @@ test('SIGTERM lets in-flight requests finish, refuses new ones and stops instanc
     const k = await spawnKumo(dataDir);
     const dir = await writeFunction({
       'kumo.yaml': 'name: lingering\n',
-      'index.js': 'export default { async fetch() { await new Promise((r) => setTimeout(r, 800)); return Response.json({ pid: process.pid }); } };\n',
+      'index.js':
+        'export default { async fetch() { await new Promise((r) => setTimeout(r, 800)); return Response.json({ pid: process.pid }); } };\n',
     });
     await mustDeploy({ url: k.url }, dir);
     const inflight = invoke({ url: k.url }, 'lingering');
@@ -73,8 +101,16 @@ test('SIGTERM lets in-flight requests finish, refuses new ones and stops instanc
 test('a rollback under load fails no request', async () => {
   const server = await startTestServer();
   try {
-    const v1 = await writeFunction({ 'kumo.yaml': 'name: hot\nconcurrency: 8\n', 'index.js': 'export default async () => { await new Promise((r) => setTimeout(r, 20)); return new Response("1"); };\n' });
-    const v2 = await writeFunction({ 'kumo.yaml': 'name: hot\nconcurrency: 8\n', 'index.js': 'export default async () => { await new Promise((r) => setTimeout(r, 20)); return new Response("2"); };\n' });
+    const v1 = await writeFunction({
+      'kumo.yaml': 'name: hot\nconcurrency: 8\n',
+      'index.js':
+        'export default async () => { await new Promise((r) => setTimeout(r, 20)); return new Response("1"); };\n',
+    });
+    const v2 = await writeFunction({
+      'kumo.yaml': 'name: hot\nconcurrency: 8\n',
+      'index.js':
+        'export default async () => { await new Promise((r) => setTimeout(r, 20)); return new Response("2"); };\n',
+    });
     await mustDeploy(server, v1);
     await mustDeploy(server, v2);
     let stop = false;
@@ -88,7 +124,7 @@ test('a rollback under load fails no request', async () => {
       }
     });
     await new Promise((r) => setTimeout(r, 200));
-    const rb = await fetch(`${server.url}/api/v1/functions/hot/rollback`, { method: 'POST' });
+    const rb = await api(server, `/functions/hot/rollback`, { method: 'POST' });
     assert.equal(rb.status, 200);
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
@@ -104,12 +140,18 @@ test('a rollback under load fails no request', async () => {
 test('min instances are prewarmed and idle instances scale to zero', async () => {
   const server = await startTestServer();
   try {
-    const warm = await writeFunction({ 'kumo.yaml': 'name: warm\ninstances:\n  min: 2\n  max: 3\n', 'index.js': 'export default () => new Response("w");\n' });
-    const idle = await writeFunction({ 'kumo.yaml': 'name: idler\ninstances:\n  idle: 1s\n', 'index.js': 'export default () => new Response("i");\n' });
+    const warm = await writeFunction({
+      'kumo.yaml': 'name: warm\ninstances:\n  min: 2\n  max: 3\n',
+      'index.js': 'export default () => new Response("w");\n',
+    });
+    const idle = await writeFunction({
+      'kumo.yaml': 'name: idler\ninstances:\n  idle: 1s\n',
+      'index.js': 'export default () => new Response("i");\n',
+    });
     await mustDeploy(server, warm);
     await mustDeploy(server, idle);
     const count = async (name: string) =>
-      ((await (await fetch(`${server.url}/api/v1/functions/${name}`)).json()) as { instances: { total: number } }).instances.total;
+      ((await apiJson(server, `/functions/${name}`)) as { instances: { total: number } }).instances.total;
     await eventually(async () => (await count('warm')) === 2, 10_000, 'two warm instances');
     assert.equal(await (await invoke(server, 'idler')).text(), 'i');
     assert.equal(await count('idler'), 1);
@@ -136,12 +178,16 @@ test('logs are captured with function, version and invocation id, and --follow s
     await mustDeploy(server, dir);
     const res = await invoke(server, 'chatty', '/?w=alpha');
     const id = res.headers.get('x-kumo-invocation-id');
-    const lines = await eventually(async () => {
-      const body = (await (await fetch(`${server.url}/api/v1/functions/chatty/logs`)).json()) as {
-        lines: { line: string; stream: string; invocationId: string; version: number; function: string }[];
-      };
-      return body.lines.length >= 2 ? body.lines : undefined;
-    }, 5000, 'log lines');
+    const lines = await eventually(
+      async () => {
+        const body = (await apiJson(server, `/functions/chatty/logs`)) as {
+          lines: { line: string; stream: string; invocationId: string; version: number; function: string }[];
+        };
+        return body.lines.length >= 2 ? body.lines : undefined;
+      },
+      5000,
+      'log lines',
+    );
     const said = lines.find((l) => l.line === 'said alpha');
     assert.ok(said);
     assert.equal(said.stream, 'stdout');
@@ -151,7 +197,7 @@ test('logs are captured with function, version and invocation id, and --follow s
     assert.ok(lines.some((l) => l.line === 'warned alpha' && l.stream === 'stderr' && l.invocationId === id));
 
     const controller = new AbortController();
-    const follow = await fetch(`${server.url}/api/v1/functions/chatty/logs?follow=1`, { signal: controller.signal });
+    const follow = await api(server, `/functions/chatty/logs?follow=1`, { signal: controller.signal });
     const reader = (follow.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
     await invoke(server, 'chatty', '/?w=beta');
