@@ -3,13 +3,13 @@
  * listener and the graceful shutdown. Nothing else creates long-lived objects.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createControlApi, DeployService } from './api/index.ts';
 import type { ServerConfig } from './config.ts';
 import { KumoError, type ServerLog } from './core/index.ts';
-import { NoSandbox, ProcessDriver, type Driver } from './drivers/index.ts';
+import { BubblewrapSandbox, NoSandbox, ProcessDriver, sandboxProblems, probeHost, type Driver, type Sandbox } from './drivers/index.ts';
 import { Gateway, routeFunction } from './gateway/index.ts';
 import { sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
@@ -32,14 +32,15 @@ const START_TIMEOUT_MS = 15_000;
 
 /** Builds every part and starts listening. */
 export async function startServer(config: ServerConfig, log: ServerLog = createServerLog()): Promise<RunningServer> {
-  await mkdir(config.dataDir, { recursive: true });
-  const runDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-run-'));
+  // 0711: the sandbox's unprivileged user must pass through to the builds, but not list them.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+  const sandbox = await createSandbox(config, log);
+  const runDir = await makeRunDir();
   const store = openSqliteStore(path.join(config.dataDir, 'kumo.db'));
   const versions = new ActiveVersions(store);
   const logSink = new LogSink(store);
   const tracker = new InvocationTracker();
-  const driver: Driver = new ProcessDriver(new NoSandbox());
-  if (config.insecureNoSandbox) log.warn('INSECURE: functions run without a sandbox (--insecure-no-sandbox)');
+  const driver: Driver = new ProcessDriver(sandbox.sandbox);
 
   const pool = new InstancePool({
     factory: async (target: PoolTarget, id: string) => {
@@ -55,7 +56,13 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
           version: target.version,
           launch,
           socketPath,
-          limits: { memoryMb: target.spec.memory, network: target.spec.network },
+          limits: {
+            memoryMb: target.spec.memory,
+            network: target.spec.network,
+            maxProcesses: target.spec.maxProcesses,
+            cpu: target.spec.cpu,
+            tmpSizeMb: target.spec.tmpSize,
+          },
           startTimeoutMs: START_TIMEOUT_MS,
           onOutput: (stream, raw) => {
             const { invocationId, text } = parseTaggedLine(raw);
@@ -150,7 +157,7 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info('kumo is listening', { url, data: config.dataDir, domain: config.baseDomain, runtime: nodeRuntime.name, sandbox: 'none' });
+  log.info('kumo is listening', { url, data: config.dataDir, domain: config.baseDomain, runtime: nodeRuntime.name, sandbox: sandbox.sandbox.name, run: runDir });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -171,10 +178,55 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
       await pool.close();
       logSink.close();
       store.close();
+      await sandbox.close();
       await rm(runDir, { recursive: true, force: true });
       log.info('kumo stopped');
     })());
   return { url, port, close };
+}
+
+/**
+ * The sandbox every instance runs in: bubblewrap + cgroups + seccomp, or — only when the operator
+ * says --insecure-no-sandbox — none. A host that cannot sandbox makes kumo refuse to start.
+ */
+async function createSandbox(config: ServerConfig, log: ServerLog): Promise<{ sandbox: Sandbox; close(): Promise<void> }> {
+  if (config.insecureNoSandbox) {
+    log.warn('INSECURE: functions run WITHOUT a sandbox (--insecure-no-sandbox): any function can read and change this host');
+    return { sandbox: new NoSandbox(), close: async () => {} };
+  }
+  const probe = await probeHost();
+  const problems = sandboxProblems(probe);
+  if (problems.length) {
+    throw new KumoError(
+      'sandbox_unavailable',
+      `kumo cannot isolate functions on this host: ${problems.join('; ')}. Fix that (kumo doctor lists every check), or start with --insecure-no-sandbox to run functions unisolated.`,
+    );
+  }
+  const privateDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-sandbox-'));
+  // Reachable by the sandbox's unprivileged host user: mirrors of paths it could not reach.
+  const stageDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-stage-'));
+  await chmod(stageDir, 0o711);
+  const sandbox = new BubblewrapSandbox({ probe, runDir: privateDir, stageDir });
+  return {
+    sandbox,
+    close: async () => {
+      await sandbox.close();
+      await rm(privateDir, { recursive: true, force: true });
+      await rm(stageDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The folder of the instances' socket folders. On tmpfs (/dev/shm) when there is one: a function
+ * can write into its socket folder, and on tmpfs that costs its own memory, not the host's disk.
+ */
+async function makeRunDir(): Promise<string> {
+  const shm = '/dev/shm';
+  const base = (await stat(shm).catch(() => undefined))?.isDirectory() ? shm : os.tmpdir();
+  const dir = await mkdtemp(path.join(base, 'kumo-run-'));
+  await chmod(dir, 0o711);
+  return dir;
 }
 
 function logPoolEvent(log: ServerLog, e: PoolEvent): void {

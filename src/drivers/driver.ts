@@ -9,6 +9,12 @@ export interface InstanceLimits {
   memoryMb: number;
   /** Network access beyond the instance's own Unix socket. */
   network: boolean;
+  /** Processes and threads the instance may have at once (sandbox default: 64). */
+  maxProcesses?: number;
+  /** CPU cores, fractional allowed (sandbox default: 1). */
+  cpu?: number;
+  /** Size of the instance's private /tmp (and /dev/shm) in MB (sandbox default: 64). */
+  tmpSizeMb?: number;
 }
 
 /** Everything needed to start one instance. */

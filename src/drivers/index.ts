@@ -3,3 +3,13 @@ export type * from './driver.ts';
 export type { Sandbox, SandboxPlan } from './process/sandbox.ts';
 export { ProcessDriver, describeExit } from './process/process-driver.ts';
 export { NoSandbox } from './process/no-sandbox.ts';
+export { BubblewrapSandbox, SANDBOX_DEFAULTS } from './process/bwrap/bubblewrap-sandbox.ts';
+export type { BubblewrapSandboxOptions, SandboxDefaults } from './process/bwrap/bubblewrap-sandbox.ts';
+export {
+  probeHost,
+  canSandbox,
+  sandboxProblems,
+  probeCapabilities,
+  DEFAULT_SANDBOX_HOST_ID,
+} from './process/bwrap/host-probe.ts';
+export type { HostProbe, ProbeOptions, ProbeResult } from './process/bwrap/host-probe.ts';

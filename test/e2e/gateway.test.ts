@@ -166,40 +166,42 @@ describe('gateway', () => {
     const dir = await writeFunction({
       'kumo.yaml': 'name: slow\ntimeout: 1s\n',
       'index.js': `let calls = 0;
+        const instance = crypto.randomUUID();
         export default { async fetch(req) {
           calls++;
           if (new URL(req.url).pathname === '/hang') await new Promise(() => {});
-          return Response.json({ calls, pid: process.pid });
+          return Response.json({ calls, instance });
         } };\n`,
     });
     await mustDeploy(server, dir);
-    const before = (await (await invoke(server, 'slow')).json()) as { pid: number };
+    const before = (await (await invoke(server, 'slow')).json()) as { instance: string };
     const t0 = Date.now();
     const res = await invoke(server, 'slow', '/hang');
     assert.equal(res.status, 504);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'deadline_exceeded');
     assert.ok(Date.now() - t0 < 3000);
-    const afterwards = (await (await invoke(server, 'slow')).json()) as { pid: number; calls: number };
-    assert.notEqual(afterwards.pid, before.pid, 'a fresh instance serves after the timeout');
+    const afterwards = (await (await invoke(server, 'slow')).json()) as { instance: string; calls: number };
+    assert.notEqual(afterwards.instance, before.instance, 'a fresh instance serves after the timeout');
     assert.equal(afterwards.calls, 1);
   });
 
   test('a crashing instance gives 502 instance_crashed and the next request gets a fresh one', async () => {
     const dir = await writeFunction({
       'kumo.yaml': 'name: crashy\n',
-      'index.js': `export default { fetch(req) {
+      'index.js': `const instance = crypto.randomUUID();
+        export default { fetch(req) {
           if (new URL(req.url).pathname === '/die') process.exit(3);
-          return Response.json({ pid: process.pid });
+          return Response.json({ instance });
         } };\n`,
     });
     await mustDeploy(server, dir);
-    const first = (await (await invoke(server, 'crashy')).json()) as { pid: number };
+    const first = (await (await invoke(server, 'crashy')).json()) as { instance: string };
     const res = await invoke(server, 'crashy', '/die');
     assert.equal(res.status, 502);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'instance_crashed');
     const next = await invoke(server, 'crashy');
     assert.equal(next.status, 200);
-    assert.notEqual(((await next.json()) as { pid: number }).pid, first.pid);
+    assert.notEqual(((await next.json()) as { instance: string }).instance, first.instance);
   });
 
   test('requests beyond instances × concurrency + queue get 429 over_capacity', async () => {

@@ -3,7 +3,7 @@
  * function folders written on the fly, deploys over HTTP, and the real CLI as a child process.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ export interface TestServer extends RunningServer {
 /** Starts a server on a free port with a fresh data directory (or `dataDir`). */
 export async function startTestServer(extraArgs: string[] = [], dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'kumo-test-')));
+  // Like a real data directory: the sandbox user may pass through to the builds.
+  await chmod(dir, 0o711);
   const config = parseServerConfig(['--port', '0', '--data', dir, ...extraArgs], {}, ROOT);
   const logLines: string[] = [];
   const out = { write: (s: string) => logLines.push(s) } as unknown as NodeJS.WritableStream;

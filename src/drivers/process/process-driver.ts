@@ -35,7 +35,10 @@ export class ProcessDriver implements Driver {
       });
     } catch (err) {
       await plan.release();
-      throw new KumoError('instance_failed_to_start', `could not spawn the instance: ${(err as Error).message}`);
+      throw new KumoError(
+        'instance_failed_to_start',
+        `could not spawn the instance: ${(err as Error).message}`,
+      );
     }
     const instance = new ProcessInstance(spec, child, plan);
     try {
@@ -60,6 +63,7 @@ class ProcessInstance implements Instance {
   readonly socketPath: string;
   readonly exited: Promise<ExitInfo>;
   private readonly child: ChildProcess;
+  private readonly plan: SandboxPlan;
   private readonly stderrTail: string[] = [];
   private readonly control: Promise<{ type: string; code?: string; message?: string }>;
   private killedByUs = false;
@@ -69,6 +73,7 @@ class ProcessInstance implements Instance {
     this.id = spec.id;
     this.socketPath = spec.socketPath;
     this.child = child;
+    this.plan = plan;
     if (child.stdout) splitLines(child.stdout, (line) => spec.onOutput('stdout', line));
     if (child.stderr) {
       splitLines(child.stderr, (line) => {
@@ -93,7 +98,8 @@ class ProcessInstance implements Instance {
       child.once('exit', (code, signal) => void finish(code, signal));
       child.once('error', () => {
         // spawn failures (ENOENT) emit 'error' without 'exit'
-        if (child.exitCode === null && child.signalCode === null && child.pid === undefined) void finish(null, null);
+        if (child.exitCode === null && child.signalCode === null && child.pid === undefined)
+          void finish(null, null);
       });
     });
   }
@@ -103,12 +109,18 @@ class ProcessInstance implements Instance {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new KumoError('instance_failed_to_start', `the instance was not ready after ${timeoutMs}ms`)),
+        () =>
+          reject(
+            new KumoError('instance_failed_to_start', `the instance was not ready after ${timeoutMs}ms`),
+          ),
         timeoutMs,
       );
     });
     const early = this.exited.then((info): never => {
-      throw new KumoError('instance_failed_to_start', `the instance exited during start (${describeExit(info)})${this.tail()}`);
+      throw new KumoError(
+        'instance_failed_to_start',
+        `the instance exited during start (${describeExit(info)})${this.tail()}`,
+      );
     });
     try {
       const msg = await Promise.race([this.control, timeout, early]);
@@ -129,7 +141,8 @@ class ProcessInstance implements Instance {
   async stop(graceMs = 5000): Promise<ExitInfo> {
     if (!this.gone) {
       this.killedByUs = true;
-      signalGroup(this.child, 'SIGTERM');
+      if (this.plan.terminate) await this.plan.terminate().catch(() => signalGroup(this.child, 'SIGTERM'));
+      else signalGroup(this.child, 'SIGTERM');
       const timer = setTimeout(() => signalGroup(this.child, 'SIGKILL'), graceMs);
       try {
         return await this.exited;
@@ -161,7 +174,9 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Reads the first JSON line from the control pipe (fd 3). */
-function readControlMessage(stream: Readable | null): Promise<{ type: string; code?: string; message?: string }> {
+function readControlMessage(
+  stream: Readable | null,
+): Promise<{ type: string; code?: string; message?: string }> {
   return new Promise((resolve) => {
     if (!stream) return;
     let settled = false;

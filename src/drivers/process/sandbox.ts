@@ -15,6 +15,11 @@ export interface SandboxPlan {
   afterSpawn?(pid: number): Promise<void>;
   /** Why the process ended, when the sandbox knows better than the exit status (e.g. OOM kill). */
   classifyExit?(code: number | null, signal: string | null): Promise<ExitReason | undefined>;
+  /**
+   * Asks the instance to stop (SIGTERM) when a signal to the process group would not reach it
+   * (bubblewrap puts the function in its own session and pid namespace, and does not forward).
+   */
+  terminate?(): Promise<void>;
   /** Releases everything the plan created (cgroups, temp mounts); called once, after exit. */
   release(): Promise<void>;
 }

@@ -1,0 +1,292 @@
+/**
+ * The process tier's real isolation: every instance runs under bubblewrap in fresh mount, pid,
+ * ipc, uts, cgroup, user (and, unless the function asks for network, network) namespaces, as an
+ * unprivileged host user with no capabilities, under a seccomp filter, and inside its own cgroups
+ * for memory, processes and CPU. See bwrap-command.ts for the launch chain and cgroups.ts for
+ * the groups. It refuses to prepare anything on a host where the probe found a missing piece.
+ */
+import { chmod, chown, lstat, readdir, readlink, realpath, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, posix } from 'node:path';
+import { KumoError } from '../../../core/index.ts';
+import type { Capability, InstanceLimits, InstanceSpec } from '../../driver.ts';
+import type { Sandbox, SandboxPlan } from '../sandbox.ts';
+import { bwrapArgs, envArgsData, launchCommand, type BwrapConfig } from './bwrap-command.ts';
+import { Cgroups, type InstanceCgroup } from './cgroups.ts';
+import { hostConfig, probeCapabilities, sandboxProblems, type HostProbe } from './host-probe.ts';
+import { accessProblem } from './path-access.ts';
+import { PathMirror } from './path-mirror.ts';
+import { sandboxFilePaths, writeSandboxFiles, type SandboxFiles } from './sandbox-files.ts';
+
+/** Limits used when a function does not set them. */
+export interface SandboxDefaults {
+  /** Processes and threads per instance (Node itself uses about a dozen threads). */
+  maxProcesses: number;
+  /** CPU cores per instance (fractional allowed). */
+  cpu: number;
+  /** Size of the private /tmp (and, separately, /dev/shm), in MB; their pages also count as memory. */
+  tmpSizeMb: number;
+}
+
+/** The defaults: 64 processes, 1 CPU, 64 MB of /tmp. */
+export const SANDBOX_DEFAULTS: SandboxDefaults = { maxProcesses: 64, cpu: 1, tmpSizeMb: 64 };
+
+/** How to build the sandbox. */
+export interface BubblewrapSandboxOptions {
+  /** The host probe (`probeHost()`): where bwrap and setpriv are, which cgroups to use. */
+  probe: HostProbe;
+  /** A folder private to kumo for generated files (seccomp program, /etc files, env files). */
+  runDir: string;
+  /**
+   * A folder the sandbox user can reach (e.g. a 0711 folder in /tmp) where read-only paths it
+   * cannot reach are mirrored. Without it, such paths are refused with the chmod that fixes them.
+   */
+  stageDir?: string;
+  defaults?: Partial<SandboxDefaults>;
+}
+
+/** The limits of one instance with every default filled in. */
+export interface ResolvedLimits {
+  memoryMb: number;
+  network: boolean;
+  maxProcesses: number;
+  cpu: number;
+  tmpSizeMb: number;
+}
+
+/** Confines process-tier instances with bubblewrap, seccomp and cgroups. */
+export class BubblewrapSandbox implements Sandbox {
+  readonly name = 'bubblewrap';
+  readonly isolated = true;
+  readonly probe: HostProbe;
+  private readonly runDir: string;
+  private readonly defaults: SandboxDefaults;
+  private readonly cgroups: Cgroups;
+  private readonly groups = new Map<string, InstanceCgroup>();
+  private files: Promise<SandboxFiles> | undefined;
+  private readonly mirror: PathMirror | undefined;
+
+  constructor(options: BubblewrapSandboxOptions) {
+    this.mirror = options.stageDir
+      ? new PathMirror(options.stageDir, options.probe.hostUid, options.probe.hostGid)
+      : undefined;
+    this.probe = options.probe;
+    this.runDir = options.runDir;
+    this.defaults = { ...SANDBOX_DEFAULTS, ...options.defaults };
+    this.cgroups = new Cgroups(options.probe.cgroups);
+  }
+
+  async prepare(spec: InstanceSpec): Promise<SandboxPlan> {
+    const problems = sandboxProblems(this.probe);
+    if (problems.length) {
+      throw new KumoError(
+        'instance_failed_to_start',
+        `the sandbox is unavailable on this host: ${problems.join('; ')}`,
+      );
+    }
+    // The id names the cgroup and the env file: it must be one plain path component.
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(spec.id)) {
+      throw startError(`instance id ${JSON.stringify(spec.id)} must be letters, digits, ".", "_" or "-"`);
+    }
+    const limits = this.resolveLimits(spec.limits);
+    const socketDir = dirname(spec.socketPath);
+    const bindSources = await this.checkPaths(spec, socketDir);
+    await this.claimSocketDir(socketDir);
+    const files = await this.sandboxFiles();
+    const group = await this.createGroup(spec.id, limits);
+    const envFile = join(files.envDir, spec.id);
+    try {
+      await writeFile(envFile, envArgsData(spec.launch.env), { mode: 0o600 });
+    } catch (err) {
+      await this.releaseInstance(spec.id, group, envFile);
+      throw startError(`could not prepare the sandbox: ${(err as Error).message}`);
+    }
+    const cmd = launchCommand({ ...this.config(spec, limits, files, group, envFile), bindSources });
+    let released = false;
+    return {
+      command: cmd.command,
+      args: cmd.args,
+      // The launcher runs with kumo's rights: it gets no variables at all (see bwrap-command.ts).
+      env: {},
+      cwd: '/',
+      classifyExit: async () => ((await group.oomKilled()) ? 'memory_limit' : undefined),
+      terminate: () => this.terminate(group),
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.releaseInstance(spec.id, group, envFile);
+      },
+    };
+  }
+
+  async capabilities(): Promise<Capability[]> {
+    return probeCapabilities(this.probe);
+  }
+
+  /** The bwrap options an instance would get (for `kumo doctor` and reviews); runs nothing. */
+  describe(spec: InstanceSpec): string[] {
+    const files = sandboxFilePaths(this.runDir);
+    const cfg = this.config(
+      spec,
+      this.resolveLimits(spec.limits),
+      files,
+      undefined,
+      join(files.envDir, spec.id),
+    );
+    return [cfg.bwrapPath, ...bwrapArgs(cfg)];
+  }
+
+  /** The cgroup of a running instance (for stats and tests), if it has one. */
+  cgroupOf(instanceId: string): InstanceCgroup | undefined {
+    return this.groups.get(instanceId);
+  }
+
+  /** Removes the parent cgroup folders once no instance is left (call at server shutdown). */
+  async close(): Promise<void> {
+    if (this.groups.size === 0) await this.cgroups.removeParents();
+  }
+
+  /** `spec.limits` with defaults, validated (a nonsense limit must not become "no limit"). */
+  resolveLimits(limits: InstanceLimits): ResolvedLimits {
+    const resolved: ResolvedLimits = {
+      memoryMb: limits.memoryMb,
+      network: limits.network,
+      maxProcesses: limits.maxProcesses ?? this.defaults.maxProcesses,
+      cpu: limits.cpu ?? this.defaults.cpu,
+      tmpSizeMb: limits.tmpSizeMb ?? this.defaults.tmpSizeMb,
+    };
+    const positive = ['memoryMb', 'maxProcesses', 'cpu', 'tmpSizeMb'] as const;
+    for (const key of positive) {
+      const value = resolved[key];
+      if (!Number.isFinite(value) || value <= 0) {
+        throw startError(`limit ${key} must be a positive number (got ${value})`);
+      }
+    }
+    if (limits.cpu !== undefined && this.cgroups.missing().includes('cpu')) {
+      throw startError('the function sets a CPU limit but this host has no usable cpu cgroup controller');
+    }
+    return resolved;
+  }
+
+  /** The data that shapes one instance's sandbox. */
+  private config(
+    spec: InstanceSpec,
+    limits: ResolvedLimits,
+    files: SandboxFiles,
+    group: InstanceCgroup | undefined,
+    envFile: string,
+  ): BwrapConfig {
+    return {
+      ...hostConfig(this.probe),
+      network: limits.network,
+      tmpSizeBytes: Math.round(limits.tmpSizeMb * 1024 * 1024),
+      readOnlyPaths: spec.launch.readOnlyPaths,
+      writablePaths: [dirname(spec.socketPath)],
+      cwd: spec.launch.cwd,
+      command: spec.launch.command,
+      args: spec.launch.args,
+      procsFiles: group?.procsFiles ?? [],
+      files,
+      envFile,
+    };
+  }
+
+  /**
+   * SIGTERMs the function's processes, found through the cgroup: a signal to bwrap would not be
+   * forwarded (bwrap dies and takes the function with it, with no chance to drain). Before the
+   * function runs, there is only bwrap to signal, which is then the right thing to stop.
+   */
+  private async terminate(group: InstanceCgroup): Promise<void> {
+    const pids = await group.members();
+    const bwrap = this.probe.bwrapPath ? await realpath(this.probe.bwrapPath).catch(() => '') : '';
+    const isBwrap = await Promise.all(
+      pids.map(async (pid) => (await readlink(`/proc/${pid}/exe`).catch(() => '')) === bwrap),
+    );
+    const functionPids = pids.filter((_, i) => !isBwrap[i]);
+    for (const pid of functionPids.length ? functionPids : pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+
+  /** Refuses paths that would widen the view, and names the folder to fix when bwrap could not read one. */
+  private async checkPaths(spec: InstanceSpec, socketDir: string): Promise<Record<string, string>> {
+    const mounted = [...spec.launch.readOnlyPaths, socketDir];
+    const bad = mounted.find((p) => !isAbsolute(p) || posix.normalize(p) === '/');
+    if (bad !== undefined || !isAbsolute(spec.launch.cwd)) {
+      throw startError(
+        `sandbox paths must be absolute, and / cannot be mounted (got ${JSON.stringify(bad ?? spec.launch.cwd)})`,
+      );
+    }
+    // The socket folder is mounted read-write: it must be the instance's own, empty folder, or
+    // a caller mistake (say, the socket straight in /tmp) would hand the function a host folder.
+    const st = await lstat(socketDir).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw startError(`the socket folder ${socketDir} must exist and be a real folder`);
+    }
+    const entries = await readdir(socketDir);
+    if (entries.some((e) => e !== basename(spec.socketPath))) {
+      throw startError(`the socket folder ${socketDir} must be private to the instance (it is not empty)`);
+    }
+    const sources: Record<string, string> = {};
+    if (!this.probe.runsAsRoot) return sources; // bwrap runs as kumo's user, which owns these paths
+    for (const path of spec.launch.readOnlyPaths) {
+      const problem = await accessProblem(path, this.probe.hostUid, this.probe.hostGid, 'read');
+      if (!problem) continue;
+      if (!this.mirror) throw startError(`the sandbox cannot see ${path}: ${problem}`);
+      sources[path] = await this.mirror.sourceFor(path);
+    }
+    return sources;
+  }
+
+  /** Hands the socket folder to the sandbox's host user, so the function can create its socket there. */
+  private async claimSocketDir(socketDir: string): Promise<void> {
+    if (!this.probe.runsAsRoot) return;
+    const { hostUid, hostGid } = this.probe;
+    await chown(socketDir, hostUid, hostGid);
+    await chmod(socketDir, 0o700);
+    const problem = await accessProblem(socketDir, hostUid, hostGid, 'write');
+    if (problem) throw startError(`the sandbox cannot use its socket folder: ${problem}`);
+  }
+
+  /** Writes the generated files once per sandbox (a failed attempt is retried next time). */
+  private sandboxFiles(): Promise<SandboxFiles> {
+    this.files ??= writeSandboxFiles(this.runDir).catch((err: unknown) => {
+      this.files = undefined;
+      throw startError(`could not write the sandbox files in ${this.runDir}: ${(err as Error).message}`);
+    });
+    return this.files;
+  }
+
+  /** Creates the instance's cgroup, with a start error that says what went wrong. */
+  private async createGroup(id: string, limits: ResolvedLimits): Promise<InstanceCgroup> {
+    try {
+      const group = await this.cgroups.create(id, {
+        memoryBytes: Math.round(limits.memoryMb * 1024 * 1024),
+        maxProcesses: Math.round(limits.maxProcesses),
+        cpu: limits.cpu,
+      });
+      this.groups.set(id, group);
+      return group;
+    } catch (err) {
+      throw startError(`could not create the instance cgroup: ${(err as Error).message}`);
+    }
+  }
+
+  /** Removes the cgroup (killing stragglers) and the env file, whatever state they are in. */
+  private async releaseInstance(id: string, group: InstanceCgroup, envFile: string): Promise<void> {
+    try {
+      await rm(envFile, { force: true });
+      await group.remove();
+    } finally {
+      this.groups.delete(id);
+    }
+  }
+}
+
+/** An instance_failed_to_start error. */
+function startError(message: string): KumoError {
+  return new KumoError('instance_failed_to_start', message);
+}
