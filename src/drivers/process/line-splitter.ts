@@ -9,12 +9,15 @@ export function splitLines(stream: Readable, onLine: (line: string) => void): vo
   let pending = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
-    pending += chunk;
+    const text = pending + chunk;
+    // Scan with an index and cut the remainder once: re-slicing per line is quadratic in a flood.
+    let start = 0;
     let nl: number;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      emit(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
+    while ((nl = text.indexOf('\n', start)) !== -1) {
+      emit(text.slice(start, nl));
+      start = nl + 1;
     }
+    pending = text.slice(start);
     while (pending.length > MAX_LINE_BYTES) {
       onLine(pending.slice(0, MAX_LINE_BYTES));
       pending = pending.slice(MAX_LINE_BYTES);
@@ -26,6 +29,7 @@ export function splitLines(stream: Readable, onLine: (line: string) => void): vo
   });
   function emit(line: string): void {
     const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-    for (let i = 0; i < text.length || i === 0; i += MAX_LINE_BYTES) onLine(text.slice(i, i + MAX_LINE_BYTES));
+    if (text.length <= MAX_LINE_BYTES) return onLine(text);
+    for (let i = 0; i < text.length; i += MAX_LINE_BYTES) onLine(text.slice(i, i + MAX_LINE_BYTES));
   }
 }

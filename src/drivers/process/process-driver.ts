@@ -10,6 +10,28 @@ import type { Capability, Driver, ExitInfo, Instance, InstanceSpec } from '../dr
 import { splitLines } from './line-splitter.ts';
 import type { Sandbox, SandboxPlan } from './sandbox.ts';
 
+/**
+ * What runtimes print when their own heap limit (set to match the memory limit) stops them before
+ * the cgroup does: V8's fatal OOM, Python's MemoryError at top level.
+ */
+const RUNTIME_OOM = /JavaScript heap out of memory|^MemoryError\b|Reached heap limit/;
+
+/** Resolves when `stream` has ended, or after `ms`. */
+function stderrDrained(stream: Readable | null, ms: number): Promise<void> {
+  if (!stream || stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** How many trailing stderr lines a start failure quotes. */
 const STDERR_TAIL = 12;
 
@@ -88,7 +110,10 @@ class ProcessInstance implements Instance {
         this.gone = true;
         let reason: ExitInfo['reason'] = this.killedByUs ? 'killed' : 'exited';
         try {
+          // The last stderr lines may still be in the pipe when 'exit' fires.
+          await stderrDrained(child.stderr, 300);
           reason = (await plan.classifyExit?.(code, signal)) ?? reason;
+          if (reason === 'exited' && this.stderrTail.some((l) => RUNTIME_OOM.test(l))) reason = 'memory_limit';
         } finally {
           await plan.release().catch(() => {});
           await rm(this.socketPath, { force: true }).catch(() => {});
