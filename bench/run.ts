@@ -7,7 +7,7 @@
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,12 @@ interface Row {
 }
 
 /** Spawns a process and resolves once `ready` matches its output. */
-async function spawnUntil(cmd: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+async function spawnUntil(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
@@ -47,7 +52,10 @@ async function spawnUntil(cmd: string, args: string[], ready: RegExp, env: NodeJ
 
 function kumoCli(url: string, args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KUMO, ...args], { cwd: ROOT, env: { ...process.env, KUMO_URL: url } });
+    const child = spawn(process.execPath, [KUMO, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, KUMO_URL: url },
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -58,13 +66,27 @@ function kumoCli(url: string, args: string[]): Promise<{ code: number | null; ou
 async function load(what: string, url: string, note: string, socketPath?: string): Promise<Row> {
   // A short warm-up so every target is measured warm.
   await autocannon({ url, connections: CONNECTIONS, duration: 1, ...(socketPath ? { socketPath } : {}) });
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...(socketPath ? { socketPath } : {}) });
+  const r = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    ...(socketPath ? { socketPath } : {}),
+  });
   const bad = r.non2xx + r.errors + r.timeouts;
-  return { what, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, note: bad ? `${note}; ${bad} failed` : note };
+  return {
+    what,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    note: bad ? `${note}; ${bad} failed` : note,
+  };
 }
 
 /** Latency of one request at a time over a kept-alive connection: the cost of a hop without queueing. */
-async function sequential(target: { port?: number; socketPath?: string; path: string }, n = 2000): Promise<{ p50: number; p99: number }> {
+async function sequential(
+  target: { port?: number; socketPath?: string; path: string },
+  n = 2000,
+): Promise<{ p50: number; p99: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -96,6 +118,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-bench-'));
+  await chmod(work, 0o711);
   const children: ChildProcess[] = [];
   try {
     const rows: Row[] = [];
@@ -103,76 +126,105 @@ async function main(): Promise<void> {
     // 1. The ceiling: raw node:http hello on this machine.
     const raw = await spawnUntil(
       process.execPath,
-      ['-e', "require('http').createServer((q,s)=>{s.writeHead(200,{'content-type':'text/plain'});s.end('Hello, World!')}).listen(0,'127.0.0.1',function(){console.log('port='+this.address().port)})"],
+      [
+        '-e',
+        "require('http').createServer((q,s)=>{s.writeHead(200,{'content-type':'text/plain'});s.end('Hello, World!')}).listen(0,'127.0.0.1',function(){console.log('port='+this.address().port)})",
+      ],
       /port=(\d+)/,
     );
     children.push(raw.child);
     rows.push(await load('raw node:http hello (ceiling)', `http://127.0.0.1:${raw.match[1]}/`, 'baseline'));
     raw.child.kill();
 
-    // 2. kumo with a hello function.
-    const tmp = path.join(work, 'tmp');
-    await mkdir(tmp);
-    const server = await spawnUntil(
-      process.execPath,
-      [KUMO, 'up', '--port', '0', '--data', path.join(work, 'data'), ...KUMO_ARGS],
-      /kumo is listening url=(\S+)/,
-      { ...process.env, TMPDIR: tmp },
-    );
-    children.push(server.child);
-    const url = server.match[1] ?? '';
-    const fnDir = path.join(work, 'hello');
-    await mkdir(fnDir);
-    await writeFile(path.join(fnDir, 'kumo.yaml'), 'name: hello\nconcurrency: 32\ninstances:\n  max: 1\n');
-    await writeFile(path.join(fnDir, 'index.js'), "export default { fetch() { return new Response('Hello, World!'); } };\n");
-    const deployed = await kumoCli(url, ['deploy', fnDir]);
-    if (deployed.code !== 0) throw new Error(deployed.out);
-
-    rows.push(await load('kumo → hello (warm, /fn/hello)', `${url}/fn/hello`, 'gateway + instance'));
-    const runDir = (await readdir(tmp)).find((d) => d.startsWith('kumo-run-'));
-    const instDir = runDir ? (await readdir(path.join(tmp, runDir))).find((d) => d.startsWith('hello-')) : undefined;
-    if (runDir && instDir) {
-      const socketPath = path.join(tmp, runDir, instDir, 'fn.sock');
-      rows.push(await load('hello instance direct (Unix socket)', 'http://localhost/', 'no gateway', socketPath));
-      const port = Number(new URL(url).port);
-      const viaGateway = await sequential({ port, path: '/fn/hello' });
-      const direct = await sequential({ socketPath, path: '/' });
-      rows.push({ what: 'one request at a time via kumo', rps: undefined, ...viaGateway, note: 'keep-alive, no queueing' });
-      rows.push({ what: 'one request at a time, instance direct', rps: undefined, ...direct, note: 'keep-alive, no queueing' });
-      overhead = viaGateway.p50 - direct.p50;
-    }
-
-    // 3. Cold start: first request after scale to zero.
-    const coldDir = path.join(work, 'cold');
-    await mkdir(coldDir);
-    await writeFile(path.join(coldDir, 'kumo.yaml'), 'name: cold\ninstances:\n  idle: 1s\n');
-    await writeFile(path.join(coldDir, 'index.js'), "export default { fetch() { return new Response('cold'); } };\n");
-    if ((await kumoCli(url, ['deploy', coldDir])).code !== 0) throw new Error('cold deploy failed');
-    const colds: number[] = [];
-    for (let i = 0; i < COLD_TRIALS; i++) {
-      for (;;) {
-        const info = (await (await fetch(`${url}/api/v1/functions/cold`)).json()) as { instances: { total: number } };
-        if (info.instances.total === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      colds.push(await timed(async () => (await fetch(`${url}/fn/cold`)).text()));
-    }
-    rows.push({ what: `cold start, first request after scale to zero (${COLD_TRIALS} trials)`, rps: undefined, p50: percentile(colds, 50), p99: percentile(colds, 99), note: 'spawn + load + answer' });
-
-    // 4. Deploy of a small function, end to end through the CLI.
-    const deploys: number[] = [];
-    for (let i = 0; i < DEPLOY_TRIALS; i++) {
-      await writeFile(path.join(fnDir, 'index.js'), `export default { fetch() { return new Response('Hello ${i}'); } };\n`);
-      deploys.push(
-        await timed(async () => {
-          const r = await kumoCli(url, ['deploy', fnDir]);
-          if (r.code !== 0) throw new Error(r.out);
-        }),
+    // 2. kumo, sandboxed (the default) and then without the sandbox, same functions, same run.
+    for (const mode of ['sandboxed', 'no sandbox'] as const) {
+      const args = mode === 'sandboxed' ? KUMO_ARGS : [...KUMO_ARGS, '--insecure-no-sandbox'];
+      const data = path.join(work, `data-${mode === 'sandboxed' ? 'sb' : 'nosb'}`);
+      const server = await spawnUntil(
+        process.execPath,
+        [KUMO, 'up', '--port', '0', '--data', data, ...args],
+        /kumo is listening url=(\S+).* run=(\S+)/,
       );
-    }
-    rows.push({ what: `deploy of a small function, CLI end to end (${DEPLOY_TRIALS} trials)`, rps: undefined, p50: percentile(deploys, 50), p99: percentile(deploys, 99), note: 'package, upload, build, start' });
-    server.child.kill('SIGTERM');
+      children.push(server.child);
+      const url = server.match[1] ?? '';
+      const runDir = server.match[2] ?? '';
+      const fnDir = await writeFn(work, 'hello', 'concurrency: 32\ninstances:\n  max: 1\n', 'Hello, World!');
+      const deployed = await kumoCli(url, ['deploy', fnDir]);
+      if (deployed.code !== 0) throw new Error(deployed.out);
+      rows.push(await load(`kumo → hello, warm (${mode})`, `${url}/fn/hello`, 'gateway + instance'));
 
+      if (mode === 'sandboxed') {
+        const instDir = (await readdir(runDir)).find((d) => d.startsWith('hello-'));
+        if (instDir) {
+          const socketPath = path.join(runDir, instDir, 'fn.sock');
+          rows.push(
+            await load('hello instance direct (Unix socket)', 'http://localhost/', 'no gateway', socketPath),
+          );
+          const port = Number(new URL(url).port);
+          const viaGateway = await sequential({ port, path: '/fn/hello' });
+          const direct = await sequential({ socketPath, path: '/' });
+          rows.push({
+            what: 'one request at a time via kumo',
+            rps: undefined,
+            ...viaGateway,
+            note: 'keep-alive, no queueing',
+          });
+          rows.push({
+            what: 'one request at a time, instance direct',
+            rps: undefined,
+            ...direct,
+            note: 'keep-alive, no queueing',
+          });
+          overhead = viaGateway.p50 - direct.p50;
+        }
+      }
+
+      // Cold start: the first request after scale to zero.
+      await writeFn(work, 'cold', 'instances:\n  idle: 1s\n', 'cold');
+      if ((await kumoCli(url, ['deploy', path.join(work, 'cold')])).code !== 0)
+        throw new Error('cold deploy failed');
+      const colds: number[] = [];
+      for (let i = 0; i < COLD_TRIALS; i++) {
+        for (;;) {
+          const info = (await (await fetch(`${url}/api/v1/functions/cold`)).json()) as {
+            instances: { total: number };
+          };
+          if (info.instances.total === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        colds.push(await timed(async () => (await fetch(`${url}/fn/cold`)).text()));
+      }
+      rows.push({
+        what: `cold start after scale to zero, ${COLD_TRIALS} trials (${mode})`,
+        rps: undefined,
+        p50: percentile(colds, 50),
+        p99: percentile(colds, 99),
+        note: 'spawn + load + answer',
+      });
+
+      if (mode === 'sandboxed') {
+        // Deploy of a small function, end to end through the CLI.
+        const deploys: number[] = [];
+        for (let i = 0; i < DEPLOY_TRIALS; i++) {
+          await writeFn(work, 'hello', 'concurrency: 32\ninstances:\n  max: 1\n', `Hello ${i}`);
+          deploys.push(
+            await timed(async () => {
+              const r = await kumoCli(url, ['deploy', fnDir]);
+              if (r.code !== 0) throw new Error(r.out);
+            }),
+          );
+        }
+        rows.push({
+          what: `deploy of a small function, CLI end to end (${DEPLOY_TRIALS} trials)`,
+          rps: undefined,
+          p50: percentile(deploys, 50),
+          p99: percentile(deploys, 99),
+          note: 'package, upload, build, start',
+        });
+      }
+      server.child.kill('SIGTERM');
+      await new Promise((r) => server.child.once('exit', r));
+    }
     printTable(rows, overhead);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -180,18 +232,37 @@ async function main(): Promise<void> {
   }
 }
 
+/** Writes a one-file hello function answering `text`. */
+async function writeFn(work: string, name: string, manifest: string, text: string): Promise<string> {
+  const dir = path.join(work, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'kumo.yaml'), `name: ${name}\n${manifest}`);
+  await writeFile(
+    path.join(dir, 'index.js'),
+    `export default { fetch() { return new Response(${JSON.stringify(text)}); } };\n`,
+  );
+  return dir;
+}
+
 function printTable(rows: Row[], overhead: number | undefined): void {
   const ceiling = rows[0]?.rps ?? NaN;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`);
+  console.log(
+    `\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`,
+  );
   console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION}s per target\n`);
   console.log('| measurement | req/s | vs ceiling | p50 ms | p99 ms | note |');
   console.log('|---|---:|---:|---:|---:|---|');
   for (const r of rows) {
     const ratio = r.rps === undefined ? '' : `${Math.round((r.rps / ceiling) * 100)}%`;
-    console.log(`| ${r.what} | ${r.rps === undefined ? '' : Math.round(r.rps)} | ${ratio} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.note} |`);
+    console.log(
+      `| ${r.what} | ${r.rps === undefined ? '' : Math.round(r.rps)} | ${ratio} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.note} |`,
+    );
   }
-  if (overhead !== undefined) console.log(`\nGateway overhead (kumo vs instance direct, one request at a time), p50: ${overhead.toFixed(2)} ms`);
+  if (overhead !== undefined)
+    console.log(
+      `\nGateway overhead (kumo vs instance direct, one request at a time), p50: ${overhead.toFixed(2)} ms`,
+    );
 }
 
 await main();

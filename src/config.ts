@@ -1,6 +1,7 @@
 /** Server configuration from flags, environment and defaults — validated once, at start. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ASYNC_OPTIONS, ASYNC_USAGE, parseAsyncConfig, type AsyncConfig } from './async-config.ts';
 import { KumoError } from './core/index.ts';
 
 /** Everything the server reads at start. */
@@ -20,6 +21,13 @@ export interface ServerConfig {
   deployExamples: boolean;
   /** How long SIGTERM waits for in-flight requests (ms). */
   shutdownGraceMs: number;
+  /** Largest function response (bytes); a larger one is cut off (502 response_too_large when known up front). */
+  responseLimit: number;
+  /** Log output one invocation may write before its lines are dropped. */
+  logLinesPerInvocation: number;
+  logBytesPerInvocation: number;
+  /** Async queue, callbacks, history and metrics (async-config.ts). */
+  async: AsyncConfig;
 }
 
 const MB = 1024 * 1024;
@@ -36,9 +44,10 @@ Options:
   --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
   --body-limit MB          largest invocation body (default 6)
   --upload-limit MB        largest deploy upload (default 50)
+  --response-limit MB      largest function response (default 20)
   --insecure-no-sandbox    run functions without isolation (logged at every start)
   --deploy-examples        deploy the example functions once listening
-  -h, --help               show this help
+${ASYNC_USAGE}  -h, --help               show this help
 `;
 
 /** Parses `kumo up` arguments over the environment. */
@@ -52,8 +61,10 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       domain: { type: 'string' },
       'body-limit': { type: 'string' },
       'upload-limit': { type: 'string' },
+      'response-limit': { type: 'string' },
       'insecure-no-sandbox': { type: 'boolean', default: false },
       'deploy-examples': { type: 'boolean', default: false },
+      ...ASYNC_OPTIONS,
     },
     strict: true,
   });
@@ -74,5 +85,9 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     insecureNoSandbox: values['insecure-no-sandbox'] ?? false,
     deployExamples: values['deploy-examples'] ?? false,
     shutdownGraceMs: 10_000,
+    responseLimit: sizeMb('response-limit', values['response-limit'], 20),
+    logLinesPerInvocation: 2000,
+    logBytesPerInvocation: 1024 * 1024,
+    async: parseAsyncConfig(values, env),
   };
 }

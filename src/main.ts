@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from './cli/index.ts';
 import { parseServerConfig, UP_USAGE } from './config.ts';
 import { KumoError } from './core/index.ts';
+import { doctor } from './doctor.ts';
 import { startServer } from './server.ts';
 import { createServerLog } from './telemetry/index.ts';
 
@@ -59,6 +60,7 @@ async function deployExamples(url: string): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === 'up') return await up(argv.slice(1));
+    if (argv[0] === 'doctor') return await doctor(argv.slice(1), process.stdout, process.env);
     return await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
   } catch (err) {
     const message = err instanceof KumoError || err instanceof TypeError ? err.message : String(err);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createControlApi, DeployService } from './api/index.ts';
 import type { ServerConfig } from './config.ts';
+import { createAsyncParts } from './server-async.ts';
 import { KumoError, type ServerLog } from './core/index.ts';
 import { BubblewrapSandbox, NoSandbox, ProcessDriver, sandboxProblems, probeHost, type Driver, type Sandbox } from './drivers/index.ts';
 import { Gateway, routeFunction } from './gateway/index.ts';
@@ -15,8 +16,9 @@ import { sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { nodeRuntime, parseTaggedLine } from './runtimes/index.ts';
 import { runtimeFor } from './build/index.ts';
-import { ActiveVersions, openSqliteStore } from './store/index.ts';
-import { createServerLog, InvocationTracker, LogSink } from './telemetry/index.ts';
+import { ActiveVersions, openSqliteStore, SqlitePluginStore } from './store/index.ts';
+import { docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
+import { createServerLog, InvocationTracker, LogSink, OutputBudget } from './telemetry/index.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -26,6 +28,9 @@ export interface RunningServer {
   /** Graceful stop: no new connections, in-flight requests finish (bounded), instances stop. */
   close(): Promise<void>;
 }
+
+/** kumo's version, as package.json says. */
+const KUMO_VERSION = '0.1.0';
 
 /** How long an instance may take to become ready. */
 const START_TIMEOUT_MS = 15_000;
@@ -40,7 +45,11 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
   const versions = new ActiveVersions(store);
   const logSink = new LogSink(store);
   const tracker = new InvocationTracker();
+  const outputBudget = new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation);
   const driver: Driver = new ProcessDriver(sandbox.sandbox);
+  const pluginStore = new SqlitePluginStore(store.db);
+  // Every instance gets a host channel: plugins for functions that list them, limit reports for all.
+  const plugins = new PluginHost({ registry: new PluginRegistry([kvPlugin(pluginStore), docsPlugin(pluginStore)]), log });
 
   const pool = new InstancePool({
     factory: async (target: PoolTarget, id: string) => {
@@ -49,6 +58,13 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
       const socketPath = path.join(dir, 'fn.sock');
       const runtime = runtimeFor(target.spec.runtime);
       const launch = runtime.launch({ buildDir: target.buildDir, spec: target.spec, version: target.version, socketPath });
+      // The socket folder must stay empty until the instance listens: the channel has its own.
+      const channel = await plugins.open(`${dir}.host`, target).catch(async (err: unknown) => {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      });
+      launch.env.KUMO_HOST_SOCKET = channel.socketPath;
+      launch.readOnlyPaths.push(path.dirname(channel.socketPath));
       try {
         const instance = await driver.start({
           id,
@@ -65,20 +81,29 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
           },
           startTimeoutMs: START_TIMEOUT_MS,
           onOutput: (stream, raw) => {
-            const { invocationId, text } = parseTaggedLine(raw);
+            const parsed = parseTaggedLine(raw);
+            const invocationId = parsed.invocationId ?? tracker.sole(id);
+            const verdict = outputBudget.admit(invocationId ?? `instance:${id}`, parsed.text.length);
+            if (verdict === 'drop') return;
+            const line = verdict === 'keep' ? parsed.text : outputBudget.marker();
             logSink.write({
               time: Date.now(),
               function: target.functionName,
               version: target.version,
-              invocationId: invocationId ?? tracker.sole(id),
-              stream,
-              line: text,
+              invocationId,
+              stream: verdict === 'keep' ? stream : 'system',
+              line,
             });
           },
         });
-        void instance.exited.then(() => rm(dir, { recursive: true, force: true }));
+        void instance.exited.then(() => {
+          void channel.close();
+          outputBudget.forget(`instance:${id}`);
+          return rm(dir, { recursive: true, force: true });
+        });
         return instance;
       } catch (err) {
+        await channel.close();
         await rm(dir, { recursive: true, force: true });
         throw err;
       }
@@ -92,6 +117,19 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     path: `http://localhost${port === 80 ? '' : `:${port}`}/fn/${name}`,
   });
   const deployer = new DeployService({ store, versions, pool, dataDir: config.dataDir, log, urls });
+  // Async invocations, callbacks, history, metrics and schedules; the queue calls the gateway only once started.
+  const asyncParts = createAsyncParts({
+    config: config.async,
+    db: store.db,
+    versions,
+    pool,
+    log,
+    bodyLimit: config.bodyLimit,
+    baseDomain: config.baseDomain,
+    functions: () => store.listFunctions().map((f) => f.name),
+    invoke: (job) => gateway.invokeBuffered(job),
+    invokeAsync: (req, res, fnRoute) => gateway.invoke(req, res, fnRoute, true),
+  });
   const api = createControlApi({
     store,
     versions,
@@ -103,8 +141,25 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     uploadLimit: config.uploadLimit,
     urls,
     now: Date.now,
+    sandbox: { name: sandbox.sandbox.name, isolated: sandbox.sandbox.isolated },
+    version: KUMO_VERSION,
+    invocations: asyncParts.apiDeps,
   });
-  const gateway = new Gateway({ versions, pool, tracker, log, bodyLimit: config.bodyLimit });
+  const gateway = new Gateway({
+    versions,
+    pool,
+    tracker,
+    log,
+    bodyLimit: config.bodyLimit,
+    responseLimit: config.responseLimit,
+    historyBodyLimit: asyncParts.historyBodyLimit,
+    intake: asyncParts.intake,
+    onInvocation: (summary) => {
+      asyncParts.onInvocation(summary);
+      // Its last lines may still sit in the instance's stdout pipe: keep counting them for a while.
+      setTimeout(() => outputBudget.forget(summary.id), 10_000).unref();
+    },
+  });
 
   // Functions with min instances come back warm after a restart; the rest start on first request.
   for (const fn of store.listFunctions()) {
@@ -138,6 +193,8 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    const asyncRoute = asyncParts.route(req, res, url, pathname);
+    if (asyncRoute) return asyncRoute;
     if (pathname.startsWith('/api/v1/')) return api.handle(req, res, pathname.slice(7), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
     if (fnRoute) return gateway.invoke(req, res, fnRoute);
     req.resume();
@@ -158,6 +215,7 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
   port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info('kumo is listening', { url, data: config.dataDir, domain: config.baseDomain, runtime: nodeRuntime.name, sandbox: sandbox.sandbox.name, run: runDir });
+  asyncParts.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -175,8 +233,10 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
         });
       }
       server.closeAllConnections();
+      await asyncParts.stop(config.shutdownGraceMs);
       await pool.close();
       logSink.close();
+      asyncParts.close();
       store.close();
       await sandbox.close();
       await rm(runDir, { recursive: true, force: true });

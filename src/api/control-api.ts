@@ -1,11 +1,13 @@
 /** The control plane under /api/v1: deploy, list, get, delete, versions, rollback, logs. */
 import type { ServerLog } from '../core/index.ts';
+import { sendJson } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { ActiveVersions, Store } from '../store/index.ts';
 import type { DeployService } from './deploy-service.ts';
 import { Router } from './router.ts';
 import { deployRoute } from './routes/deploy.ts';
 import { functionRoutes } from './routes/functions.ts';
+import { registerInvocationRoutes, type InvocationRoutesDeps } from './routes/invocations.ts';
 import { logsRoute, type LogFeed } from './routes/logs.ts';
 import { versionRoutes } from './routes/versions.ts';
 
@@ -21,14 +23,24 @@ export interface ControlApiDeps {
   uploadLimit: number;
   urls: (name: string) => { url: string; path: string };
   now: () => number;
+  /** History, async results, redrive, stats and schedules (absent in API-only tests). */
+  invocations?: InvocationRoutesDeps;
+  /** The isolation every instance runs in, for /status and list. */
+  sandbox: { name: string; isolated: boolean };
+  version: string;
 }
 
 /** Builds the router of the control API (paths relative to /api/v1). */
 export function createControlApi(d: ControlApiDeps): Router {
   const fns = functionRoutes(d);
   const versions = versionRoutes(d);
-  return new Router(d.log)
+  const router = new Router(d.log);
+  if (d.invocations) registerInvocationRoutes(router, d.invocations);
+  return router
     .on('POST', '/functions', deployRoute(d.deployer, d.uploadLimit))
+    .on('GET', '/status', ({ res }) =>
+      sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
+    )
     .on('GET', '/functions', fns.list)
     .on('GET', '/functions/:name', fns.get)
     .on('DELETE', '/functions/:name', fns.remove)

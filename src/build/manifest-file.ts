@@ -13,6 +13,9 @@ export interface DeployOverrides {
   handler?: string;
   memory?: number;
   timeout?: string;
+  cpu?: number;
+  maxProcesses?: number;
+  tmpSize?: number;
   env?: Record<string, string>;
 }
 
@@ -44,7 +47,7 @@ export async function readManifestFile(dir: string): Promise<{ file: string | un
 /** Validates manifest data with the flags merged over it (env merges key by key; flags win). */
 export function resolveSpec(data: Record<string, unknown>, overrides: DeployOverrides, source = 'kumo.yaml'): FunctionSpec {
   const merged: Record<string, unknown> = { ...data };
-  for (const key of ['name', 'handler', 'memory', 'timeout'] as const) {
+  for (const key of ['name', 'handler', 'memory', 'timeout', 'cpu', 'maxProcesses', 'tmpSize'] as const) {
     if (overrides[key] !== undefined) merged[key] = overrides[key];
   }
   if (overrides.env && Object.keys(overrides.env).length) {

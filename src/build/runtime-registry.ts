@@ -1,8 +1,10 @@
 /** The runtimes this server builds and runs, by manifest name. */
 import { KumoError } from '../core/index.ts';
-import { nodeRuntime, type Runtime } from '../runtimes/index.ts';
+import { execRuntime, luaRuntime, nodeRuntime, pythonRuntime, type Runtime } from '../runtimes/index.ts';
 
-const RUNTIMES: ReadonlyMap<string, Runtime> = new Map([[nodeRuntime.name, nodeRuntime]]);
+const RUNTIMES: ReadonlyMap<string, Runtime> = new Map(
+  [nodeRuntime, pythonRuntime, execRuntime, luaRuntime].map((runtime) => [runtime.name, runtime]),
+);
 
 /** The runtime named `name`; throws invalid_manifest when this server has none of that name. */
 export function runtimeFor(name: string): Runtime {

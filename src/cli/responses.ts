@@ -50,7 +50,10 @@ export const functionInfoSchema = z.looseObject({
 });
 
 /** `GET /api/v1/functions`. */
-export const functionListSchema = z.looseObject({ functions: z.array(functionInfoSchema) });
+export const functionListSchema = z.looseObject({
+  functions: z.array(functionInfoSchema),
+  sandbox: z.looseObject({ name: z.string(), isolated: z.boolean() }).optional(),
+});
 
 /** `GET /api/v1/functions/NAME/versions`. */
 export const versionListSchema = z.looseObject({

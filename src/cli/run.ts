@@ -67,7 +67,7 @@ function findCommand(name: string): Command {
 
 /** What a usage error at the top level shows: the command names, not the whole help. */
 const SHORT_HELP = `Usage: kumo COMMAND [options]
-Commands: up, ${COMMANDS.map((c) => c.name).join(', ')}, help
+Commands: up, doctor, ${COMMANDS.map((c) => c.name).join(', ')}, help
 Run 'kumo --help' for details.`;
 
 /** The "Usage:" line of a command's help and where to read the rest, so that a typo costs three lines. */

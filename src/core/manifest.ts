@@ -6,9 +6,12 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { KumoError } from './errors.ts';
 import { FUNCTION_NAME } from './name.ts';
+import { scheduleField } from './schedule-field.ts';
+import { commandField, luaField, pluginsField } from './runtime-fields.ts';
+import { accessField, rateLimitField } from './access-fields.ts';
 
 /** Runtimes this build of kumo can run. */
-export const RUNTIMES = ['node'] as const;
+export const RUNTIMES = ['node', 'python', 'exec', 'lua'] as const;
 /** Handler styles of the node runtime (DESIGN.md "Handler styles"); `auto` detects by exports. */
 export const HANDLER_STYLES = ['auto', 'fetch', 'node', 'lambda', 'plain'] as const;
 /** Isolation tiers a function may ask for. */
@@ -23,7 +26,14 @@ export const LIMITS = {
   instancesMax: { min: 1, max: 100, default: 10 },
   idleMs: { min: 1000, max: 24 * 3_600_000, default: 300_000 },
   queue: { min: 0, max: 10_000, default: 100 },
+  retries: { min: 0, max: 10, default: 2 },
+  asyncConcurrency: { min: 1, max: 1000, default: 1 },
+  maxProcesses: { min: 1, max: 4096, default: 64 },
+  tmpSizeMb: { min: 1, max: 4096, default: 64 },
 } as const;
+
+/** CPU share bounds, in cores (fractions allowed). */
+export const CPU_LIMITS = { min: 0.05, max: 64, default: 1 } as const;
 
 const duration = (field: keyof typeof LIMITS, unit: 'ms' | 's' = 's') =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -81,6 +91,31 @@ export const manifestSchema = z.strictObject({
     )
     .default({}),
   network: z.boolean({ error: 'must be true or false' }).default(false),
+  /** `public`: anyone may invoke; `private`: an API key with the invoke scope is required (README "Access control"). */
+  access: accessField,
+  /** Invocations per second for the function, all callers together, 429 above (absent: unlimited). */
+  rateLimit: rateLimitField,
+  cpu: z
+    .number({ error: (i) => `must be a number of cores between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} (got ${JSON.stringify(i.input)})` })
+    .min(CPU_LIMITS.min, { error: (i) => `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})` })
+    .max(CPU_LIMITS.max, { error: (i) => `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})` })
+    .default(CPU_LIMITS.default),
+  maxProcesses: int('maxProcesses').default(LIMITS.maxProcesses.default),
+  tmpSize: int('tmpSizeMb', ' MB').default(LIMITS.tmpSizeMb.default),
+  /** Async runs retried after a 5xx, timeout or crash (docs: README "Async invocations"). */
+  retries: int('retries').default(LIMITS.retries.default),
+  /** Parallel async runs; absent means half the function's capacity, so sync traffic keeps the rest. */
+  async: z.strictObject({ concurrency: int('asyncConcurrency').optional() }).default({}),
+  /** `bodies: false` keeps request and response bodies out of the invocation history. */
+  history: z.strictObject({ bodies: z.boolean({ error: 'must be true or false' }).default(true) }).default({ bodies: true }),
+  /** Cron schedules: a cron string, a {cron, tz, data, overlap, catchup} mapping, or a list of those. */
+  schedule: scheduleField.default([]),
+  /** exec runtime: the program to run per request (`jq -c .` or a list). */
+  command: commandField,
+  /** Plugins the function may `call()` (lua and node): e.g. [kv, docs]. */
+  plugins: pluginsField,
+  /** lua runtime: VM limits, `maxmem` in KB and `timeout` in ms. */
+  lua: luaField,
 });
 
 /** What a user may write in kumo.yaml. */

@@ -2,7 +2,7 @@
  * Forwards one buffered request to an instance over its Unix socket and streams the answer back.
  * Connections to an instance are kept alive and reused (one agent per instance).
  */
-import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Instance } from '../drivers/index.ts';
 
 const agents: WeakMap<Instance, http.Agent> = new WeakMap();
@@ -22,9 +22,11 @@ export function agentFor(instance: Instance, maxSockets: number): http.Agent {
 /** How a forwarded request ended. */
 export type ProxyOutcome =
   /** The whole response reached the client (or the client left and the rest was drained). */
-  | { kind: 'done'; status: number }
+  | { kind: 'done'; status: number; headers: IncomingHttpHeaders }
   /** The instance connection failed: before the response began, or in the middle of it. */
-  | { kind: 'upstream_error'; error: Error; responseStarted: boolean };
+  | { kind: 'upstream_error'; error: Error; responseStarted: boolean }
+  /** The function's response went over the size limit (cut off, or refused up front when declared). */
+  | { kind: 'too_large'; responseStarted: boolean; limit: number };
 
 /** What to send, where, and what to add to the response. */
 export interface ProxyRequest {
@@ -39,10 +41,46 @@ export interface ProxyRequest {
   /** Filters the function's response headers (hop-by-hop). */
   filterResponseHeaders: (headers: IncomingMessage['headers']) => OutgoingHttpHeaders;
   signal: AbortSignal;
+  /** Keeps a copy of the first bytes of the response body (for the invocation history). */
+  capture?: BodyCapture | undefined;
+  /** Largest response body in bytes. */
+  responseLimit: number;
+}
+
+/** Where a forwarded response goes: the client's ServerResponse, or a buffer for an async run. */
+export interface ResponseSink {
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  flushHeaders(): void;
+  write(chunk: Buffer): boolean;
+  end(cb: () => void): unknown;
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/** The first `limit` bytes of a body, and whether there was more. */
+export interface BodyCapture {
+  limit: number;
+  chunks: Buffer[];
+  size: number;
+  truncated: boolean;
+}
+
+/** Adds `chunk` to `capture` up to its limit. */
+export function captureChunk(capture: BodyCapture, chunk: Buffer): void {
+  const room = capture.limit - capture.size;
+  if (room <= 0) {
+    if (chunk.length) capture.truncated = true;
+    return;
+  }
+  const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+  if (part.length < chunk.length) capture.truncated = true;
+  capture.chunks.push(part);
+  capture.size += part.length;
 }
 
 /** Sends `r` to its instance and pipes the response into `res`. Never rejects. */
-export function forward(r: ProxyRequest, res: ServerResponse): Promise<ProxyOutcome> {
+export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (outcome: ProxyOutcome) => {
@@ -62,17 +100,25 @@ export function forward(r: ProxyRequest, res: ServerResponse): Promise<ProxyOutc
     r.signal.addEventListener('abort', onAbort, { once: true });
     let started = false;
     upstream.on('response', (ures) => {
+      const declared = Number(ures.headers['content-length'] ?? NaN);
+      if (declared > r.responseLimit) {
+        ures.destroy();
+        return settle({ kind: 'too_large', responseStarted: false, limit: r.responseLimit });
+      }
       started = true;
+      let size = 0;
       res.writeHead(ures.statusCode ?? 502, { ...r.filterResponseHeaders(ures.headers), ...r.responseHeaders });
       // Send the headers now: a streaming function's first chunk must not wait for the second.
       res.flushHeaders();
       ures.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: true }));
       ures.on('aborted', () => settle({ kind: 'upstream_error', error: new Error('instance closed the response'), responseStarted: true }));
       ures.on('end', () => {
-        if (res.destroyed) return settle({ kind: 'done', status: ures.statusCode ?? 502 });
-        res.end(() => settle({ kind: 'done', status: ures.statusCode ?? 502 }));
+        const done: ProxyOutcome = { kind: 'done', status: ures.statusCode ?? 502, headers: ures.headers };
+        if (res.destroyed) return settle(done);
+        res.end(() => settle(done));
       });
       ures.on('data', (chunk: Buffer) => {
+        if (r.capture) captureChunk(r.capture, chunk);
         if (res.destroyed) return; // the client left: drain so the instance finishes normally
         if (!res.write(chunk)) {
           ures.pause();

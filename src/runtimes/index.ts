@@ -1,3 +1,8 @@
 /** runtimes: one folder per language; the shim that runs inside an instance and its build. */
 export type * from './runtime.ts';
 export { nodeRuntime } from './node/index.ts';
+export { pythonRuntime } from './python/index.ts';
+export { execRuntime } from './exec/index.ts';
+export { luaRuntime } from './lua/index.ts';
+export { parseTaggedLine } from './node/log-tag.ts';
+export type { TaggedLine } from './node/log-tag.ts';

@@ -17,6 +17,7 @@ export interface ActiveVersion {
 export class ActiveVersions {
   private readonly store: Store;
   private readonly cache: Map<string, ActiveVersion | null> = new Map();
+  private readonly listeners: Set<(name: string) => void> = new Set();
 
   constructor(store: Store) {
     this.store = store;
@@ -37,5 +38,12 @@ export class ActiveVersions {
   /** Forgets `name` after a deploy, rollback or delete changed it. */
   invalidate(name: string): void {
     this.cache.delete(name);
+    for (const listener of this.listeners) listener(name);
+  }
+
+  /** Calls `listener` after each deploy, rollback or delete of a function (the scheduler follows kumo.yaml schedules). */
+  onChange(listener: (name: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }

@@ -65,6 +65,18 @@ function parseOverrides(q: URLSearchParams): DeployOverrides {
     }
     o.memory = n;
   }
+  // The schema checks ranges and names the field; here only "is it a number at all".
+  for (const [param, key, flag] of [
+    ['cpu', 'cpu', '--cpu'],
+    ['maxProcesses', 'maxProcesses', '--max-processes'],
+    ['tmpSize', 'tmpSize', '--tmp-size'],
+  ] as const) {
+    const text = q.get(param);
+    if (text === null) continue;
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n)) throw new KumoError('invalid_manifest', `${flag} must be a number (got ${JSON.stringify(text)})`);
+    o[key] = n;
+  }
   const timeout = q.get('timeout');
   if (timeout) o.timeout = timeout;
   const env = q.getAll('env');

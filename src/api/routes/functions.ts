@@ -28,6 +28,8 @@ export interface FunctionRoutesDeps {
   pool: InstancePool;
   dataDir: string;
   urls: (name: string) => { url: string; path: string };
+  /** The isolation every instance runs in (shown so an insecure server cannot go unnoticed). */
+  sandbox: { name: string; isolated: boolean };
 }
 
 /** The function routes. */
@@ -49,7 +51,8 @@ export function functionRoutes(d: FunctionRoutesDeps) {
     };
   };
   return {
-    list: ({ res }: RouteContext) => sendJson(res, 200, { functions: d.store.listFunctions().map(info) }),
+    list: ({ res }: RouteContext) =>
+      sendJson(res, 200, { functions: d.store.listFunctions().map(info), sandbox: d.sandbox }),
     get: ({ res, params }: RouteContext) => sendJson(res, 200, info(mustGet(d.store, params.name ?? ''))),
     remove: async ({ res, params }: RouteContext) => {
       const name = mustGet(d.store, params.name ?? '').name;

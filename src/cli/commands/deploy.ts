@@ -17,7 +17,8 @@ import type { DeployResult } from '../responses.ts';
 import { deployEventSchema, deployResultSchema } from '../responses.ts';
 import { DeployProgress } from './deploy-progress.ts';
 
-const SYNOPSIS = 'deploy PATH [--name N] [--handler H] [--memory MB] [--timeout 30s] [--env KEY=VALUE]...';
+const SYNOPSIS =
+  'deploy PATH [--name N] [--handler H] [--memory MB] [--timeout 30s] [--cpu N] [--max-processes N] [--tmp-size MB] [--env KEY=VALUE]...';
 
 const USAGE = `Usage: kumo ${SYNOPSIS}
 
@@ -30,6 +31,9 @@ Options:
   --handler H       handler file, e.g. index.ts
   --memory MB       memory limit in MB
   --timeout 30s     timeout per invocation ("30s", "2m" or seconds)
+  --cpu N           CPU share in cores, e.g. 0.5 (default 1)
+  --max-processes N processes and threads per instance (default 64)
+  --tmp-size MB     size of the private /tmp (default 64)
   --env KEY=VALUE   environment variable for the function (repeatable)
   -v, --verbose     show the build log as it runs
 
@@ -40,6 +44,9 @@ const OPTIONS = {
   handler: { type: 'string' },
   memory: { type: 'string' },
   timeout: { type: 'string' },
+  cpu: { type: 'string' },
+  'max-processes': { type: 'string' },
+  'tmp-size': { type: 'string' },
   env: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
 } as const;
@@ -80,6 +87,9 @@ export const deployCommand: Command = {
       handler: values.handler,
       memory: values.memory,
       timeout: values.timeout,
+      cpu: values.cpu,
+      maxProcesses: values['max-processes'],
+      tmpSize: values['tmp-size'],
       env: values.env,
     };
     await upload(client, bundle.data, query, progress);

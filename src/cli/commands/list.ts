@@ -31,6 +31,12 @@ export const listCommand: Command = {
       await printJson(io, raw);
       return 0;
     }
+    if (data.sandbox && !data.sandbox.isolated) {
+      await write(
+        io.stderr,
+        'WARNING: this server runs functions WITHOUT a sandbox (--insecure-no-sandbox): run `kumo doctor`\n',
+      );
+    }
     if (data.functions.length === 0) {
       await println(io, 'no functions deployed yet: deploy one with `kumo deploy PATH`');
       return 0;

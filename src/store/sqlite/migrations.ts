@@ -47,4 +47,149 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX logs_function_time ON logs(function, time);
     `,
   },
+  {
+    version: 2,
+    name: 'invocations (history and durable queue), attempts, schedules',
+    sql: `
+      CREATE TABLE invocations (
+        id TEXT PRIMARY KEY,
+        function TEXT NOT NULL,
+        version INTEGER,
+        trigger TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        status_code INTEGER,
+        outcome TEXT,
+        cold INTEGER,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        duration_ms INTEGER,
+        run_at INTEGER,
+        lease_until INTEGER,
+        schedule_id TEXT,
+        serial_key TEXT,
+        request TEXT NOT NULL,
+        request_body BLOB,
+        request_truncated INTEGER NOT NULL DEFAULT 0,
+        response_headers TEXT,
+        response_body BLOB,
+        response_truncated INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        bodies_kept INTEGER NOT NULL DEFAULT 1,
+        callback_url TEXT,
+        task_token TEXT,
+        callback_state TEXT,
+        callback_attempts INTEGER NOT NULL DEFAULT 0,
+        callback_next_at INTEGER,
+        callback_error TEXT
+      );
+      CREATE INDEX invocations_ready ON invocations(run_at) WHERE status = 'queued';
+      CREATE INDEX invocations_running ON invocations(lease_until) WHERE status = 'running';
+      CREATE INDEX invocations_function_created ON invocations(function, created_at);
+      CREATE INDEX invocations_created ON invocations(created_at);
+      CREATE INDEX invocations_schedule ON invocations(schedule_id, status) WHERE schedule_id IS NOT NULL;
+      CREATE INDEX invocations_callbacks ON invocations(callback_next_at) WHERE callback_state = 'pending';
+      CREATE TABLE invocation_attempts (
+        invocation_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        version INTEGER,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        duration_ms INTEGER,
+        status_code INTEGER,
+        outcome TEXT,
+        cold INTEGER,
+        error TEXT,
+        PRIMARY KEY (invocation_id, attempt)
+      );
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        function TEXT NOT NULL,
+        source TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        tz TEXT,
+        data TEXT,
+        overlap TEXT NOT NULL,
+        catchup TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_tick_at INTEGER
+      );
+      CREATE INDEX schedules_function ON schedules(function);
+      CREATE INDEX logs_invocation ON logs(invocation_id) WHERE invocation_id IS NOT NULL;
+    `,
+  },
+  {
+    version: 3,
+    name: 'API keys, encrypted secrets, audit log',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE TABLE secrets (
+        function TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ciphertext BLOB NOT NULL,
+        key_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (function, name)
+      );
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time INTEGER NOT NULL,
+        key_id TEXT,
+        key_name TEXT,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        route TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        function TEXT,
+        status INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        remote TEXT,
+        duration_ms INTEGER NOT NULL
+      );
+      CREATE INDEX audit_log_time ON audit_log(time);
+      CREATE INDEX audit_log_key ON audit_log(key_id, id);
+    `,
+  },
+  {
+    version: 4,
+    name: 'plugin data (kv, docs) and version sources (git commit)',
+    sql: `
+      CREATE TABLE plugin_kv (
+        function TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (function, key)
+      );
+      CREATE TABLE plugin_docs (
+        id TEXT PRIMARY KEY,
+        collection TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX plugin_docs_collection ON plugin_docs(collection, created_at);
+      CREATE TABLE version_sources (
+        function TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        repository TEXT,
+        ref TEXT,
+        commit_hash TEXT,
+        PRIMARY KEY (function, version)
+      );
+    `,
+  },
 ];

@@ -45,7 +45,8 @@ export function migrate(db: DatabaseSync, migrations: readonly Migration[]): num
 
 /** SQLite implementation of Store. */
 export class SqliteStore implements Store {
-  private readonly db: DatabaseSync;
+  /** The open database, shared with the other SQLite stores of this server (invocations, keys, …). */
+  readonly db: DatabaseSync;
   private readonly stmts: Map<string, StatementSync> = new Map();
 
   constructor(db: DatabaseSync) {

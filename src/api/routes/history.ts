@@ -1,0 +1,144 @@
+/** GET /history and GET /invocations/:id — the invocation history, as `kumo history` shows it. */
+import { INVOCATION_STATUSES, KumoError, parseDuration, redactHeaders, TRIGGERS, type InvocationRecord, type InvocationStatus, type Trigger } from '../../core/index.ts';
+import { sendJson } from '../../http/index.ts';
+import type { InvocationStore } from '../../store/index.ts';
+import type { RouteContext } from '../router.ts';
+
+/** What the history routes need. */
+export interface HistoryRoutesDeps {
+  invocations: InvocationStore;
+  /** Writes buffered sync records, so a request that just finished is listed. */
+  flushHistory: () => void;
+  /** Bodies are shown up to this many bytes. */
+  bodyLimit: number;
+  now: () => number;
+}
+
+const MAX_LIMIT = 1000;
+const MAX_LOG_LINES = 1000;
+
+/** The history routes. */
+export function historyRoutes(d: HistoryRoutesDeps) {
+  return {
+    list: ({ res, query }: RouteContext) => {
+      d.flushHistory();
+      const limit = intParam(query.get('limit'), 'limit', 50, MAX_LIMIT);
+      const rows = d.invocations.list({
+        function: query.get('function') ?? undefined,
+        status: oneOf(query.get('status'), 'status', INVOCATION_STATUSES),
+        trigger: oneOf(query.get('trigger'), 'trigger', TRIGGERS),
+        since: parseSince(query.get('since'), d.now()),
+        before: query.get('before') === null ? undefined : intParam(query.get('before'), 'before', 0, Number.MAX_SAFE_INTEGER),
+        limit,
+      });
+      sendJson(res, 200, { invocations: rows.map(summaryView) });
+    },
+    get: ({ res, params }: RouteContext) => {
+      d.flushHistory();
+      sendJson(res, 200, fullView(mustGetInvocation(d.invocations, params.id ?? ''), d));
+    },
+  };
+}
+
+/** The invocation `id`, or invocation_not_found. */
+export function mustGetInvocation(store: InvocationStore, id: string): InvocationRecord {
+  const r = store.get(id);
+  if (!r) throw new KumoError('invocation_not_found', `no invocation ${id} (unknown, or removed by history retention)`);
+  return r;
+}
+
+/** One invocation in a listing. */
+export function summaryView(r: InvocationRecord) {
+  return {
+    id: r.id,
+    function: r.function,
+    version: r.version,
+    trigger: r.trigger,
+    status: r.status,
+    attempt: r.attempt,
+    maxAttempts: r.maxAttempts,
+    statusCode: r.statusCode,
+    outcome: r.outcome,
+    cold: r.cold,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: r.durationMs,
+    nextRunAt: r.status === 'queued' ? r.runAt : null,
+    scheduleId: r.scheduleId,
+    error: r.error,
+    callback: r.callback ? { url: r.callback.url, state: r.callback.state, attempts: r.callback.attempts, lastError: r.callback.lastError } : null,
+  };
+}
+
+function fullView(r: InvocationRecord, d: HistoryRoutesDeps) {
+  const hidden = !r.bodiesKept;
+  return {
+    ...summaryView(r),
+    bodies: !hidden,
+    request: {
+      method: r.request.method,
+      path: r.request.path,
+      headers: redactHeaders(r.request.headers),
+      ...bodyView(hidden ? null : r.requestBody, r.requestTruncated, d.bodyLimit),
+    },
+    response: r.responseHeaders === null ? null : { headers: redactHeaders(r.responseHeaders), ...bodyView(hidden ? null : r.responseBody, r.responseTruncated, d.bodyLimit) },
+    attempts: attemptsOf(r, d.invocations),
+    logs: d.invocations.logs(r.id, MAX_LOG_LINES).map((l) => ({ time: l.time, stream: l.stream, line: l.line })),
+  };
+}
+
+/** The attempts of a queued invocation; a sync one is its own single attempt. */
+function attemptsOf(r: InvocationRecord, store: InvocationStore) {
+  const stored = store.attempts(r.id);
+  if (stored.length || r.trigger !== 'http') return stored.map(({ invocationId: _id, ...a }) => a);
+  return [{ attempt: 1, version: r.version, startedAt: r.startedAt ?? r.createdAt, finishedAt: r.finishedAt, durationMs: r.durationMs, statusCode: r.statusCode, outcome: r.outcome, cold: r.cold, error: r.error?.code ?? null }];
+}
+
+/** A body as JSON: UTF-8 text when it is text, else base64; cut at `limit` bytes. */
+function bodyView(body: Buffer | null, truncated: boolean, limit: number) {
+  if (body === null) return { body: null, encoding: null, size: null, truncated };
+  const shown = body.length > limit ? body.subarray(0, limit) : body;
+  const text = shown.toString('utf8');
+  const isText = !text.includes('\uFFFD') && !hasControlCharacters(text);
+  return {
+    body: isText ? text : shown.toString('base64'),
+    encoding: isText ? 'utf8' : 'base64',
+    size: body.length,
+    truncated: truncated || shown.length < body.length,
+  };
+}
+
+/** True when `text` has C0 control characters other than tab, newline and carriage return (binary data). */
+function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13) return true;
+  }
+  return false;
+}
+
+/** `10m`-style durations before now, or epoch milliseconds. */
+export function parseSince(text: string | null, now: number): number | undefined {
+  if (text === null || text === '') return undefined;
+  if (/^\d{12,}$/.test(text)) return Number(text);
+  const ms = parseDuration(text, 's');
+  if (ms === undefined) throw new KumoError('bad_request', `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`);
+  return now - ms;
+}
+
+function intParam(text: string | null, name: string, def: number, max: number): number {
+  if (text === null) return def;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new KumoError('bad_request', `"${name}" must be a whole number from 0 to ${max} (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+function oneOf<T extends string>(text: string | null, name: string, allowed: readonly T[]): T | undefined {
+  if (text === null || text === '') return undefined;
+  if (!(allowed as readonly string[]).includes(text)) throw new KumoError('bad_request', `"${name}" must be one of ${allowed.join(', ')} (got ${JSON.stringify(text)})`);
+  return text as T;
+}
+
+/** Re-exported for the stats route. */
+export type { InvocationStatus, Trigger };

@@ -1,0 +1,64 @@
+/**
+ * `kumo doctor`: what isolation this host provides, each missing piece with the command that fixes
+ * it, and (when a server answers at KUMO_URL) whether that server runs sandboxed. It runs here,
+ * not through the API, because it must work when the server refuses to start.
+ */
+import { parseArgs } from 'node:util';
+import { probeCapabilities, probeHost, sandboxProblems } from './drivers/index.ts';
+
+/** Usage of `kumo doctor`. */
+export const DOCTOR_USAGE = `Usage: kumo doctor [--json] [--url URL]
+
+Checks what isolation this host provides for functions (bubblewrap, namespaces, seccomp,
+cgroups) and prints the command that fixes each missing piece. When a kumo server answers at
+--url / KUMO_URL, also shows whether it runs functions sandboxed.
+`;
+
+/** Runs `kumo doctor`; exit code 0 when sandboxed functions can run here, 1 when not. */
+export async function doctor(argv: string[], out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    out.write(DOCTOR_USAGE);
+    return 0;
+  }
+  const probe = await probeHost();
+  const capabilities = probeCapabilities(probe);
+  const problems = sandboxProblems(probe);
+  const server = await serverStatus(values.url ?? env.KUMO_URL ?? 'http://127.0.0.1:8080');
+  if (values.json) {
+    out.write(`${JSON.stringify({ ok: problems.length === 0, capabilities, problems, server }, null, 2)}\n`);
+    return problems.length ? 1 : 0;
+  }
+  for (const c of capabilities) {
+    out.write(`${c.available ? 'ok     ' : 'MISSING'}  ${c.feature}: ${c.detail}${!c.available && c.fix ? `\n         fix: ${c.fix}` : ''}\n`);
+  }
+  out.write(
+    problems.length
+      ? `\nkumo cannot sandbox functions on this host; fix the lines marked MISSING (or run with --insecure-no-sandbox, not recommended).\n`
+      : '\nthis host can run sandboxed functions.\n',
+  );
+  if (server) {
+    out.write(
+      server.insecure
+        ? `the server at ${server.url} runs functions WITHOUT a sandbox (--insecure-no-sandbox)\n`
+        : `the server at ${server.url} runs functions in the ${server.sandbox} sandbox\n`,
+    );
+  }
+  return problems.length ? 1 : 0;
+}
+
+/** The sandbox mode of the server at `url`, or undefined when none answers. */
+async function serverStatus(url: string): Promise<{ url: string; sandbox: string; insecure: boolean } | undefined> {
+  try {
+    const res = await fetch(new URL('/api/v1/status', url), { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as { sandbox?: { name?: string }; insecure?: boolean };
+    return { url, sandbox: String(body.sandbox?.name ?? 'unknown'), insecure: body.insecure === true };
+  } catch {
+    return undefined;
+  }
+}

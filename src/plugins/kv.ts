@@ -1,0 +1,47 @@
+/**
+ * The `kv` plugin: a key-value store with one namespace per function, persisted in the store.
+ * Actions: get {key} → value or nil; set {key, value} → true; delete {key} → whether it existed;
+ * list {prefix?, limit?} → [{key, value}] sorted by key.
+ */
+import { KumoError } from '../core/index.ts';
+import type { PluginStore } from '../store/index.ts';
+import type { Plugin, PluginContext } from './plugin.ts';
+import { asRecord, stringField, unknownAction } from './payload.ts';
+
+/** Largest stored value, as JSON. */
+const MAX_VALUE_BYTES = 1024 * 1024;
+const ACTIONS = ['get', 'set', 'delete', 'list'] as const;
+
+/** The kv plugin over `store`. */
+export function kvPlugin(store: PluginStore): Plugin {
+  return {
+    name: 'kv',
+    actions: ACTIONS,
+    call(action: string, payload: unknown, ctx: PluginContext): unknown {
+      const where = `kv.${action}`;
+      const p = asRecord(payload ?? {}, where);
+      switch (action) {
+        case 'get':
+          return store.kvGet(ctx.function, stringField(p, 'key', where)) ?? null;
+        case 'set': {
+          const key = stringField(p, 'key', where);
+          const json = JSON.stringify(p.value ?? null);
+          if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
+            throw new KumoError('plugin_error', `${where}: the value is over ${MAX_VALUE_BYTES} bytes as JSON`);
+          }
+          store.kvSet(ctx.function, key, p.value ?? null, ctx.now);
+          return true;
+        }
+        case 'delete':
+          return store.kvDelete(ctx.function, stringField(p, 'key', where));
+        case 'list': {
+          const prefix = p.prefix === undefined ? '' : String(p.prefix);
+          const limit = Math.min(1000, Math.max(1, Number(p.limit ?? 100) || 100));
+          return store.kvList(ctx.function, prefix, limit);
+        }
+        default:
+          throw unknownAction('kv', action, ACTIONS);
+      }
+    },
+  };
+}

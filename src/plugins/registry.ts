@@ -1,0 +1,40 @@
+/**
+ * The plugins of this server and the one check every call passes: the caller must list the plugin
+ * in its manifest, and the plugin must exist here.
+ */
+import { KumoError, type FunctionSpec } from '../core/index.ts';
+import type { Plugin, PluginContext } from './plugin.ts';
+
+/** The plugins this server offers, by name. */
+export class PluginRegistry {
+  private readonly plugins = new Map<string, Plugin>();
+
+  constructor(plugins: Plugin[]) {
+    for (const plugin of plugins) this.plugins.set(plugin.name, plugin);
+  }
+
+  /** Names of the plugins offered. */
+  names(): string[] {
+    return [...this.plugins.keys()].sort();
+  }
+
+  /** Throws plugin_not_found for a listed plugin this server lacks (checked when an instance starts). */
+  checkListed(spec: Pick<FunctionSpec, 'name' | 'plugins'>): void {
+    for (const name of spec.plugins) {
+      if (!this.plugins.has(name)) {
+        throw new KumoError('plugin_not_found', `${spec.name} lists plugin ${JSON.stringify(name)}, which this server does not have (have: ${this.names().join(', ')})`);
+      }
+    }
+  }
+
+  /** Runs one call for a function with `spec`. */
+  async call(spec: Pick<FunctionSpec, 'name' | 'plugins'>, plugin: string, action: string, payload: unknown, ctx: PluginContext): Promise<unknown> {
+    const found = this.plugins.get(plugin);
+    if (!spec.plugins.includes(plugin)) {
+      const hint = found ? `add "plugins: [${[...spec.plugins, plugin].join(', ')}]" to kumo.yaml` : `this server has: ${this.names().join(', ')}`;
+      throw new KumoError('plugin_not_allowed', `call('${plugin}', '${action}', …) refused: ${spec.name} does not list plugin ${JSON.stringify(plugin)}; ${hint}`);
+    }
+    if (!found) throw new KumoError('plugin_not_found', `no plugin ${JSON.stringify(plugin)} on this server (have: ${this.names().join(', ')})`);
+    return found.call(action, payload, ctx);
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The durable async queue and its worker. An accepted invocation is a row in the store before the
+ * client hears 202; the worker claims ready rows (oldest first) under a global worker bound and
+ * each function's async concurrency, runs them through the injected Invoker (the gateway's path,
+ * so the pool is shared with sync traffic), and records the result: succeeded, failed (4xx),
+ * queued again with exponential backoff (5xx, timeout, crash), or dead once the retries are spent.
+ * Delivery is at-least-once: runs interrupted by a crash are requeued at the next start.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Outcome, RecordedRequest, ServerLog, Trigger } from '../core/index.ts';
+import type { ClaimedRun, InvocationStore, RunNext } from '../store/index.ts';
+import { backoffDelay } from './backoff.ts';
+
+/** A queued invocation to run (the gateway's BufferedInvocation has this shape). */
+export interface QueueJob {
+  id: string;
+  function: string;
+  attempt: number;
+  trigger: Trigger;
+  request: RecordedRequest;
+  body: Buffer;
+}
+
+/** What a run produced (the gateway's BufferedResult has this shape). */
+export interface QueueJobResult {
+  version: number | null;
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  truncated: boolean;
+  outcome: Outcome;
+  cold: boolean;
+  startedAt: number;
+  finishedAt: number;
+  error: { code: string; message: string } | null;
+}
+
+/** Runs one queued invocation; never rejects. */
+export type Invoker = (job: QueueJob) => Promise<QueueJobResult>;
+
+/** The queue settings of a function, from its active version (undefined when it is not deployed). */
+export interface FunctionQueueSettings {
+  /** Parallel async runs. */
+  concurrency: number;
+  /** Retries after the first run. */
+  retries: number;
+  timeoutMs: number;
+  bodies: boolean;
+}
+
+/** A new async or cron invocation. */
+export interface EnqueueInput {
+  id?: string;
+  function: string;
+  trigger: Trigger;
+  request: RecordedRequest;
+  body: Buffer;
+  scheduleId?: string | null;
+  serialKey?: string | null;
+  callbackUrl?: string | null;
+  taskToken?: string | null;
+}
+
+/** What the queue needs. */
+export interface AsyncQueueOptions {
+  store: InvocationStore;
+  invoke: Invoker;
+  settings: (fn: string) => FunctionQueueSettings | undefined;
+  log: ServerLog;
+  /** Async runs at once over all functions. */
+  workers: number;
+  /** First retry delay; doubled each retry. */
+  backoffMs: number;
+  maxBackoffMs?: number;
+  now?: () => number;
+  random?: () => number;
+  newId?: () => string;
+  /** Ready → started delay of each run (for the async lag metric). */
+  onStart?: (lagMs: number) => void;
+  /** An invocation reached a terminal state with a callback to deliver. */
+  onCallbackDue?: () => void;
+}
+
+/** Lease slack over the function's timeout: past it a run is presumed lost and requeued. */
+const LEASE_SLACK_MS = 60_000;
+/** How often expired leases are looked for. */
+const REAP_EVERY_MS = 10_000;
+/** Longest sleep between looks at the queue (delayed retries become ready without a wake-up). */
+const MAX_IDLE_MS = 1000;
+
+/** The queue and its worker. */
+export class AsyncQueue {
+  private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>> & Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>;
+  private readonly running: Map<string, number> = new Map();
+  private readonly runningSerial: Set<string> = new Set();
+  private readonly inflight: Set<Promise<void>> = new Set();
+  private total = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private lastReap = 0;
+  private pumpScheduled = false;
+  private started = false;
+  private stopped = false;
+
+  constructor(options: AsyncQueueOptions) {
+    this.o = { maxBackoffMs: 5 * 60_000, now: Date.now, random: Math.random, newId: randomUUID, ...options };
+  }
+
+  /** Stores an invocation durably and wakes the worker; returns its id. */
+  enqueue(input: EnqueueInput): string {
+    const id = input.id ?? this.o.newId();
+    const settings = this.o.settings(input.function);
+    const now = this.o.now();
+    this.o.store.enqueue({
+      id,
+      function: input.function,
+      trigger: input.trigger,
+      maxAttempts: (settings?.retries ?? 2) + 1,
+      createdAt: now,
+      runAt: now,
+      request: input.request,
+      body: input.body,
+      scheduleId: input.scheduleId ?? null,
+      serialKey: input.serialKey ?? null,
+      callbackUrl: input.callbackUrl ?? null,
+      taskToken: input.taskToken ?? null,
+      bodiesKept: settings?.bodies ?? true,
+    });
+    this.wake();
+    return id;
+  }
+
+  /** Recovers runs a previous process left behind, then starts working. */
+  start(): number {
+    const recovered = this.o.store.recoverRunning(this.o.now(), false);
+    if (recovered) this.o.log.warn('requeued async runs interrupted by the last stop', { count: recovered });
+    this.started = true;
+    this.wake();
+    return recovered;
+  }
+
+  /** Looks at the queue soon (after an enqueue, a redrive, or a finished run). */
+  wake(): void {
+    if (!this.started || this.stopped || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Runs in progress. */
+  busy(): number {
+    return this.total;
+  }
+
+  /**
+   * Stops claiming and waits up to `graceMs` for runs in progress. Runs still going after that
+   * stay `running` in the store and are requeued at the next start; their late results are dropped.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (!this.inflight.size) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const now = this.o.now();
+    try {
+      if (now - this.lastReap > REAP_EVERY_MS) {
+        this.lastReap = now;
+        this.o.store.recoverRunning(now, true);
+      }
+      const free = this.o.workers - this.total;
+      if (free > 0) {
+        const saturated = [...this.running].filter(([fn, n]) => n >= this.capacity(fn)).map(([fn]) => fn);
+        const claimed = this.o.store.claim({
+          now,
+          limit: free,
+          excludeFunctions: saturated,
+          excludeSerialKeys: [...this.runningSerial],
+          perFunction: (fn) => this.capacity(fn) - (this.running.get(fn) ?? 0),
+          leaseUntil: (fn) => now + (this.o.settings(fn)?.timeoutMs ?? 60_000) + LEASE_SLACK_MS,
+        });
+        for (const run of claimed) this.launch(run);
+      }
+    } catch (err) {
+      this.o.log.error('async queue: claiming failed', { error: String(err) });
+    }
+    this.sleep(now);
+  }
+
+  /** Sleeps until the next delayed run is due, at most MAX_IDLE_MS. */
+  private sleep(now: number): void {
+    if (this.stopped) return;
+    const next = this.o.store.oldestReady(Number.MAX_SAFE_INTEGER);
+    const ms = next === undefined ? MAX_IDLE_MS : Math.min(MAX_IDLE_MS, Math.max(5, next - now));
+    this.timer = setTimeout(() => this.pump(), ms);
+    this.timer.unref();
+  }
+
+  private capacity(fn: string): number {
+    return this.o.settings(fn)?.concurrency ?? 1;
+  }
+
+  private launch(run: ClaimedRun): void {
+    this.total++;
+    this.running.set(run.function, (this.running.get(run.function) ?? 0) + 1);
+    if (run.serialKey) this.runningSerial.add(run.serialKey);
+    this.o.onStart?.(this.o.now() - run.runAt);
+    const p = this.execute(run).finally(() => {
+      this.inflight.delete(p);
+      this.total--;
+      const left = (this.running.get(run.function) ?? 1) - 1;
+      if (left > 0) this.running.set(run.function, left);
+      else this.running.delete(run.function);
+      if (run.serialKey) this.runningSerial.delete(run.serialKey);
+      this.wake();
+    });
+    this.inflight.add(p);
+  }
+
+  private async execute(run: ClaimedRun): Promise<void> {
+    const result = await this.o.invoke({
+      id: run.id,
+      function: run.function,
+      attempt: run.attempt,
+      trigger: run.trigger,
+      request: run.request,
+      body: run.body,
+    });
+    // After stop the store may be closed: the run stays `running` and is requeued at the next start.
+    if (this.stopped) return;
+    try {
+      if (result.error?.code === 'shutting_down') {
+        this.o.store.release(run.id, run.attempt, this.o.now());
+        return;
+      }
+      const next = this.next(run, result);
+      this.o.store.finishRun(
+        run,
+        {
+          version: result.version,
+          startedAt: result.startedAt,
+          finishedAt: result.finishedAt,
+          statusCode: result.status,
+          outcome: result.outcome,
+          cold: result.cold,
+          responseHeaders: result.headers,
+          responseBody: result.body,
+          responseTruncated: result.truncated,
+          error: result.error,
+        },
+        next,
+      );
+      if (next.status === 'queued') {
+        this.o.log.debug('async run failed; retrying', { id: run.id, function: run.function, attempt: run.attempt, status: result.status });
+      } else if (next.status === 'dead') {
+        this.o.log.warn('async invocation is dead after its last attempt', { id: run.id, function: run.function, attempts: run.attempt, status: result.status });
+      }
+      if (next.status !== 'queued' && run.hasCallback) this.o.onCallbackDue?.();
+    } catch (err) {
+      this.o.log.error('async queue: recording a result failed', { id: run.id, error: String(err) });
+    }
+  }
+
+  /** Succeeded below 400, failed on a 4xx (a retry would get the same answer), else retried, then dead. */
+  private next(run: ClaimedRun, r: QueueJobResult): RunNext {
+    if (r.error?.code === 'function_not_found') return { status: 'dead' };
+    if (r.outcome === 'ok' && r.status < 400) return { status: 'succeeded' };
+    if (r.outcome === 'ok') return { status: 'failed' };
+    if (run.attempt >= run.maxAttempts) return { status: 'dead' };
+    return { status: 'queued', runAt: r.finishedAt + backoffDelay(run.attempt, this.o.backoffMs, this.o.maxBackoffMs, this.o.random) };
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * kumo's exec shim: the program that runs inside every exec instance (the Instance protocol of
+ * DESIGN.md). It serves HTTP on the Unix socket KUMO_SOCKET and, for each request, runs the
+ * function's program once, as ShortedFaaS runs its executables:
+ *   - the request body is the program's stdin, its stdout is the response body,
+ *   - exit code 0 → 200, anything else → 500 (stderr stays in the logs, never in the response),
+ *   - method, path, query and headers arrive as CGI variables (REQUEST_METHOD, PATH_INFO,
+ *     QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH, HTTP_<NAME>), with KUMO_INVOCATION_ID.
+ * The program's stderr lines are written to the shim's stderr tagged `\u001e<id>\u001f`.
+ * It imports only node builtins and files of this folder: a sandbox mounts just this folder.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, rmSync, writeSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createInterface } from 'node:readline';
+
+const CONTROL_FD = 3;
+/** Largest response a program may write; past it the run fails rather than eat the memory. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+interface ExecControl {
+  socketPath: string;
+  command: string[];
+  functionName: string;
+  timeoutMs: number;
+  /** The variables every run gets: the basics and the function's own. */
+  baseEnv: Record<string, string>;
+}
+
+function report(message: Record<string, string>): void {
+  try {
+    writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
+    closeSync(CONTROL_FD);
+  } catch {
+    if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
+  }
+}
+
+function takeControl(env: NodeJS.ProcessEnv): ExecControl {
+  const take = (name: string): string => {
+    const value = env[name] ?? '';
+    Reflect.deleteProperty(env, name);
+    return value;
+  };
+  const socketPath = take('KUMO_SOCKET');
+  const commandJson = take('KUMO_COMMAND');
+  const functionName = take('KUMO_FUNCTION');
+  const timeoutMs = Number(take('KUMO_TIMEOUT')) || 30_000;
+  for (const name of ['KUMO_VERSION', 'KUMO_MEMORY', 'KUMO_ENV_KEYS']) take(name);
+  const command = JSON.parse(commandJson || '[]') as unknown;
+  if (!socketPath || !Array.isArray(command) || command.length === 0 || !command.every((w) => typeof w === 'string')) {
+    throw new Error('KUMO_SOCKET and KUMO_COMMAND must be set: the shim is started by kumo, not by hand');
+  }
+  const baseEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) baseEnv[key] = value;
+  return { socketPath, command, functionName, timeoutMs, baseEnv };
+}
+
+/** The CGI variables of one request. */
+export function requestEnv(req: IncomingMessage, body: Buffer, invocationId: string, deadline: number): Record<string, string> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const env: Record<string, string> = {
+    REQUEST_METHOD: req.method ?? 'GET',
+    PATH_INFO: url.pathname,
+    QUERY_STRING: url.search.slice(1),
+    CONTENT_LENGTH: String(body.length),
+    KUMO_INVOCATION_ID: invocationId,
+    KUMO_DEADLINE: String(deadline),
+  };
+  const contentType = req.headers['content-type'];
+  if (contentType) env.CONTENT_TYPE = contentType;
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name === 'content-type' || name === 'content-length') continue;
+    env[`HTTP_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return env;
+}
+
+/** The content type of a program's output: JSON when it parses as JSON, else text (or bytes). */
+export function outputType(out: Buffer): string {
+  const text = out.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(out)) return 'application/octet-stream';
+  try {
+    JSON.parse(text);
+    return 'application/json; charset=utf-8';
+  } catch {
+    return 'text/plain; charset=utf-8';
+  }
+}
+
+function tagged(invocationId: string, line: string): string {
+  return `\u001e${invocationId}\u001f${line}\n`;
+}
+
+/** Runs the program once; resolves with its exit status and stdout. */
+function runOnce(control: ExecControl, env: Record<string, string>, body: Buffer, invocationId: string, deadline: number): Promise<{ code: number | null; signal: string | null; out: Buffer; error?: string }> {
+  return new Promise((resolve) => {
+    const [program, ...args] = control.command as [string, ...string[]];
+    const child = spawn(program, args, { env: { ...control.baseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let error: string | undefined;
+    const timer = setTimeout(() => {
+      error = `killed at the deadline (${control.timeoutMs}ms timeout)`;
+      child.kill('SIGKILL');
+    }, Math.max(0, deadline - Date.now()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_OUTPUT_BYTES) {
+        error = `wrote more than ${MAX_OUTPUT_BYTES} bytes to stdout`;
+        child.kill('SIGKILL');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    const lines = createInterface({ input: child.stderr, crlfDelay: Infinity });
+    lines.on('line', (line) => process.stderr.write(tagged(invocationId, line)));
+    // A program that exits without reading its stdin makes the write fail with EPIPE: not our error.
+    child.stdin.on('error', () => {});
+    child.stdin.end(body);
+    child.once('error', (err) => {
+      error = `could not start ${program}: ${err.message}`;
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out: Buffer.concat(chunks), ...(error ? { error } : {}) });
+    });
+  });
+}
+
+async function handle(control: ExecControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  const idHeader = req.headers['x-kumo-invocation-id'];
+  const invocationId = typeof idHeader === 'string' && idHeader ? idHeader : randomUUID();
+  const deadlineHeader = Number(req.headers['x-kumo-deadline']);
+  const deadline = Number.isFinite(deadlineHeader) && deadlineHeader > 0 ? deadlineHeader : Date.now() + control.timeoutMs;
+  const result = await runOnce(control, requestEnv(req, body, invocationId, deadline), body, invocationId, deadline);
+  if (result.code === 0 && !result.error) {
+    res.writeHead(200, { 'content-type': outputType(result.out), 'content-length': result.out.length });
+    res.end(result.out);
+    return;
+  }
+  const how = result.error ?? (result.code === null ? `was killed by ${result.signal}` : `exited with code ${result.code}`);
+  process.stderr.write(tagged(invocationId, `${control.command[0]} ${how}`));
+  const message = `the program ${how} (invocation ${invocationId}); see kumo logs ${control.functionName}`;
+  const errorBody = JSON.stringify({ error: { code: 'handler_error', message } });
+  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(errorBody) });
+  res.end(errorBody);
+}
+
+function main(): void {
+  let control: ExecControl;
+  try {
+    control = takeControl(process.env);
+  } catch (err) {
+    report({ type: 'error', code: 'handler_error', message: (err as Error).message });
+    process.exit(1);
+  }
+  let inFlight = 0;
+  let closing = false;
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (closing && inFlight === 0) process.exit(0);
+    });
+    if (closing) res.setHeader('connection', 'close');
+    handle(control, req, res).catch((err: unknown) => {
+      console.error('exec shim error:', err);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 0;
+  rmSync(control.socketPath, { force: true });
+  server.listen(control.socketPath, () => report({ type: 'ready' }));
+  const stop = () => {
+    closing = true;
+    server.close();
+    server.closeIdleConnections();
+    if (inFlight === 0) process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main();

@@ -1,0 +1,255 @@
+/**
+ * kumo's lua shim: the program that runs inside every lua instance (the Instance protocol of
+ * DESIGN.md). It loads the action's bytecode into a Lua VM once (vm.ts) and, for each request,
+ * calls `main(args)` with the JSON payload (a POST body) merged over the query parameters as a
+ * table. A string result is sent as text, anything else as JSON. A run that breaks the VM's memory
+ * or time limit answers 500 memory_limit_exceeded or 504 deadline_exceeded, logs
+ * `Function 'NAME' aborted after violating memory constraints`, reports it to the platform (for the
+ * server log) and gets a fresh VM. Imports only node builtins, wasmoon and the host client.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { HostClient, PluginCallError } from '../host/host-client.ts';
+import { LuaRunError, LuaVmFactory, type LuaVm, type VmOptions } from './vm.ts';
+
+const CONTROL_FD = 3;
+
+interface LuaControl {
+  socketPath: string;
+  functionName: string;
+  timeoutMs: number;
+  vmTimeoutMs: number;
+  maxMemoryBytes: number;
+  bytecodeFile: string;
+  bundleDir: string;
+  hostSocket: string;
+}
+
+function report(message: Record<string, string>): void {
+  try {
+    writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
+    closeSync(CONTROL_FD);
+  } catch {
+    if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
+  }
+}
+
+function takeControl(env: NodeJS.ProcessEnv): LuaControl {
+  const take = (name: string): string => {
+    const value = env[name] ?? '';
+    Reflect.deleteProperty(env, name);
+    return value;
+  };
+  const control: LuaControl = {
+    socketPath: take('KUMO_SOCKET'),
+    functionName: take('KUMO_FUNCTION'),
+    timeoutMs: Number(take('KUMO_TIMEOUT')) || 30_000,
+    vmTimeoutMs: Number(take('KUMO_LUA_TIMEOUT')) || 0,
+    maxMemoryBytes: Number(take('KUMO_LUA_MEMORY')) || 64 * 1024 * 1024,
+    bytecodeFile: take('KUMO_BYTECODE'),
+    bundleDir: take('KUMO_BUNDLE'),
+    hostSocket: take('KUMO_HOST_SOCKET'),
+  };
+  for (const name of ['KUMO_VERSION', 'KUMO_MEMORY', 'KUMO_ENV_KEYS']) take(name);
+  if (!control.socketPath || !control.bytecodeFile) throw new Error('KUMO_SOCKET and KUMO_BYTECODE must be set: the shim is started by kumo, not by hand');
+  return control;
+}
+
+/** The args table of a request: the JSON body (an object) over the query parameters. */
+export function argsOf(req: IncomingMessage, body: Buffer): unknown {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const query: Record<string, string> = Object.fromEntries(url.searchParams);
+  if (body.length === 0) return query;
+  const text = body.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ...query, body: text };
+  }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return { ...query, ...(parsed as Record<string, unknown>) };
+  return parsed;
+}
+
+/** The response for a returned value: strings as text, nil as empty, the rest as JSON. */
+export function encodeResult(value: unknown): { body: Buffer; type: string | undefined } {
+  if (value === undefined || value === null) return { body: Buffer.alloc(0), type: undefined };
+  if (typeof value === 'string') return { body: Buffer.from(value), type: 'text/plain; charset=utf-8' };
+  return { body: Buffer.from(JSON.stringify(value) ?? 'null'), type: 'application/json; charset=utf-8' };
+}
+
+const VIOLATION_STATUS = { memory: [500, 'memory_limit_exceeded'], time: [504, 'deadline_exceeded'] } as const;
+
+/** Serves invocations with one VM at a time, replacing it after a limit was broken. */
+class LuaServer {
+  private readonly control: LuaControl;
+  private readonly factory = new LuaVmFactory();
+  private readonly host: HostClient;
+  private readonly invocation = new AsyncLocalStorage<string>();
+  private readonly vmOptions: VmOptions;
+  private vm: Promise<LuaVm>;
+  /** The VM new runs go to once it is ready; a broken one is replaced only once. */
+  private current: LuaVm | undefined;
+  private readonly pluginErrors = new Map<string, PluginCallError>();
+
+  constructor(control: LuaControl) {
+    this.control = control;
+    this.host = new HostClient(control.hostSocket);
+    this.vmOptions = {
+      bytecode: readFileSync(control.bytecodeFile),
+      bundleDir: control.bundleDir,
+      maxMemoryBytes: control.maxMemoryBytes,
+      call: (plugin, action, payload) => this.callPlugin(plugin, action, payload),
+      print: (line) => this.log('stdout', line),
+    };
+    this.vm = this.create();
+  }
+
+  private create(): Promise<LuaVm> {
+    const vm = this.factory.create(this.vmOptions);
+    void vm.then(
+      (ready) => (this.current = ready),
+      () => undefined,
+    );
+    return vm;
+  }
+
+  /** A plugin call; a refusal is remembered so the response can carry its code rather than a bare 500. */
+  private async callPlugin(plugin: string, action: string, payload: unknown): Promise<unknown> {
+    const id = this.invocation.getStore();
+    try {
+      return await this.host.call(plugin, action, payload, id);
+    } catch (err) {
+      if (id && err instanceof PluginCallError) this.pluginErrors.set(id, err);
+      throw err;
+    }
+  }
+
+  /** Resolves once the first VM has loaded the action (or rejects with why it did not). */
+  async ready(): Promise<void> {
+    await this.vm;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const idHeader = req.headers['x-kumo-invocation-id'];
+    const id = typeof idHeader === 'string' && idHeader ? idHeader : randomUUID();
+    const deadlineHeader = Number(req.headers['x-kumo-deadline']);
+    let deadline = Number.isFinite(deadlineHeader) && deadlineHeader > 0 ? deadlineHeader : Date.now() + this.control.timeoutMs;
+    if (this.control.vmTimeoutMs > 0) deadline = Math.min(deadline, Date.now() + this.control.vmTimeoutMs);
+    const vm = await this.vm;
+    let value: unknown;
+    try {
+      value = await this.invocation.run(id, () => vm.run(argsOf(req, body), deadline));
+    } catch (err) {
+      return this.fail(res, vm, id, err);
+    } finally {
+      this.pluginErrors.delete(id);
+    }
+    let encoded;
+    try {
+      encoded = encodeResult(value);
+    } catch (err) {
+      return this.fail(res, vm, id, err);
+    }
+    const headers: Record<string, string | number> = { 'content-length': encoded.body.length };
+    if (encoded.type) headers['content-type'] = encoded.type;
+    res.writeHead(200, headers);
+    res.end(encoded.body);
+  }
+
+  private fail(res: ServerResponse, vm: LuaVm, id: string, err: unknown): void {
+    const violation = err instanceof LuaRunError ? err.violation : undefined;
+    const name = this.control.functionName;
+    let status = 500;
+    let code = 'handler_error';
+    let message = `the function failed (invocation ${id}); see kumo logs ${name}`;
+    if (violation) {
+      [status, code] = VIOLATION_STATUS[violation];
+      message = `Function '${name}' aborted after violating ${violation} constraints`;
+      this.log('stderr', message, id);
+      void this.host.reportViolation(violation, id);
+      // The VM may hold what the runaway run allocated: start over from the bytecode.
+      if (this.current === vm) this.replace(vm);
+    } else {
+      const text = err instanceof Error ? err.message : String(err);
+      this.log('stderr', `error in invocation ${id}: ${text}`, id);
+      const refusal = this.pluginErrors.get(id);
+      if (refusal && text.includes(refusal.message)) {
+        status = refusal.status;
+        code = refusal.code;
+        message = `${refusal.message} (invocation ${id})`;
+      }
+    }
+    const body = JSON.stringify({ error: { code, message } });
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  private replace(broken: LuaVm): void {
+    this.current = undefined;
+    const next = this.create();
+    this.vm = next;
+    // Runs still inside the old VM finish on it; it is freed when the next one is ready.
+    void next.then(
+      () => setImmediate(() => broken.close()),
+      (err: unknown) => {
+        console.error('could not restart the Lua VM:', err);
+        process.exit(1);
+      },
+    );
+  }
+
+  private log(stream: 'stdout' | 'stderr', line: string, id = this.invocation.getStore()): void {
+    const out = stream === 'stdout' ? process.stdout : process.stderr;
+    out.write(id ? `\u001e${id}\u001f${line}\n` : `${line}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  let control: LuaControl;
+  let server: LuaServer;
+  try {
+    control = takeControl(process.env);
+    server = new LuaServer(control);
+    await server.ready();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(message);
+    const code = /defines no function main/.test(message) ? 'unknown_handler' : 'handler_error';
+    report({ type: 'error', code, message: `the action failed to load: ${message}` });
+    process.exit(1);
+  }
+  let inFlight = 0;
+  let closing = false;
+  const http = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (closing && inFlight === 0) process.exit(0);
+    });
+    if (closing) res.setHeader('connection', 'close');
+    server.handle(req, res).catch((err: unknown) => {
+      console.error('lua shim error:', err);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  http.keepAliveTimeout = 0;
+  rmSync(control.socketPath, { force: true });
+  http.listen(control.socketPath, () => report({ type: 'ready' }));
+  const stop = () => {
+    closing = true;
+    http.close();
+    http.closeIdleConnections();
+    if (inFlight === 0) process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+await main();

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { writeLaunchInfo } from './artefact.ts';
+import { CONTROL_VARIABLES, takeControl } from './control.ts';
+import { HOST_CLIENT_DIR, heapLimitMb, launchNode, nodeInstallDir, SHIM_PATH } from './launch.ts';
+import { specOf } from './test-support.ts';
+
+test('launch: the environment is the function variables, the basics and the control variables, nothing else', async () => {
+  const buildDir = await mkdtemp(join(tmpdir(), 'kumo-launch-'));
+  process.env.KUMO_TEST_SECRET = 'server-secret';
+  try {
+    await writeLaunchInfo(buildDir, { entry: 'index.kumo.mjs', exportName: 'main', style: 'lambda' });
+    const spec = specOf(
+      { memory: 512, timeout: '10s', env: { GREETING: 'hi', NODE_ENV: 'staging' } },
+      'greet',
+    );
+    const plan = launchNode({ buildDir, spec, version: 3, socketPath: '/tmp/x.sock' });
+    assert.equal(plan.command, process.execPath);
+    assert.deepEqual(plan.args, ['--max-old-space-size=384', '--enable-source-maps', SHIM_PATH]);
+    assert.equal(plan.cwd, buildDir);
+    assert.deepEqual(plan.env, {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      HOME: '/tmp',
+      NODE_ENV: 'staging',
+      GREETING: 'hi',
+      KUMO_SOCKET: '/tmp/x.sock',
+      KUMO_ENTRY: join(buildDir, 'index.kumo.mjs'),
+      KUMO_EXPORT: 'main',
+      KUMO_STYLE: 'lambda',
+      KUMO_FUNCTION: 'greet',
+      KUMO_VERSION: '3',
+      KUMO_MEMORY: '512',
+      KUMO_TIMEOUT: '10000',
+      KUMO_ENV_KEYS: 'GREETING,NODE_ENV',
+    });
+    assert.deepEqual(plan.readOnlyPaths, [
+      nodeInstallDir(process.execPath),
+      dirname(SHIM_PATH),
+      HOST_CLIENT_DIR,
+      buildDir,
+    ]);
+  } finally {
+    delete process.env.KUMO_TEST_SECRET;
+    await rm(buildDir, { recursive: true, force: true });
+  }
+});
+
+test('launch: a build without a launch record is refused with instance_failed_to_start', async () => {
+  const buildDir = await mkdtemp(join(tmpdir(), 'kumo-launch-'));
+  try {
+    assert.throws(() => launchNode({ buildDir, spec: specOf(), version: 1, socketPath: '/tmp/x.sock' }), {
+      code: 'instance_failed_to_start',
+    });
+  } finally {
+    await rm(buildDir, { recursive: true, force: true });
+  }
+});
+
+test('heapLimitMb gives V8 three quarters of the memory limit', () => {
+  assert.equal(heapLimitMb(256), 192);
+  assert.equal(heapLimitMb(64), 48);
+});
+
+test('nodeInstallDir is the folder above bin/', () => {
+  assert.equal(nodeInstallDir('/opt/node/bin/node'), '/opt/node');
+  assert.equal(nodeInstallDir('/weird/node'), '/weird');
+});
+
+test('takeControl reads the control variables, deletes them, and collects the function variables', () => {
+  const env: Record<string, string | undefined> = {
+    KUMO_SOCKET: '/s.sock',
+    KUMO_ENTRY: '/b/index.js',
+    KUMO_EXPORT: '',
+    KUMO_STYLE: 'auto',
+    KUMO_FUNCTION: 'greet',
+    KUMO_VERSION: '2',
+    KUMO_MEMORY: '128',
+    KUMO_TIMEOUT: '5000',
+    KUMO_ENV_KEYS: 'A,B',
+    A: '1',
+    B: '',
+    PATH: '/bin',
+  };
+  const control = takeControl(env);
+  assert.deepEqual(control, {
+    socketPath: '/s.sock',
+    entry: '/b/index.js',
+    exportName: null,
+    style: 'auto',
+    functionName: 'greet',
+    version: '2',
+    memoryMb: 128,
+    timeoutMs: 5000,
+    vars: { A: '1', B: '' },
+  });
+  for (const name of CONTROL_VARIABLES) assert.equal(name in env, false, `${name} was not deleted`);
+  assert.deepEqual(env, { A: '1', B: '', PATH: '/bin' });
+});
+
+test('takeControl refuses to run without a socket', () => {
+  assert.throws(() => takeControl({ KUMO_ENTRY: '/x.js' }), /KUMO_SOCKET is not set/);
+});

@@ -1,0 +1,106 @@
+/**
+ * The program that runs inside every node instance (the Instance protocol of DESIGN.md). It is
+ * started by `launch()` with a clean environment and file descriptor 3 open as a pipe to the
+ * driver, and:
+ *   1. takes the KUMO_* control variables out of process.env,
+ *   2. tags stdout/stderr lines written inside an invocation with its id (log-tag.ts),
+ *   3. imports the function's entry and picks its handler (detect.ts),
+ *   4. serves HTTP on the Unix socket KUMO_SOCKET,
+ * and writes exactly one JSON line on fd 3: `{"type":"ready"}` once listening, or
+ * `{"type":"error","code":"unknown_handler"|"handler_error","message":…}` before exiting with 1.
+ * On SIGTERM it stops accepting, lets in-flight requests finish and exits 0.
+ *
+ * It imports only files of this folder and node builtins: a sandbox mounts just this folder.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { closeSync, writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { takeControl } from './control.ts';
+import type { Control } from './control.ts';
+import { pickHandler } from './detect.ts';
+import type { ConcreteStyle } from './detect.ts';
+import { InstanceServer } from './instance-server.ts';
+import type { Adapter, HandlerFunction } from './invocation.ts';
+import { tagStream } from './log-tag.ts';
+import { installPluginCall } from '../host/node-plugins.ts';
+import { fetchAdapter } from './styles/fetch.ts';
+import { lambdaAdapter } from './styles/lambda.ts';
+import { nodeAdapter } from './styles/node.ts';
+import { plainAdapter } from './styles/plain.ts';
+
+/** The driver's end of the control pipe. */
+const CONTROL_FD = 3;
+
+const ADAPTERS: Record<ConcreteStyle, (fn: HandlerFunction, thisArg: unknown) => Adapter> = {
+  fetch: fetchAdapter,
+  node: nodeAdapter,
+  lambda: lambdaAdapter,
+  plain: plainAdapter,
+};
+
+type ControlMessage =
+  { type: 'ready' } | { type: 'error'; code: 'unknown_handler' | 'handler_error'; message: string };
+
+/** Writes the one control message and closes fd 3, so user code cannot write a second one. */
+function report(message: ControlMessage): void {
+  try {
+    writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
+    closeSync(CONTROL_FD);
+  } catch {
+    // Started without the pipe (by hand): stderr is the only channel left.
+    if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
+  }
+}
+
+/** Reports a load failure and exits; stderr has been written synchronously (it is a pipe). */
+function fail(code: 'unknown_handler' | 'handler_error', message: string): never {
+  report({ type: 'error', code, message });
+  process.exit(1);
+}
+
+/** Imports the entry, or fails with handler_error (syntax error, throw at import, missing import). */
+async function load(control: Control): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(control.entry).href)) as Record<string, unknown>;
+  } catch (err) {
+    console.error(err);
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    fail('handler_error', `the function failed to load: ${reason}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const store = new AsyncLocalStorage<string>();
+  tagStream(process.stdout, store);
+  tagStream(process.stderr, store);
+  let control: Control;
+  try {
+    control = takeControl(process.env);
+  } catch (err) {
+    fail('handler_error', (err as Error).message);
+  }
+  // Plugins (kumo.yaml `plugins:`): a global `call(plugin, action, payload)` over the host channel.
+  installPluginCall(globalThis, process.env, () => store.getStore());
+  const mod = await load(control);
+  const picked = pickHandler(mod, control.style, control.exportName);
+  if (!picked.ok) fail('unknown_handler', picked.message);
+  const { style, fn, thisArg } = picked.handler;
+  const server = new InstanceServer({
+    adapter: ADAPTERS[style](fn, thisArg),
+    store,
+    vars: control.vars,
+    functionName: control.functionName,
+    version: control.version,
+    memoryMb: control.memoryMb,
+    timeoutMs: control.timeoutMs,
+  });
+  await server.listen(control.socketPath);
+  const stop = () => void server.shutdown().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // A forgotten promise must not take down an instance that is serving others; it is logged.
+  process.on('unhandledRejection', (reason) => console.error('unhandled promise rejection:', reason));
+  report({ type: 'ready' });
+}
+
+await main();

@@ -1,0 +1,2 @@
+/** scheduler: cron triggers with overlap and missed-run policies, feeding the durable queue. */
+export { Scheduler, type ScheduleView, type SchedulerOptions } from './scheduler.ts';

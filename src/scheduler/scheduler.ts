@@ -1,0 +1,210 @@
+/**
+ * Cron triggers. Each schedule has one timer set to its next run (computed by croner in its time
+ * zone); at each tick the scheduler enqueues an invocation in the durable queue (trigger `cron`)
+ * unless the overlap policy says otherwise: `skip` drops the tick while a previous run is queued
+ * or running, `allow` enqueues regardless, `queue` enqueues with the schedule as serial key so the
+ * worker starts it only after the previous one ends. Each tick is recorded, so after downtime the
+ * missed ticks are known and handled by the schedule's catch-up policy (`none` or `one`).
+ */
+import { randomBytes } from 'node:crypto';
+import { KumoError, nextRunTime, nextRunTimes, type ScheduleRecord, type ScheduleSpec, type ServerLog } from '../core/index.ts';
+import type { EnqueueInput } from '../queue/index.ts';
+import type { InvocationStore, ScheduleStore } from '../store/index.ts';
+
+/** What the scheduler needs. */
+export interface SchedulerOptions {
+  store: ScheduleStore & Pick<InvocationStore, 'activeForSchedule'>;
+  /** The queue's enqueue. */
+  enqueue: (input: EnqueueInput) => string;
+  /** The kumo.yaml schedules of a function's active version; undefined when the function does not exist. */
+  manifestSchedules: (fn: string) => ScheduleSpec[] | undefined;
+  log: ServerLog;
+  now?: () => number;
+  onTick?: (fn: string, result: 'enqueued' | 'skipped') => void;
+}
+
+/** A schedule with its next run times. */
+export interface ScheduleView extends ScheduleRecord {
+  next: number[];
+}
+
+/** setTimeout's largest delay; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs the schedules. */
+export class Scheduler {
+  private readonly o: Required<Omit<SchedulerOptions, 'onTick'>> & Pick<SchedulerOptions, 'onTick'>;
+  private readonly timers: Map<string, NodeJS.Timeout> = new Map();
+  private running = false;
+
+  constructor(options: SchedulerOptions) {
+    this.o = { now: Date.now, ...options };
+  }
+
+  /** Follows kumo.yaml for `functions`, handles missed ticks by each schedule's catch-up policy, arms every timer. */
+  start(functions: readonly string[]): void {
+    this.running = true;
+    for (const fn of functions) this.syncManifest(fn);
+    const now = this.o.now();
+    for (const s of this.o.store.listSchedules()) {
+      this.catchUp(s, now);
+      this.arm(s.id, now);
+    }
+  }
+
+  /** Stops every timer. */
+  stop(): void {
+    this.running = false;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** After a deploy, rollback or delete: the function's kumo.yaml schedules replace its previous ones. */
+  functionChanged(fn: string): void {
+    const before = this.o.store.listSchedules(fn).map((s) => s.id);
+    this.syncManifest(fn);
+    const after = this.o.store.listSchedules(fn);
+    for (const id of before) if (!after.some((s) => s.id === id)) this.disarm(id);
+    for (const s of after) this.arm(s.id, this.o.now());
+  }
+
+  /** Adds a schedule by API (`kumo schedule`). */
+  add(fn: string, spec: ScheduleSpec): ScheduleView {
+    if (this.o.manifestSchedules(fn) === undefined) throw new KumoError('function_not_found', `no function named '${fn}' is deployed (see kumo list)`);
+    const now = this.o.now();
+    const record = toRecord(fn, `${fn}-${randomBytes(3).toString('hex')}`, 'api', spec, now);
+    this.o.store.putSchedule(record);
+    this.arm(record.id, now);
+    return this.view(record, now);
+  }
+
+  /** Removes one schedule, or every `kumo schedule` one of the function; returns the removed ids. */
+  remove(fn: string, id?: string): string[] {
+    const schedules = this.o.store.listSchedules(fn);
+    if (id !== undefined) {
+      const s = schedules.find((x) => x.id === id);
+      if (!s) throw new KumoError('schedule_not_found', `function '${fn}' has no schedule ${id} (see kumo schedules ${fn})`);
+      if (s.source === 'manifest') {
+        throw new KumoError('conflict', `schedule ${id} comes from ${fn}'s kumo.yaml: remove it there and deploy again`);
+      }
+      this.o.store.deleteSchedule(id);
+      this.disarm(id);
+      return [id];
+    }
+    const removed = schedules.filter((s) => s.source === 'api').map((s) => s.id);
+    for (const r of removed) {
+      this.o.store.deleteSchedule(r);
+      this.disarm(r);
+    }
+    return removed;
+  }
+
+  /** Schedules (of one function, or all) with their next `count` run times. */
+  list(fn?: string, count = 3): ScheduleView[] {
+    const now = this.o.now();
+    return this.o.store.listSchedules(fn).map((s) => this.view(s, now, count));
+  }
+
+  private view(s: ScheduleRecord, now: number, count = 3): ScheduleView {
+    return { ...s, next: nextRunTimes(s.cron, s.tz ?? undefined, now, count) };
+  }
+
+  private syncManifest(fn: string): void {
+    const specs = this.o.manifestSchedules(fn);
+    if (specs === undefined) {
+      this.o.store.deleteFunctionSchedules(fn);
+      return;
+    }
+    const now = this.o.now();
+    this.o.store.replaceManifestSchedules(
+      fn,
+      specs.map((spec, i) => toRecord(fn, `${fn}-m${i}`, 'manifest', spec, now)),
+    );
+  }
+
+  private catchUp(s: ScheduleRecord, now: number): void {
+    const missed = nextRunTime(s.cron, s.tz ?? undefined, s.lastTickAt ?? s.createdAt);
+    if (missed === undefined || missed >= now) return;
+    if (s.catchup === 'one') {
+      this.o.log.info('schedule missed runs while kumo was down: running once now (catchup: one)', { schedule: s.id, function: s.function });
+      this.tick(s, now);
+    } else {
+      this.o.log.info('schedule missed runs while kumo was down: skipped (catchup: none)', { schedule: s.id, function: s.function });
+      this.o.store.markTick(s.id, now);
+    }
+  }
+
+  private arm(id: string, from: number): void {
+    this.disarm(id);
+    if (!this.running) return;
+    const s = this.o.store.getSchedule(id);
+    if (!s) return;
+    const at = nextRunTime(s.cron, s.tz ?? undefined, from);
+    if (at === undefined) return;
+    const wait = Math.max(0, at - this.o.now());
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      // A long wait is re-armed in steps; a timer may also fire a hair early.
+      if (this.o.now() < at - 2) return this.arm(id, from);
+      const current = this.o.store.getSchedule(id);
+      if (!current) return;
+      this.tick(current, at);
+      this.arm(id, at);
+    }, Math.min(wait, MAX_TIMER_MS));
+    timer.unref();
+    this.timers.set(id, timer);
+  }
+
+  private disarm(id: string): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t);
+    this.timers.delete(id);
+  }
+
+  private tick(s: ScheduleRecord, at: number): void {
+    try {
+      this.o.store.markTick(s.id, at);
+      if (s.overlap === 'skip' && this.o.store.activeForSchedule(s.id) > 0) {
+        this.o.log.debug('schedule tick skipped: the previous run is still going (overlap: skip)', { schedule: s.id });
+        this.o.onTick?.(s.function, 'skipped');
+        return;
+      }
+      const body = s.data === null ? Buffer.alloc(0) : Buffer.from(s.data);
+      this.o.enqueue({
+        function: s.function,
+        trigger: 'cron',
+        request: {
+          method: 'POST',
+          path: '/',
+          headers: {
+            ...(s.data === null ? {} : { 'content-type': 'application/json' }),
+            'x-kumo-schedule-id': s.id,
+            'x-kumo-scheduled-at': new Date(at).toISOString(),
+          },
+        },
+        body,
+        scheduleId: s.id,
+        serialKey: s.overlap === 'queue' ? s.id : null,
+      });
+      this.o.onTick?.(s.function, 'enqueued');
+    } catch (err) {
+      this.o.log.error('schedule tick failed', { schedule: s.id, error: String(err) });
+    }
+  }
+}
+
+/** The stored form of a schedule. */
+function toRecord(fn: string, id: string, source: ScheduleRecord['source'], spec: ScheduleSpec, now: number): ScheduleRecord {
+  return {
+    id,
+    function: fn,
+    source,
+    cron: spec.cron,
+    tz: spec.tz ?? null,
+    data: spec.data === undefined ? null : JSON.stringify(spec.data),
+    overlap: spec.overlap,
+    catchup: spec.catchup,
+    createdAt: now,
+    lastTickAt: null,
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * Part of the composition root: builds the invocation store, history, metrics, durable queue,
+ * callbacks and scheduler, and gives server.ts the few hooks it wires (gateway intake and
+ * invocation summaries, control API routes, top-level routes, start and stop).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DatabaseSync } from 'node:sqlite';
+import type { AsyncConfig } from './async-config.ts';
+import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
+import { redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
+import { QueueIntake, routeFunction, serveResult, type InvocationSummary } from './gateway/index.ts';
+import type { InstancePool } from './pool/index.ts';
+import { AsyncQueue, CallbackDispatcher, CallbackPolicy, type FunctionQueueSettings, type Invoker } from './queue/index.ts';
+import { Scheduler } from './scheduler/index.ts';
+import { SqliteInvocationStore, type ActiveVersions } from './store/index.ts';
+import { HistoryRecorder, Metrics } from './telemetry/index.ts';
+
+/** What the async parts need from the server. */
+export interface AsyncPartsDeps {
+  config: AsyncConfig;
+  db: DatabaseSync;
+  versions: ActiveVersions;
+  pool: InstancePool;
+  log: ServerLog;
+  bodyLimit: number;
+  baseDomain: string;
+  /** Names of the deployed functions. */
+  functions: () => string[];
+  /** Runs a queued invocation (the gateway's buffered path). */
+  invoke: Invoker;
+  /** Serves a request the async way (the gateway with forceAsync). */
+  invokeAsync: (req: IncomingMessage, res: ServerResponse, route: { name: string; path: string }) => Promise<void>;
+}
+
+/** The built parts and their hooks. */
+export type AsyncParts = ReturnType<typeof createAsyncParts>;
+
+/** Builds the queue, callbacks, scheduler, history and metrics. */
+export function createAsyncParts(d: AsyncPartsDeps) {
+  const { config, log } = d;
+  const store = new SqliteInvocationStore(d.db);
+  const metrics = new Metrics();
+  const history = new HistoryRecorder(store, {
+    maxPerFunction: config.historyMax,
+    maxAgeMs: config.historyAgeMs,
+    onError: (err) => log.error('history: writing failed', { error: String(err) }),
+  });
+  const policy = new CallbackPolicy(config.callbackAllow);
+  const callbacks = new CallbackDispatcher({
+    store,
+    policy,
+    log,
+    maxAttempts: config.callbackAttempts,
+    onResult: (r) => metrics.observeCallback(r),
+  });
+  const settings = (fn: string): FunctionQueueSettings | undefined => {
+    const spec = d.versions.get(fn)?.spec;
+    if (!spec) return undefined;
+    // Half the function's capacity by default: sync requests always keep the other half.
+    const capacity = spec.instances.max * spec.concurrency;
+    return {
+      concurrency: spec.async?.concurrency ?? Math.max(1, Math.floor(capacity / 2)),
+      retries: spec.retries ?? 2,
+      timeoutMs: spec.timeout,
+      bodies: spec.history?.bodies !== false,
+    };
+  };
+  const queue = new AsyncQueue({
+    store,
+    invoke: d.invoke,
+    settings,
+    log,
+    workers: config.workers,
+    backoffMs: config.retryBackoffMs,
+    onStart: (lag) => metrics.observeAsyncLag(lag),
+    onCallbackDue: () => callbacks.wake(),
+  });
+  const scheduler = new Scheduler({
+    store,
+    enqueue: (input) => queue.enqueue(input),
+    manifestSchedules: (fn) => {
+      const spec = d.versions.get(fn)?.spec;
+      return spec ? (spec.schedule ?? []) : undefined;
+    },
+    log,
+    onTick: (fn, result) => metrics.observeTick(fn, result),
+  });
+  const unfollow = d.versions.onChange((fn) => scheduler.functionChanged(fn));
+  const intake = new QueueIntake({ versions: d.versions, queue, policy, bodyLimit: d.bodyLimit, log });
+
+  const apiDeps: InvocationRoutesDeps = {
+    invocations: store,
+    scheduler,
+    flushHistory: () => history.flush(),
+    wakeQueue: () => queue.wake(),
+    retries: (fn) => settings(fn)?.retries ?? 2,
+    bodyLimit: Math.max(config.historyBodyLimit, 1024),
+    now: Date.now,
+  };
+
+  /** Every finished run: counted in metrics; a sync one also goes to the history (the queue records its own). */
+  const onInvocation = (s: InvocationSummary): void => {
+    if (s.trigger === 'http' && !config.telemetry) return;
+    metrics.observeInvocation(s);
+    if (s.trigger === 'http') history.record(syncRecord(s, config.historyBodyLimit));
+  };
+
+  /** /metrics, /invocations/ID and /async/fn/NAME/…; undefined when the path is none of these. */
+  const route = (req: IncomingMessage, res: ServerResponse, url: string, pathname: string): Promise<void> | undefined => {
+    if (pathname === '/metrics' && req.method === 'GET') {
+      req.resume();
+      const body = metrics.render({
+        instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
+        queue: store.queueDepth(),
+        oldestReadyAgeMs: ageOf(store.oldestReady(Date.now())),
+      });
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return Promise.resolve();
+    }
+    if (pathname.startsWith('/invocations/') && req.method === 'GET') {
+      req.resume();
+      history.flush();
+      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)));
+      return Promise.resolve();
+    }
+    if (pathname.startsWith('/async/fn/')) {
+      const fnRoute = routeFunction(undefined, url.slice('/async'.length), d.baseDomain);
+      if (!fnRoute) return undefined;
+      return d.invokeAsync(req, res, fnRoute);
+    }
+    return undefined;
+  };
+
+  return {
+    intake,
+    apiDeps,
+    onInvocation,
+    route,
+    historyBodyLimit: config.telemetry ? config.historyBodyLimit : 0,
+    /** Recovers interrupted runs, then starts the worker, the callbacks and the schedules. */
+    start(): void {
+      queue.start();
+      callbacks.start();
+      scheduler.start(d.functions());
+    },
+    /** Stops taking work and waits (bounded) for runs and deliveries in flight. */
+    async stop(graceMs: number): Promise<void> {
+      scheduler.stop();
+      unfollow();
+      await Promise.all([queue.stop(graceMs), callbacks.stop(Math.min(graceMs, 2000))]);
+    },
+    /** Writes what is buffered; call before the database closes. */
+    close(): void {
+      history.close();
+    },
+  };
+}
+
+function ageOf(t: number | undefined): number {
+  return t === undefined ? 0 : Math.max(0, Date.now() - t);
+}
+
+/** The history record of a finished sync request. */
+function syncRecord(s: InvocationSummary, limit: number): InvocationRecord {
+  const requestBody = s.bodies && limit > 0 && s.requestBody.length ? s.requestBody.subarray(0, limit) : null;
+  let responseBody: Buffer | null = null;
+  let responseTruncated = false;
+  if (s.bodies && limit > 0) {
+    if (s.error) responseBody = Buffer.from(JSON.stringify(s.error.toBody()));
+    else if (s.response && s.response.size) {
+      responseBody = s.response.chunks.length === 1 ? (s.response.chunks[0] as Buffer) : Buffer.concat(s.response.chunks, s.response.size);
+      responseTruncated = s.response.truncated;
+    }
+  }
+  return {
+    id: s.id,
+    function: s.function,
+    version: s.version,
+    trigger: 'http',
+    status: s.outcome === 'ok' && s.status < 400 ? 'succeeded' : 'failed',
+    attempt: 1,
+    maxAttempts: 1,
+    statusCode: s.status,
+    outcome: s.outcome,
+    cold: s.cold,
+    createdAt: s.startedAt,
+    startedAt: s.startedAt,
+    finishedAt: s.startedAt + s.durationMs,
+    durationMs: s.durationMs,
+    runAt: null,
+    scheduleId: null,
+    request: { method: s.method, path: s.path, headers: redactHeaders(s.requestHeaders) },
+    requestBody,
+    requestTruncated: requestBody !== null && requestBody.length < s.requestBody.length,
+    responseHeaders: s.responseHeaders ? redactHeaders(s.responseHeaders) : s.error ? { 'content-type': 'application/json; charset=utf-8' } : null,
+    responseBody,
+    responseTruncated,
+    error: s.error ? { code: s.error.code, message: s.error.message } : null,
+    callback: null,
+    bodiesKept: s.bodies,
+  };
+}

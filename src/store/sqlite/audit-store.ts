@@ -1,0 +1,83 @@
+/** The audit log on the server's SQLite database: who did what, when, and how it ended. */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { AuditEntry, AuditOutcome, AuditQuery } from '../../core/index.ts';
+import type { AuditStore } from '../access.ts';
+import { statementCache } from './statement-cache.ts';
+
+type Row = Record<string, unknown>;
+
+/** SQLite AuditStore. */
+export class SqliteAuditStore implements AuditStore {
+  private readonly db: DatabaseSync;
+  private readonly prepare: (sql: string) => StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    this.prepare = statementCache(db);
+  }
+
+  appendAudit(e: AuditEntry): void {
+    this.prepare(
+      `INSERT INTO audit_log (time, key_id, key_name, method, path, route, scope, function, status, outcome, remote, duration_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      e.time,
+      e.keyId,
+      e.keyName,
+      e.method,
+      e.path,
+      e.route,
+      e.scope,
+      e.function,
+      e.status,
+      e.outcome,
+      e.remote,
+      Math.round(e.durationMs),
+    );
+  }
+
+  queryAudit(q: AuditQuery): AuditEntry[] {
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    if (q.since !== undefined) {
+      where.push('time >= ?');
+      args.push(q.since);
+    }
+    if (q.keyId !== undefined) {
+      where.push('key_id = ?');
+      args.push(q.keyId);
+    }
+    if (q.function !== undefined) {
+      where.push('function = ?');
+      args.push(q.function);
+    }
+    // Filters vary per call, so this statement is prepared each time rather than cached.
+    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(toEntry);
+  }
+
+  pruneAudit(keep: number): number {
+    const r = this.prepare(
+      'DELETE FROM audit_log WHERE id <= (SELECT id FROM audit_log ORDER BY id DESC LIMIT 1 OFFSET ?)',
+    ).run(keep);
+    return Number(r.changes);
+  }
+}
+
+function toEntry(r: Row): AuditEntry {
+  return {
+    id: Number(r.id),
+    time: Number(r.time),
+    keyId: r.key_id === null ? null : String(r.key_id),
+    keyName: r.key_name === null ? null : String(r.key_name),
+    method: String(r.method),
+    path: String(r.path),
+    route: String(r.route),
+    scope: String(r.scope),
+    function: r.function === null ? null : String(r.function),
+    status: Number(r.status),
+    outcome: String(r.outcome) as AuditOutcome,
+    remote: r.remote === null ? null : String(r.remote),
+    durationMs: Number(r.duration_ms),
+  };
+}

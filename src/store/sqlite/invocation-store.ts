@@ -1,0 +1,496 @@
+/**
+ * InvocationStore and ScheduleStore on the server's SQLite database (shared with SqliteStore).
+ * Every write that changes the queue is one transaction, so a crash leaves each invocation in
+ * exactly one state; WAL with synchronous=NORMAL makes a commit survive a process crash.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { AttemptRecord, InvocationRecord, LogLine, Outcome, ScheduleRecord } from '../../core/index.ts';
+import type {
+  CallbackJob,
+  ClaimedRun,
+  HistoryQuery,
+  InvocationStore,
+  NewQueuedInvocation,
+  QueueDepth,
+  RunNext,
+  RunResult,
+  ScheduleStore,
+  StatsSample,
+} from '../invocations.ts';
+
+type Row = Record<string, unknown>;
+
+const TERMINAL_SQL = "('succeeded', 'failed', 'dead')";
+/** Columns of a listing: everything but the bodies. */
+const SUMMARY_COLUMNS = `id, function, version, trigger, status, attempt, max_attempts, status_code, outcome, cold, created_at,
+  started_at, finished_at, duration_ms, run_at, schedule_id, request, request_truncated, response_headers, response_truncated,
+  error, bodies_kept, callback_url, task_token, callback_state, callback_attempts, callback_next_at, callback_error`;
+
+/** SQLite invocations, attempts and schedules. */
+export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
+  private readonly db: DatabaseSync;
+  private readonly stmts: Map<string, StatementSync> = new Map();
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  insertFinished(records: InvocationRecord[]): void {
+    if (!records.length) return;
+    const insert = this.prepare(
+      `INSERT OR REPLACE INTO invocations (id, function, version, trigger, status, attempt, max_attempts, status_code, outcome, cold,
+         created_at, started_at, finished_at, duration_ms, request, request_body, request_truncated, response_headers,
+         response_body, response_truncated, error, bodies_kept)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.transaction(() => {
+      for (const r of records) {
+        insert.run(
+          r.id,
+          r.function,
+          r.version,
+          r.trigger,
+          r.status,
+          r.attempt,
+          r.maxAttempts,
+          r.statusCode,
+          r.outcome,
+          bool(r.cold),
+          r.createdAt,
+          r.startedAt,
+          r.finishedAt,
+          r.durationMs,
+          JSON.stringify(r.request),
+          r.requestBody,
+          r.requestTruncated ? 1 : 0,
+          r.responseHeaders ? JSON.stringify(r.responseHeaders) : null,
+          r.responseBody,
+          r.responseTruncated ? 1 : 0,
+          r.error ? JSON.stringify(r.error) : null,
+          r.bodiesKept ? 1 : 0,
+        );
+      }
+    });
+  }
+
+  enqueue(q: NewQueuedInvocation): void {
+    this.prepare(
+      `INSERT INTO invocations (id, function, trigger, status, attempt, max_attempts, created_at, run_at, schedule_id, serial_key,
+         request, request_body, bodies_kept, callback_url, task_token)
+       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      q.id,
+      q.function,
+      q.trigger,
+      q.maxAttempts,
+      q.createdAt,
+      q.runAt,
+      q.scheduleId,
+      q.serialKey,
+      JSON.stringify(q.request),
+      q.body,
+      q.bodiesKept ? 1 : 0,
+      q.callbackUrl,
+      q.taskToken,
+    );
+  }
+
+  claim(o: Parameters<InvocationStore['claim']>[0]): ClaimedRun[] {
+    if (o.limit <= 0) return [];
+    const candidates = this.prepare(
+      `SELECT id, function, serial_key FROM invocations
+       WHERE status = 'queued' AND run_at <= ?
+         AND function NOT IN (SELECT value FROM json_each(?))
+         AND (serial_key IS NULL OR serial_key NOT IN (SELECT value FROM json_each(?)))
+       ORDER BY run_at, rowid LIMIT ?`,
+    ).all(o.now, JSON.stringify(o.excludeFunctions), JSON.stringify(o.excludeSerialKeys), o.limit * 4) as Row[];
+    const room = new Map<string, number>();
+    const serials = new Set<string>();
+    const chosen: Row[] = [];
+    for (const c of candidates) {
+      if (chosen.length >= o.limit) break;
+      const fn = String(c.function);
+      const left = room.get(fn) ?? o.perFunction(fn);
+      if (left <= 0) continue;
+      if (c.serial_key !== null) {
+        if (serials.has(String(c.serial_key))) continue;
+        serials.add(String(c.serial_key));
+      }
+      room.set(fn, left - 1);
+      chosen.push(c);
+    }
+    if (!chosen.length) return [];
+    const update = this.prepare(
+      `UPDATE invocations SET status = 'running', attempt = attempt + 1, lease_until = ?, started_at = ?
+       WHERE id = ? AND status = 'queued' RETURNING *`,
+    );
+    const attempt = this.prepare('INSERT OR REPLACE INTO invocation_attempts (invocation_id, attempt, started_at) VALUES (?, ?, ?)');
+    return this.transaction(() => {
+      const out: ClaimedRun[] = [];
+      for (const c of chosen) {
+        const row = update.get(o.leaseUntil(String(c.function)), o.now, String(c.id)) as Row | undefined;
+        if (!row) continue;
+        attempt.run(String(row.id), Number(row.attempt), o.now);
+        out.push(toClaimed(row));
+      }
+      return out;
+    });
+  }
+
+  finishRun(run: ClaimedRun, r: RunResult, next: RunNext): boolean {
+    const terminal = next.status !== 'queued';
+    return this.transaction(() => {
+      const res = this.prepare(
+        `UPDATE invocations SET status = ?, version = ?, status_code = ?, outcome = ?, cold = ?, started_at = ?, finished_at = ?,
+           duration_ms = ?, response_headers = ?, response_body = ?, response_truncated = ?, error = ?, run_at = ?, lease_until = NULL,
+           callback_state = CASE WHEN ? AND callback_url IS NOT NULL THEN 'pending' ELSE callback_state END,
+           callback_next_at = CASE WHEN ? AND callback_url IS NOT NULL THEN ? ELSE callback_next_at END,
+           callback_attempts = CASE WHEN ? AND callback_url IS NOT NULL THEN 0 ELSE callback_attempts END,
+           request_body = CASE WHEN ? = 'succeeded' AND bodies_kept = 0 THEN NULL ELSE request_body END
+         WHERE id = ? AND attempt = ? AND status = 'running'`,
+      ).run(
+        next.status,
+        r.version,
+        r.statusCode,
+        r.outcome,
+        r.cold ? 1 : 0,
+        r.startedAt,
+        r.finishedAt,
+        r.finishedAt - r.startedAt,
+        JSON.stringify(r.responseHeaders),
+        r.responseBody,
+        r.responseTruncated ? 1 : 0,
+        r.error ? JSON.stringify(r.error) : null,
+        next.status === 'queued' ? next.runAt : null,
+        terminal ? 1 : 0,
+        terminal ? 1 : 0,
+        r.finishedAt,
+        terminal ? 1 : 0,
+        next.status,
+        run.id,
+        run.attempt,
+      );
+      this.prepare(
+        `UPDATE invocation_attempts SET version = ?, started_at = ?, finished_at = ?, duration_ms = ?, status_code = ?, outcome = ?,
+           cold = ?, error = ? WHERE invocation_id = ? AND attempt = ?`,
+      ).run(r.version, r.startedAt, r.finishedAt, r.finishedAt - r.startedAt, r.statusCode, r.outcome, r.cold ? 1 : 0, r.error?.code ?? null, run.id, run.attempt);
+      return Number(res.changes) === 1;
+    });
+  }
+
+  release(id: string, attempt: number, runAt: number): void {
+    this.transaction(() => {
+      const res = this.prepare(
+        `UPDATE invocations SET status = 'queued', attempt = attempt - 1, run_at = ?, lease_until = NULL
+         WHERE id = ? AND attempt = ? AND status = 'running'`,
+      ).run(runAt, id, attempt);
+      if (Number(res.changes) === 1) this.prepare('DELETE FROM invocation_attempts WHERE invocation_id = ? AND attempt = ?').run(id, attempt);
+    });
+  }
+
+  recoverRunning(now: number, onlyExpired: boolean): number {
+    return this.transaction(() => {
+      const rows = this.prepare(
+        `UPDATE invocations SET status = 'queued', run_at = ?, lease_until = NULL, max_attempts = MAX(max_attempts, attempt + 1)
+         WHERE status = 'running' AND (? = 0 OR lease_until < ?) RETURNING id, attempt`,
+      ).all(now, onlyExpired ? 1 : 0, now) as Row[];
+      const mark = this.prepare(
+        `UPDATE invocation_attempts SET outcome = 'interrupted', error = 'server_stopped' WHERE invocation_id = ? AND attempt = ? AND finished_at IS NULL`,
+      );
+      for (const r of rows) mark.run(String(r.id), Number(r.attempt));
+      return rows.length;
+    });
+  }
+
+  redrive(id: string, now: number, extraAttempts: number): InvocationRecord | undefined {
+    const row = this.prepare(
+      `UPDATE invocations SET status = 'queued', run_at = ?, max_attempts = attempt + ?, callback_state = NULL,
+         callback_attempts = 0, callback_next_at = NULL, callback_error = NULL
+       WHERE id = ? AND status IN ('failed', 'dead') AND trigger != 'http' RETURNING *`,
+    ).get(now, extraAttempts, id) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  dueCallbacks(now: number, limit: number): CallbackJob[] {
+    const rows = this.prepare(
+      `SELECT id, callback_url, task_token, callback_attempts FROM invocations
+       WHERE callback_state = 'pending' AND callback_next_at <= ? ORDER BY callback_next_at LIMIT ?`,
+    ).all(now, limit) as Row[];
+    return rows.map((r) => ({
+      id: String(r.id),
+      url: String(r.callback_url),
+      taskToken: r.task_token === null ? null : String(r.task_token),
+      attempts: Number(r.callback_attempts),
+    }));
+  }
+
+  updateCallback(id: string, state: 'pending' | 'delivered' | 'failed', attempts: number, nextAt: number | null, error: string | null): void {
+    this.prepare('UPDATE invocations SET callback_state = ?, callback_attempts = ?, callback_next_at = ?, callback_error = ? WHERE id = ?').run(
+      state,
+      attempts,
+      nextAt,
+      error,
+      id,
+    );
+  }
+
+  get(id: string): InvocationRecord | undefined {
+    const row = this.prepare('SELECT * FROM invocations WHERE id = ?').get(id) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  attempts(id: string): AttemptRecord[] {
+    return (this.prepare('SELECT * FROM invocation_attempts WHERE invocation_id = ? ORDER BY attempt').all(id) as Row[]).map((r) => ({
+      invocationId: String(r.invocation_id),
+      attempt: Number(r.attempt),
+      version: num(r.version),
+      startedAt: Number(r.started_at),
+      finishedAt: num(r.finished_at),
+      durationMs: num(r.duration_ms),
+      statusCode: num(r.status_code),
+      outcome: r.outcome === null ? null : (String(r.outcome) as Outcome),
+      cold: r.cold === null ? null : Number(r.cold) === 1,
+      error: r.error === null ? null : String(r.error),
+    }));
+  }
+
+  logs(id: string, limit: number): LogLine[] {
+    const rows = this.prepare('SELECT * FROM logs WHERE invocation_id = ? ORDER BY id LIMIT ?').all(id, limit) as Row[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      time: Number(r.time),
+      function: String(r.function),
+      version: Number(r.version),
+      invocationId: String(r.invocation_id),
+      stream: String(r.stream) as LogLine['stream'],
+      line: String(r.line),
+    }));
+  }
+
+  list(q: HistoryQuery): InvocationRecord[] {
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    const add = (clause: string, value: SQLInputValue | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      args.push(value);
+    };
+    add('function = ?', q.function);
+    add('status = ?', q.status);
+    add('trigger = ?', q.trigger);
+    add('created_at >= ?', q.since);
+    add('created_at < ?', q.before);
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    return (this.prepare(sql).all(...args, q.limit) as Row[]).map(toRecord);
+  }
+
+  statsSamples(since: number, fn: string | undefined, limit: number): StatsSample[] {
+    const rows = this.prepare(
+      `SELECT function, status, duration_ms, cold FROM invocations
+       WHERE created_at >= ? AND status IN ${TERMINAL_SQL} AND duration_ms IS NOT NULL AND (? IS NULL OR function = ?)
+       ORDER BY created_at DESC LIMIT ?`,
+    ).all(since, fn ?? null, fn ?? null, limit) as Row[];
+    return rows.map((r) => ({ function: String(r.function), status: String(r.status) as StatsSample['status'], durationMs: Number(r.duration_ms), cold: Number(r.cold) === 1 }));
+  }
+
+  queueDepth(): QueueDepth[] {
+    const rows = this.prepare(
+      `SELECT function, SUM(status = 'queued') AS queued, SUM(status = 'running') AS running FROM invocations
+       WHERE status IN ('queued', 'running') GROUP BY function`,
+    ).all() as Row[];
+    return rows.map((r) => ({ function: String(r.function), queued: Number(r.queued), running: Number(r.running) }));
+  }
+
+  oldestReady(now: number): number | undefined {
+    const row = this.prepare("SELECT MIN(run_at) AS t FROM invocations WHERE status = 'queued' AND run_at <= ?").get(now) as Row | undefined;
+    return row?.t === null || row?.t === undefined ? undefined : Number(row.t);
+  }
+
+  activeForSchedule(scheduleId: string): number {
+    const row = this.prepare("SELECT COUNT(*) AS n FROM invocations WHERE schedule_id = ? AND status IN ('queued', 'running')").get(scheduleId) as Row;
+    return Number(row.n);
+  }
+
+  prune(maxPerFunction: number, olderThan: number): number {
+    return this.transaction(() => {
+      const deleteAttempts = this.prepare('DELETE FROM invocation_attempts WHERE invocation_id = ?');
+      const drop = (rows: Row[]) => {
+        for (const r of rows) deleteAttempts.run(String(r.id));
+        return rows.length;
+      };
+      let removed = drop(
+        this.prepare(`DELETE FROM invocations WHERE created_at < ? AND status IN ${TERMINAL_SQL} RETURNING id`).all(olderThan) as Row[],
+      );
+      for (const { function: fn } of this.prepare('SELECT DISTINCT function FROM invocations').all() as Row[]) {
+        const cut = this.prepare(
+          `SELECT created_at FROM invocations WHERE function = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?`,
+        ).get(String(fn), maxPerFunction) as Row | undefined;
+        if (!cut) continue;
+        removed += drop(
+          this.prepare(`DELETE FROM invocations WHERE function = ? AND created_at <= ? AND status IN ${TERMINAL_SQL} RETURNING id`).all(
+            String(fn),
+            Number(cut.created_at),
+          ) as Row[],
+        );
+      }
+      return removed;
+    });
+  }
+
+  listSchedules(fn?: string): ScheduleRecord[] {
+    const rows = (
+      fn === undefined
+        ? this.prepare('SELECT * FROM schedules ORDER BY function, created_at, id').all()
+        : this.prepare('SELECT * FROM schedules WHERE function = ? ORDER BY created_at, id').all(fn)
+    ) as Row[];
+    return rows.map(toSchedule);
+  }
+
+  getSchedule(id: string): ScheduleRecord | undefined {
+    const row = this.prepare('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
+    return row ? toSchedule(row) : undefined;
+  }
+
+  putSchedule(s: ScheduleRecord): void {
+    this.prepare(
+      `INSERT OR REPLACE INTO schedules (id, function, source, cron, tz, data, overlap, catchup, created_at, last_tick_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(s.id, s.function, s.source, s.cron, s.tz, s.data, s.overlap, s.catchup, s.createdAt, s.lastTickAt);
+  }
+
+  deleteSchedule(id: string): boolean {
+    return Number(this.prepare('DELETE FROM schedules WHERE id = ?').run(id).changes) === 1;
+  }
+
+  replaceManifestSchedules(fn: string, schedules: ScheduleRecord[]): void {
+    this.transaction(() => {
+      const old = new Map(this.listSchedules(fn).filter((s) => s.source === 'manifest').map((s) => [s.id, s]));
+      this.prepare("DELETE FROM schedules WHERE function = ? AND source = 'manifest'").run(fn);
+      for (const s of schedules) {
+        const before = old.get(s.id);
+        // An unchanged schedule keeps its last tick, so a redeploy does not look like downtime.
+        const same = before && before.cron === s.cron && before.tz === s.tz;
+        this.putSchedule(same ? { ...s, createdAt: before.createdAt, lastTickAt: before.lastTickAt } : s);
+      }
+    });
+  }
+
+  deleteFunctionSchedules(fn: string): number {
+    return Number(this.prepare('DELETE FROM schedules WHERE function = ?').run(fn).changes);
+  }
+
+  markTick(id: string, at: number): void {
+    this.prepare('UPDATE schedules SET last_tick_at = ? WHERE id = ?').run(at, id);
+  }
+
+  private prepare(sql: string): StatementSync {
+    let stmt = this.stmts.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.stmts.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+function bool(v: boolean | null): number | null {
+  return v === null ? null : v ? 1 : 0;
+}
+
+function num(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
+}
+
+function buf(v: unknown): Buffer | null {
+  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : null;
+}
+
+function json<T>(v: unknown): T | null {
+  return v === null || v === undefined ? null : (JSON.parse(String(v)) as T);
+}
+
+function toClaimed(r: Row): ClaimedRun {
+  return {
+    id: String(r.id),
+    function: String(r.function),
+    trigger: String(r.trigger) as ClaimedRun['trigger'],
+    attempt: Number(r.attempt),
+    maxAttempts: Number(r.max_attempts),
+    createdAt: Number(r.created_at),
+    runAt: Number(r.run_at),
+    request: JSON.parse(String(r.request)) as ClaimedRun['request'],
+    body: buf(r.request_body) ?? Buffer.alloc(0),
+    scheduleId: r.schedule_id === null ? null : String(r.schedule_id),
+    serialKey: r.serial_key === null ? null : String(r.serial_key),
+    hasCallback: r.callback_url !== null,
+    bodiesKept: Number(r.bodies_kept) === 1,
+  };
+}
+
+function toRecord(r: Row): InvocationRecord {
+  return {
+    id: String(r.id),
+    function: String(r.function),
+    version: num(r.version),
+    trigger: String(r.trigger) as InvocationRecord['trigger'],
+    status: String(r.status) as InvocationRecord['status'],
+    attempt: Number(r.attempt),
+    maxAttempts: Number(r.max_attempts),
+    statusCode: num(r.status_code),
+    outcome: r.outcome === null ? null : (String(r.outcome) as Outcome),
+    cold: r.cold === null ? null : Number(r.cold) === 1,
+    createdAt: Number(r.created_at),
+    startedAt: num(r.started_at),
+    finishedAt: num(r.finished_at),
+    durationMs: num(r.duration_ms),
+    runAt: num(r.run_at),
+    scheduleId: r.schedule_id === null ? null : String(r.schedule_id),
+    request: JSON.parse(String(r.request)) as InvocationRecord['request'],
+    requestBody: buf(r.request_body),
+    requestTruncated: Number(r.request_truncated) === 1,
+    responseHeaders: json<Record<string, string>>(r.response_headers),
+    responseBody: buf(r.response_body),
+    responseTruncated: Number(r.response_truncated) === 1,
+    error: json<{ code: string; message: string }>(r.error),
+    bodiesKept: Number(r.bodies_kept) === 1,
+    callback:
+      r.callback_url === null || r.callback_url === undefined
+        ? null
+        : {
+            url: String(r.callback_url),
+            taskToken: r.task_token === null ? null : String(r.task_token),
+            state: (r.callback_state === null ? 'pending' : String(r.callback_state)) as 'pending' | 'delivered' | 'failed',
+            attempts: Number(r.callback_attempts),
+            nextAt: num(r.callback_next_at),
+            lastError: r.callback_error === null ? null : String(r.callback_error),
+          },
+  };
+}
+
+function toSchedule(r: Row): ScheduleRecord {
+  return {
+    id: String(r.id),
+    function: String(r.function),
+    source: String(r.source) as ScheduleRecord['source'],
+    cron: String(r.cron),
+    tz: r.tz === null ? null : String(r.tz),
+    data: r.data === null ? null : String(r.data),
+    overlap: String(r.overlap) as ScheduleRecord['overlap'],
+    catchup: String(r.catchup) as ScheduleRecord['catchup'],
+    createdAt: Number(r.created_at),
+    lastTickAt: num(r.last_tick_at),
+  };
+}

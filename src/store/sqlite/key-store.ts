@@ -1,0 +1,61 @@
+/** API keys on the server's SQLite database: id, name, scopes and the sha256 of the key, never the key. */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { isScope, type ApiKeyRecord, type Scope } from '../../core/index.ts';
+import type { KeyStore } from '../access.ts';
+import { statementCache } from './statement-cache.ts';
+
+type Row = Record<string, unknown>;
+
+/** SQLite KeyStore. */
+export class SqliteKeyStore implements KeyStore {
+  private readonly prepare: (sql: string) => StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.prepare = statementCache(db);
+  }
+
+  insertKey(k: ApiKeyRecord): void {
+    this.prepare(
+      `INSERT INTO api_keys (id, name, scopes, hash, created_at, created_by, last_used_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(k.id, k.name, k.scopes.join(','), k.hash, k.createdAt, k.createdBy, k.lastUsedAt, k.revokedAt);
+  }
+
+  getKey(id: string): ApiKeyRecord | undefined {
+    const row = this.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
+    return row ? toKey(row) : undefined;
+  }
+
+  listKeys(): ApiKeyRecord[] {
+    return (this.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as Row[]).map(toKey);
+  }
+
+  countKeys(): number {
+    const row = this.prepare('SELECT COUNT(*) AS n FROM api_keys').get() as Row | undefined;
+    return Number(row?.n ?? 0);
+  }
+
+  revokeKey(id: string, at: number): boolean {
+    const r = this.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+    return Number(r.changes) > 0;
+  }
+
+  touchKey(id: string, at: number): void {
+    this.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
+  }
+}
+
+function toKey(r: Row): ApiKeyRecord {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    scopes: String(r.scopes)
+      .split(',')
+      .filter((s): s is Scope => isScope(s)),
+    hash: String(r.hash),
+    createdAt: Number(r.created_at),
+    createdBy: r.created_by === null ? null : String(r.created_by),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+  };
+}

@@ -1,0 +1,61 @@
+/** Function secrets on the server's SQLite database, as AES-256-GCM ciphertext only (sealed in auth/). */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { SecretRecord } from '../../core/index.ts';
+import type { SecretStore } from '../access.ts';
+import { statementCache } from './statement-cache.ts';
+
+type Row = Record<string, unknown>;
+
+/** SQLite SecretStore. */
+export class SqliteSecretStore implements SecretStore {
+  private readonly prepare: (sql: string) => StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.prepare = statementCache(db);
+  }
+
+  putSecret(s: SecretRecord): void {
+    this.prepare(
+      `INSERT INTO secrets (function, name, ciphertext, key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(function, name) DO UPDATE SET ciphertext = excluded.ciphertext, key_id = excluded.key_id,
+         updated_at = excluded.updated_at`,
+    ).run(s.function, s.name, s.ciphertext, s.keyId, s.createdAt, s.updatedAt);
+  }
+
+  getSecrets(fn: string): SecretRecord[] {
+    return (this.prepare('SELECT * FROM secrets WHERE function = ? ORDER BY name').all(fn) as Row[]).map((r) => ({
+      ...toMeta(r),
+      ciphertext: Buffer.from(r.ciphertext as Uint8Array),
+    }));
+  }
+
+  listSecrets(fn: string): Omit<SecretRecord, 'ciphertext'>[] {
+    const rows = this.prepare(
+      'SELECT function, name, key_id, created_at, updated_at FROM secrets WHERE function = ? ORDER BY name',
+    ).all(fn) as Row[];
+    return rows.map(toMeta);
+  }
+
+  deleteSecret(fn: string, name: string): boolean {
+    return Number(this.prepare('DELETE FROM secrets WHERE function = ? AND name = ?').run(fn, name).changes) > 0;
+  }
+
+  deleteFunctionSecrets(fn: string): number {
+    return Number(this.prepare('DELETE FROM secrets WHERE function = ?').run(fn).changes);
+  }
+
+  countSecrets(): number {
+    const row = this.prepare('SELECT COUNT(*) AS n FROM secrets').get() as Row | undefined;
+    return Number(row?.n ?? 0);
+  }
+}
+
+function toMeta(r: Row): Omit<SecretRecord, 'ciphertext'> {
+  return {
+    function: String(r.function),
+    name: String(r.name),
+    keyId: String(r.key_id),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
