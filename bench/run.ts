@@ -7,7 +7,7 @@
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,11 +50,12 @@ async function spawnUntil(
   });
 }
 
-function kumoCli(url: string, args: string[]): Promise<{ code: number | null; out: string }> {
+/** Runs the CLI against `url` with the server's admin key (read from its first-start key file). */
+function kumoCli(url: string, key: string, args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [KUMO, ...args], {
       cwd: ROOT,
-      env: { ...process.env, KUMO_URL: url },
+      env: { ...process.env, KUMO_URL: url, KUMO_API_KEY: key },
     });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -148,8 +149,9 @@ async function main(): Promise<void> {
       children.push(server.child);
       const url = server.match[1] ?? '';
       const runDir = server.match[2] ?? '';
+      const key = (await readFile(path.join(data, 'admin.key'), 'utf8')).trim();
       const fnDir = await writeFn(work, 'hello', 'concurrency: 32\ninstances:\n  max: 1\n', 'Hello, World!');
-      const deployed = await kumoCli(url, ['deploy', fnDir]);
+      const deployed = await kumoCli(url, key, ['deploy', fnDir]);
       if (deployed.code !== 0) throw new Error(deployed.out);
       rows.push(await load(`kumo → hello, warm (${mode})`, `${url}/fn/hello`, 'gateway + instance'));
 
@@ -181,12 +183,12 @@ async function main(): Promise<void> {
 
       // Cold start: the first request after scale to zero.
       await writeFn(work, 'cold', 'instances:\n  idle: 1s\n', 'cold');
-      if ((await kumoCli(url, ['deploy', path.join(work, 'cold')])).code !== 0)
+      if ((await kumoCli(url, key, ['deploy', path.join(work, 'cold')])).code !== 0)
         throw new Error('cold deploy failed');
       const colds: number[] = [];
       for (let i = 0; i < COLD_TRIALS; i++) {
         for (;;) {
-          const info = (await (await fetch(`${url}/api/v1/functions/cold`)).json()) as {
+          const info = (await (await fetch(`${url}/api/v1/functions/cold`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
             instances: { total: number };
           };
           if (info.instances.total === 0) break;
@@ -209,7 +211,7 @@ async function main(): Promise<void> {
           await writeFn(work, 'hello', 'concurrency: 32\ninstances:\n  max: 1\n', `Hello ${i}`);
           deploys.push(
             await timed(async () => {
-              const r = await kumoCli(url, ['deploy', fnDir]);
+              const r = await kumoCli(url, key, ['deploy', fnDir]);
               if (r.code !== 0) throw new Error(r.out);
             }),
           );

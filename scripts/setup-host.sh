@@ -7,10 +7,14 @@ set -u
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 if [ "$EUID" = 0 ] && ! command -v setpriv >/dev/null 2>&1; then missing+=(util-linux); fi
+# Runtimes and sources: python3 (python runtime), jq (the exec examples), git (deploys from git).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v git >/dev/null 2>&1 || missing+=(git)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$EUID" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "kumo: installing ${missing[*]} (the sandbox for function instances)"
+  echo "kumo: installing ${missing[*]} (the sandbox, runtimes and git deploys need them)"
   export DEBIAN_FRONTEND=noninteractive
   if log=$({ apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } 2>&1); then exit 0; fi
   printf '%s\n' "$log" | tail -n 5
@@ -18,5 +22,5 @@ if [ "$EUID" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   exit 0
 fi
 
-echo "kumo needs bubblewrap: run sudo apt-get install -y bubblewrap"
+echo "kumo needs ${missing[*]}: run sudo apt-get install -y ${missing[*]}"
 exit 0

@@ -48,7 +48,13 @@ export const ASYNC_USAGE = `  --async-workers N        async runs at once over a
   --telemetry-off          record no history or metrics for sync requests (benchmark baseline)
 `;
 
-type Values = { [K in keyof typeof ASYNC_OPTIONS]?: (typeof ASYNC_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof ASYNC_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+type Values = {
+  [K in keyof typeof ASYNC_OPTIONS]?: (typeof ASYNC_OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof ASYNC_OPTIONS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
+};
 
 /** Reads the flags (over KUMO_CALLBACK_ALLOW and KUMO_TELEMETRY). */
 export function parseAsyncConfig(values: Values, env: NodeJS.ProcessEnv): AsyncConfig {
@@ -56,16 +62,24 @@ export function parseAsyncConfig(values: Values, env: NodeJS.ProcessEnv): AsyncC
     const text = values[flag];
     if (text === undefined) return def;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new KumoError('bad_request', `--${flag} must be a whole number of at least ${min} (got ${String(text)})`);
+    if (!Number.isInteger(n) || n < min)
+      throw new KumoError(
+        'bad_request',
+        `--${flag} must be a whole number of at least ${min} (got ${String(text)})`,
+      );
     return n;
   };
   const duration = (flag: keyof Values, def: string) => {
     const text = String(values[flag] ?? def);
     const ms = parseDuration(text, 's');
-    if (ms === undefined || ms <= 0) throw new KumoError('bad_request', `--${flag} must be a duration like 1s, 10m or 7d (got ${text})`);
+    if (ms === undefined || ms <= 0)
+      throw new KumoError('bad_request', `--${flag} must be a duration like 1s, 10m or 7d (got ${text})`);
     return ms;
   };
-  const allow = [...(values['callback-allow'] ?? []), ...(env.KUMO_CALLBACK_ALLOW ? [env.KUMO_CALLBACK_ALLOW] : [])]
+  const allow = [
+    ...(values['callback-allow'] ?? []),
+    ...(env.KUMO_CALLBACK_ALLOW ? [env.KUMO_CALLBACK_ALLOW] : []),
+  ]
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
     .filter(Boolean);

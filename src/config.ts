@@ -2,7 +2,9 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ASYNC_OPTIONS, ASYNC_USAGE, parseAsyncConfig, type AsyncConfig } from './async-config.ts';
+import { ACCESS_OPTIONS, ACCESS_USAGE, parseAccessConfig, type AccessConfig } from './access-config.ts';
 import { KumoError } from './core/index.ts';
+import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources-config.ts';
 
 /** Everything the server reads at start. */
 export interface ServerConfig {
@@ -28,6 +30,10 @@ export interface ServerConfig {
   logBytesPerInvocation: number;
   /** Async queue, callbacks, history and metrics (async-config.ts). */
   async: AsyncConfig;
+  /** API key rate limit, request size limits, secrets master key (access-config.ts). */
+  access: AccessConfig;
+  /** Watched deploy folder and git repositories (sources-config.ts). */
+  sources: SourcesConfig;
 }
 
 const MB = 1024 * 1024;
@@ -47,7 +53,7 @@ Options:
   --response-limit MB      largest function response (default 20)
   --insecure-no-sandbox    run functions without isolation (logged at every start)
   --deploy-examples        deploy the example functions once listening
-${ASYNC_USAGE}  -h, --help               show this help
+${ASYNC_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
 `;
 
 /** Parses `kumo up` arguments over the environment. */
@@ -65,6 +71,8 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       'insecure-no-sandbox': { type: 'boolean', default: false },
       'deploy-examples': { type: 'boolean', default: false },
       ...ASYNC_OPTIONS,
+      ...ACCESS_OPTIONS,
+      ...SOURCES_OPTIONS,
     },
     strict: true,
   });
@@ -75,10 +83,11 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     if (!Number.isFinite(n) || n <= 0) throw new KumoError('bad_request', `--${flag} must be a positive number of MB (got ${text})`);
     return Math.round(n * MB);
   };
+  const dataDir = path.resolve(cwd, values.data ?? env.KUMO_DATA ?? '.kumo');
   return {
     port,
     host: values.host ?? env.KUMO_HOST ?? '127.0.0.1',
-    dataDir: path.resolve(cwd, values.data ?? env.KUMO_DATA ?? '.kumo'),
+    dataDir,
     baseDomain: values.domain ?? env.KUMO_DOMAIN ?? 'localhost',
     bodyLimit: sizeMb('body-limit', values['body-limit'], 6),
     uploadLimit: sizeMb('upload-limit', values['upload-limit'], 50),
@@ -89,5 +98,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     logLinesPerInvocation: 2000,
     logBytesPerInvocation: 1024 * 1024,
     async: parseAsyncConfig(values, env),
+    access: parseAccessConfig(values, env, dataDir, cwd),
+    sources: parseSourcesConfig(values, env, cwd),
   };
 }

@@ -4,6 +4,7 @@
  * not through the API, because it must work when the server refuses to start.
  */
 import { parseArgs } from 'node:util';
+import { findKey } from './cli/index.ts';
 import { probeCapabilities, probeHost, sandboxProblems } from './drivers/index.ts';
 
 /** Usage of `kumo doctor`. */
@@ -28,7 +29,7 @@ export async function doctor(argv: string[], out: NodeJS.WritableStream, env: No
   const probe = await probeHost();
   const capabilities = probeCapabilities(probe);
   const problems = sandboxProblems(probe);
-  const server = await serverStatus(values.url ?? env.KUMO_URL ?? 'http://127.0.0.1:8080');
+  const server = await serverStatus(values.url ?? env.KUMO_URL ?? 'http://127.0.0.1:8080', env);
   if (values.json) {
     out.write(`${JSON.stringify({ ok: problems.length === 0, capabilities, problems, server }, null, 2)}\n`);
     return problems.length ? 1 : 0;
@@ -52,9 +53,12 @@ export async function doctor(argv: string[], out: NodeJS.WritableStream, env: No
 }
 
 /** The sandbox mode of the server at `url`, or undefined when none answers. */
-async function serverStatus(url: string): Promise<{ url: string; sandbox: string; insecure: boolean } | undefined> {
+async function serverStatus(url: string, env: NodeJS.ProcessEnv): Promise<{ url: string; sandbox: string; insecure: boolean } | undefined> {
   try {
-    const res = await fetch(new URL('/api/v1/status', url), { signal: AbortSignal.timeout(2000) });
+    // /status needs a read key: the one the CLI would send (KUMO_API_KEY, kumo login, the local key file).
+    const key = findKey(new URL(url), env, process.cwd())?.key;
+    const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+    const res = await fetch(new URL('/api/v1/status', url), { headers, signal: AbortSignal.timeout(2000) });
     if (!res.ok) return undefined;
     const body = (await res.json()) as { sandbox?: { name?: string }; insecure?: boolean };
     return { url, sandbox: String(body.sandbox?.name ?? 'unknown'), insecure: body.insecure === true };

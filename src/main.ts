@@ -34,13 +34,16 @@ async function up(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  if (config.deployExamples) await deployExamples(server.url);
+  if (config.deployExamples) await deployExamples(server.url, config.dataDir);
   await stopped;
   return 0;
 }
 
-/** Deploys every example folder but the walkthrough's own, through the CLI like a user would. */
-async function deployExamples(url: string): Promise<void> {
+/**
+ * Deploys every example folder but the walkthrough's own, through the CLI like a user would; the
+ * CLI finds the admin key in the data directory (KUMO_DATA), as it does for a user on this machine.
+ */
+async function deployExamples(url: string, dataDir: string): Promise<void> {
   const names = (await readdir(EXAMPLES_DIR, { withFileTypes: true }))
     .filter((d) => d.isDirectory() && d.name !== WALKTHROUGH_EXAMPLE)
     .map((d) => d.name)
@@ -49,7 +52,7 @@ async function deployExamples(url: string): Promise<void> {
     await runCli(['deploy', path.join(EXAMPLES_DIR, name)], {
       stdout: process.stdout,
       stderr: process.stderr,
-      env: { ...process.env, KUMO_URL: url },
+      env: { ...process.env, KUMO_URL: url, KUMO_DATA: dataDir },
       cwd: process.cwd(),
     });
   }

@@ -10,7 +10,13 @@ import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
 import { redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
 import { QueueIntake, routeFunction, serveResult, type InvocationSummary } from './gateway/index.ts';
 import type { InstancePool } from './pool/index.ts';
-import { AsyncQueue, CallbackDispatcher, CallbackPolicy, type FunctionQueueSettings, type Invoker } from './queue/index.ts';
+import {
+  AsyncQueue,
+  CallbackDispatcher,
+  CallbackPolicy,
+  type FunctionQueueSettings,
+  type Invoker,
+} from './queue/index.ts';
 import { Scheduler } from './scheduler/index.ts';
 import { SqliteInvocationStore, type ActiveVersions } from './store/index.ts';
 import { HistoryRecorder, Metrics } from './telemetry/index.ts';
@@ -29,7 +35,11 @@ export interface AsyncPartsDeps {
   /** Runs a queued invocation (the gateway's buffered path). */
   invoke: Invoker;
   /** Serves a request the async way (the gateway with forceAsync). */
-  invokeAsync: (req: IncomingMessage, res: ServerResponse, route: { name: string; path: string }) => Promise<void>;
+  invokeAsync: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: { name: string; path: string },
+  ) => Promise<void>;
 }
 
 /** The built parts and their hooks. */
@@ -106,7 +116,12 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   };
 
   /** /metrics, /invocations/ID and /async/fn/NAME/…; undefined when the path is none of these. */
-  const route = (req: IncomingMessage, res: ServerResponse, url: string, pathname: string): Promise<void> | undefined => {
+  const route = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    pathname: string,
+  ): Promise<void> | undefined => {
     if (pathname === '/metrics' && req.method === 'GET') {
       req.resume();
       const body = metrics.render({
@@ -114,7 +129,10 @@ export function createAsyncParts(d: AsyncPartsDeps) {
         queue: store.queueDepth(),
         oldestReadyAgeMs: ageOf(store.oldestReady(Date.now())),
       });
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(200, {
+        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(body);
       return Promise.resolve();
     }
@@ -169,7 +187,10 @@ function syncRecord(s: InvocationSummary, limit: number): InvocationRecord {
   if (s.bodies && limit > 0) {
     if (s.error) responseBody = Buffer.from(JSON.stringify(s.error.toBody()));
     else if (s.response && s.response.size) {
-      responseBody = s.response.chunks.length === 1 ? (s.response.chunks[0] as Buffer) : Buffer.concat(s.response.chunks, s.response.size);
+      responseBody =
+        s.response.chunks.length === 1
+          ? (s.response.chunks[0] as Buffer)
+          : Buffer.concat(s.response.chunks, s.response.size);
       responseTruncated = s.response.truncated;
     }
   }
@@ -193,7 +214,11 @@ function syncRecord(s: InvocationSummary, limit: number): InvocationRecord {
     request: { method: s.method, path: s.path, headers: redactHeaders(s.requestHeaders) },
     requestBody,
     requestTruncated: requestBody !== null && requestBody.length < s.requestBody.length,
-    responseHeaders: s.responseHeaders ? redactHeaders(s.responseHeaders) : s.error ? { 'content-type': 'application/json; charset=utf-8' } : null,
+    responseHeaders: s.responseHeaders
+      ? redactHeaders(s.responseHeaders)
+      : s.error
+        ? { 'content-type': 'application/json; charset=utf-8' }
+        : null,
     responseBody,
     responseTruncated,
     error: s.error ? { code: s.error.code, message: s.error.message } : null,

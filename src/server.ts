@@ -9,9 +9,11 @@ import path from 'node:path';
 import { createControlApi, DeployService } from './api/index.ts';
 import type { ServerConfig } from './config.ts';
 import { createAsyncParts } from './server-async.ts';
+import { createAccessParts } from './server-access.ts';
+import { createSourceParts } from './server-sources.ts';
 import { KumoError, type ServerLog } from './core/index.ts';
 import { BubblewrapSandbox, NoSandbox, ProcessDriver, sandboxProblems, probeHost, type Driver, type Sandbox } from './drivers/index.ts';
-import { Gateway, routeFunction } from './gateway/index.ts';
+import { compatUrl, Gateway, routeFunction } from './gateway/index.ts';
 import { sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { nodeRuntime, parseTaggedLine } from './runtimes/index.ts';
@@ -53,11 +55,13 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
 
   const pool = new InstancePool({
     factory: async (target: PoolTarget, id: string) => {
+      // Opened per instance, so a changed secret reaches the next instance; may throw secrets_unavailable.
+      const secret = access.instanceSecrets(target.functionName, target.spec);
       const dir = path.join(runDir, id);
       await mkdir(dir, { recursive: true });
       const socketPath = path.join(dir, 'fn.sock');
       const runtime = runtimeFor(target.spec.runtime);
-      const launch = runtime.launch({ buildDir: target.buildDir, spec: target.spec, version: target.version, socketPath });
+      const launch = runtime.launch({ buildDir: target.buildDir, spec: secret.spec, version: target.version, socketPath });
       // The socket folder must stay empty until the instance listens: the channel has its own.
       const channel = await plugins.open(`${dir}.host`, target).catch(async (err: unknown) => {
         await rm(dir, { recursive: true, force: true });
@@ -85,7 +89,7 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
             const invocationId = parsed.invocationId ?? tracker.sole(id);
             const verdict = outputBudget.admit(invocationId ?? `instance:${id}`, parsed.text.length);
             if (verdict === 'drop') return;
-            const line = verdict === 'keep' ? parsed.text : outputBudget.marker();
+            const line = verdict === 'keep' ? secret.mask(parsed.text) : outputBudget.marker();
             logSink.write({
               time: Date.now(),
               function: target.functionName,
@@ -110,6 +114,18 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     },
     onEvent: (e) => logPoolEvent(log, e),
   });
+  // API keys, secrets, audit, rate limits and the front door every request passes first.
+  const access = await createAccessParts({
+    config: config.access,
+    dataDir: config.dataDir,
+    dbFile: path.join(config.dataDir, 'kumo.db'),
+    db: store.db,
+    versions,
+    pool,
+    baseDomain: config.baseDomain,
+    exists: (name) => store.getFunction(name) !== undefined,
+    log,
+  });
 
   let port = config.port;
   const urls = (name: string) => ({
@@ -117,6 +133,8 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     path: `http://localhost${port === 80 ? '' : `:${port}`}/fn/${name}`,
   });
   const deployer = new DeployService({ store, versions, pool, dataDir: config.dataDir, log, urls });
+  // Zip, git and multi-function project deploys, and the watched deploy folder.
+  const sourceParts = createSourceParts({ config: config.sources, store, sources: pluginStore, versions, pool, deployer, dataDir: config.dataDir, log, urls });
   // Async invocations, callbacks, history, metrics and schedules; the queue calls the gateway only once started.
   const asyncParts = createAsyncParts({
     config: config.async,
@@ -135,6 +153,8 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     versions,
     pool,
     deployer,
+    sources: sourceParts.deployer,
+    sourceOf: (name, version) => pluginStore.getSource(name, version),
     logs: logSink,
     log,
     dataDir: config.dataDir,
@@ -144,6 +164,7 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     sandbox: { name: sandbox.sandbox.name, isolated: sandbox.sandbox.isolated },
     version: KUMO_VERSION,
     invocations: asyncParts.apiDeps,
+    access: access.apiDeps,
   });
   const gateway = new Gateway({
     versions,
@@ -187,6 +208,10 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     }
   };
   const route = async (req: IncomingMessage, res: ServerResponse) => {
+    // ShortedFaaS's /f /a /r /list /history are aliases: rewritten before auth, so they get their target's.
+    const alias = compatUrl(req.headers.host, req.url ?? '/', config.baseDomain);
+    if (alias) req.url = alias;
+    if (!access.admit(req, res)) return;
     const url = req.url ?? '/';
     const fnRoute = routeFunction(req.headers.host, url, config.baseDomain);
     if (fnRoute && !url.startsWith('/fn/')) return gateway.invoke(req, res, fnRoute);
@@ -201,9 +226,10 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     sendError(res, new KumoError('route_not_found', `nothing at ${pathname}: functions are at /fn/NAME/ or http://NAME.${config.baseDomain}:${port}/`));
   };
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: access.maxHeaderSize }, (req, res) => {
     void handle(req, res);
   });
+  await access.firstStart();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -216,6 +242,7 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info('kumo is listening', { url, data: config.dataDir, domain: config.baseDomain, runtime: nodeRuntime.name, sandbox: sandbox.sandbox.name, run: runDir });
   asyncParts.start();
+  await sourceParts.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -233,10 +260,12 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
         });
       }
       server.closeAllConnections();
+      await sourceParts.close();
       await asyncParts.stop(config.shutdownGraceMs);
       await pool.close();
       logSink.close();
       asyncParts.close();
+      access.close();
       store.close();
       await sandbox.close();
       await rm(runDir, { recursive: true, force: true });

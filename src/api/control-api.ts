@@ -2,11 +2,13 @@
 import type { ServerLog } from '../core/index.ts';
 import { sendJson } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
-import type { ActiveVersions, Store } from '../store/index.ts';
+import type { ActiveVersions, Store, VersionSource } from '../store/index.ts';
 import type { DeployService } from './deploy-service.ts';
+import type { SourceDeployer } from './source-deploy.ts';
 import { Router } from './router.ts';
 import { deployRoute } from './routes/deploy.ts';
 import { functionRoutes } from './routes/functions.ts';
+import { registerAccessRoutes, type AccessRoutesDeps } from './routes/access.ts';
 import { registerInvocationRoutes, type InvocationRoutesDeps } from './routes/invocations.ts';
 import { logsRoute, type LogFeed } from './routes/logs.ts';
 import { versionRoutes } from './routes/versions.ts';
@@ -17,6 +19,10 @@ export interface ControlApiDeps {
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
+  /** Zip, git and project deploys (absent in API-only tests: tar uploads only). */
+  sources?: SourceDeployer;
+  /** Where a version came from (git commit), for the versions list. */
+  sourceOf?: (name: string, version: number) => VersionSource | undefined;
   logs: LogFeed;
   log: ServerLog;
   dataDir: string;
@@ -25,6 +31,8 @@ export interface ControlApiDeps {
   now: () => number;
   /** History, async results, redrive, stats and schedules (absent in API-only tests). */
   invocations?: InvocationRoutesDeps;
+  /** Keys, whoami, scopes, secrets and the audit log (absent in API-only tests). */
+  access?: AccessRoutesDeps;
   /** The isolation every instance runs in, for /status and list. */
   sandbox: { name: string; isolated: boolean };
   version: string;
@@ -36,8 +44,9 @@ export function createControlApi(d: ControlApiDeps): Router {
   const versions = versionRoutes(d);
   const router = new Router(d.log);
   if (d.invocations) registerInvocationRoutes(router, d.invocations);
+  if (d.access) registerAccessRoutes(router, d.access);
   return router
-    .on('POST', '/functions', deployRoute(d.deployer, d.uploadLimit))
+    .on('POST', '/functions', deployRoute(d.deployer, d.uploadLimit, d.sources))
     .on('GET', '/status', ({ res }) =>
       sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
     )

@@ -17,6 +17,8 @@ export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;
 
 interface Route {
   method: string;
+  /** The pattern as given, e.g. `/functions/:name`. */
+  path: string;
   pattern: RegExp;
   keys: string[];
   handler: RouteHandler;
@@ -38,8 +40,13 @@ export class Router {
       keys.push(key);
       return '([^/]+)';
     });
-    this.routes.push({ method, pattern: new RegExp(`^${source}/?$`), keys, handler });
+    this.routes.push({ method, path, pattern: new RegExp(`^${source}/?$`), keys, handler });
     return this;
+  }
+
+  /** Every route as registered (method and path pattern), for `GET /api/v1/scopes` and its tests. */
+  list(): { method: string; path: string }[] {
+    return this.routes.map((r) => ({ method: r.method, path: r.path }));
   }
 
   /** Handles `req` whose path (below the prefix) is `path`. */

@@ -64,7 +64,12 @@ export class AccessGuard {
    * Checks `req` (whose Host names `hostFunction`, if any). Returns true when it may go on to its
    * route; otherwise it has answered with the error and returns false.
    */
-  admit(req: IncomingMessage, res: ServerResponse, pathname: string, hostFunction: string | undefined): boolean {
+  admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    hostFunction: string | undefined,
+  ): boolean {
     try {
       this.checkSize(req);
       const cls = classifyRequest(req.method ?? 'GET', pathname, hostFunction);
@@ -98,13 +103,19 @@ export class AccessGuard {
   private checkSize(req: IncomingMessage): void {
     const url = req.url ?? '/';
     if (Buffer.byteLength(url) > this.o.urlLimit) {
-      throw new KumoError('uri_too_long', `the request URL is ${Buffer.byteLength(url)} bytes; the limit is ${this.o.urlLimit}`);
+      throw new KumoError(
+        'uri_too_long',
+        `the request URL is ${Buffer.byteLength(url)} bytes; the limit is ${this.o.urlLimit}`,
+      );
     }
     let size = 0;
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i++) size += Buffer.byteLength(raw[i] ?? '') + 2;
     if (size > this.o.headerLimit) {
-      throw new KumoError('headers_too_large', `the request headers are ${size} bytes; the limit is ${this.o.headerLimit}`);
+      throw new KumoError(
+        'headers_too_large',
+        `the request headers are ${size} bytes; the limit is ${this.o.headerLimit}`,
+      );
     }
   }
 
@@ -112,7 +123,8 @@ export class AccessGuard {
     const settings = this.o.functionAccess(fn);
     if (settings?.access === 'private') {
       const check = this.o.keys.check(presentedKey(req));
-      if (!check.ok) throw refusal(check, `function '${fn}' is private: it needs an API key with the invoke scope`);
+      if (!check.ok)
+        throw refusal(check, `function '${fn}' is private: it needs an API key with the invoke scope`);
       if (!grants(check.key.scopes, 'invoke')) {
         throw new KumoError(
           'forbidden',
@@ -194,16 +206,26 @@ function presentedKey(req: IncomingMessage): string | undefined {
 
 /** The 401 for a refused key. */
 function refusal(check: Extract<KeyCheck, { ok: false }>, what: string): KumoError {
-  const how = 'send `Authorization: Bearer KEY` (the CLI uses KUMO_API_KEY, `kumo login`, or the key file of a local server)';
+  const how =
+    'send `Authorization: Bearer KEY` (the CLI uses KUMO_API_KEY, `kumo login`, or the key file of a local server)';
   switch (check.reason) {
     case 'missing':
       return new KumoError('unauthorized', `${what}: ${how}`);
     case 'malformed':
-      return new KumoError('unauthorized', `${what}: the Authorization header holds no kumo API key (Bearer kumo_… or SharedSecret kumo_…)`);
+      return new KumoError(
+        'unauthorized',
+        `${what}: the Authorization header holds no kumo API key (Bearer kumo_… or SharedSecret kumo_…)`,
+      );
     case 'unknown':
-      return new KumoError('unauthorized', `${what}: the API key ${check.keyId ?? ''} is not valid (unknown id or wrong secret)`);
+      return new KumoError(
+        'unauthorized',
+        `${what}: the API key ${check.keyId ?? ''} is not valid (unknown id or wrong secret)`,
+      );
     case 'revoked':
-      return new KumoError('unauthorized', `${what}: the API key ${check.keyId ?? ''} was revoked; ask an admin for a new one`);
+      return new KumoError(
+        'unauthorized',
+        `${what}: the API key ${check.keyId ?? ''} was revoked; ask an admin for a new one`,
+      );
   }
 }
 

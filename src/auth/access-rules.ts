@@ -21,6 +21,7 @@ export interface AccessRule {
 export const CONTROL_RULES: readonly AccessRule[] = [
   { method: 'GET', path: '/whoami', need: 'any' },
   { method: 'GET', path: '/scopes', need: 'any' },
+  { method: 'GET', path: '/status', need: 'read' },
   // Functions, versions, logs.
   { method: 'GET', path: '/functions', need: 'read' },
   { method: 'POST', path: '/functions', need: 'deploy' },
@@ -89,7 +90,13 @@ export const RESULT_PATH = '/invocations/:id/**';
 /** How a request is to be checked. */
 export type RequestClass =
   | { kind: 'open'; route: string }
-  | { kind: 'guarded'; need: Exclude<Requirement, 'none'>; route: string; function: string | null; explicit: boolean }
+  | {
+      kind: 'guarded';
+      need: Exclude<Requirement, 'none'>;
+      route: string;
+      function: string | null;
+      explicit: boolean;
+    }
   | { kind: 'invoke'; function: string }
   | { kind: 'result'; invocationId: string };
 
@@ -149,12 +156,22 @@ export function controlRequirement(
  * Classifies a request. `hostFunction` is the function its Host header names (`NAME.localhost`),
  * which makes every path an invocation of it, as the gateway routes it.
  */
-export function classifyRequest(method: string, pathname: string, hostFunction: string | undefined): RequestClass {
+export function classifyRequest(
+  method: string,
+  pathname: string,
+  hostFunction: string | undefined,
+): RequestClass {
   if (hostFunction !== undefined) return { kind: 'invoke', function: hostFunction };
   if (pathname.startsWith('/api/v1/')) {
     const c = controlRequirement(method, pathname.slice(7));
     if (c.need === 'none') return { kind: 'open', route: c.route };
-    return { kind: 'guarded', need: c.need, route: c.route, function: c.params.name ?? null, explicit: c.explicit };
+    return {
+      kind: 'guarded',
+      need: c.need,
+      route: c.route,
+      function: c.params.name ?? null,
+      explicit: c.explicit,
+    };
   }
   const invoked = find(INVOKE, method, pathname);
   if (invoked) return { kind: 'invoke', function: invoked.params.name ?? '' };
@@ -162,7 +179,8 @@ export function classifyRequest(method: string, pathname: string, hostFunction: 
   if (result) return { kind: 'result', invocationId: safeDecode(result[1] ?? '') };
   const top = find(TOP, method, pathname);
   if (top?.rule.need === 'none') return { kind: 'open', route: top.rule.path };
-  if (top) return { kind: 'guarded', need: top.rule.need, route: top.rule.path, function: null, explicit: true };
+  if (top)
+    return { kind: 'guarded', need: top.rule.need, route: top.rule.path, function: null, explicit: true };
   // Default deny, outside the API too: a top-level route added later is closed until it has a rule.
   return { kind: 'guarded', need: 'admin', route: pathname, function: null, explicit: false };
 }

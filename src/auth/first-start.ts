@@ -12,14 +12,21 @@ import { writeOwnerOnlyFile } from './owner-file.ts';
 export const ADMIN_KEY_FILE = 'admin.key';
 
 /** Creates the first admin key when no key exists; returns the key file's path when it did. */
-export async function ensureAdminKey(keys: KeyRing, dataDir: string, log: ServerLog): Promise<string | undefined> {
+export async function ensureAdminKey(
+  keys: KeyRing,
+  dataDir: string,
+  log: ServerLog,
+): Promise<string | undefined> {
   if (!keys.isEmpty()) return undefined;
   const file = path.join(dataDir, ADMIN_KEY_FILE);
   const { info, key } = keys.create('admin', ['admin'], null);
   await writeOwnerOnlyFile(file, `${key}\n`);
-  log.info('first start: created an admin API key, readable only by you; the kumo CLI on this machine uses it', {
-    key: info.id,
-    file,
-  });
+  log.info(
+    'first start: created an admin API key, readable only by you; the kumo CLI on this machine uses it',
+    {
+      key: info.id,
+      file,
+    },
+  );
   return file;
 }

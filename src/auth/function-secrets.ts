@@ -52,14 +52,19 @@ export class FunctionSecrets {
   /** The names of `fn`'s secrets. */
   list(fn: string): SecretInfo[] {
     assertFunctionName(fn);
-    return this.o.store.listSecrets(fn).map((s) => ({ name: s.name, createdAt: s.createdAt, updatedAt: s.updatedAt }));
+    return this.o.store
+      .listSecrets(fn)
+      .map((s) => ({ name: s.name, createdAt: s.createdAt, updatedAt: s.updatedAt }));
   }
 
   /** Removes secret `name` of `fn`; secret_not_found when there is none. */
   unset(fn: string, name: string): void {
     assertFunctionName(fn);
     if (!this.o.store.deleteSecret(fn, name)) {
-      throw new KumoError('secret_not_found', `function '${fn}' has no secret named ${JSON.stringify(name)} (see kumo secrets list ${fn})`);
+      throw new KumoError(
+        'secret_not_found',
+        `function '${fn}' has no secret named ${JSON.stringify(name)} (see kumo secrets list ${fn})`,
+      );
     }
   }
 
@@ -100,15 +105,29 @@ function checkName(name: string): void {
 
 /** An environment variable holds UTF-8 text without NUL bytes. */
 function checkValue(name: string, value: Buffer): void {
-  if (value.length === 0) throw new KumoError('bad_request', `secret ${name} is empty: give the value on stdin or with --from-file`);
+  if (value.length === 0)
+    throw new KumoError(
+      'bad_request',
+      `secret ${name} is empty: give the value on stdin or with --from-file`,
+    );
   if (value.length > SECRET_MAX_BYTES) {
-    throw new KumoError('payload_too_large', `secret ${name} is ${value.length} bytes; the limit is ${SECRET_MAX_BYTES}`);
+    throw new KumoError(
+      'payload_too_large',
+      `secret ${name} is ${value.length} bytes; the limit is ${SECRET_MAX_BYTES}`,
+    );
   }
   let text: string;
   try {
     text = utf8.decode(value);
   } catch {
-    throw new KumoError('bad_request', `secret ${name} must be UTF-8 text (it becomes an environment variable)`);
+    throw new KumoError(
+      'bad_request',
+      `secret ${name} must be UTF-8 text (it becomes an environment variable)`,
+    );
   }
-  if (text.includes('\0')) throw new KumoError('bad_request', `secret ${name} must not contain NUL bytes (it becomes an environment variable)`);
+  if (text.includes('\0'))
+    throw new KumoError(
+      'bad_request',
+      `secret ${name} must not contain NUL bytes (it becomes an environment variable)`,
+    );
 }

@@ -4,7 +4,14 @@
  * hash with timingSafeEqual; an unknown id is compared against a dummy hash so that it costs the
  * same as a known one.
  */
-import { KEY_NAME, KumoError, SCOPES, type ApiKeyInfo, type ApiKeyRecord, type Scope } from '../core/index.ts';
+import {
+  KEY_NAME,
+  KumoError,
+  SCOPES,
+  type ApiKeyInfo,
+  type ApiKeyRecord,
+  type Scope,
+} from '../core/index.ts';
 import type { KeyStore } from '../store/index.ts';
 import { hashApiKey, hashesEqual, keyIdOf, newApiKey } from './api-key.ts';
 
@@ -12,7 +19,8 @@ import { hashApiKey, hashesEqual, keyIdOf, newApiKey } from './api-key.ts';
 export type KeyRefusal = 'missing' | 'malformed' | 'unknown' | 'revoked';
 
 /** The result of checking a presented key. */
-export type KeyCheck = { ok: true; key: ApiKeyInfo } | { ok: false; reason: KeyRefusal; keyId: string | null };
+export type KeyCheck =
+  { ok: true; key: ApiKeyInfo } | { ok: false; reason: KeyRefusal; keyId: string | null };
 
 /** A key just created: the record to show and the key itself, which is never available again. */
 export interface CreatedKey {
@@ -49,7 +57,8 @@ export class KeyRing {
         `key name ${JSON.stringify(name)} must be 1-64 of letters, digits, ".", "_", "@" and "-", starting with a letter or digit`,
       );
     }
-    if (scopes.length === 0) throw new KumoError('bad_request', `a key needs at least one scope (${SCOPES.join(', ')})`);
+    if (scopes.length === 0)
+      throw new KumoError('bad_request', `a key needs at least one scope (${SCOPES.join(', ')})`);
     let made = newApiKey(this.o.random);
     // 48 random bits make a collision unlikely, not impossible: draw again rather than fail.
     while (this.o.store.getKey(made.id)) made = newApiKey(this.o.random);
@@ -80,10 +89,16 @@ export class KeyRing {
   /** Revokes `id`; refuses to revoke the last active admin key, which would lock everyone out. */
   revoke(id: string): ApiKeyInfo {
     const key = this.o.store.getKey(id);
-    if (!key) throw new KumoError('key_not_found', `no API key has the id ${JSON.stringify(id)} (see kumo keys list)`);
+    if (!key)
+      throw new KumoError(
+        'key_not_found',
+        `no API key has the id ${JSON.stringify(id)} (see kumo keys list)`,
+      );
     if (key.revokedAt !== null) throw new KumoError('conflict', `key ${id} (${key.name}) is already revoked`);
     if (key.scopes.includes('admin')) {
-      const admins = this.o.store.listKeys().filter((k) => k.revokedAt === null && k.scopes.includes('admin'));
+      const admins = this.o.store
+        .listKeys()
+        .filter((k) => k.revokedAt === null && k.scopes.includes('admin'));
       if (admins.length <= 1) {
         throw new KumoError(
           'conflict',

@@ -23,7 +23,8 @@ export class SecretBox {
   private readonly key: Buffer;
 
   constructor(key: Buffer) {
-    if (key.length !== KEY_BYTES) throw new Error(`the secrets master key must be ${KEY_BYTES} bytes (got ${key.length})`);
+    if (key.length !== KEY_BYTES)
+      throw new Error(`the secrets master key must be ${KEY_BYTES} bytes (got ${key.length})`);
     this.key = key;
     this.keyId = createHash('sha256').update('kumo-secrets-key-id').update(key).digest('hex').slice(0, 16);
   }
@@ -50,7 +51,10 @@ export class SecretBox {
     try {
       return Buffer.concat([decipher.update(envelope.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
     } catch {
-      throw new KumoError('secrets_unavailable', `secret ${context} does not open with this master key (was it changed?)`);
+      throw new KumoError(
+        'secrets_unavailable',
+        `secret ${context} does not open with this master key (was it changed?)`,
+      );
     }
   }
 }

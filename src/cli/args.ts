@@ -13,7 +13,7 @@ export const COMMON_OPTIONS = {
 
 /** The lines of help about the common flags, appended to every command's usage. */
 export const COMMON_HELP = `Common options:
-  --url URL     the kumo server (default: $KUMO_URL, else http://127.0.0.1:8080)
+  --url URL     the kumo server (default: $KUMO_URL, else the kumo login server, else http://127.0.0.1:8080)
   --json        print machine-readable JSON on stdout
   -h, --help    show this help`;
 
@@ -73,3 +73,9 @@ export function intFlag(value: string | undefined, flag: string, usage: string, 
   }
   return Number(value);
 }
+
+/** Tells an invocation id (a UUID) from a function name, for commands that take either. */
+export const FUNCTION_NAME_OR_ID = {
+  id: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  name: FUNCTION_NAME,
+} as const;

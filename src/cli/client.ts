@@ -1,14 +1,15 @@
 /** The CLI's HTTP client of the kumo server: URLs, connection failures and error bodies in one place. */
 import type { z } from 'zod';
+import { loggedInServer } from './credentials.ts';
 import { CliError } from './io.ts';
 import { errorBodySchema } from './responses.ts';
 
 /** Where the server listens unless KUMO_URL or --url say otherwise. */
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8080';
 
-/** The server's base URL: the --url flag, else KUMO_URL, else the default. */
+/** The server's base URL: the --url flag, else KUMO_URL, else the server of `kumo login`, else the default. */
 export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv): URL {
-  const raw = flag ?? (env.KUMO_URL || DEFAULT_SERVER_URL);
+  const raw = flag ?? (env.KUMO_URL || loggedInServer(env) || DEFAULT_SERVER_URL);
   let url: URL;
   try {
     url = new URL(raw);
@@ -34,9 +35,12 @@ export type Query = Record<string, string | readonly string[] | undefined>;
 /** Talks to one kumo server. */
 export class ApiClient {
   readonly base: URL;
+  /** The API key sent as `Authorization: Bearer` (see credentials.ts for where it comes from). */
+  private readonly key: string | undefined;
 
-  constructor(base: URL) {
+  constructor(base: URL, key?: string) {
     this.base = base;
+    this.key = key;
   }
 
   /** The absolute URL of `pathname` (which starts with "/") on this server, with `query`. */
@@ -55,10 +59,18 @@ export class ApiClient {
   /** Sends a request; a server that cannot be reached becomes one CliError saying how to start it. */
   async send(url: URL, init: RequestInit = {}): Promise<Response> {
     try {
-      return await fetch(url, init);
+      return await fetch(url, this.withKey(url, init));
     } catch (err) {
       throw unreachable(this.base, err);
     }
+  }
+
+  /** `init` with the API key added, for this server only; an Authorization header given by the caller wins. */
+  private withKey(url: URL, init: RequestInit): RequestInit {
+    if (this.key === undefined || url.origin !== this.base.origin) return init;
+    const headers = new Headers(init.headers);
+    if (!headers.has('authorization')) headers.set('authorization', `Bearer ${this.key}`);
+    return { ...init, headers };
   }
 
   /** Sends a control-plane request and validates the JSON answer; non-2xx answers throw their error. */

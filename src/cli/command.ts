@@ -1,5 +1,6 @@
 /** What every `kumo` subcommand provides, and the small output helpers they share. */
 import { ApiClient, serverUrl } from './client.ts';
+import { findKey } from './credentials.ts';
 import type { CliIO } from './io.ts';
 import { write } from './io.ts';
 
@@ -16,9 +17,10 @@ export interface Command {
   run(args: string[], io: CliIO): Promise<number>;
 }
 
-/** The client for the server chosen by --url or KUMO_URL. */
+/** The client for the server chosen by --url or KUMO_URL, with the API key found for it (credentials.ts). */
 export function clientFor(values: { url?: string | undefined }, io: CliIO): ApiClient {
-  return new ApiClient(serverUrl(values.url, io.env));
+  const url = serverUrl(values.url, io.env);
+  return new ApiClient(url, findKey(url, io.env, io.cwd)?.key);
 }
 
 /** Prints a help text (or the version) on stdout, ending in one newline; resolves to exit code 0. */

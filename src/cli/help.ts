@@ -34,7 +34,8 @@ ${entries.map((c) => `  ${c.synopsis}\n      ${c.summary}`).join('\n')}
 ${COMMON_HELP}
   --version     print kumo's version
 
-Every command takes --help. The server is http://127.0.0.1:8080 unless KUMO_URL or --url
-say otherwise; start it with \`npm start\` or \`npx kumo up\`.
+Every command takes --help. The server is http://127.0.0.1:8080 unless KUMO_URL, --url or
+\`kumo login\` say otherwise; start it with \`npm start\` or \`npx kumo up\`. The API key comes
+from KUMO_API_KEY, else \`kumo login\`, else (for a local server) ./.kumo/admin.key.
 `;
 }

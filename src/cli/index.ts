@@ -6,3 +6,4 @@ export { packFolder, MAX_BUNDLE_BYTES } from './bundle.ts';
 export type { Bundle, PackOptions } from './bundle.ts';
 export { formatSize } from './format.ts';
 export { DEFAULT_SERVER_URL } from './client.ts';
+export { findKey, type FoundKey } from './credentials.ts';

@@ -30,11 +30,19 @@ export type InvocationSummaryOut = z.infer<typeof invocationSummarySchema>;
 /** `GET /api/v1/history`. */
 export const historyListSchema = z.looseObject({ invocations: z.array(invocationSummarySchema) });
 
-const bodySchema = z.looseObject({ body: z.string().nullable(), encoding: z.string().nullable(), truncated: z.boolean() });
+const bodySchema = z.looseObject({
+  body: z.string().nullable(),
+  encoding: z.string().nullable(),
+  truncated: z.boolean(),
+});
 
 /** `GET /api/v1/invocations/ID`. */
 export const invocationDetailSchema = invocationSummarySchema.extend({
-  request: bodySchema.extend({ method: z.string(), path: z.string(), headers: z.record(z.string(), z.string()) }),
+  request: bodySchema.extend({
+    method: z.string(),
+    path: z.string(),
+    headers: z.record(z.string(), z.string()),
+  }),
   response: bodySchema.extend({ headers: z.record(z.string(), z.string()) }).nullable(),
   attempts: z.array(
     z.looseObject({

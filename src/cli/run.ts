@@ -2,6 +2,8 @@
 import pkg from '../../package.json' with { type: 'json' };
 import type { Command } from './command.ts';
 import { printText } from './command.ts';
+import { ACCESS_COMMANDS } from './commands/access-commands.ts';
+import { ASYNC_COMMANDS } from './commands/async-commands.ts';
 import { deleteCommand } from './commands/delete.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { invokeCommand } from './commands/invoke.ts';
@@ -22,6 +24,8 @@ export const COMMANDS: readonly Command[] = [
   versionsCommand,
   rollbackCommand,
   deleteCommand,
+  ...ASYNC_COMMANDS,
+  ...ACCESS_COMMANDS,
 ];
 
 /** Runs `kumo` with `argv` (the arguments after "kumo"); resolves to the exit code: 0 ok, 1 failed, 2 bad usage. */

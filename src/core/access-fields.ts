@@ -19,14 +19,22 @@ export const accessField = z
 
 const rps = z
   .number({ error: (i) => `must be a number of invocations per second (got ${JSON.stringify(i.input)})` })
-  .min(RATE_LIMITS.rps.min, { error: `must be between ${RATE_LIMITS.rps.min} and ${RATE_LIMITS.rps.max} per second` })
-  .max(RATE_LIMITS.rps.max, { error: `must be between ${RATE_LIMITS.rps.min} and ${RATE_LIMITS.rps.max} per second` });
+  .min(RATE_LIMITS.rps.min, {
+    error: `must be between ${RATE_LIMITS.rps.min} and ${RATE_LIMITS.rps.max} per second`,
+  })
+  .max(RATE_LIMITS.rps.max, {
+    error: `must be between ${RATE_LIMITS.rps.min} and ${RATE_LIMITS.rps.max} per second`,
+  });
 
 const burst = z
   .number({ error: (i) => `must be a whole number of invocations (got ${JSON.stringify(i.input)})` })
   .int({ error: 'must be a whole number of invocations' })
-  .min(RATE_LIMITS.burst.min, { error: `must be between ${RATE_LIMITS.burst.min} and ${RATE_LIMITS.burst.max}` })
-  .max(RATE_LIMITS.burst.max, { error: `must be between ${RATE_LIMITS.burst.min} and ${RATE_LIMITS.burst.max}` });
+  .min(RATE_LIMITS.burst.min, {
+    error: `must be between ${RATE_LIMITS.burst.min} and ${RATE_LIMITS.burst.max}`,
+  })
+  .max(RATE_LIMITS.burst.max, {
+    error: `must be between ${RATE_LIMITS.burst.min} and ${RATE_LIMITS.burst.max}`,
+  });
 
 /**
  * `rateLimit: 50` (per second, burst 50) or `rateLimit: { rps: 50, burst: 200 }`. The burst is how

@@ -28,7 +28,7 @@ export const ERROR_CODES = {
   conflict: { status: 409, doc: 'The action conflicts with the current state (e.g. rollback to the active version).' },
   payload_too_large: { status: 413, doc: 'The request body is over the limit (6 MB for invocations, 50 MB for uploads by default).' },
   uri_too_long: { status: 414, doc: 'The request URL is longer than the limit (8 KiB by default, `kumo up --url-limit`).' },
-  source_failed: { status: 422, doc: 'The git repository could not be cloned at that ref, or the archive is not a deployable function or project.' },
+  source_failed: { status: 422, doc: 'The git repository could not be cloned at that ref, or its tree breaks the bundle rules (a symlink leaving it).' },
   build_failed: { status: 422, doc: 'The build step failed; the previous version keeps serving. The build log is attached.' },
   over_capacity: { status: 429, doc: 'Every instance is busy and the wait queue is full.' },
   rate_limited: { status: 429, doc: 'Too many requests for this API key (control plane) or this function (invocations); wait for the Retry-After seconds.' },
@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   instance_crashed: { status: 502, doc: 'The instance exited while handling the request; the next request gets a fresh one.' },
   sandbox_unavailable: { status: 503, doc: 'This host cannot build the sandbox; kumo doctor says what to install.' },
   shutting_down: { status: 503, doc: 'The server is stopping and accepts no new work.' },
-  secrets_unavailable: { status: 503, doc: 'The function has secrets but the master key that sealed them is missing or different (see README "Secrets").' },
+  secrets_unavailable: { status: 503, doc: 'The function has secrets but the master key that sealed them is missing or different (see README "Access control").' },
   deadline_exceeded: { status: 504, doc: "The function ran past its timeout; the instance was killed and replaced." },
 } as const satisfies Record<string, { status: number; doc: string }>;
 

@@ -116,15 +116,28 @@ export interface ScheduleRecord {
 }
 
 /** Headers whose values never enter the history or its views. */
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-task-token']);
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-task-token',
+]);
 
 /** Headers as recorded: lower-case names, one string each, secrets replaced by "[redacted]". */
-export function redactHeaders(headers: Record<string, string | string[] | number | undefined>): Record<string, string> {
+export function redactHeaders(
+  headers: Record<string, string | string[] | number | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const name = key.toLowerCase();
-    out[name] = SECRET_HEADERS.has(name) ? '[redacted]' : Array.isArray(value) ? value.join(', ') : String(value);
+    out[name] = SECRET_HEADERS.has(name)
+      ? '[redacted]'
+      : Array.isArray(value)
+        ? value.join(', ')
+        : String(value);
   }
   return out;
 }

@@ -43,17 +43,19 @@ export const commandField = z
 
 /** Plugins the function may `call()`; any other is refused at call time. */
 export const pluginsField = z
-  .array(
-    z.string().regex(PLUGIN_NAME, { error: 'entries must be plugin names like "kv" or "docs"' }),
-    { error: 'must be a list of plugin names, e.g. [kv, docs]' },
-  )
+  .array(z.string().regex(PLUGIN_NAME, { error: 'entries must be plugin names like "kv" or "docs"' }), {
+    error: 'must be a list of plugin names, e.g. [kv, docs]',
+  })
   .default([]);
 
 const luaTimeout = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms = parseDuration(value, 'ms');
   const { min, max } = LUA_LIMITS.timeoutMs;
   if (ms === undefined || ms < min || ms > max) {
-    ctx.addIssue({ code: 'custom', message: `must be a duration between ${min}ms and ${max}ms, like 500 or "2s" (got ${JSON.stringify(value)})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a duration between ${min}ms and ${max}ms, like 500 or "2s" (got ${JSON.stringify(value)})`,
+    });
     return z.NEVER;
   }
   return ms;

@@ -13,15 +13,23 @@ const entrySchema = z.strictObject({
   cron: z.string({ error: 'must be a cron expression string' }),
   tz: z.string({ error: 'must be an IANA time zone like "Europe/Paris"' }).optional(),
   data: z.unknown().optional(),
-  overlap: z.enum(OVERLAP_POLICIES, { error: `must be one of: ${OVERLAP_POLICIES.join(', ')}` }).default('skip'),
-  catchup: z.enum(CATCHUP_POLICIES, { error: `must be one of: ${CATCHUP_POLICIES.join(', ')}` }).default('none'),
+  overlap: z
+    .enum(OVERLAP_POLICIES, { error: `must be one of: ${OVERLAP_POLICIES.join(', ')}` })
+    .default('skip'),
+  catchup: z
+    .enum(CATCHUP_POLICIES, { error: `must be one of: ${CATCHUP_POLICIES.join(', ')}` })
+    .default('none'),
 });
 
 /** Receives one problem: where (below the entry's path) and what. */
 export type ReportIssue = (path: (string | number)[], message: string) => void;
 
 /** Validates one schedule entry (string or mapping) found at `path`; problems go to `report`. */
-export function parseScheduleEntry(raw: unknown, path: (string | number)[], report: ReportIssue): ScheduleSpec | undefined {
+export function parseScheduleEntry(
+  raw: unknown,
+  path: (string | number)[],
+  report: ReportIssue,
+): ScheduleSpec | undefined {
   const parsed = entrySchema.safeParse(typeof raw === 'string' ? { cron: raw } : raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -49,12 +57,17 @@ export const scheduleField = z.unknown().transform((raw, ctx): ScheduleSpec[] =>
   if (raw === undefined || raw === null) return [];
   const list = Array.isArray(raw) ? raw : [raw];
   if (list.length > MAX_SCHEDULES) {
-    ctx.addIssue({ code: 'custom', message: `must list at most ${MAX_SCHEDULES} schedules (got ${list.length})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must list at most ${MAX_SCHEDULES} schedules (got ${list.length})`,
+    });
     return z.NEVER;
   }
   const out: ScheduleSpec[] = [];
   list.forEach((entry, i) => {
-    const spec = parseScheduleEntry(entry, Array.isArray(raw) ? [i] : [], (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    const spec = parseScheduleEntry(entry, Array.isArray(raw) ? [i] : [], (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
     if (spec) out.push(spec);
   });
   return out.length === list.length ? out : z.NEVER;

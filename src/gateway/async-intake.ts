@@ -37,19 +37,27 @@ export class QueueIntake implements AsyncIntake {
   async accept(req: IncomingMessage, res: ServerResponse, route: FunctionRoute): Promise<void> {
     try {
       const target = this.o.versions.get(route.name);
-      if (!target) throw new KumoError('function_not_found', `no function named '${route.name}' is deployed (see kumo list)`);
+      if (!target)
+        throw new KumoError(
+          'function_not_found',
+          `no function named '${route.name}' is deployed (see kumo list)`,
+        );
       const callback = header(req, 'x-callback-url');
       if (callback !== undefined) this.o.policy.checkUrl(callback);
       const taskToken = header(req, 'x-task-token');
       if (taskToken !== undefined && taskToken.length > MAX_TASK_TOKEN) {
-        throw new KumoError('bad_request', `X-Task-Token must be at most ${MAX_TASK_TOKEN} characters (got ${taskToken.length})`);
+        throw new KumoError(
+          'bad_request',
+          `X-Task-Token must be at most ${MAX_TASK_TOKEN} characters (got ${taskToken.length})`,
+        );
       }
       const body = await readBody(req, this.o.bodyLimit);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(forwardedHeaders(req))) {
-        if (v !== undefined && !CONTROL_HEADERS.includes(k)) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+        if (v !== undefined && !CONTROL_HEADERS.includes(k))
+          headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
       }
-      const id = this.o.queue.enqueue({
+      const id = await this.o.queue.enqueue({
         function: target.functionName,
         trigger: 'async',
         request: { method: req.method ?? 'POST', path: route.path, headers },
@@ -62,7 +70,8 @@ export class QueueIntake implements AsyncIntake {
     } catch (err) {
       if (!req.readableEnded) req.resume();
       const error = sendError(res, err);
-      if (error.code === 'internal_error') this.o.log.error('async request failed', { function: route.name, error: String(err) });
+      if (error.code === 'internal_error')
+        this.o.log.error('async request failed', { function: route.name, error: String(err) });
     }
   }
 }

@@ -41,12 +41,22 @@ export class BufferedResponse extends EventEmitter implements ResponseSink {
     return this;
   }
 
+  destroy(): this {
+    this.destroyed = true;
+    this.emit('close');
+    return this;
+  }
+
   /** Replaces whatever was received by the error's JSON body and status (a run that failed has no partial result). */
   fail(err: unknown, headers: Record<string, string>): KumoError {
     const error = toKumoError(err);
     const body = Buffer.from(JSON.stringify(error.toBody()));
     this.status = error.status;
-    this.headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length), ...headers };
+    this.headers = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(body.length),
+      ...headers,
+    };
     this.headersSent = true;
     this.capture.chunks = [body];
     this.capture.size = body.length;
@@ -56,6 +66,8 @@ export class BufferedResponse extends EventEmitter implements ResponseSink {
 
   /** The body received (up to the limit). */
   body(): Buffer {
-    return this.capture.chunks.length === 1 ? (this.capture.chunks[0] as Buffer) : Buffer.concat(this.capture.chunks, this.capture.size);
+    return this.capture.chunks.length === 1
+      ? (this.capture.chunks[0] as Buffer)
+      : Buffer.concat(this.capture.chunks, this.capture.size);
   }
 }

@@ -135,7 +135,12 @@ export class Gateway {
   }
 
   /** Invokes the function `route` names with `req`, answering on `res`. Never rejects. */
-  async invoke(req: IncomingMessage, res: ServerResponse, route: FunctionRoute, forceAsync = false): Promise<void> {
+  async invoke(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: FunctionRoute,
+    forceAsync = false,
+  ): Promise<void> {
     if (forceAsync || wantsAsync(req)) {
       if (this.o.intake) return this.o.intake.accept(req, res, route);
       req.resume();
@@ -148,11 +153,18 @@ export class Gateway {
     const target = this.o.versions.get(route.name);
     if (!target) {
       req.resume();
-      sendError(res, new KumoError('function_not_found', `no function named '${route.name}' is deployed (see kumo list)`), idHeader);
+      sendError(
+        res,
+        new KumoError('function_not_found', `no function named '${route.name}' is deployed (see kumo list)`),
+        idHeader,
+      );
       return;
     }
     const bodies = target.spec.history?.bodies !== false;
-    const capture = bodies && this.o.historyBodyLimit > 0 ? { limit: this.o.historyBodyLimit, chunks: [], size: 0, truncated: false } : undefined;
+    const capture =
+      bodies && this.o.historyBodyLimit > 0
+        ? { limit: this.o.historyBodyLimit, chunks: [], size: 0, truncated: false }
+        : undefined;
     const headers = forwardedHeaders(req);
     const method = req.method ?? 'GET';
     let body: Buffer = Buffer.alloc(0);
@@ -203,8 +215,22 @@ export class Gateway {
     const sink = new BufferedResponse(this.o.bodyLimit);
     const target = this.o.versions.get(job.function);
     if (!target) {
-      const error = sink.fail(new KumoError('function_not_found', `no function named '${job.function}' is deployed (see kumo list)`), idHeader);
-      return { version: null, ...bufferedOut(sink), outcome: 'rejected', cold: false, startedAt, finishedAt: this.o.now(), error: { code: error.code, message: error.message } };
+      const error = sink.fail(
+        new KumoError(
+          'function_not_found',
+          `no function named '${job.function}' is deployed (see kumo list)`,
+        ),
+        idHeader,
+      );
+      return {
+        version: null,
+        ...bufferedOut(sink),
+        outcome: 'rejected',
+        cold: false,
+        startedAt,
+        finishedAt: this.o.now(),
+        error: { code: error.code, message: error.message },
+      };
     }
     const result = await this.run({
       id: job.id,
@@ -239,7 +265,15 @@ export class Gateway {
       error: result.error,
     });
     const error = result.error ? { code: result.error.code, message: result.error.message } : null;
-    return { version: target.version, ...bufferedOut(sink), outcome: result.outcome, cold: result.cold, startedAt, finishedAt, error };
+    return {
+      version: target.version,
+      ...bufferedOut(sink),
+      outcome: result.outcome,
+      cold: result.cold,
+      startedAt,
+      finishedAt,
+      error,
+    };
   }
 
   /** The shared path: deadline, pool slot, forward, classification. Never rejects. */
@@ -247,7 +281,13 @@ export class Gateway {
     const { timeout } = c.target.spec;
     const controller = new AbortController();
     const timer = setTimeout(
-      () => controller.abort(new KumoError('deadline_exceeded', `function '${c.target.functionName}' did not answer within its timeout of ${timeout}ms`)),
+      () =>
+        controller.abort(
+          new KumoError(
+            'deadline_exceeded',
+            `function '${c.target.functionName}' did not answer within its timeout of ${timeout}ms`,
+          ),
+        ),
       Math.max(0, c.deadline - this.o.now()),
     );
     let lease: Lease | undefined;
@@ -257,8 +297,18 @@ export class Gateway {
       return { ...(await this.proxy(c, lease, controller.signal)), cold: lease.cold };
     } catch (err) {
       const error = c.fail(controller.signal.aborted ? controller.signal.reason : err);
-      if (error.code === 'internal_error') this.o.log.error('invocation failed', { id: c.id, function: c.target.functionName, error: String(err) });
-      return { status: error.status, outcome: error.code === 'deadline_exceeded' ? 'timeout' : 'rejected', cold: lease?.cold ?? false, error };
+      if (error.code === 'internal_error')
+        this.o.log.error('invocation failed', {
+          id: c.id,
+          function: c.target.functionName,
+          error: String(err),
+        });
+      return {
+        status: error.status,
+        outcome: error.code === 'deadline_exceeded' ? 'timeout' : 'rejected',
+        cold: lease?.cold ?? false,
+        error,
+      };
     } finally {
       clearTimeout(timer);
       if (lease) this.o.tracker.end(lease.instance.id, c.id);
@@ -273,7 +323,12 @@ export class Gateway {
         agent: agentFor(lease.instance, target.spec.concurrency),
         method: c.method,
         path: c.path,
-        headers: { ...c.headers, 'x-kumo-invocation-id': id, 'x-kumo-deadline': String(c.deadline), 'x-kumo-attempt': String(c.attempt) },
+        headers: {
+          ...c.headers,
+          'x-kumo-invocation-id': id,
+          'x-kumo-deadline': String(c.deadline),
+          'x-kumo-attempt': String(c.attempt),
+        },
         body: c.body,
         responseHeaders: { 'x-kumo-invocation-id': id, 'x-kumo-version': String(target.version) },
         filterResponseHeaders: (h) => endToEnd(h, false),
@@ -285,13 +340,20 @@ export class Gateway {
     );
     if (outcome.kind === 'done') {
       lease.release();
-      return { status: outcome.status, outcome: outcome.status >= 500 ? 'error' : 'ok', responseHeaders: endToEnd(outcome.headers, false) };
+      return {
+        status: outcome.status,
+        outcome: outcome.status >= 500 ? 'error' : 'ok',
+        responseHeaders: endToEnd(outcome.headers, false),
+      };
     }
     if (outcome.kind === 'too_large') {
       // The instance is healthy; only this response was refused (or cut off mid-stream).
       lease.release();
       const error = c.fail(
-        new KumoError('response_too_large', `function '${target.functionName}' answered with more than the response limit of ${outcome.limit} bytes`),
+        new KumoError(
+          'response_too_large',
+          `function '${target.functionName}' answered with more than the response limit of ${outcome.limit} bytes`,
+        ),
       );
       return { status: error.status, outcome: 'error', error };
     }
@@ -305,13 +367,22 @@ export class Gateway {
     if (info?.reason === 'memory_limit') {
       this.o.log.error(`Function '${target.functionName}' aborted after violating memory constraints`, f);
       const error = c.fail(
-        new KumoError('memory_limit_exceeded', `function '${target.functionName}' went over its memory limit of ${target.spec.memory} MB and was stopped`),
+        new KumoError(
+          'memory_limit_exceeded',
+          `function '${target.functionName}' went over its memory limit of ${target.spec.memory} MB and was stopped`,
+        ),
       );
       return { status: 500, outcome: 'memory_limit', error };
     }
-    this.o.log.warn('instance crashed during an invocation', { ...f, exit: info ? (info.signal ?? String(info.code)) : 'connection lost' });
+    this.o.log.warn('instance crashed during an invocation', {
+      ...f,
+      exit: info ? (info.signal ?? String(info.code)) : 'connection lost',
+    });
     const error = c.fail(
-      new KumoError('instance_crashed', `function '${target.functionName}' crashed while handling the request (see kumo logs ${target.functionName})`),
+      new KumoError(
+        'instance_crashed',
+        `function '${target.functionName}' crashed while handling the request (see kumo logs ${target.functionName})`,
+      ),
     );
     return { status: 502, outcome: 'crash', error };
   }
@@ -327,15 +398,20 @@ function wantsAsync(req: IncomingMessage): boolean {
 export function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   const headers = endToEnd(req.headers, true);
   const client = req.socket.remoteAddress ?? '';
-  headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
+  headers['x-forwarded-for'] = req.headers['x-forwarded-for']
+    ? `${String(req.headers['x-forwarded-for'])}, ${client}`
+    : client;
   headers['x-forwarded-host'] = req.headers.host ?? '';
   headers['x-forwarded-proto'] = 'http';
   return headers;
 }
 
-function bufferedOut(sink: BufferedResponse): Pick<BufferedResult, 'status' | 'headers' | 'body' | 'truncated'> {
+function bufferedOut(
+  sink: BufferedResponse,
+): Pick<BufferedResult, 'status' | 'headers' | 'body' | 'truncated'> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(sink.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+  for (const [k, v] of Object.entries(sink.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
   return { status: sink.status, headers, body: sink.body(), truncated: sink.capture.truncated };
 }
 

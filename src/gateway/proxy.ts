@@ -56,6 +56,8 @@ export interface ResponseSink {
   readonly destroyed: boolean;
   readonly writableFinished: boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
+  /** Cuts the response off (a body over the limit after it began). */
+  destroy(error?: Error): unknown;
 }
 
 /** The first `limit` bytes of a body, and whether there was more. */
@@ -118,6 +120,13 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
         res.end(() => settle(done));
       });
       ures.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > r.responseLimit) {
+          // The status is already sent: cutting the connection is the only honest signal left.
+          ures.destroy();
+          res.destroy();
+          return settle({ kind: 'too_large', responseStarted: true, limit: r.responseLimit });
+        }
         if (r.capture) captureChunk(r.capture, chunk);
         if (res.destroyed) return; // the client left: drain so the instance finishes normally
         if (!res.write(chunk)) {

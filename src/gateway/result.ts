@@ -12,20 +12,41 @@ import type { InvocationStore } from '../store/index.ts';
 export function serveResult(res: ServerResponse, store: InvocationStore, id: string): void {
   const r = store.get(id);
   if (!r) {
-    sendError(res, new KumoError('invocation_not_found', `no invocation ${id} (unknown, or removed by history retention)`));
+    sendError(
+      res,
+      new KumoError('invocation_not_found', `no invocation ${id} (unknown, or removed by history retention)`),
+    );
     return;
   }
-  const meta = { 'x-kumo-invocation-id': r.id, 'x-kumo-status': r.status, 'x-kumo-attempt': String(r.attempt) };
+  const meta = {
+    'x-kumo-invocation-id': r.id,
+    'x-kumo-status': r.status,
+    'x-kumo-attempt': String(r.attempt),
+  };
   if (!TERMINAL_STATUSES.includes(r.status)) {
-    sendJson(res, 202, { id: r.id, function: r.function, status: r.status, attempt: r.attempt, createdAt: r.createdAt }, { ...meta, 'retry-after': '1' });
+    sendJson(
+      res,
+      202,
+      { id: r.id, function: r.function, status: r.status, attempt: r.attempt, createdAt: r.createdAt },
+      { ...meta, 'retry-after': '1' },
+    );
     return;
   }
   if (r.statusCode === null) {
-    sendJson(res, 500, { error: r.error ?? { code: 'internal_error', message: 'the invocation ended without a result' } }, meta);
+    sendJson(
+      res,
+      500,
+      { error: r.error ?? { code: 'internal_error', message: 'the invocation ended without a result' } },
+      meta,
+    );
     return;
   }
   const body = r.responseBody ?? Buffer.alloc(0);
-  const headers: Record<string, string> = { ...(r.responseHeaders ?? {}), ...meta, 'content-length': String(body.length) };
+  const headers: Record<string, string> = {
+    ...(r.responseHeaders ?? {}),
+    ...meta,
+    'content-length': String(body.length),
+  };
   delete headers['transfer-encoding'];
   if (r.responseTruncated) headers['x-kumo-truncated'] = 'true';
   res.writeHead(r.statusCode, headers);

@@ -1,6 +1,6 @@
 /** JSON and error responses, the one shape every route answers with. */
 import type { ServerResponse } from 'node:http';
-import { KumoError, toKumoError } from '../core/index.ts';
+import { toKumoError, type KumoError } from '../core/index.ts';
 
 /** Sends `body` as JSON with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -30,7 +30,10 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
   if (keys.length === 0 || !keys.some((k) => k.startsWith('$'))) return false;
   for (const key of keys) {
     if (!(OPERATORS as readonly string[]).includes(key)) {
-      throw new KumoError('plugin_error', `docs.query: unknown operator ${JSON.stringify(key)} (supported: ${OPERATORS.join(' ')})`);
+      throw new KumoError(
+        'plugin_error',
+        `docs.query: unknown operator ${JSON.stringify(key)} (supported: ${OPERATORS.join(' ')})`,
+      );
     }
   }
   return true;

@@ -32,7 +32,10 @@ export function docsPlugin(store: PluginStore): Plugin {
         case 'insert': {
           const data = asRecord(p.data, `${where}: "data"`);
           if (Buffer.byteLength(JSON.stringify(data)) > MAX_DOC_BYTES) {
-            throw new KumoError('plugin_error', `${where}: the document is over ${MAX_DOC_BYTES} bytes as JSON`);
+            throw new KumoError(
+              'plugin_error',
+              `${where}: the document is over ${MAX_DOC_BYTES} bytes as JSON`,
+            );
           }
           const { _id: _ignored, ...doc } = data;
           return store.docInsert(collection, doc, ctx.function, ctx.now);

@@ -27,7 +27,10 @@ export function kvPlugin(store: PluginStore): Plugin {
           const key = stringField(p, 'key', where);
           const json = JSON.stringify(p.value ?? null);
           if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
-            throw new KumoError('plugin_error', `${where}: the value is over ${MAX_VALUE_BYTES} bytes as JSON`);
+            throw new KumoError(
+              'plugin_error',
+              `${where}: the value is over ${MAX_VALUE_BYTES} bytes as JSON`,
+            );
           }
           store.kvSet(ctx.function, key, p.value ?? null, ctx.now);
           return true;

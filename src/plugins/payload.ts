@@ -4,21 +4,35 @@ import { KumoError } from '../core/index.ts';
 /** The payload as a mapping; Lua sends tables, node sends objects. */
 export function asRecord(payload: unknown, where: string): Record<string, unknown> {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new KumoError('plugin_error', `${where}: the payload must be a table/object (got ${payload === null ? 'nil' : Array.isArray(payload) ? 'a list' : typeof payload})`);
+    throw new KumoError(
+      'plugin_error',
+      `${where}: the payload must be a table/object (got ${payload === null ? 'nil' : Array.isArray(payload) ? 'a list' : typeof payload})`,
+    );
   }
   return payload as Record<string, unknown>;
 }
 
 /** A required non-empty string field. */
-export function stringField(record: Record<string, unknown>, field: string, where: string, maxLength = 512): string {
+export function stringField(
+  record: Record<string, unknown>,
+  field: string,
+  where: string,
+  maxLength = 512,
+): string {
   const value = record[field];
   if (typeof value !== 'string' || value === '' || value.length > maxLength) {
-    throw new KumoError('plugin_error', `${where}: "${field}" must be a string of 1 to ${maxLength} characters`);
+    throw new KumoError(
+      'plugin_error',
+      `${where}: "${field}" must be a string of 1 to ${maxLength} characters`,
+    );
   }
   return value;
 }
 
 /** The error for an action a plugin does not have. */
 export function unknownAction(plugin: string, action: string, actions: readonly string[]): KumoError {
-  return new KumoError('plugin_error', `plugin ${plugin} has no action ${JSON.stringify(action)} (actions: ${actions.join(', ')})`);
+  return new KumoError(
+    'plugin_error',
+    `plugin ${plugin} has no action ${JSON.stringify(action)} (actions: ${actions.join(', ')})`,
+  );
 }

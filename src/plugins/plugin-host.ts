@@ -78,7 +78,8 @@ export class PluginHost {
 
   private async handle(target: ChannelTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (req.method !== 'POST') throw new KumoError('method_not_allowed', `${req.method} is not allowed on the host channel`);
+      if (req.method !== 'POST')
+        throw new KumoError('method_not_allowed', `${req.method} is not allowed on the host channel`);
       const body = parseJson(await readBody(req, MAX_CALL_BYTES, 'plugin call'));
       if (req.url === '/call') return await this.call(target, body, res);
       if (req.url === '/event') return this.event(target, body, res);
@@ -86,15 +87,23 @@ export class PluginHost {
     } catch (err) {
       const error = sendError(res, err);
       if (error.code === 'internal_error') {
-        this.d.log.error('plugin call failed', { function: target.functionName, error: String((err as Error)?.stack ?? err) });
+        this.d.log.error('plugin call failed', {
+          function: target.functionName,
+          error: String((err as Error)?.stack ?? err),
+        });
       }
     }
   }
 
-  private async call(target: ChannelTarget, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  private async call(
+    target: ChannelTarget,
+    body: Record<string, unknown>,
+    res: ServerResponse,
+  ): Promise<void> {
     const plugin = typeof body.plugin === 'string' ? body.plugin : '';
     const action = typeof body.action === 'string' ? body.action : '';
-    if (!plugin || !action) throw new KumoError('plugin_error', 'call(plugin, action, payload): plugin and action must be strings');
+    if (!plugin || !action)
+      throw new KumoError('plugin_error', 'call(plugin, action, payload): plugin and action must be strings');
     const result = await this.d.registry.call(target.spec, plugin, action, body.payload, {
       function: target.functionName,
       version: target.version,
@@ -119,7 +128,8 @@ export class PluginHost {
 function parseJson(data: Buffer): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(data.toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
   } catch {
     // reported below
   }

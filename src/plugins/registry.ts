@@ -20,21 +20,41 @@ export class PluginRegistry {
 
   /** Throws plugin_not_found for a listed plugin this server lacks (checked when an instance starts). */
   checkListed(spec: Pick<FunctionSpec, 'name' | 'plugins'>): void {
-    for (const name of spec.plugins) {
+    // Versions recorded before plugins existed have no list.
+    for (const name of spec.plugins ?? []) {
       if (!this.plugins.has(name)) {
-        throw new KumoError('plugin_not_found', `${spec.name} lists plugin ${JSON.stringify(name)}, which this server does not have (have: ${this.names().join(', ')})`);
+        throw new KumoError(
+          'plugin_not_found',
+          `${spec.name} lists plugin ${JSON.stringify(name)}, which this server does not have (have: ${this.names().join(', ')})`,
+        );
       }
     }
   }
 
   /** Runs one call for a function with `spec`. */
-  async call(spec: Pick<FunctionSpec, 'name' | 'plugins'>, plugin: string, action: string, payload: unknown, ctx: PluginContext): Promise<unknown> {
+  async call(
+    spec: Pick<FunctionSpec, 'name' | 'plugins'>,
+    plugin: string,
+    action: string,
+    payload: unknown,
+    ctx: PluginContext,
+  ): Promise<unknown> {
     const found = this.plugins.get(plugin);
-    if (!spec.plugins.includes(plugin)) {
-      const hint = found ? `add "plugins: [${[...spec.plugins, plugin].join(', ')}]" to kumo.yaml` : `this server has: ${this.names().join(', ')}`;
-      throw new KumoError('plugin_not_allowed', `call('${plugin}', '${action}', …) refused: ${spec.name} does not list plugin ${JSON.stringify(plugin)}; ${hint}`);
+    const listed = spec.plugins ?? [];
+    if (!listed.includes(plugin)) {
+      const hint = found
+        ? `add "plugins: [${[...listed, plugin].join(', ')}]" to kumo.yaml`
+        : `this server has: ${this.names().join(', ')}`;
+      throw new KumoError(
+        'plugin_not_allowed',
+        `call('${plugin}', '${action}', …) refused: ${spec.name} does not list plugin ${JSON.stringify(plugin)}; ${hint}`,
+      );
     }
-    if (!found) throw new KumoError('plugin_not_found', `no plugin ${JSON.stringify(plugin)} on this server (have: ${this.names().join(', ')})`);
+    if (!found)
+      throw new KumoError(
+        'plugin_not_found',
+        `no plugin ${JSON.stringify(plugin)} on this server (have: ${this.names().join(', ')})`,
+      );
     return found.call(action, payload, ctx);
   }
 }

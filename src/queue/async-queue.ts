@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Outcome, RecordedRequest, ServerLog, Trigger } from '../core/index.ts';
-import type { ClaimedRun, InvocationStore, RunNext } from '../store/index.ts';
+import type { ClaimedRun, InvocationStore, NewQueuedInvocation, RunNext, RunResult } from '../store/index.ts';
 import { backoffDelay } from './backoff.ts';
 
 /** A queued invocation to run (the gateway's BufferedInvocation has this shape). */
@@ -90,43 +90,91 @@ const MAX_IDLE_MS = 1000;
 
 /** The queue and its worker. */
 export class AsyncQueue {
-  private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>> & Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>;
+  private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>> &
+    Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>;
   private readonly running: Map<string, number> = new Map();
   private readonly runningSerial: Set<string> = new Set();
   private readonly inflight: Set<Promise<void>> = new Set();
   private total = 0;
   private timer: NodeJS.Timeout | undefined;
+  private pendingInserts: {
+    row: NewQueuedInvocation;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private pendingFinishes: { run: ClaimedRun; result: RunResult; next: RunNext; done: () => void }[] = [];
   private lastReap = 0;
   private pumpScheduled = false;
   private started = false;
+  /** No new claims. */
   private stopped = false;
+  /** The store may be closed: late results are dropped (their runs are requeued at the next start). */
+  private closed = false;
 
   constructor(options: AsyncQueueOptions) {
     this.o = { maxBackoffMs: 5 * 60_000, now: Date.now, random: Math.random, newId: randomUUID, ...options };
   }
 
-  /** Stores an invocation durably and wakes the worker; returns its id. */
-  enqueue(input: EnqueueInput): string {
+  /**
+   * Stores an invocation durably and wakes the worker; resolves with its id once committed.
+   * Invocations arriving in the same event-loop turn share one transaction (group commit).
+   */
+  enqueue(input: EnqueueInput): Promise<string> {
     const id = input.id ?? this.o.newId();
     const settings = this.o.settings(input.function);
     const now = this.o.now();
-    this.o.store.enqueue({
-      id,
-      function: input.function,
-      trigger: input.trigger,
-      maxAttempts: (settings?.retries ?? 2) + 1,
-      createdAt: now,
-      runAt: now,
-      request: input.request,
-      body: input.body,
-      scheduleId: input.scheduleId ?? null,
-      serialKey: input.serialKey ?? null,
-      callbackUrl: input.callbackUrl ?? null,
-      taskToken: input.taskToken ?? null,
-      bodiesKept: settings?.bodies ?? true,
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({
+        row: {
+          id,
+          function: input.function,
+          trigger: input.trigger,
+          maxAttempts: (settings?.retries ?? 2) + 1,
+          createdAt: now,
+          runAt: now,
+          request: input.request,
+          body: input.body,
+          scheduleId: input.scheduleId ?? null,
+          serialKey: input.serialKey ?? null,
+          callbackUrl: input.callbackUrl ?? null,
+          taskToken: input.taskToken ?? null,
+          bodiesKept: settings?.bodies ?? true,
+        },
+        resolve: () => resolve(id),
+        reject,
+      });
+      if (this.pendingInserts.length === 1) setImmediate(() => this.commitInserts());
     });
+  }
+
+  private commitInserts(): void {
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    try {
+      this.o.store.enqueueMany(batch.map((b) => b.row));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    for (const b of batch) b.resolve();
     this.wake();
-    return id;
+  }
+
+  /** Records finished runs in one transaction per event-loop turn, then frees their slots. */
+  private commitFinishes(): void {
+    const batch = this.pendingFinishes;
+    this.pendingFinishes = [];
+    if (!this.closed) {
+      try {
+        this.o.store.finishRuns(batch);
+      } catch (err) {
+        this.o.log.error('async queue: recording results failed', {
+          count: batch.length,
+          error: String(err),
+        });
+      }
+    }
+    for (const b of batch) b.done();
   }
 
   /** Recovers runs a previous process left behind, then starts working. */
@@ -160,10 +208,17 @@ export class AsyncQueue {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (!this.inflight.size) return;
+    if (!this.inflight.size) {
+      this.closed = true;
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    await Promise.race([
+      Promise.allSettled([...this.inflight]),
+      new Promise((r) => (timer = setTimeout(r, graceMs))),
+    ]);
     clearTimeout(timer);
+    this.closed = true;
   }
 
   private pump(): void {
@@ -235,38 +290,44 @@ export class AsyncQueue {
       body: run.body,
     });
     // After stop the store may be closed: the run stays `running` and is requeued at the next start.
-    if (this.stopped) return;
-    try {
-      if (result.error?.code === 'shutting_down') {
-        this.o.store.release(run.id, run.attempt, this.o.now());
-        return;
-      }
-      const next = this.next(run, result);
-      this.o.store.finishRun(
-        run,
-        {
-          version: result.version,
-          startedAt: result.startedAt,
-          finishedAt: result.finishedAt,
-          statusCode: result.status,
-          outcome: result.outcome,
-          cold: result.cold,
-          responseHeaders: result.headers,
-          responseBody: result.body,
-          responseTruncated: result.truncated,
-          error: result.error,
-        },
-        next,
-      );
-      if (next.status === 'queued') {
-        this.o.log.debug('async run failed; retrying', { id: run.id, function: run.function, attempt: run.attempt, status: result.status });
-      } else if (next.status === 'dead') {
-        this.o.log.warn('async invocation is dead after its last attempt', { id: run.id, function: run.function, attempts: run.attempt, status: result.status });
-      }
-      if (next.status !== 'queued' && run.hasCallback) this.o.onCallbackDue?.();
-    } catch (err) {
-      this.o.log.error('async queue: recording a result failed', { id: run.id, error: String(err) });
+    if (this.closed) return;
+    if (result.error?.code === 'shutting_down') {
+      this.o.store.release(run.id, run.attempt, this.o.now());
+      return;
     }
+    const next = this.next(run, result);
+    if (next.status === 'queued') {
+      this.o.log.debug('async run failed; retrying', {
+        id: run.id,
+        function: run.function,
+        attempt: run.attempt,
+        status: result.status,
+      });
+    } else if (next.status === 'dead') {
+      this.o.log.warn('async invocation is dead after its last attempt', {
+        id: run.id,
+        function: run.function,
+        attempts: run.attempt,
+        status: result.status,
+      });
+    }
+    const recorded: RunResult = {
+      version: result.version,
+      startedAt: result.startedAt,
+      finishedAt: result.finishedAt,
+      statusCode: result.status,
+      outcome: result.outcome,
+      cold: result.cold,
+      responseHeaders: result.headers,
+      responseBody: result.body,
+      responseTruncated: result.truncated,
+      error: result.error,
+    };
+    await new Promise<void>((done) => {
+      this.pendingFinishes.push({ run, result: recorded, next, done });
+      if (this.pendingFinishes.length === 1) setImmediate(() => this.commitFinishes());
+    });
+    if (next.status !== 'queued' && run.hasCallback) this.o.onCallbackDue?.();
   }
 
   /** Succeeded below 400, failed on a 4xx (a retry would get the same answer), else retried, then dead. */
@@ -275,6 +336,12 @@ export class AsyncQueue {
     if (r.outcome === 'ok' && r.status < 400) return { status: 'succeeded' };
     if (r.outcome === 'ok') return { status: 'failed' };
     if (run.attempt >= run.maxAttempts) return { status: 'dead' };
-    return { status: 'queued', runAt: r.finishedAt + backoffDelay(run.attempt, this.o.backoffMs, this.o.maxBackoffMs, this.o.random) };
+    // Count retries from the start of this drive, so a redriven invocation starts at the base delay again.
+    const retries = this.o.settings(run.function)?.retries ?? 2;
+    const retry = Math.max(1, run.attempt - (run.maxAttempts - retries - 1));
+    return {
+      status: 'queued',
+      runAt: r.finishedAt + backoffDelay(retry, this.o.backoffMs, this.o.maxBackoffMs, this.o.random),
+    };
   }
 }

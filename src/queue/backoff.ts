@@ -5,7 +5,12 @@
  * capped at `maxMs`, stretched by up to 20% so that retries of a burst spread out. Never less
  * than the plain exponential value, so a retry is never earlier than documented.
  */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const plain = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(plain * (1 + 0.2 * random()));
 }

@@ -19,7 +19,13 @@ const DENIED_SUBNETS: readonly [string, number, 'ipv4' | 'ipv6'][] = [
   ['fd00:ec2::254', 128, 'ipv6'], // AWS metadata over IPv6
 ];
 /** Metadata host names refused whatever they resolve to. */
-const DENIED_NAMES = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal']);
+const DENIED_NAMES = new Set([
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
 
 /** Lookup function with the shape http.request accepts. */
 type Lookup = NonNullable<RequestOptions['lookup']>;
@@ -43,21 +49,39 @@ export class CallbackPolicy {
       const type = net.isIP(address);
       if (type) {
         const bits = prefix === undefined ? (type === 4 ? 32 : 128) : Number(prefix);
-        if (!Number.isInteger(bits) || bits < 0 || bits > (type === 4 ? 32 : 128)) throw new KumoError('bad_request', `--callback-allow: ${JSON.stringify(raw)} has a bad prefix length`);
+        if (!Number.isInteger(bits) || bits < 0 || bits > (type === 4 ? 32 : 128))
+          throw new KumoError(
+            'bad_request',
+            `--callback-allow: ${JSON.stringify(raw)} has a bad prefix length`,
+          );
         this.allowedNets.addSubnet(address, bits, type === 4 ? 'ipv4' : 'ipv6');
       } else if (/^(\*\.)?[a-z0-9.-]+$/.test(entry)) {
         this.allowedNames.push(entry);
       } else {
-        throw new KumoError('bad_request', `--callback-allow: ${JSON.stringify(raw)} is not a CIDR, an address or a host name`);
+        throw new KumoError(
+          'bad_request',
+          `--callback-allow: ${JSON.stringify(raw)} is not a CIDR, an address or a host name`,
+        );
       }
     }
     this.hasAllowList = allow.some((a) => a.trim() !== '');
-    this.lookup = ((hostname: string, options: dns.LookupOptions, callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+    this.lookup = ((
+      hostname: string,
+      options: dns.LookupOptions,
+      callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void,
+    ) => {
       const named = this.nameAllowed(hostname.toLowerCase());
       dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return callback(err, '');
         const ok = addresses.filter((a) => this.addressProblem(a.address, named) === undefined);
-        if (!ok.length) return callback(new KumoError('callback_not_allowed', `callback host ${hostname} resolves only to refused addresses`), '');
+        if (!ok.length)
+          return callback(
+            new KumoError(
+              'callback_not_allowed',
+              `callback host ${hostname} resolves only to refused addresses`,
+            ),
+            '',
+          );
         if (options.all) return callback(null, ok);
         const first = ok[0] as dns.LookupAddress;
         callback(null, first.address, first.family);
@@ -73,7 +97,8 @@ export class CallbackPolicy {
     } catch {
       throw refused(`X-Callback-Url ${JSON.stringify(raw)} is not a URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refused(`X-Callback-Url must be http:// or https:// (got ${url.protocol})`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw refused(`X-Callback-Url must be http:// or https:// (got ${url.protocol})`);
     if (url.username || url.password) throw refused('X-Callback-Url must not carry credentials');
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (net.isIP(host)) {
@@ -81,8 +106,10 @@ export class CallbackPolicy {
       if (problem) throw refused(`X-Callback-Url ${host}: ${problem}`);
       return url;
     }
-    if (DENIED_NAMES.has(host.replace(/\.$/, ''))) throw refused(`X-Callback-Url ${host} is a cloud metadata host`);
-    if (this.hasAllowList && !this.nameAllowed(host) && !this.hasNets()) throw refused(`X-Callback-Url ${host} is not on the callback allow-list (--callback-allow)`);
+    if (DENIED_NAMES.has(host.replace(/\.$/, '')))
+      throw refused(`X-Callback-Url ${host} is a cloud metadata host`);
+    if (this.hasAllowList && !this.nameAllowed(host) && !this.hasNets())
+      throw refused(`X-Callback-Url ${host} is not on the callback allow-list (--callback-allow)`);
     return url;
   }
 
@@ -91,7 +118,8 @@ export class CallbackPolicy {
     const plain = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
     const type = net.isIPv4(plain) ? 'ipv4' : 'ipv6';
     if (this.denied.check(plain, type)) return 'cloud metadata and link-local addresses are refused';
-    if (this.hasAllowList && !named && !this.allowedNets.check(plain, type)) return 'not on the callback allow-list (--callback-allow)';
+    if (this.hasAllowList && !named && !this.allowedNets.check(plain, type))
+      return 'not on the callback allow-list (--callback-allow)';
     return undefined;
   }
 

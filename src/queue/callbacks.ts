@@ -37,7 +37,8 @@ export interface CallbackBody {
 
 /** Delivers due callbacks. */
 export class CallbackDispatcher {
-  private readonly o: Required<Omit<CallbackDispatcherOptions, 'onResult'>> & Pick<CallbackDispatcherOptions, 'onResult'>;
+  private readonly o: Required<Omit<CallbackDispatcherOptions, 'onResult'>> &
+    Pick<CallbackDispatcherOptions, 'onResult'>;
   private readonly delivering: Set<string> = new Set();
   private readonly inflight: Set<Promise<void>> = new Set();
   private timer: NodeJS.Timeout | undefined;
@@ -45,7 +46,15 @@ export class CallbackDispatcher {
   private stopped = true;
 
   constructor(options: CallbackDispatcherOptions) {
-    this.o = { maxAttempts: 8, backoffMs: 1000, maxBackoffMs: 5 * 60_000, timeoutMs: 10_000, concurrency: 8, now: Date.now, ...options };
+    this.o = {
+      maxAttempts: 8,
+      backoffMs: 1000,
+      maxBackoffMs: 5 * 60_000,
+      timeoutMs: 10_000,
+      concurrency: 8,
+      now: Date.now,
+      ...options,
+    };
   }
 
   /** Starts delivering (pending deliveries from before a restart included). */
@@ -69,7 +78,10 @@ export class CallbackDispatcher {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    await Promise.race([
+      Promise.allSettled([...this.inflight]),
+      new Promise((r) => (timer = setTimeout(r, graceMs))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -134,7 +146,11 @@ export class CallbackDispatcher {
         url,
         {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': String(data.length), 'user-agent': 'kumo-callback' },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(data.length),
+            'user-agent': 'kumo-callback',
+          },
           lookup: this.o.policy.lookup,
           timeout: this.o.timeoutMs,
           agent: false,

@@ -23,25 +23,47 @@ export function readLaunchRecord(buildDir: string, runtime: string): Record<stri
   const file = join(buildDir, RECORD_DIR, `${runtime}.json`);
   try {
     const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
   } catch (err) {
-    throw new KumoError('instance_failed_to_start', `${file} is missing or unreadable (${(err as Error).message}): deploy again`);
+    throw new KumoError(
+      'instance_failed_to_start',
+      `${file} is missing or unreadable (${(err as Error).message}): deploy again`,
+    );
   }
-  throw new KumoError('instance_failed_to_start', `${file} is not a launch record this kumo understands: deploy again`);
+  throw new KumoError(
+    'instance_failed_to_start',
+    `${file} is not a launch record this kumo understands: deploy again`,
+  );
 }
 
 /** A string field of a launch record, or the error naming it. */
 export function recordString(record: Record<string, unknown>, field: string): string {
   const value = record[field];
-  if (typeof value !== 'string') throw new KumoError('instance_failed_to_start', `launch record field "${field}" is missing: deploy again`);
+  if (typeof value !== 'string')
+    throw new KumoError(
+      'instance_failed_to_start',
+      `launch record field "${field}" is missing: deploy again`,
+    );
   return value;
 }
 
 /** The basics every instance of these runtimes gets; the function's own variables may override them. */
-export const BASE_ENV: Readonly<Record<string, string>> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' };
+export const BASE_ENV: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/tmp',
+  LANG: 'C.UTF-8',
+};
 
 /** The control variables common to every shim: where to listen and what it runs. */
-export function controlEnv(options: { socketPath: string; name: string; version: number; memory: number; timeout: number; envKeys: string[] }): Record<string, string> {
+export function controlEnv(options: {
+  socketPath: string;
+  name: string;
+  version: number;
+  memory: number;
+  timeout: number;
+  envKeys: string[];
+}): Record<string, string> {
   return {
     KUMO_SOCKET: options.socketPath,
     KUMO_FUNCTION: options.name,

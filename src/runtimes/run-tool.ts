@@ -23,7 +23,13 @@ export interface ToolOptions {
 export async function runTool(command: string, args: string[], o: ToolOptions): Promise<string[]> {
   o.signal.throwIfAborted();
   const output: string[] = [];
-  const child = spawn(command, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal, killSignal: 'SIGKILL' });
+  const child = spawn(command, args, {
+    cwd: o.cwd,
+    env: o.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: o.signal,
+    killSignal: 'SIGKILL',
+  });
   const onLine = (line: string) => {
     output.push(line);
     o.log(line);
@@ -40,8 +46,11 @@ export async function runTool(command: string, args: string[], o: ToolOptions): 
       child.once('close', (c) => resolve(c));
     });
   } catch (err) {
-    if (o.signal.aborted) throw new KumoError('build_failed', 'the build was cancelled', { log: o.collected() });
-    throw new KumoError('build_failed', `could not run ${o.what}: ${(err as Error).message}`, { log: o.collected() });
+    if (o.signal.aborted)
+      throw new KumoError('build_failed', 'the build was cancelled', { log: o.collected() });
+    throw new KumoError('build_failed', `could not run ${o.what}: ${(err as Error).message}`, {
+      log: o.collected(),
+    });
   }
   await Promise.all(readers);
   if (code !== 0) {
@@ -52,7 +61,10 @@ export async function runTool(command: string, args: string[], o: ToolOptions): 
 }
 
 /** A build log that also collects its lines, for the errors above. */
-export function collectingLog(log: (line: string) => void): { log: (line: string) => void; collected: () => string } {
+export function collectingLog(log: (line: string) => void): {
+  log: (line: string) => void;
+  collected: () => string;
+} {
   const lines: string[] = [];
   return {
     log: (line) => {

@@ -7,15 +7,22 @@
  * missed ticks are known and handled by the schedule's catch-up policy (`none` or `one`).
  */
 import { randomBytes } from 'node:crypto';
-import { KumoError, nextRunTime, nextRunTimes, type ScheduleRecord, type ScheduleSpec, type ServerLog } from '../core/index.ts';
+import {
+  KumoError,
+  nextRunTime,
+  nextRunTimes,
+  type ScheduleRecord,
+  type ScheduleSpec,
+  type ServerLog,
+} from '../core/index.ts';
 import type { EnqueueInput } from '../queue/index.ts';
 import type { InvocationStore, ScheduleStore } from '../store/index.ts';
 
 /** What the scheduler needs. */
 export interface SchedulerOptions {
   store: ScheduleStore & Pick<InvocationStore, 'activeForSchedule'>;
-  /** The queue's enqueue. */
-  enqueue: (input: EnqueueInput) => string;
+  /** The queue's enqueue (resolves once the invocation is stored). */
+  enqueue: (input: EnqueueInput) => Promise<string>;
   /** The kumo.yaml schedules of a function's active version; undefined when the function does not exist. */
   manifestSchedules: (fn: string) => ScheduleSpec[] | undefined;
   log: ServerLog;
@@ -70,7 +77,8 @@ export class Scheduler {
 
   /** Adds a schedule by API (`kumo schedule`). */
   add(fn: string, spec: ScheduleSpec): ScheduleView {
-    if (this.o.manifestSchedules(fn) === undefined) throw new KumoError('function_not_found', `no function named '${fn}' is deployed (see kumo list)`);
+    if (this.o.manifestSchedules(fn) === undefined)
+      throw new KumoError('function_not_found', `no function named '${fn}' is deployed (see kumo list)`);
     const now = this.o.now();
     const record = toRecord(fn, `${fn}-${randomBytes(3).toString('hex')}`, 'api', spec, now);
     this.o.store.putSchedule(record);
@@ -83,9 +91,16 @@ export class Scheduler {
     const schedules = this.o.store.listSchedules(fn);
     if (id !== undefined) {
       const s = schedules.find((x) => x.id === id);
-      if (!s) throw new KumoError('schedule_not_found', `function '${fn}' has no schedule ${id} (see kumo schedules ${fn})`);
+      if (!s)
+        throw new KumoError(
+          'schedule_not_found',
+          `function '${fn}' has no schedule ${id} (see kumo schedules ${fn})`,
+        );
       if (s.source === 'manifest') {
-        throw new KumoError('conflict', `schedule ${id} comes from ${fn}'s kumo.yaml: remove it there and deploy again`);
+        throw new KumoError(
+          'conflict',
+          `schedule ${id} comes from ${fn}'s kumo.yaml: remove it there and deploy again`,
+        );
       }
       this.o.store.deleteSchedule(id);
       this.disarm(id);
@@ -126,10 +141,16 @@ export class Scheduler {
     const missed = nextRunTime(s.cron, s.tz ?? undefined, s.lastTickAt ?? s.createdAt);
     if (missed === undefined || missed >= now) return;
     if (s.catchup === 'one') {
-      this.o.log.info('schedule missed runs while kumo was down: running once now (catchup: one)', { schedule: s.id, function: s.function });
+      this.o.log.info('schedule missed runs while kumo was down: running once now (catchup: one)', {
+        schedule: s.id,
+        function: s.function,
+      });
       this.tick(s, now);
     } else {
-      this.o.log.info('schedule missed runs while kumo was down: skipped (catchup: none)', { schedule: s.id, function: s.function });
+      this.o.log.info('schedule missed runs while kumo was down: skipped (catchup: none)', {
+        schedule: s.id,
+        function: s.function,
+      });
       this.o.store.markTick(s.id, now);
     }
   }
@@ -142,15 +163,18 @@ export class Scheduler {
     const at = nextRunTime(s.cron, s.tz ?? undefined, from);
     if (at === undefined) return;
     const wait = Math.max(0, at - this.o.now());
-    const timer = setTimeout(() => {
-      this.timers.delete(id);
-      // A long wait is re-armed in steps; a timer may also fire a hair early.
-      if (this.o.now() < at - 2) return this.arm(id, from);
-      const current = this.o.store.getSchedule(id);
-      if (!current) return;
-      this.tick(current, at);
-      this.arm(id, at);
-    }, Math.min(wait, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(id);
+        // A long wait is re-armed in steps; a timer may also fire a hair early.
+        if (this.o.now() < at - 2) return this.arm(id, from);
+        const current = this.o.store.getSchedule(id);
+        if (!current) return;
+        this.tick(current, at);
+        this.arm(id, at);
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
     timer.unref();
     this.timers.set(id, timer);
   }
@@ -165,27 +189,33 @@ export class Scheduler {
     try {
       this.o.store.markTick(s.id, at);
       if (s.overlap === 'skip' && this.o.store.activeForSchedule(s.id) > 0) {
-        this.o.log.debug('schedule tick skipped: the previous run is still going (overlap: skip)', { schedule: s.id });
+        this.o.log.debug('schedule tick skipped: the previous run is still going (overlap: skip)', {
+          schedule: s.id,
+        });
         this.o.onTick?.(s.function, 'skipped');
         return;
       }
       const body = s.data === null ? Buffer.alloc(0) : Buffer.from(s.data);
-      this.o.enqueue({
-        function: s.function,
-        trigger: 'cron',
-        request: {
-          method: 'POST',
-          path: '/',
-          headers: {
-            ...(s.data === null ? {} : { 'content-type': 'application/json' }),
-            'x-kumo-schedule-id': s.id,
-            'x-kumo-scheduled-at': new Date(at).toISOString(),
+      void this.o
+        .enqueue({
+          function: s.function,
+          trigger: 'cron',
+          request: {
+            method: 'POST',
+            path: '/',
+            headers: {
+              ...(s.data === null ? {} : { 'content-type': 'application/json' }),
+              'x-kumo-schedule-id': s.id,
+              'x-kumo-scheduled-at': new Date(at).toISOString(),
+            },
           },
-        },
-        body,
-        scheduleId: s.id,
-        serialKey: s.overlap === 'queue' ? s.id : null,
-      });
+          body,
+          scheduleId: s.id,
+          serialKey: s.overlap === 'queue' ? s.id : null,
+        })
+        .catch((err: unknown) =>
+          this.o.log.error('schedule tick could not be queued', { schedule: s.id, error: String(err) }),
+        );
       this.o.onTick?.(s.function, 'enqueued');
     } catch (err) {
       this.o.log.error('schedule tick failed', { schedule: s.id, error: String(err) });
@@ -194,7 +224,13 @@ export class Scheduler {
 }
 
 /** The stored form of a schedule. */
-function toRecord(fn: string, id: string, source: ScheduleRecord['source'], spec: ScheduleSpec, now: number): ScheduleRecord {
+function toRecord(
+  fn: string,
+  id: string,
+  source: ScheduleRecord['source'],
+  spec: ScheduleSpec,
+  now: number,
+): ScheduleRecord {
   return {
     id,
     function: fn,

@@ -107,6 +107,8 @@ export interface InvocationStore {
   insertFinished(records: InvocationRecord[]): void;
   /** Stores a queued invocation durably; once this returns, a crash does not lose it. */
   enqueue(invocation: NewQueuedInvocation): void;
+  /** Stores several in one transaction (group commit of concurrent async requests). */
+  enqueueMany(invocations: readonly NewQueuedInvocation[]): void;
   /**
    * Claims up to `limit` ready invocations, oldest first, skipping `excludeFunctions` and
    * `excludeSerialKeys`, at most `perFunction(name)` of each function: marks them running with a
@@ -122,6 +124,8 @@ export interface InvocationStore {
   }): ClaimedRun[];
   /** Records a run's result and the invocation's next status; false if the invocation is gone. */
   finishRun(run: ClaimedRun, result: RunResult, next: RunNext): boolean;
+  /** Records several runs' results in one transaction. */
+  finishRuns(items: readonly { run: ClaimedRun; result: RunResult; next: RunNext }[]): void;
   /** Puts a claimed run back in the queue without counting its attempt (it never reached the function). */
   release(id: string, attempt: number, runAt: number): void;
   /**
@@ -134,7 +138,13 @@ export interface InvocationStore {
   /** Invocations whose callback is due. */
   dueCallbacks(now: number, limit: number): CallbackJob[];
   /** Records a callback delivery attempt. */
-  updateCallback(id: string, state: 'pending' | 'delivered' | 'failed', attempts: number, nextAt: number | null, error: string | null): void;
+  updateCallback(
+    id: string,
+    state: 'pending' | 'delivered' | 'failed',
+    attempts: number,
+    nextAt: number | null,
+    error: string | null,
+  ): void;
 
   get(id: string): InvocationRecord | undefined;
   attempts(id: string): AttemptRecord[];

@@ -34,7 +34,14 @@ export class HistoryRecorder {
 
   constructor(store: InvocationStore, options: HistoryOptions) {
     this.store = store;
-    this.o = { flushMs: 100, batchSize: 1000, pruneEveryMs: 60_000, now: Date.now, onError: () => {}, ...options };
+    this.o = {
+      flushMs: 100,
+      batchSize: 1000,
+      pruneEveryMs: 60_000,
+      now: Date.now,
+      onError: () => {},
+      ...options,
+    };
     this.pruneTimer = setInterval(() => this.prune(), this.o.pruneEveryMs);
     this.pruneTimer.unref();
   }

@@ -27,6 +27,7 @@ export class LogSink {
   private readonly flushMs: number;
   private readonly batchSize: number;
   readonly maxLinesPerFunction: number;
+  private closed = false;
 
   constructor(store: Store, options: LogSinkOptions = {}) {
     this.store = store;
@@ -39,6 +40,8 @@ export class LogSink {
 
   /** Queues one line. */
   write(line: LogLine): void {
+    // An instance's pipes can still deliver a line after shutdown closed the sink (and the store).
+    if (this.closed) return;
     this.pending.push(line);
     if (this.pending.length >= this.batchSize) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
@@ -76,5 +79,6 @@ export class LogSink {
   close(): void {
     clearInterval(this.pruneTimer);
     this.flush();
+    this.closed = true;
   }
 }

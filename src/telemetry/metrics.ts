@@ -5,7 +5,9 @@
  */
 
 /** Seconds; from a 1 ms hello to a 15-minute function. */
-const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+const DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
+];
 /** Seconds between an async invocation becoming ready and starting. */
 const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
@@ -109,8 +111,15 @@ export class Metrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
       for (const [key, v] of values) out.push(`${name}{${label ? `${label}="${key}"` : key}} ${v}`);
     };
-    counter('kumo_invocations_total', 'Finished invocation runs by function, version, trigger and outcome.', this.invocations);
-    out.push('# HELP kumo_invocation_duration_seconds Run duration (queueing for an instance included).', '# TYPE kumo_invocation_duration_seconds histogram');
+    counter(
+      'kumo_invocations_total',
+      'Finished invocation runs by function, version, trigger and outcome.',
+      this.invocations,
+    );
+    out.push(
+      '# HELP kumo_invocation_duration_seconds Run duration (queueing for an instance included).',
+      '# TYPE kumo_invocation_duration_seconds histogram',
+    );
     for (const [key, h] of this.durations) h.render('kumo_invocation_duration_seconds', key, out);
     counter('kumo_cold_starts_total', 'Runs that waited for a new instance to start.', this.coldStarts);
     const gauge = (name: string, help: string, rows: [string, number][]) => {
@@ -145,11 +154,22 @@ export class Metrics {
         ] as [string, number][];
       }),
     );
-    gauge('kumo_async_lag_seconds', 'Age of the oldest queued invocation that is ready to run (0 when none).', [['', round(g.oldestReadyAgeMs / 1000)]]);
-    out.push('# HELP kumo_async_start_lag_seconds Time from ready to started for async runs.', '# TYPE kumo_async_start_lag_seconds histogram');
+    gauge(
+      'kumo_async_lag_seconds',
+      'Age of the oldest queued invocation that is ready to run (0 when none).',
+      [['', round(g.oldestReadyAgeMs / 1000)]],
+    );
+    out.push(
+      '# HELP kumo_async_start_lag_seconds Time from ready to started for async runs.',
+      '# TYPE kumo_async_start_lag_seconds histogram',
+    );
     this.asyncLag.render('kumo_async_start_lag_seconds', '', out);
     counter('kumo_callbacks_total', 'Callback delivery attempts by result.', this.callbacks, 'result');
-    counter('kumo_schedule_ticks_total', 'Cron ticks by function and result (enqueued, or skipped by the overlap policy).', this.ticks);
+    counter(
+      'kumo_schedule_ticks_total',
+      'Cron ticks by function and result (enqueued, or skipped by the overlap policy).',
+      this.ticks,
+    );
     return `${out.join('\n')}\n`;
   }
 }

@@ -11,7 +11,7 @@ import {
   writeFunction,
   type TestServer,
 } from './harness.ts';
-import { startReceiver, type Receiver } from './receiver.ts';
+import { startReceiver, type Receiver } from './async-helpers.ts';
 
 interface HistoryItem {
   id: string;
@@ -94,7 +94,7 @@ describe('async invocations', () => {
     await server.dispose();
   });
 
-  test('Prefer: respond-async answers 202 with Location; the result is 202 until the function\'s own answer', async () => {
+  test("Prefer: respond-async answers 202 with Location; the result is 202 until the function's own answer", async () => {
     const res = await invoke(server, 'slowecho', '/some/path?ms=600', {
       method: 'POST',
       headers: { prefer: 'respond-async', 'content-type': 'text/plain' },
@@ -113,7 +113,13 @@ describe('async invocations', () => {
     assert.equal(done.headers.get('x-mine'), 'yes', "the function's own headers");
     assert.equal(done.headers.get('x-kumo-status'), 'succeeded');
     const out = (await done.json()) as { body: string; path: string; id: string; attempt: string };
-    assert.deepEqual(out, { body: 'hello async', path: '/some/path', id: body.id, attempt: '1', callback: null });
+    assert.deepEqual(out, {
+      body: 'hello async',
+      path: '/some/path',
+      id: body.id,
+      attempt: '1',
+      callback: null,
+    });
     const unknown = await fetch(`${server.url}/invocations/00000000-0000-0000-0000-000000000000`);
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'invocation_not_found');
@@ -127,12 +133,20 @@ describe('async invocations', () => {
     });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
-    const delivered = await eventually(() => receiver.bodies.find((b) => b.id === id), 20_000, 'the callback');
+    const delivered = await eventually(
+      () => receiver.bodies.find((b) => b.id === id),
+      20_000,
+      'the callback',
+    );
     assert.deepEqual(Object.keys(delivered).sort(), ['id', 'output', 'status', 'task-token']);
     assert.equal(delivered.status, 'succeeded');
     assert.equal(delivered['task-token'], 'tok-123');
     assert.equal((delivered.output as { body: string; callback: string | null }).body, 'with callback');
-    assert.equal((delivered.output as { callback: string | null }).callback, null, 'control headers do not reach the function');
+    assert.equal(
+      (delivered.output as { callback: string | null }).callback,
+      null,
+      'control headers do not reach the function',
+    );
     const record = await eventually(
       async () => {
         const r = await apiJson<{ callback: { state: string } | null }>(server, `/invocations/${id}`);
@@ -144,6 +158,32 @@ describe('async invocations', () => {
     assert.equal(record.callback?.state, 'delivered');
   });
 
+  test("kumo invoke --async prints the id; kumo result --wait prints the function's answer", async () => {
+    const queued = await kumo(server.url, [
+      'invoke',
+      'slowecho',
+      '--async',
+      '--data',
+      'from the cli',
+      '--path',
+      '/cli?ms=2500',
+    ]);
+    assert.equal(queued.code, 0, queued.stderr);
+    const id = queued.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const pending = await kumo(server.url, ['result', id]);
+    assert.equal(pending.code, 3, 'not finished yet');
+    assert.match(pending.stderr, /is (queued|running)/);
+    const done = await kumo(server.url, ['result', id, '--wait', '--json']);
+    assert.equal(done.code, 0, done.stderr);
+    const out = JSON.parse(done.stdout) as { status: string; statusCode: number; body: string };
+    assert.equal(out.status, 'succeeded');
+    assert.equal(out.statusCode, 201);
+    assert.equal((JSON.parse(out.body) as { body: string }).body, 'from the cli');
+    const usage = await kumo(server.url, ['invoke', 'slowecho', '--callback', 'http://127.0.0.1/']);
+    assert.equal(usage.code, 2, '--callback needs --async');
+  });
+
   test('callbacks to cloud metadata and link-local addresses are refused with 400 callback_not_allowed', async () => {
     for (const url of [
       'http://169.254.169.254/latest/meta-data/',
@@ -152,9 +192,17 @@ describe('async invocations', () => {
       'http://169.254.1.1:8080/x',
       'file:///etc/passwd',
     ]) {
-      const res = await invoke(server, 'slowecho', '/', { method: 'POST', headers: { prefer: 'respond-async', 'x-callback-url': url }, body: 'x' });
+      const res = await invoke(server, 'slowecho', '/', {
+        method: 'POST',
+        headers: { prefer: 'respond-async', 'x-callback-url': url },
+        body: 'x',
+      });
       assert.equal(res.status, 400, url);
-      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'callback_not_allowed', url);
+      assert.equal(
+        ((await res.json()) as { error: { code: string } }).error.code,
+        'callback_not_allowed',
+        url,
+      );
     }
   });
 
@@ -190,12 +238,20 @@ describe('async invocations', () => {
     assert.equal(done.status, 500);
     assert.equal(done.headers.get('x-kumo-status'), 'dead');
     assert.equal(await done.text(), 'always broken');
-    const dead = await apiJson<{ invocations: HistoryItem[] }>(server, '/history?status=dead&function=broken');
-    assert.ok(dead.invocations.some((i) => i.id === id && i.attempt === 2), 'dead after 1 + retries(1) attempts');
+    const dead = await apiJson<{ invocations: HistoryItem[] }>(
+      server,
+      '/history?status=dead&function=broken',
+    );
+    assert.ok(
+      dead.invocations.some((i) => i.id === id && i.attempt === 2),
+      'dead after 1 + retries(1) attempts',
+    );
 
     const cli = await kumo(server.url, ['history', '--status', 'dead', '--json']);
     assert.equal(cli.code, 0, cli.stderr);
-    assert.ok((JSON.parse(cli.stdout) as { invocations: HistoryItem[] }).invocations.some((i) => i.id === id));
+    assert.ok(
+      (JSON.parse(cli.stdout) as { invocations: HistoryItem[] }).invocations.some((i) => i.id === id),
+    );
     const table = await kumo(server.url, ['history', 'broken', '--status', 'dead']);
     assert.equal(table.code, 0, table.stderr);
     assert.ok(table.stdout.includes(id.slice(0, 8)), table.stdout);
@@ -239,7 +295,13 @@ describe('async invocations', () => {
     assert.equal(sync.status, 200);
     assert.ok(Date.now() - t0 < 1500, `sync request took ${Date.now() - t0}ms behind the async queue`);
     const spans: [number, number][] = [];
-    for (const id of ids) spans.push(Object.values((await (await result(server, id)).json()) as { t0: number; t1: number }) as [number, number]);
+    for (const id of ids)
+      spans.push(
+        Object.values((await (await result(server, id)).json()) as { t0: number; t1: number }) as [
+          number,
+          number,
+        ],
+      );
     const events = spans.flatMap(([s, e]) => [
       [s, 1],
       [e, -1],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,10 +23,18 @@ describe('the kumo CLI, as the README walkthrough types it', () => {
       `greet is live at http://greet.localhost:${server.port} (also http://localhost:${server.port}/fn/greet)`,
     );
 
-    const byHost = await fetch(`${server.url}/?name=World`, {
-      headers: { host: `greet.localhost:${server.port}` },
+    // As `curl -H 'Host: greet.localhost:PORT' 'http://127.0.0.1:PORT/?name=World'` (fetch cannot set Host).
+    const byHost = await new Promise<string>((resolve, reject) => {
+      const headers = { host: `greet.localhost:${server.port}` };
+      http
+        .get({ host: '127.0.0.1', port: server.port, path: '/?name=World', headers }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
     });
-    assert.deepEqual(await byHost.json(), { message: 'Hello, World!' });
+    assert.deepEqual(JSON.parse(byHost), { message: 'Hello, World!' });
 
     const invoked = await kumo(server.url, ['invoke', 'greet', '--data', '{"name":"World"}']);
     assert.equal(invoked.code, 0, invoked.stderr);

@@ -108,7 +108,8 @@ describe('gateway', () => {
     assert.equal(((await fn.json()) as { error: { code: string } }).error.code, 'function_not_found');
     const host = await raw(server.url, { path: '/', headers: { host: 'nope.localhost' } });
     assert.equal(host.status, 404);
-    const other = await fetch(`${server.url}/elsewhere`);
+    // Paths kumo has no rule for need an admin key (default deny); with one, the answer is 404.
+    const other = await fetch(`${server.url}/elsewhere`, { headers: { authorization: `Bearer ${server.adminKey}` } });
     assert.equal(other.status, 404);
     assert.equal(((await other.json()) as { error: { code: string } }).error.code, 'route_not_found');
   });
@@ -125,6 +126,34 @@ describe('gateway', () => {
       assert.equal(res.status, 413);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'payload_too_large');
       assert.equal(await (await invoke(small, 'tiny')).text(), 'ok');
+    } finally {
+      await small.dispose();
+    }
+  });
+
+  test('a response over the limit is refused with 502 response_too_large, or cut when streaming', async () => {
+    const small = await startTestServer(['--response-limit', '1']);
+    try {
+      const dir = await writeFunction({
+        'kumo.yaml': 'name: big\n',
+        'index.js': `export default { fetch(req) {
+          const big = new Uint8Array(2 * 1024 * 1024);
+          if (new URL(req.url).pathname === '/stream') {
+            return new Response(new ReadableStream({ start(c) { c.enqueue(big); c.close(); } }));
+          }
+          if (new URL(req.url).pathname === '/small') return new Response('small');
+          return new Response(big, { headers: { 'content-length': String(big.length) } });
+        } };\n`,
+      });
+      await mustDeploy(small, dir);
+      const declared = await invoke(small, 'big');
+      assert.equal(declared.status, 502);
+      assert.equal(((await declared.json()) as { error: { code: string } }).error.code, 'response_too_large');
+      await assert.rejects(async () => {
+        const streamed = await invoke(small, 'big', '/stream');
+        await streamed.arrayBuffer();
+      });
+      assert.equal(await (await invoke(small, 'big', '/small')).text(), 'small', 'the instance keeps serving');
     } finally {
       await small.dispose();
     }

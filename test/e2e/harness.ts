@@ -3,7 +3,8 @@
  * function folders written on the fly, deploys over HTTP, and the real CLI as a child process.
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ export const KUMO_BIN = path.join(ROOT, 'bin/kumo.js');
 export interface TestServer extends RunningServer {
   dataDir: string;
   logLines: string[];
+  /** The admin key the server made at first start (the harness helpers send it unless told otherwise). */
+  adminKey: string;
   /** Stops the server and removes its data directory. */
   dispose(): Promise<void>;
 }
@@ -36,10 +39,12 @@ export async function startTestServer(extraArgs: string[] = [], dataDir?: string
   const { createServerLog } = await import('../../src/telemetry/index.ts');
   const log: ServerLog = createServerLog({ out, level: 'debug' });
   const server = await startServer(config, log);
+  const adminKey = await useAdminKey(server.url, dir);
   return {
     ...server,
     dataDir: dir,
     logLines,
+    adminKey,
     dispose: async () => {
       await server.close();
       if (!dataDir) await rm(dir, { recursive: true, force: true });
@@ -65,58 +70,105 @@ export async function tarball(dir: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The admin keys of the servers tests started, by URL, so that helpers given only `{ url }` authenticate too. */
+const adminKeys = new Map<string, string>();
+
+/**
+ * Reads the first-start admin key from `dataDir` and makes the helpers send it to `url`. For
+ * servers a test starts itself (`kumo up` as a child process); startTestServer does it already.
+ */
+export async function useAdminKey(url: string, dataDir: string): Promise<string> {
+  const key = (await readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
+  adminKeys.set(url, key);
+  return key;
+}
+
+/** Which key a helper sends: by default the server's admin key; `key: null` sends none. */
+export interface KeyOption {
+  key?: string | null;
+}
+
+/** A server as the helpers see it: its URL, and its admin key when known. */
+export type ServerRef = { url: string; adminKey?: string };
+
+function keyFor(server: ServerRef, option: KeyOption): string | undefined {
+  if (option.key === null) return undefined;
+  return option.key ?? server.adminKey ?? adminKeys.get(server.url);
+}
+
 /**
  * A control-plane request (`path` below /api/v1, e.g. "/functions"). Every test goes through
- * this, so that credentials and the API prefix live in one place.
+ * this, so that credentials and the API prefix live in one place: it sends the server's admin
+ * key as `Authorization: Bearer` unless `init` has an Authorization header or `as.key` says otherwise.
  */
-export function api(server: { url: string }, path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${server.url}/api/v1${path}`, init);
+export function api(server: ServerRef, path: string, init: RequestInit = {}, as: KeyOption = {}): Promise<Response> {
+  const key = keyFor(server, as);
+  const headers = new Headers(init.headers);
+  if (key !== undefined && !headers.has('authorization')) headers.set('authorization', `Bearer ${key}`);
+  return fetch(`${server.url}/api/v1${path}`, { ...init, headers });
 }
 
 /** A control-plane GET, parsed as JSON. */
-export async function apiJson<T = Record<string, unknown>>(
-  server: { url: string },
-  path: string,
-): Promise<T> {
-  return (await api(server, path)).json() as Promise<T>;
+export async function apiJson<T = Record<string, unknown>>(server: ServerRef, path: string, as: KeyOption = {}): Promise<T> {
+  return (await api(server, path, {}, as)).json() as Promise<T>;
 }
 
 /** Deploys `dir` over the control API; returns status and JSON body. */
 export async function deploy(
-  server: { url: string },
+  server: ServerRef,
   dir: string,
   query = '',
+  as: KeyOption = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await api(server, `/functions${query ? `?${query}` : ''}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/gzip' },
-    body: await tarball(dir),
-  });
+  const res = await api(
+    server,
+    `/functions${query ? `?${query}` : ''}`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/gzip' },
+      body: await tarball(dir),
+    },
+    as,
+  );
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** Deploys and asserts success. */
 export async function mustDeploy(
-  server: { url: string },
+  server: ServerRef,
   dir: string,
   query = '',
+  as: KeyOption = {},
 ): Promise<Record<string, unknown>> {
-  const { status, body } = await deploy(server, dir, query);
+  const { status, body } = await deploy(server, dir, query, as);
   if (status !== 200 && status !== 201)
     throw new Error(`deploy failed with ${status}: ${JSON.stringify(body)}`);
   return body;
 }
 
-/** Runs the real `kumo` CLI against `url`; resolves with exit code and output. */
+/** Where the CLI under test looks for a login config and a local data directory: nowhere real. */
+const NO_CONFIG = path.join(os.tmpdir(), `kumo-test-no-config-${process.pid}`);
+
+/**
+ * Runs the real `kumo` CLI against `url`; resolves with exit code and output. It runs with
+ * KUMO_API_KEY set to the server's admin key (or `options.key`; `null` for none), and never sees
+ * the developer's own login config or `.kumo` key file; `options.env` adds or overrides variables
+ * (undefined removes one), `options.cwd` replaces the repository root as its working directory.
+ */
 export function kumo(
   url: string,
   args: string[],
   input?: string,
+  options: KeyOption & { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const key = keyFor({ url }, options);
+  const env: NodeJS.ProcessEnv = { ...process.env, KUMO_URL: url, XDG_CONFIG_HOME: NO_CONFIG, KUMO_DATA: NO_CONFIG };
+  delete env.KUMO_API_KEY;
+  if (key !== undefined) env.KUMO_API_KEY = key;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KUMO_BIN, ...args], {
-      env: { ...process.env, KUMO_URL: url },
-      cwd: ROOT,
+      env: { ...env, ...options.env },
+      cwd: options.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -126,6 +178,24 @@ export function kumo(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(input ?? '');
+  });
+}
+
+/** A raw HTTP request to `url`'s host (fetch cannot set Host or hop-by-hop headers). */
+export function raw(
+  url: string,
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer },
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const headers = { ...opts.headers, ...(opts.body ? { 'content-length': String(opts.body.length) } : {}) };
+    const req = http.request({ host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
   });
 }
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import {
   eventually,
   invoke,
@@ -14,7 +14,14 @@ import {
   writeFunction,
   api,
   apiJson,
+  useAdminKey,
 } from './harness.ts';
+
+/** Every server this file starts, so that a failed assertion cannot leave one running. */
+const spawned = new Set<ChildProcess>();
+after(() => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 /** Starts `kumo up` as a real child process and resolves with its URL once it listens. */
 async function spawnKumo(
@@ -24,6 +31,7 @@ async function spawnKumo(
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
@@ -32,6 +40,8 @@ async function spawnKumo(
     15_000,
     'kumo to listen',
   );
+  // The harness helpers authenticate with the admin key this server made at first start.
+  await useAdminKey(url, dataDir);
   return { child, url, output: () => output };
 }
 

@@ -1,8 +1,9 @@
 /**
  * Hostile functions: each case deploys a function that attacks the platform or its host, with a
  * well-behaved neighbour deployed beside it. Every case asserts the documented outcome of the
- * attack and that the neighbour keeps answering within 2× its unloaded p99 (with a 10 ms floor:
- * on this 2-core machine timer and scheduler noise alone reach a few ms).
+ * attack and that the neighbour keeps answering within 2× its unloaded p99 (the worst of three
+ * unloaded runs, with a 10 ms floor: on this 2-core machine timer and scheduler noise alone reach
+ * a few ms). The suite runs on its own (`npm run test:hostile`), never beside other test files.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, invoke, mustDeploy, startTestServer, writeFunction, type TestServer } from '../e2e/harness.ts';
 
-const NEIGHBOUR_SAMPLES = 60;
+const NEIGHBOUR_SAMPLES = 100;
 const P99_FLOOR_MS = 10;
 
 /** p99 of `n` sequential requests to the neighbour. */
@@ -39,7 +40,8 @@ describe('hostile functions', () => {
     const neighbour = await writeFunction({ 'kumo.yaml': 'name: neighbour\n', 'index.js': 'export default () => new Response("fine");\n' });
     await mustDeploy(server, neighbour);
     await neighbourP99(server, 20); // warm up
-    baseline = await neighbourP99(server);
+    // The normal p99: the worst of three unloaded runs, so one quiet run does not set the bar.
+    baseline = Math.max(await neighbourP99(server), await neighbourP99(server), await neighbourP99(server));
     listener = createServer((socket) => {
       listenerHits++;
       socket.end('hello from the host\n');

@@ -3,17 +3,20 @@ import { KumoError, LIMITS } from '../../core/index.ts';
 import { readBody, sendJson } from '../../http/index.ts';
 import type { DeployOverrides } from '../../build/index.ts';
 import type { DeployService } from '../deploy-service.ts';
+import type { SourceDeployer } from '../source-deploy.ts';
 import type { RouteContext } from '../router.ts';
+import { deployRun } from './deploy-source.ts';
 
-/** The deploy route handler. */
-export function deployRoute(service: DeployService, uploadLimit: number) {
+/** The deploy route handler (tar.gz, zip or a git repository with `sources`). */
+export function deployRoute(service: DeployService, uploadLimit: number, sources?: SourceDeployer) {
   return async ({ req, res, query }: RouteContext): Promise<void> => {
     const overrides = parseOverrides(query);
     const archive = await readBody(req, uploadLimit, 'upload');
     if (!archive.length) throw new KumoError('bad_request', 'the request body must be the bundle as a gzipped tar (kumo deploy makes one)');
+    const run = deployRun(service, sources, req, archive, query, overrides);
     const streaming = String(req.headers.accept ?? '').includes('application/x-ndjson');
     if (!streaming) {
-      const result = await service.deploy(archive, overrides);
+      const result = await run({}, new AbortController().signal);
       sendJson(res, result.created ? 201 : 200, result);
       return;
     }
@@ -29,13 +32,12 @@ export function deployRoute(service: DeployService, uploadLimit: number) {
     const controller = new AbortController();
     res.once('close', () => controller.abort());
     try {
-      const result = await service.deploy(
-        archive,
-        overrides,
+      const result = await run(
         {
           onBuild: (version) => event({ event: 'build', version }),
           onLog: (line) => event({ event: 'log', line }),
           onStart: () => event({ event: 'start' }),
+          onFunction: (fn) => event({ event: 'function', result: fn }),
         },
         controller.signal,
       );

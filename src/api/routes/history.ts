@@ -1,5 +1,14 @@
 /** GET /history and GET /invocations/:id — the invocation history, as `kumo history` shows it. */
-import { INVOCATION_STATUSES, KumoError, parseDuration, redactHeaders, TRIGGERS, type InvocationRecord, type InvocationStatus, type Trigger } from '../../core/index.ts';
+import {
+  INVOCATION_STATUSES,
+  KumoError,
+  parseDuration,
+  redactHeaders,
+  TRIGGERS,
+  type InvocationRecord,
+  type InvocationStatus,
+  type Trigger,
+} from '../../core/index.ts';
 import { sendJson } from '../../http/index.ts';
 import type { InvocationStore } from '../../store/index.ts';
 import type { RouteContext } from '../router.ts';
@@ -28,7 +37,10 @@ export function historyRoutes(d: HistoryRoutesDeps) {
         status: oneOf(query.get('status'), 'status', INVOCATION_STATUSES),
         trigger: oneOf(query.get('trigger'), 'trigger', TRIGGERS),
         since: parseSince(query.get('since'), d.now()),
-        before: query.get('before') === null ? undefined : intParam(query.get('before'), 'before', 0, Number.MAX_SAFE_INTEGER),
+        before:
+          query.get('before') === null
+            ? undefined
+            : intParam(query.get('before'), 'before', 0, Number.MAX_SAFE_INTEGER),
         limit,
       });
       sendJson(res, 200, { invocations: rows.map(summaryView) });
@@ -43,7 +55,11 @@ export function historyRoutes(d: HistoryRoutesDeps) {
 /** The invocation `id`, or invocation_not_found. */
 export function mustGetInvocation(store: InvocationStore, id: string): InvocationRecord {
   const r = store.get(id);
-  if (!r) throw new KumoError('invocation_not_found', `no invocation ${id} (unknown, or removed by history retention)`);
+  if (!r)
+    throw new KumoError(
+      'invocation_not_found',
+      `no invocation ${id} (unknown, or removed by history retention)`,
+    );
   return r;
 }
 
@@ -67,7 +83,14 @@ export function summaryView(r: InvocationRecord) {
     nextRunAt: r.status === 'queued' ? r.runAt : null,
     scheduleId: r.scheduleId,
     error: r.error,
-    callback: r.callback ? { url: r.callback.url, state: r.callback.state, attempts: r.callback.attempts, lastError: r.callback.lastError } : null,
+    callback: r.callback
+      ? {
+          url: r.callback.url,
+          state: r.callback.state,
+          attempts: r.callback.attempts,
+          lastError: r.callback.lastError,
+        }
+      : null,
   };
 }
 
@@ -82,9 +105,17 @@ function fullView(r: InvocationRecord, d: HistoryRoutesDeps) {
       headers: redactHeaders(r.request.headers),
       ...bodyView(hidden ? null : r.requestBody, r.requestTruncated, d.bodyLimit),
     },
-    response: r.responseHeaders === null ? null : { headers: redactHeaders(r.responseHeaders), ...bodyView(hidden ? null : r.responseBody, r.responseTruncated, d.bodyLimit) },
+    response:
+      r.responseHeaders === null
+        ? null
+        : {
+            headers: redactHeaders(r.responseHeaders),
+            ...bodyView(hidden ? null : r.responseBody, r.responseTruncated, d.bodyLimit),
+          },
     attempts: attemptsOf(r, d.invocations),
-    logs: d.invocations.logs(r.id, MAX_LOG_LINES).map((l) => ({ time: l.time, stream: l.stream, line: l.line })),
+    logs: d.invocations
+      .logs(r.id, MAX_LOG_LINES)
+      .map((l) => ({ time: l.time, stream: l.stream, line: l.line })),
   };
 }
 
@@ -92,7 +123,19 @@ function fullView(r: InvocationRecord, d: HistoryRoutesDeps) {
 function attemptsOf(r: InvocationRecord, store: InvocationStore) {
   const stored = store.attempts(r.id);
   if (stored.length || r.trigger !== 'http') return stored.map(({ invocationId: _id, ...a }) => a);
-  return [{ attempt: 1, version: r.version, startedAt: r.startedAt ?? r.createdAt, finishedAt: r.finishedAt, durationMs: r.durationMs, statusCode: r.statusCode, outcome: r.outcome, cold: r.cold, error: r.error?.code ?? null }];
+  return [
+    {
+      attempt: 1,
+      version: r.version,
+      startedAt: r.startedAt ?? r.createdAt,
+      finishedAt: r.finishedAt,
+      durationMs: r.durationMs,
+      statusCode: r.statusCode,
+      outcome: r.outcome,
+      cold: r.cold,
+      error: r.error?.code ?? null,
+    },
+  ];
 }
 
 /** A body as JSON: UTF-8 text when it is text, else base64; cut at `limit` bytes. */
@@ -123,20 +166,32 @@ export function parseSince(text: string | null, now: number): number | undefined
   if (text === null || text === '') return undefined;
   if (/^\d{12,}$/.test(text)) return Number(text);
   const ms = parseDuration(text, 's');
-  if (ms === undefined) throw new KumoError('bad_request', `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`);
+  if (ms === undefined)
+    throw new KumoError(
+      'bad_request',
+      `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`,
+    );
   return now - ms;
 }
 
 function intParam(text: string | null, name: string, def: number, max: number): number {
   if (text === null) return def;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new KumoError('bad_request', `"${name}" must be a whole number from 0 to ${max} (got ${JSON.stringify(text)})`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new KumoError(
+      'bad_request',
+      `"${name}" must be a whole number from 0 to ${max} (got ${JSON.stringify(text)})`,
+    );
   return n;
 }
 
 function oneOf<T extends string>(text: string | null, name: string, allowed: readonly T[]): T | undefined {
   if (text === null || text === '') return undefined;
-  if (!(allowed as readonly string[]).includes(text)) throw new KumoError('bad_request', `"${name}" must be one of ${allowed.join(', ')} (got ${JSON.stringify(text)})`);
+  if (!(allowed as readonly string[]).includes(text))
+    throw new KumoError(
+      'bad_request',
+      `"${name}" must be one of ${allowed.join(', ')} (got ${JSON.stringify(text)})`,
+    );
   return text as T;
 }
 

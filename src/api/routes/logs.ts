@@ -59,7 +59,7 @@ export function logsRoute(d: LogRoutesDeps) {
 }
 
 /** `10m`-style durations before now, or epoch milliseconds. */
-function parseSince(text: string | null, now: number): number | undefined {
+export function parseSince(text: string | null, now: number): number | undefined {
   if (text === null || text === '') return undefined;
   if (/^\d{12,}$/.test(text)) return Number(text);
   const ms = parseDuration(text, 's');

@@ -19,14 +19,25 @@ export function redriveRoute(d: RedriveDeps) {
   return ({ res, params }: RouteContext) => {
     const current = mustGetInvocation(d.invocations, params.id ?? '');
     if (current.trigger === 'http') {
-      throw new KumoError('conflict', `invocation ${current.id} was a sync request: its client has its answer, there is nothing to redrive`);
+      throw new KumoError(
+        'conflict',
+        `invocation ${current.id} was a sync request: its client has its answer, there is nothing to redrive`,
+      );
     }
     if (current.status !== 'failed' && current.status !== 'dead') {
-      throw new KumoError('conflict', `invocation ${current.id} is ${current.status}: only failed or dead invocations can be redriven`);
+      throw new KumoError(
+        'conflict',
+        `invocation ${current.id} is ${current.status}: only failed or dead invocations can be redriven`,
+      );
     }
     const r = d.invocations.redrive(current.id, d.now(), d.retries(current.function) + 1);
     if (!r) throw new KumoError('conflict', `invocation ${current.id} changed state meanwhile; try again`);
     d.wakeQueue();
-    sendJson(res, 202, { ...summaryView(r), location: `/invocations/${r.id}` }, { location: `/invocations/${r.id}` });
+    sendJson(
+      res,
+      202,
+      { ...summaryView(r), location: `/invocations/${r.id}` },
+      { location: `/invocations/${r.id}` },
+    );
   };
 }

@@ -11,13 +11,16 @@ const BODY_LIMIT = 64 * 1024;
 export function scheduleRoutes(scheduler: Scheduler) {
   return {
     listAll: ({ res }: RouteContext) => sendJson(res, 200, { schedules: scheduler.list().map(view) }),
-    list: ({ res, params }: RouteContext) => sendJson(res, 200, { schedules: scheduler.list(params.name ?? '').map(view) }),
+    list: ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { schedules: scheduler.list(params.name ?? '').map(view) }),
     add: async ({ req, res, params }: RouteContext) => {
       const spec = parseSchedule(await readBody(req, BODY_LIMIT, 'schedule'));
       sendJson(res, 201, view(scheduler.add(params.name ?? '', spec)));
     },
-    removeAll: ({ res, params }: RouteContext) => sendJson(res, 200, { removed: scheduler.remove(params.name ?? '') }),
-    remove: ({ res, params }: RouteContext) => sendJson(res, 200, { removed: scheduler.remove(params.name ?? '', params.id ?? '') }),
+    removeAll: ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { removed: scheduler.remove(params.name ?? '') }),
+    remove: ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { removed: scheduler.remove(params.name ?? '', params.id ?? '') }),
   };
 }
 
@@ -33,8 +36,11 @@ function parseSchedule(raw: Buffer): ScheduleSpec {
     throw new KumoError('invalid_schedule', 'the schedule must be a JSON object like {"cron": "0 * * * *"}');
   }
   const problems: string[] = [];
-  const spec = parseScheduleEntry(value, [], (path, message) => problems.push(`"${path.length ? path.join('.') : 'schedule'}" ${message}`));
-  if (!spec) throw new KumoError('invalid_schedule', `schedule: ${problems.join('; ')}`, { issues: problems });
+  const spec = parseScheduleEntry(value, [], (path, message) =>
+    problems.push(`"${path.length ? path.join('.') : 'schedule'}" ${message}`),
+  );
+  if (!spec)
+    throw new KumoError('invalid_schedule', `schedule: ${problems.join('; ')}`, { issues: problems });
   return spec;
 }
 

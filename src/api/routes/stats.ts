@@ -42,8 +42,16 @@ export function statsRoute(d: StatsDeps) {
       if (!list) byFunction.set(s.function, (list = []));
       list.push(s);
     }
-    const functions = [...byFunction].sort(([a], [b]) => a.localeCompare(b)).map(([name, list]) => summarize(name, list));
-    sendJson(res, 200, { since, until: now, sampled: samples.length, complete: samples.length < MAX_SAMPLES, functions });
+    const functions = [...byFunction]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, list]) => summarize(name, list));
+    sendJson(res, 200, {
+      since,
+      until: now,
+      sampled: samples.length,
+      complete: samples.length < MAX_SAMPLES,
+      functions,
+    });
   };
 }
 

@@ -2,7 +2,7 @@
 import { KumoError } from '../../core/index.ts';
 import { readBody, sendJson } from '../../http/index.ts';
 import type { InstancePool } from '../../pool/index.ts';
-import type { ActiveVersions, Store } from '../../store/index.ts';
+import type { ActiveVersions, Store, VersionSource } from '../../store/index.ts';
 import type { RouteContext } from '../router.ts';
 import { mustGet } from './functions.ts';
 
@@ -12,6 +12,8 @@ export interface VersionRoutesDeps {
   versions: ActiveVersions;
   pool: InstancePool;
   now: () => number;
+  /** Where a version came from (the git commit of a git deploy), when recorded. */
+  sourceOf?: (name: string, version: number) => VersionSource | undefined;
 }
 
 /** The version routes. */
@@ -29,6 +31,7 @@ export function versionRoutes(d: VersionRoutesDeps) {
           active: v.version === fn.activeVersion,
           memory: v.spec.memory,
           timeout: v.spec.timeout,
+          ...sourceField(d.sourceOf?.(fn.name, v.version)),
         })),
       });
     },
@@ -74,4 +77,14 @@ function parseTo(body: Buffer): number | undefined {
     throw new KumoError('bad_request', `"to" must be a version number (got ${JSON.stringify(to)})`);
   }
   return to;
+}
+
+/** `source: { kind, repository?, ref?, commit? }` of a version, when recorded. */
+function sourceField(s: VersionSource | undefined): { source?: Record<string, string> } {
+  if (!s) return {};
+  const source: Record<string, string> = { kind: s.kind };
+  if (s.repository) source.repository = s.repository;
+  if (s.ref) source.ref = s.ref;
+  if (s.commit) source.commit = s.commit;
+  return { source };
 }

@@ -16,15 +16,22 @@ import { readNdjson } from '../ndjson.ts';
 import type { DeployResult } from '../responses.ts';
 import { deployEventSchema, deployResultSchema } from '../responses.ts';
 import { DeployProgress } from './deploy-progress.ts';
+import { classifyTarget, printOtherFunctions, refWithoutRepository, targetBody } from './deploy-source.ts';
 
 const SYNOPSIS =
-  'deploy PATH [--name N] [--handler H] [--memory MB] [--timeout 30s] [--cpu N] [--max-processes N] [--tmp-size MB] [--env KEY=VALUE]...';
+  'deploy PATH|ARCHIVE|FILE|REPO [--ref R] [--name N] [--handler H] [--memory MB] [--timeout 30s] [--cpu N] [--max-processes N] [--tmp-size MB] [--env KEY=VALUE]...';
 
 const USAGE = `Usage: kumo ${SYNOPSIS}
 
 Package the folder PATH and deploy it as a new version of a function.
 Files matched by .gitignore or .kumoignore (at any depth) are left out, and so are
 node_modules/ and .git/. The flags override kumo.yaml.
+
+PATH may also be an archive (fn.zip, fn.tar.gz) uploaded as is, one source file
+(hello.lua, lambda.py) deployed alone, or a git repository the server clones:
+https://host/owner/repo.git, git@host:owner/repo, or owner/repo (on the server's --git-base).
+A folder or repository may hold kumo.yaml, a run.json, or an .eserveless.yaml project
+(several functions, each deployed under its own name).
 
 Options:
   --name N          function name (default: kumo.yaml's name, else the folder name)
@@ -35,6 +42,9 @@ Options:
   --max-processes N processes and threads per instance (default 64)
   --tmp-size MB     size of the private /tmp (default 64)
   --env KEY=VALUE   environment variable for the function (repeatable)
+  --ref R           git branch, tag or commit to deploy (default: the repository's HEAD)
+  --lua-memory KB   lua: memory limit of the Lua VM, in KB
+  --lua-timeout MS  lua: time limit of one run, in ms
   -v, --verbose     show the build log as it runs
 
 ${COMMON_HELP}`;
@@ -49,6 +59,9 @@ const OPTIONS = {
   'tmp-size': { type: 'string' },
   env: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
+  ref: { type: 'string' },
+  'lua-memory': { type: 'string' },
+  'lua-timeout': { type: 'string' },
 } as const;
 
 const ENV_PAIR = /^[A-Za-z_][A-Za-z0-9_]*=/;
@@ -73,8 +86,40 @@ export const deployCommand: Command = {
       }
     }
     const client = clientFor(values, io);
-    const folder = path.resolve(io.cwd, folderArg);
     const progress = new DeployProgress(io, { json: values.json === true, verbose: values.verbose === true });
+    const lua = { luaMemory: values['lua-memory'], luaTimeout: values['lua-timeout'] };
+    const target = await classifyTarget(folderArg, io.cwd);
+    if (target.kind !== 'folder') {
+      if (values.ref !== undefined && target.kind !== 'git') throw refWithoutRepository();
+      const sent = await targetBody(
+        target,
+        (message) => void write(io.stderr, `kumo: warning: ${message}\n`),
+      );
+      if (target.kind === 'git') {
+        if (values.json !== true) await write(io.stdout, `[1/3] Cloning ${sent.label} on the server...\n`);
+      } else {
+        await progress.packaged(
+          values.name ?? sent.fallbackName ?? sent.label,
+          1,
+          formatSize(sent.body.length),
+        );
+      }
+      const sourceQuery = {
+        ...deployQuery(values),
+        name: values.name,
+        fallbackName: sent.fallbackName,
+        ...lua,
+      };
+      const body =
+        target.kind === 'git'
+          ? Buffer.from(JSON.stringify({ repository: target.repository, ref: values.ref }))
+          : sent.body;
+      const result = await upload(client, body, sourceQuery, progress, sent.type);
+      await printOtherFunctions(io, result, values.json === true);
+      return 0;
+    }
+    if (values.ref !== undefined) throw refWithoutRepository();
+    const folder = target.path;
     // Packaging first, so that a missing folder is reported as such rather than as a bad folder name.
     const bundle = await packFolder(folder, {
       onWarning: (message) => void write(io.stderr, `kumo: warning: ${message}\n`),
@@ -82,30 +127,44 @@ export const deployCommand: Command = {
     const name = await functionName(folder, values.name);
     await progress.packaged(name, bundle.files, formatSize(bundle.data.length));
 
-    const query = {
-      name,
-      handler: values.handler,
-      memory: values.memory,
-      timeout: values.timeout,
-      cpu: values.cpu,
-      maxProcesses: values['max-processes'],
-      tmpSize: values['tmp-size'],
-      env: values.env,
-    };
-    await upload(client, bundle.data, query, progress);
+    const query = { name, ...deployQuery(values), ...lua };
+    const result = await upload(client, bundle.data, query, progress);
+    await printOtherFunctions(io, result, values.json === true);
     return 0;
   },
 };
+
+/** The flags every kind of deploy sends. */
+function deployQuery(values: {
+  handler?: string | undefined;
+  memory?: string | undefined;
+  timeout?: string | undefined;
+  cpu?: string | undefined;
+  'max-processes'?: string | undefined;
+  'tmp-size'?: string | undefined;
+  env?: string[] | undefined;
+}): Query {
+  return {
+    handler: values.handler,
+    memory: values.memory,
+    timeout: values.timeout,
+    cpu: values.cpu,
+    maxProcesses: values['max-processes'],
+    tmpSize: values['tmp-size'],
+    env: values.env,
+  };
+}
 
 async function upload(
   client: ApiClient,
   data: Buffer,
   query: Query,
   progress: DeployProgress,
+  contentType = 'application/gzip',
 ): Promise<DeployResult> {
   const response = await client.send(client.url('/api/v1/functions', query), {
     method: 'POST',
-    headers: { 'content-type': 'application/gzip', accept: 'application/x-ndjson' },
+    headers: { 'content-type': contentType, accept: 'application/x-ndjson' },
     body: data,
   });
   if (!response.ok) throw await responseError(response);

@@ -6,9 +6,10 @@ import type { Command } from '../command.ts';
 import { clientFor, printText, printJson } from '../command.ts';
 import type { CliIO } from '../io.ts';
 import { CliError, UsageError, write } from '../io.ts';
+import { addAsyncHeaders, ASYNC_INVOKE_HELP, ASYNC_INVOKE_OPTIONS, printAccepted } from './invoke-async.ts';
 
 const SYNOPSIS =
-  "invoke NAME [--data STRING | --data-file FILE | --data -] [--method M] [--path /x] [--header 'K: V']... [-i]";
+  "invoke NAME [--data STRING | --data-file FILE | --data -] [--method M] [--path /x] [--header 'K: V']... [-i] [--async]";
 
 const USAGE = `Usage: kumo ${SYNOPSIS}
 
@@ -22,6 +23,7 @@ Options:
   --path /x             path (and ?query) the function sees (default: /)
   -H, --header 'K: V'   request header (repeatable)
   -i, --include         print the status line and headers before the body
+${ASYNC_INVOKE_HELP}
 
 With --json, prints {"status", "headers", "body"} instead (the body as text).
 
@@ -34,6 +36,7 @@ const OPTIONS = {
   path: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
   include: { type: 'boolean', short: 'i' },
+  ...ASYNC_INVOKE_OPTIONS,
 } as const;
 
 /** `kumo invoke`. */
@@ -63,7 +66,9 @@ export const invokeCommand: Command = {
     const client = clientFor(values, io);
     const fnPath = functionPath(values.path ?? '/', USAGE);
     const url = new URL(client.url(`/fn/${name}${fnPath.pathname}`).href + fnPath.search);
+    addAsyncHeaders(values, headers, USAGE);
     const response = await client.send(url, { method, headers, ...(body ? { body: body.data } : {}) });
+    if (values.async) return printAccepted(response, values.json === true, io);
 
     if (values.json) {
       await printJson(io, {

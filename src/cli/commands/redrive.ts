@@ -22,9 +22,17 @@ export const redriveCommand: Command = {
     const { values, positionals: given } = parseCommand(args, {}, USAGE);
     if (values.help) return printText(io, USAGE);
     const [id = ''] = positionals(given, ['ID'], USAGE);
-    const { raw, data } = await clientFor(values, io).json(acceptedSchema, 'POST', `/api/v1/invocations/${encodeURIComponent(id)}/redrive`);
+    const { raw, data } = await clientFor(values, io).json(
+      acceptedSchema,
+      'POST',
+      `/api/v1/invocations/${encodeURIComponent(id)}/redrive`,
+    );
     if (values.json) await printJson(io, raw);
-    else await println(io, `${data.id} is ${data.status} again: \`kumo result ${data.id} --wait\` for its result`);
+    else
+      await println(
+        io,
+        `${data.id} is ${data.status} again: \`kumo result ${data.id} --wait\` for its result`,
+      );
     return 0;
   },
 };

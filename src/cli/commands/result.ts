@@ -43,12 +43,19 @@ export const resultCommand: Command = {
     if (values.help) return printText(io, USAGE);
     const [id = ''] = positionals(given, ['ID'], USAGE);
     const timeoutMs = values.timeout === undefined ? 60_000 : parseDuration(values.timeout, 's');
-    if (timeoutMs === undefined) throw new UsageError(`--timeout must be a duration like 30s or 5m (got ${JSON.stringify(values.timeout)})`, USAGE);
+    if (timeoutMs === undefined)
+      throw new UsageError(
+        `--timeout must be a duration like 30s or 5m (got ${JSON.stringify(values.timeout)})`,
+        USAGE,
+      );
     const client = clientFor(values, io);
     const until = Date.now() + timeoutMs;
     for (;;) {
       const response = await client.send(client.url(`/invocations/${encodeURIComponent(id)}`));
-      if (response.status === 404) throw new CliError(`no invocation ${id} (unknown, or removed by history retention)`, { code: 'invocation_not_found' });
+      if (response.status === 404)
+        throw new CliError(`no invocation ${id} (unknown, or removed by history retention)`, {
+          code: 'invocation_not_found',
+        });
       if (response.status !== 202) {
         if (values.json) {
           await printJson(io, {
@@ -66,8 +73,13 @@ export const resultCommand: Command = {
       }
       const pending = (await response.json()) as { status?: string; attempt?: number };
       if (!values.wait || Date.now() > until) {
-        if (values.json) await printJson(io, { id, status: pending.status ?? 'queued', attempt: pending.attempt ?? 0 });
-        else await write(io.stderr, `${id} is ${pending.status ?? 'queued'} (attempt ${pending.attempt ?? 0})${values.wait ? ': gave up waiting' : ''}\n`);
+        if (values.json)
+          await printJson(io, { id, status: pending.status ?? 'queued', attempt: pending.attempt ?? 0 });
+        else
+          await write(
+            io.stderr,
+            `${id} is ${pending.status ?? 'queued'} (attempt ${pending.attempt ?? 0})${values.wait ? ': gave up waiting' : ''}\n`,
+          );
         return PENDING_EXIT;
       }
       await new Promise((r) => setTimeout(r, 250));

@@ -12,7 +12,10 @@ import { resolveCommand } from './command.ts';
 export async function buildExec(ctx: BuildContext): Promise<void> {
   const command = ctx.spec.command;
   if (!command) {
-    throw new KumoError('invalid_manifest', 'manifest: runtime exec needs "command" (e.g. command: "jq -c ." or command: ./run.sh)');
+    throw new KumoError(
+      'invalid_manifest',
+      'manifest: runtime exec needs "command" (e.g. command: "jq -c ." or command: ./run.sh)',
+    );
   }
   await cp(ctx.sourceDir, ctx.outDir, { recursive: true, force: true, verbatimSymlinks: true });
   const resolved = await resolveCommand(ctx.outDir, command);

@@ -12,7 +12,11 @@ import { KumoError } from '../../core/index.ts';
 export const PROGRAM_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
 
 /** Interpreter names as run.json files write them, mapped to what Debian installs. */
-const ALIASES: Record<string, string> = { python: 'python3', node: process.execPath, nodejs: process.execPath };
+const ALIASES: Record<string, string> = {
+  python: 'python3',
+  node: process.execPath,
+  nodejs: process.execPath,
+};
 
 /** A settled command: the argv to run and the host file it needs to read, if outside the bundle. */
 export interface ResolvedCommand {
@@ -23,15 +27,23 @@ export interface ResolvedCommand {
 /** Resolves `command` against the build directory `dir` and the server's programs. */
 export async function resolveCommand(dir: string, command: string[]): Promise<ResolvedCommand> {
   const [first = '', ...rest] = command;
-  const inBundle = first.includes('/') ? first : (await isFile(path.join(dir, first))) ? `./${first}` : undefined;
+  const inBundle = first.includes('/')
+    ? first
+    : (await isFile(path.join(dir, first)))
+      ? `./${first}`
+      : undefined;
   if (inBundle !== undefined) {
     const normal = path.posix.normalize(inBundle);
     if (path.posix.isAbsolute(normal)) return hostProgram(normal, rest);
     if (normal === '..' || normal.startsWith('../')) {
-      throw new KumoError('invalid_manifest', `manifest: "command" ${JSON.stringify(first)} must stay inside the bundle`);
+      throw new KumoError(
+        'invalid_manifest',
+        `manifest: "command" ${JSON.stringify(first)} must stay inside the bundle`,
+      );
     }
     const file = path.join(dir, normal);
-    if (!(await isFile(file))) throw new KumoError('unknown_handler', `command ${JSON.stringify(first)}: no such file in the bundle`);
+    if (!(await isFile(file)))
+      throw new KumoError('unknown_handler', `command ${JSON.stringify(first)}: no such file in the bundle`);
     // Archives (zip above all) often lose the executable bit; the manifest says it is a program.
     await chmod(file, 0o755);
     return { argv: [file, ...rest], hostProgram: null };
@@ -51,7 +63,9 @@ export async function resolveCommand(dir: string, command: string[]): Promise<Re
 
 async function hostProgram(file: string, rest: string[]): Promise<ResolvedCommand> {
   if (!(await isExecutable(file))) {
-    throw new KumoError('build_failed', `command ${file} is not an executable program on this server`, { log: `not executable: ${file}` });
+    throw new KumoError('build_failed', `command ${file} is not an executable program on this server`, {
+      log: `not executable: ${file}`,
+    });
   }
   return { argv: [file, ...rest], hostProgram: file };
 }

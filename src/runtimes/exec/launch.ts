@@ -26,7 +26,14 @@ export function launchExec(options: LaunchOptions): LaunchPlan {
     env: {
       ...BASE_ENV,
       ...spec.env,
-      ...controlEnv({ socketPath: options.socketPath, name: spec.name, version: options.version, memory: spec.memory, timeout: spec.timeout, envKeys: Object.keys(spec.env) }),
+      ...controlEnv({
+        socketPath: options.socketPath,
+        name: spec.name,
+        version: options.version,
+        memory: spec.memory,
+        timeout: spec.timeout,
+        envKeys: Object.keys(spec.env),
+      }),
       KUMO_COMMAND: JSON.stringify(argv),
     },
     cwd: buildDir,

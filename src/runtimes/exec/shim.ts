@@ -47,9 +47,15 @@ function takeControl(env: NodeJS.ProcessEnv): ExecControl {
   const commandJson = take('KUMO_COMMAND');
   const functionName = take('KUMO_FUNCTION');
   const timeoutMs = Number(take('KUMO_TIMEOUT')) || 30_000;
-  for (const name of ['KUMO_VERSION', 'KUMO_MEMORY', 'KUMO_ENV_KEYS']) take(name);
+  // The host channel serves plugins, which exec functions do not have: the program must not see it.
+  for (const name of ['KUMO_VERSION', 'KUMO_MEMORY', 'KUMO_ENV_KEYS', 'KUMO_HOST_SOCKET']) take(name);
   const command = JSON.parse(commandJson || '[]') as unknown;
-  if (!socketPath || !Array.isArray(command) || command.length === 0 || !command.every((w) => typeof w === 'string')) {
+  if (
+    !socketPath ||
+    !Array.isArray(command) ||
+    command.length === 0 ||
+    !command.every((w) => typeof w === 'string')
+  ) {
     throw new Error('KUMO_SOCKET and KUMO_COMMAND must be set: the shim is started by kumo, not by hand');
   }
   const baseEnv: Record<string, string> = {};
@@ -58,7 +64,12 @@ function takeControl(env: NodeJS.ProcessEnv): ExecControl {
 }
 
 /** The CGI variables of one request. */
-export function requestEnv(req: IncomingMessage, body: Buffer, invocationId: string, deadline: number): Record<string, string> {
+export function requestEnv(
+  req: IncomingMessage,
+  body: Buffer,
+  invocationId: string,
+  deadline: number,
+): Record<string, string> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const env: Record<string, string> = {
     REQUEST_METHOD: req.method ?? 'GET',
@@ -72,7 +83,9 @@ export function requestEnv(req: IncomingMessage, body: Buffer, invocationId: str
   if (contentType) env.CONTENT_TYPE = contentType;
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name === 'content-type' || name === 'content-length') continue;
-    env[`HTTP_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = Array.isArray(value) ? value.join(', ') : value;
+    env[`HTTP_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = Array.isArray(value)
+      ? value.join(', ')
+      : value;
   }
   return env;
 }
@@ -94,17 +107,29 @@ function tagged(invocationId: string, line: string): string {
 }
 
 /** Runs the program once; resolves with its exit status and stdout. */
-function runOnce(control: ExecControl, env: Record<string, string>, body: Buffer, invocationId: string, deadline: number): Promise<{ code: number | null; signal: string | null; out: Buffer; error?: string }> {
+function runOnce(
+  control: ExecControl,
+  env: Record<string, string>,
+  body: Buffer,
+  invocationId: string,
+  deadline: number,
+): Promise<{ code: number | null; signal: string | null; out: Buffer; error?: string }> {
   return new Promise((resolve) => {
     const [program, ...args] = control.command as [string, ...string[]];
-    const child = spawn(program, args, { env: { ...control.baseEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, {
+      env: { ...control.baseEnv, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     let error: string | undefined;
-    const timer = setTimeout(() => {
-      error = `killed at the deadline (${control.timeoutMs}ms timeout)`;
-      child.kill('SIGKILL');
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        error = `killed at the deadline (${control.timeoutMs}ms timeout)`;
+        child.kill('SIGKILL');
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     child.stdout.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_OUTPUT_BYTES) {
@@ -136,18 +161,30 @@ async function handle(control: ExecControl, req: IncomingMessage, res: ServerRes
   const idHeader = req.headers['x-kumo-invocation-id'];
   const invocationId = typeof idHeader === 'string' && idHeader ? idHeader : randomUUID();
   const deadlineHeader = Number(req.headers['x-kumo-deadline']);
-  const deadline = Number.isFinite(deadlineHeader) && deadlineHeader > 0 ? deadlineHeader : Date.now() + control.timeoutMs;
-  const result = await runOnce(control, requestEnv(req, body, invocationId, deadline), body, invocationId, deadline);
+  const deadline =
+    Number.isFinite(deadlineHeader) && deadlineHeader > 0 ? deadlineHeader : Date.now() + control.timeoutMs;
+  const result = await runOnce(
+    control,
+    requestEnv(req, body, invocationId, deadline),
+    body,
+    invocationId,
+    deadline,
+  );
   if (result.code === 0 && !result.error) {
     res.writeHead(200, { 'content-type': outputType(result.out), 'content-length': result.out.length });
     res.end(result.out);
     return;
   }
-  const how = result.error ?? (result.code === null ? `was killed by ${result.signal}` : `exited with code ${result.code}`);
+  const how =
+    result.error ??
+    (result.code === null ? `was killed by ${result.signal}` : `exited with code ${result.code}`);
   process.stderr.write(tagged(invocationId, `${control.command[0]} ${how}`));
   const message = `the program ${how} (invocation ${invocationId}); see kumo logs ${control.functionName}`;
   const errorBody = JSON.stringify({ error: { code: 'handler_error', message } });
-  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(errorBody) });
+  res.writeHead(500, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(errorBody),
+  });
   res.end(errorBody);
 }
 

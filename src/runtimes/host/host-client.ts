@@ -30,14 +30,35 @@ export class HostClient {
   }
 
   /** Calls `action` of `plugin` with `payload` for `invocationId`; resolves with the plugin's result. */
-  async call(plugin: string, action: string, payload: unknown, invocationId: string | undefined): Promise<unknown> {
+  async call(
+    plugin: string,
+    action: string,
+    payload: unknown,
+    invocationId: string | undefined,
+  ): Promise<unknown> {
     if (!this.socketPath) {
-      throw new PluginCallError('plugin_not_allowed', `call('${plugin}', …): this function lists no plugins; add "plugins: [${plugin}]" to kumo.yaml`, 403);
+      throw new PluginCallError(
+        'plugin_not_allowed',
+        `call('${plugin}', …): this function lists no plugins; add "plugins: [${plugin}]" to kumo.yaml`,
+        403,
+      );
     }
-    const { status, body } = await this.post('/call', { plugin, action, payload: payload ?? null, invocationId });
-    const parsed = JSON.parse(body || '{}') as { result?: unknown; error?: { code?: string; message?: string } };
+    const { status, body } = await this.post('/call', {
+      plugin,
+      action,
+      payload: payload ?? null,
+      invocationId,
+    });
+    const parsed = JSON.parse(body || '{}') as {
+      result?: unknown;
+      error?: { code?: string; message?: string };
+    };
     if (status >= 400 || parsed.error) {
-      throw new PluginCallError(parsed.error?.code ?? 'plugin_error', parsed.error?.message ?? `plugin call failed with HTTP ${status}`, status);
+      throw new PluginCallError(
+        parsed.error?.code ?? 'plugin_error',
+        parsed.error?.message ?? `plugin call failed with HTTP ${status}`,
+        status,
+      );
     }
     return parsed.result;
   }
@@ -52,15 +73,25 @@ export class HostClient {
     const data = Buffer.from(JSON.stringify(value));
     return new Promise((resolve, reject) => {
       const req = request(
-        { socketPath: this.socketPath, path, method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': data.length } },
+        {
+          socketPath: this.socketPath,
+          path,
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': data.length },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
           res.on('error', reject);
         },
       );
-      req.on('error', (err) => reject(new PluginCallError('plugin_error', `the host channel failed: ${err.message}`)));
+      req.on('error', (err) =>
+        reject(new PluginCallError('plugin_error', `the host channel failed: ${err.message}`)),
+      );
       req.end(data);
     });
   }

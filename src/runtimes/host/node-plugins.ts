@@ -6,9 +6,19 @@
 import { HostClient } from './host-client.ts';
 
 /** Takes KUMO_HOST_SOCKET out of `env` and defines `call` on `target` (globalThis). */
-export function installPluginCall(target: object, env: NodeJS.ProcessEnv, invocationId: () => string | undefined): void {
+export function installPluginCall(
+  target: object,
+  env: NodeJS.ProcessEnv,
+  invocationId: () => string | undefined,
+): void {
   const client = new HostClient(env.KUMO_HOST_SOCKET);
   Reflect.deleteProperty(env, 'KUMO_HOST_SOCKET');
-  const call = (plugin: string, action: string, payload?: unknown): Promise<unknown> => client.call(String(plugin), String(action), payload, invocationId());
-  Object.defineProperty(target, 'call', { value: call, writable: true, configurable: true, enumerable: false });
+  const call = (plugin: string, action: string, payload?: unknown): Promise<unknown> =>
+    client.call(String(plugin), String(action), payload, invocationId());
+  Object.defineProperty(target, 'call', {
+    value: call,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
 }

@@ -24,7 +24,9 @@ export async function buildLua(ctx: BuildContext): Promise<void> {
   const compiled = await compileLua(source, entry);
   if (!compiled.ok) {
     ctx.log(compiled.message);
-    throw new KumoError('build_failed', `${entry} does not compile: ${compiled.message}`, { log: compiled.message });
+    throw new KumoError('build_failed', `${entry} does not compile: ${compiled.message}`, {
+      log: compiled.message,
+    });
   }
   await mkdir(path.join(ctx.outDir, RECORD_DIR), { recursive: true });
   await writeFile(path.join(ctx.outDir, BYTECODE_FILE), compiled.bytecode);

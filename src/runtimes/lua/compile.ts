@@ -6,8 +6,15 @@
 import { LuaFactory, LuaLibraries } from 'wasmoon';
 
 /** Compiles `source` (named `chunkName` in error messages and tracebacks) to Lua 5.4 bytecode. */
-export async function compileLua(source: string, chunkName: string): Promise<{ ok: true; bytecode: Buffer } | { ok: false; message: string }> {
-  const engine = await new LuaFactory().createEngine({ openStandardLibs: false, injectObjects: false, enableProxy: false });
+export async function compileLua(
+  source: string,
+  chunkName: string,
+): Promise<{ ok: true; bytecode: Buffer } | { ok: false; message: string }> {
+  const engine = await new LuaFactory().createEngine({
+    openStandardLibs: false,
+    injectObjects: false,
+    enableProxy: false,
+  });
   try {
     const g = engine.global;
     g.loadLibrary(LuaLibraries.Base);
@@ -20,7 +27,9 @@ export async function compileLua(source: string, chunkName: string): Promise<{ o
       if fn == nil then return { false, err } end
       return { true, (string.dump(fn):gsub('.', function(c) return string.format('%02x', c:byte()) end)) }
     `);
-    const [ok, value] = Array.isArray(result) ? (result as [boolean, string]) : [false, 'compiler returned nothing'];
+    const [ok, value] = Array.isArray(result)
+      ? (result as [boolean, string])
+      : [false, 'compiler returned nothing'];
     return ok ? { ok: true, bytecode: Buffer.from(value, 'hex') } : { ok: false, message: String(value) };
   } finally {
     engine.global.close();

@@ -19,7 +19,9 @@ const WASMOON_DIR = path.dirname(path.dirname(createRequire(import.meta.url).res
 
 /** The VM memory limit in bytes for a spec. */
 export function luaMemoryBytes(spec: LaunchOptions['spec']): number {
-  return spec.lua?.maxmem !== undefined ? spec.lua.maxmem * 1024 : Math.floor((spec.memory * 1024 * 1024) / 2);
+  return spec.lua?.maxmem !== undefined
+    ? spec.lua.maxmem * 1024
+    : Math.floor((spec.memory * 1024 * 1024) / 2);
 }
 
 /** Plans an instance of the build in `options.buildDir`. */
@@ -32,13 +34,26 @@ export function launchLua(options: LaunchOptions): LaunchPlan {
     env: {
       ...BASE_ENV,
       ...spec.env,
-      ...controlEnv({ socketPath: options.socketPath, name: spec.name, version: options.version, memory: spec.memory, timeout: spec.timeout, envKeys: Object.keys(spec.env) }),
+      ...controlEnv({
+        socketPath: options.socketPath,
+        name: spec.name,
+        version: options.version,
+        memory: spec.memory,
+        timeout: spec.timeout,
+        envKeys: Object.keys(spec.env),
+      }),
       KUMO_BYTECODE: path.join(buildDir, recordString(record, 'bytecode')),
       KUMO_BUNDLE: buildDir,
       KUMO_LUA_MEMORY: String(luaMemoryBytes(spec)),
       KUMO_LUA_TIMEOUT: String(spec.lua?.timeout ?? 0),
     },
     cwd: buildDir,
-    readOnlyPaths: [nodeInstallDir(process.execPath), path.dirname(LUA_SHIM), HOST_CLIENT_DIR.replace(/\/$/, ''), WASMOON_DIR, buildDir],
+    readOnlyPaths: [
+      nodeInstallDir(process.execPath),
+      path.dirname(LUA_SHIM),
+      HOST_CLIENT_DIR.replace(/\/$/, ''),
+      WASMOON_DIR,
+      buildDir,
+    ],
   };
 }

@@ -15,6 +15,11 @@ import { HostClient, PluginCallError } from '../host/host-client.ts';
 import { LuaRunError, LuaVmFactory, type LuaVm, type VmOptions } from './vm.ts';
 
 const CONTROL_FD = 3;
+/**
+ * The VM stops a run this long before the platform's deadline, so that it answers 504 itself and
+ * the instance stays warm, rather than the gateway killing the instance at the deadline.
+ */
+const DEADLINE_MARGIN_MS = 50;
 
 interface LuaControl {
   socketPath: string;
@@ -53,7 +58,8 @@ function takeControl(env: NodeJS.ProcessEnv): LuaControl {
     hostSocket: take('KUMO_HOST_SOCKET'),
   };
   for (const name of ['KUMO_VERSION', 'KUMO_MEMORY', 'KUMO_ENV_KEYS']) take(name);
-  if (!control.socketPath || !control.bytecodeFile) throw new Error('KUMO_SOCKET and KUMO_BYTECODE must be set: the shim is started by kumo, not by hand');
+  if (!control.socketPath || !control.bytecodeFile)
+    throw new Error('KUMO_SOCKET and KUMO_BYTECODE must be set: the shim is started by kumo, not by hand');
   return control;
 }
 
@@ -69,7 +75,8 @@ export function argsOf(req: IncomingMessage, body: Buffer): unknown {
   } catch {
     return { ...query, body: text };
   }
-  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return { ...query, ...(parsed as Record<string, unknown>) };
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+    return { ...query, ...(parsed as Record<string, unknown>) };
   return parsed;
 }
 
@@ -80,7 +87,10 @@ export function encodeResult(value: unknown): { body: Buffer; type: string | und
   return { body: Buffer.from(JSON.stringify(value) ?? 'null'), type: 'application/json; charset=utf-8' };
 }
 
-const VIOLATION_STATUS = { memory: [500, 'memory_limit_exceeded'], time: [504, 'deadline_exceeded'] } as const;
+const VIOLATION_STATUS = {
+  memory: [500, 'memory_limit_exceeded'],
+  time: [504, 'deadline_exceeded'],
+} as const;
 
 /** Serves invocations with one VM at a time, replacing it after a limit was broken. */
 class LuaServer {
@@ -139,7 +149,10 @@ class LuaServer {
     const idHeader = req.headers['x-kumo-invocation-id'];
     const id = typeof idHeader === 'string' && idHeader ? idHeader : randomUUID();
     const deadlineHeader = Number(req.headers['x-kumo-deadline']);
-    let deadline = Number.isFinite(deadlineHeader) && deadlineHeader > 0 ? deadlineHeader : Date.now() + this.control.timeoutMs;
+    let deadline =
+      Number.isFinite(deadlineHeader) && deadlineHeader > 0
+        ? deadlineHeader - DEADLINE_MARGIN_MS
+        : Date.now() + this.control.timeoutMs;
     if (this.control.vmTimeoutMs > 0) deadline = Math.min(deadline, Date.now() + this.control.vmTimeoutMs);
     const vm = await this.vm;
     let value: unknown;
@@ -186,7 +199,10 @@ class LuaServer {
       }
     }
     const body = JSON.stringify({ error: { code, message } });
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   }
 

@@ -68,7 +68,7 @@ require = function(name)
   return value
 end
 function call(plugin, action, payload)
-  return __kumo_call(plugin, action, payload):await()
+  return __kumo_call(plugin, action, payload):await().value
 end
 local hex = __kumo_bytecode
 __kumo_bytecode = nil
@@ -83,7 +83,12 @@ export class LuaVmFactory {
 
   /** A ready VM with the action loaded (its top-level code has run, so `main` is defined). */
   async create(options: VmOptions): Promise<LuaVm> {
-    const engine = await this.factory.createEngine({ openStandardLibs: false, injectObjects: false, enableProxy: false, traceAllocations: true });
+    const engine = await this.factory.createEngine({
+      openStandardLibs: false,
+      injectObjects: false,
+      enableProxy: false,
+      traceAllocations: true,
+    });
     const vm = new LuaVm(engine, options);
     try {
       vm.prepare();
@@ -110,10 +115,21 @@ export class LuaVm {
   /** Opens the allowed libraries, removes the dangerous parts, installs the hook and loads the action. */
   prepare(): void {
     const g = this.engine.global;
-    for (const lib of [LuaLibraries.Base, LuaLibraries.Coroutine, LuaLibraries.Table, LuaLibraries.String, LuaLibraries.UTF8, LuaLibraries.Math, LuaLibraries.OS]) {
+    for (const lib of [
+      LuaLibraries.Base,
+      LuaLibraries.Coroutine,
+      LuaLibraries.Table,
+      LuaLibraries.String,
+      LuaLibraries.UTF8,
+      LuaLibraries.Math,
+      LuaLibraries.OS,
+    ]) {
       g.loadLibrary(lib);
     }
-    g.set('__kumo_call', (plugin: unknown, action: unknown, payload: unknown) => this.options.call(String(plugin), String(action), payload));
+    // Boxed: wasmoon cannot await a promise that resolves to null (a plugin's "nothing").
+    g.set('__kumo_call', async (plugin: unknown, action: unknown, payload: unknown) => ({
+      value: withoutNulls(await this.options.call(String(plugin), String(action), payload)),
+    }));
     g.set('__kumo_source', (name: unknown) => this.moduleSource(String(name)));
     g.set('print', (...values: unknown[]) => this.options.print(values.map(luaToString).join('\t')));
     const lua = g.lua;
@@ -151,7 +167,7 @@ export class LuaVm {
     this.deadlines.set(thread.address, deadline);
     try {
       lua.lua_getglobal(thread.address, 'main');
-      thread.pushValue(args);
+      thread.pushValue(withoutNulls(args));
       const results = await thread.run(1);
       return results[0];
     } catch (err) {
@@ -198,6 +214,21 @@ export class LuaVm {
     }
     return undefined;
   }
+}
+
+/**
+ * JSON's null as Lua's nil: wasmoon cannot push a null (nor await a promise of one), and a table
+ * field set to nil is absent in Lua anyway.
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (value === null) return undefined;
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value === 'object' && value !== undefined && !ArrayBuffer.isView(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) if (v !== null) out[key] = withoutNulls(v);
+    return out;
+  }
+  return value;
 }
 
 /** How Lua's tostring would show a value passed to print. */

@@ -25,7 +25,10 @@ const STYLES = ['auto', 'lambda', 'plain'];
 export async function buildPython(ctx: BuildContext): Promise<void> {
   const { log, collected } = collectingLog(ctx.log);
   if (!STYLES.includes(ctx.spec.style)) {
-    throw new KumoError('invalid_manifest', `manifest: "style" ${ctx.spec.style} is not a python style (use ${STYLES.join(', ')})`);
+    throw new KumoError(
+      'invalid_manifest',
+      `manifest: "style" ${ctx.spec.style} is not a python style (use ${STYLES.join(', ')})`,
+    );
   }
   await cp(ctx.sourceDir, ctx.outDir, { recursive: true, force: true, verbatimSymlinks: true });
   const entry = await resolvePythonEntry(ctx.outDir, ctx.spec.handler);
@@ -38,12 +41,27 @@ export async function buildPython(ctx: BuildContext): Promise<void> {
     log('$ pip install --only-binary=:all: --target .kumo/site-packages -r requirements.txt');
     await runTool(
       python.executable,
-      ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--no-warn-script-location', '--only-binary=:all:', '--target', SITE_PACKAGES, '-r', 'requirements.txt'],
+      [
+        '-m',
+        'pip',
+        'install',
+        '--disable-pip-version-check',
+        '--no-input',
+        '--no-warn-script-location',
+        '--only-binary=:all:',
+        '--target',
+        SITE_PACKAGES,
+        '-r',
+        'requirements.txt',
+      ],
       { ...tool, what: 'pip install -r requirements.txt' },
     );
   }
   // -x keeps kumo's own folder (installed packages) out: only the function's files must compile.
-  await runTool(python.executable, ['-m', 'compileall', '-q', '-x', '(^|/)\\.kumo/', '.'], { ...tool, what: 'python3 -m compileall (a syntax error?)' });
+  await runTool(python.executable, ['-m', 'compileall', '-q', '-x', '(^|/)\\.kumo/', '.'], {
+    ...tool,
+    what: 'python3 -m compileall (a syntax error?)',
+  });
   await writeLaunchRecord(ctx.outDir, 'python', {
     entry: entry.file,
     exportName: entry.exportName,
@@ -56,8 +74,12 @@ export async function buildPython(ctx: BuildContext): Promise<void> {
 
 /** The environment of build tools: PATH and HOME, plus pip and proxy settings of the server. */
 function toolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: env.HOME ?? '/tmp' };
-  for (const [key, value] of Object.entries(env)) if (value !== undefined && PIP_PASSTHROUGH.test(key)) out[key] = value;
+  const out: Record<string, string> = {
+    PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: env.HOME ?? '/tmp',
+  };
+  for (const [key, value] of Object.entries(env))
+    if (value !== undefined && PIP_PASSTHROUGH.test(key)) out[key] = value;
   return out;
 }
 

@@ -9,7 +9,15 @@ import path from 'node:path';
 import { KumoError } from '../../core/index.ts';
 
 /** Tried in order when the manifest names no handler (`lambda.py` is ShortedFaaS's, `lambda_function.py` AWS's). */
-export const DEFAULT_ENTRIES = ['lambda.py', 'lambda_function.py', 'handler.py', 'main.py', 'app.py', 'index.py', 'function.py'];
+export const DEFAULT_ENTRIES = [
+  'lambda.py',
+  'lambda_function.py',
+  'handler.py',
+  'main.py',
+  'app.py',
+  'index.py',
+  'function.py',
+];
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -23,18 +31,27 @@ export interface PythonEntry {
 export async function resolvePythonEntry(dir: string, handler: string | undefined): Promise<PythonEntry> {
   if (!handler?.trim()) {
     for (const file of DEFAULT_ENTRIES) if (await isFile(dir, file)) return { file, exportName: null };
-    throw new KumoError('unknown_handler', `no handler file: none of ${DEFAULT_ENTRIES.join(', ')} exists in the bundle; add one or set "handler" in kumo.yaml`);
+    throw new KumoError(
+      'unknown_handler',
+      `no handler file: none of ${DEFAULT_ENTRIES.join(', ')} exists in the bundle; add one or set "handler" in kumo.yaml`,
+    );
   }
   const spec = handler.trim();
   const tried: string[] = [];
   for (const reading of readings(spec)) {
     if (!inside(reading.file)) {
-      throw new KumoError('unknown_handler', `handler "${spec}" must be a path inside the bundle (no "..", not absolute)`);
+      throw new KumoError(
+        'unknown_handler',
+        `handler "${spec}" must be a path inside the bundle (no "..", not absolute)`,
+      );
     }
     if (await isFile(dir, reading.file)) return reading;
     tried.push(reading.file);
   }
-  throw new KumoError('unknown_handler', `handler "${spec}" not found: none of ${[...new Set(tried)].join(', ')} exists in the bundle`);
+  throw new KumoError(
+    'unknown_handler',
+    `handler "${spec}" not found: none of ${[...new Set(tried)].join(', ')} exists in the bundle`,
+  );
 }
 
 /** The ways to read a handler string, most specific first. */

@@ -21,7 +21,14 @@ const run = promisify(execFile);
 
 /** The interpreter for this server's environment `env`; throws build_failed when there is none. */
 export async function findPython(env: NodeJS.ProcessEnv): Promise<Interpreter> {
-  const candidates = [env.KUMO_PYTHON, '/usr/bin/python3', ...(env.PATH ?? '').split(':').filter(Boolean).map((dir) => path.join(dir, 'python3'))];
+  const candidates = [
+    env.KUMO_PYTHON,
+    '/usr/bin/python3',
+    ...(env.PATH ?? '')
+      .split(':')
+      .filter(Boolean)
+      .map((dir) => path.join(dir, 'python3')),
+  ];
   for (const candidate of candidates) {
     if (!candidate) continue;
     try {
@@ -29,12 +36,17 @@ export async function findPython(env: NodeJS.ProcessEnv): Promise<Interpreter> {
     } catch {
       continue;
     }
-    const probe = 'import json, sys; print(json.dumps([sys.executable, sys.base_prefix, sys.prefix, sys.version.split()[0]]))';
+    const probe =
+      'import json, sys; print(json.dumps([sys.executable, sys.base_prefix, sys.prefix, sys.version.split()[0]]))';
     const { stdout } = await run(candidate, ['-I', '-c', probe], { timeout: 10_000 });
     const [executable, basePrefix, prefix, version] = JSON.parse(stdout) as [string, string, string, string];
     return { executable, readPaths: [...new Set([path.dirname(executable), basePrefix, prefix])], version };
   }
-  throw new KumoError('build_failed', 'no python3 on this server: install it (apt-get install python3) or set KUMO_PYTHON', {
-    log: 'python3 not found (looked at KUMO_PYTHON, /usr/bin/python3 and PATH)',
-  });
+  throw new KumoError(
+    'build_failed',
+    'no python3 on this server: install it (apt-get install python3) or set KUMO_PYTHON',
+    {
+      log: 'python3 not found (looked at KUMO_PYTHON, /usr/bin/python3 and PATH)',
+    },
+  );
 }

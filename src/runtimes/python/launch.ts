@@ -16,10 +16,19 @@ export const PYTHON_SHIM = fileURLToPath(new URL('./shim.py', import.meta.url));
 export function launchPython(options: LaunchOptions): LaunchPlan {
   const { buildDir, spec } = options;
   const record = readLaunchRecord(buildDir, 'python');
-  const readPaths = Array.isArray(record.readPaths) ? record.readPaths.filter((p): p is string => typeof p === 'string') : [];
+  const readPaths = Array.isArray(record.readPaths)
+    ? record.readPaths.filter((p): p is string => typeof p === 'string')
+    : [];
   const exportName = typeof record.exportName === 'string' ? record.exportName : '';
   const control = {
-    ...controlEnv({ socketPath: options.socketPath, name: spec.name, version: options.version, memory: spec.memory, timeout: spec.timeout, envKeys: Object.keys(spec.env) }),
+    ...controlEnv({
+      socketPath: options.socketPath,
+      name: spec.name,
+      version: options.version,
+      memory: spec.memory,
+      timeout: spec.timeout,
+      envKeys: Object.keys(spec.env),
+    }),
     KUMO_ENTRY: path.join(buildDir, recordString(record, 'entry')),
     KUMO_EXPORT: exportName,
     KUMO_STYLE: recordString(record, 'style'),

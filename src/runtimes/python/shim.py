@@ -41,6 +41,7 @@ CONTROL = (
     "KUMO_TIMEOUT",
     "KUMO_ENV_KEYS",
     "KUMO_PATHS",
+    "KUMO_HOST_SOCKET",
 )
 # Tried in order when the manifest names no function; the style follows the name.
 CANDIDATES = (("handler", "lambda"), ("lambda_handler", "lambda"), ("main", "plain"), ("lambda_", "plain"))
@@ -316,7 +317,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.closing:
             self.send_header("connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 

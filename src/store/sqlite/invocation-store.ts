@@ -74,6 +74,17 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
   }
 
   enqueue(q: NewQueuedInvocation): void {
+    this.insertQueued(q);
+  }
+
+  enqueueMany(list: readonly NewQueuedInvocation[]): void {
+    if (list.length === 1) return this.insertQueued(list[0] as NewQueuedInvocation);
+    this.transaction(() => {
+      for (const q of list) this.insertQueued(q);
+    });
+  }
+
+  private insertQueued(q: NewQueuedInvocation): void {
     this.prepare(
       `INSERT INTO invocations (id, function, trigger, status, attempt, max_attempts, created_at, run_at, schedule_id, serial_key,
          request, request_body, bodies_kept, callback_url, task_token)
@@ -103,7 +114,12 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
          AND function NOT IN (SELECT value FROM json_each(?))
          AND (serial_key IS NULL OR serial_key NOT IN (SELECT value FROM json_each(?)))
        ORDER BY run_at, rowid LIMIT ?`,
-    ).all(o.now, JSON.stringify(o.excludeFunctions), JSON.stringify(o.excludeSerialKeys), o.limit * 4) as Row[];
+    ).all(
+      o.now,
+      JSON.stringify(o.excludeFunctions),
+      JSON.stringify(o.excludeSerialKeys),
+      o.limit * 4,
+    ) as Row[];
     const room = new Map<string, number>();
     const serials = new Set<string>();
     const chosen: Row[] = [];
@@ -124,7 +140,9 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
       `UPDATE invocations SET status = 'running', attempt = attempt + 1, lease_until = ?, started_at = ?
        WHERE id = ? AND status = 'queued' RETURNING *`,
     );
-    const attempt = this.prepare('INSERT OR REPLACE INTO invocation_attempts (invocation_id, attempt, started_at) VALUES (?, ?, ?)');
+    const attempt = this.prepare(
+      'INSERT OR REPLACE INTO invocation_attempts (invocation_id, attempt, started_at) VALUES (?, ?, ?)',
+    );
     return this.transaction(() => {
       const out: ClaimedRun[] = [];
       for (const c of chosen) {
@@ -138,44 +156,63 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
   }
 
   finishRun(run: ClaimedRun, r: RunResult, next: RunNext): boolean {
-    const terminal = next.status !== 'queued';
-    return this.transaction(() => {
-      const res = this.prepare(
-        `UPDATE invocations SET status = ?, version = ?, status_code = ?, outcome = ?, cold = ?, started_at = ?, finished_at = ?,
-           duration_ms = ?, response_headers = ?, response_body = ?, response_truncated = ?, error = ?, run_at = ?, lease_until = NULL,
-           callback_state = CASE WHEN ? AND callback_url IS NOT NULL THEN 'pending' ELSE callback_state END,
-           callback_next_at = CASE WHEN ? AND callback_url IS NOT NULL THEN ? ELSE callback_next_at END,
-           callback_attempts = CASE WHEN ? AND callback_url IS NOT NULL THEN 0 ELSE callback_attempts END,
-           request_body = CASE WHEN ? = 'succeeded' AND bodies_kept = 0 THEN NULL ELSE request_body END
-         WHERE id = ? AND attempt = ? AND status = 'running'`,
-      ).run(
-        next.status,
-        r.version,
-        r.statusCode,
-        r.outcome,
-        r.cold ? 1 : 0,
-        r.startedAt,
-        r.finishedAt,
-        r.finishedAt - r.startedAt,
-        JSON.stringify(r.responseHeaders),
-        r.responseBody,
-        r.responseTruncated ? 1 : 0,
-        r.error ? JSON.stringify(r.error) : null,
-        next.status === 'queued' ? next.runAt : null,
-        terminal ? 1 : 0,
-        terminal ? 1 : 0,
-        r.finishedAt,
-        terminal ? 1 : 0,
-        next.status,
-        run.id,
-        run.attempt,
-      );
-      this.prepare(
-        `UPDATE invocation_attempts SET version = ?, started_at = ?, finished_at = ?, duration_ms = ?, status_code = ?, outcome = ?,
-           cold = ?, error = ? WHERE invocation_id = ? AND attempt = ?`,
-      ).run(r.version, r.startedAt, r.finishedAt, r.finishedAt - r.startedAt, r.statusCode, r.outcome, r.cold ? 1 : 0, r.error?.code ?? null, run.id, run.attempt);
-      return Number(res.changes) === 1;
+    return this.transaction(() => this.recordRun(run, r, next));
+  }
+
+  finishRuns(items: readonly { run: ClaimedRun; result: RunResult; next: RunNext }[]): void {
+    this.transaction(() => {
+      for (const i of items) this.recordRun(i.run, i.result, i.next);
     });
+  }
+
+  private recordRun(run: ClaimedRun, r: RunResult, next: RunNext): boolean {
+    const terminal = next.status !== 'queued';
+    const res = this.prepare(
+      `UPDATE invocations SET status = ?, version = ?, status_code = ?, outcome = ?, cold = ?, started_at = ?, finished_at = ?,
+         duration_ms = ?, response_headers = ?, response_body = ?, response_truncated = ?, error = ?, run_at = ?, lease_until = NULL,
+         callback_state = CASE WHEN ? AND callback_url IS NOT NULL THEN 'pending' ELSE callback_state END,
+         callback_next_at = CASE WHEN ? AND callback_url IS NOT NULL THEN ? ELSE callback_next_at END,
+         callback_attempts = CASE WHEN ? AND callback_url IS NOT NULL THEN 0 ELSE callback_attempts END,
+         request_body = CASE WHEN ? = 'succeeded' AND bodies_kept = 0 THEN NULL ELSE request_body END
+       WHERE id = ? AND attempt = ? AND status = 'running'`,
+    ).run(
+      next.status,
+      r.version,
+      r.statusCode,
+      r.outcome,
+      r.cold ? 1 : 0,
+      r.startedAt,
+      r.finishedAt,
+      r.finishedAt - r.startedAt,
+      JSON.stringify(r.responseHeaders),
+      r.responseBody,
+      r.responseTruncated ? 1 : 0,
+      r.error ? JSON.stringify(r.error) : null,
+      next.status === 'queued' ? next.runAt : null,
+      terminal ? 1 : 0,
+      terminal ? 1 : 0,
+      r.finishedAt,
+      terminal ? 1 : 0,
+      next.status,
+      run.id,
+      run.attempt,
+    );
+    this.prepare(
+      `UPDATE invocation_attempts SET version = ?, started_at = ?, finished_at = ?, duration_ms = ?, status_code = ?, outcome = ?,
+         cold = ?, error = ? WHERE invocation_id = ? AND attempt = ?`,
+    ).run(
+      r.version,
+      r.startedAt,
+      r.finishedAt,
+      r.finishedAt - r.startedAt,
+      r.statusCode,
+      r.outcome,
+      r.cold ? 1 : 0,
+      r.error?.code ?? null,
+      run.id,
+      run.attempt,
+    );
+    return Number(res.changes) === 1;
   }
 
   release(id: string, attempt: number, runAt: number): void {
@@ -184,7 +221,11 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
         `UPDATE invocations SET status = 'queued', attempt = attempt - 1, run_at = ?, lease_until = NULL
          WHERE id = ? AND attempt = ? AND status = 'running'`,
       ).run(runAt, id, attempt);
-      if (Number(res.changes) === 1) this.prepare('DELETE FROM invocation_attempts WHERE invocation_id = ? AND attempt = ?').run(id, attempt);
+      if (Number(res.changes) === 1)
+        this.prepare('DELETE FROM invocation_attempts WHERE invocation_id = ? AND attempt = ?').run(
+          id,
+          attempt,
+        );
     });
   }
 
@@ -224,14 +265,16 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
     }));
   }
 
-  updateCallback(id: string, state: 'pending' | 'delivered' | 'failed', attempts: number, nextAt: number | null, error: string | null): void {
-    this.prepare('UPDATE invocations SET callback_state = ?, callback_attempts = ?, callback_next_at = ?, callback_error = ? WHERE id = ?').run(
-      state,
-      attempts,
-      nextAt,
-      error,
-      id,
-    );
+  updateCallback(
+    id: string,
+    state: 'pending' | 'delivered' | 'failed',
+    attempts: number,
+    nextAt: number | null,
+    error: string | null,
+  ): void {
+    this.prepare(
+      'UPDATE invocations SET callback_state = ?, callback_attempts = ?, callback_next_at = ?, callback_error = ? WHERE id = ?',
+    ).run(state, attempts, nextAt, error, id);
   }
 
   get(id: string): InvocationRecord | undefined {
@@ -240,7 +283,11 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
   }
 
   attempts(id: string): AttemptRecord[] {
-    return (this.prepare('SELECT * FROM invocation_attempts WHERE invocation_id = ? ORDER BY attempt').all(id) as Row[]).map((r) => ({
+    return (
+      this.prepare('SELECT * FROM invocation_attempts WHERE invocation_id = ? ORDER BY attempt').all(
+        id,
+      ) as Row[]
+    ).map((r) => ({
       invocationId: String(r.invocation_id),
       attempt: Number(r.attempt),
       version: num(r.version),
@@ -255,7 +302,10 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
   }
 
   logs(id: string, limit: number): LogLine[] {
-    const rows = this.prepare('SELECT * FROM logs WHERE invocation_id = ? ORDER BY id LIMIT ?').all(id, limit) as Row[];
+    const rows = this.prepare('SELECT * FROM logs WHERE invocation_id = ? ORDER BY id LIMIT ?').all(
+      id,
+      limit,
+    ) as Row[];
     return rows.map((r) => ({
       id: Number(r.id),
       time: Number(r.time),
@@ -291,7 +341,12 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
        WHERE created_at >= ? AND status IN ${TERMINAL_SQL} AND duration_ms IS NOT NULL AND (? IS NULL OR function = ?)
        ORDER BY created_at DESC LIMIT ?`,
     ).all(since, fn ?? null, fn ?? null, limit) as Row[];
-    return rows.map((r) => ({ function: String(r.function), status: String(r.status) as StatsSample['status'], durationMs: Number(r.duration_ms), cold: Number(r.cold) === 1 }));
+    return rows.map((r) => ({
+      function: String(r.function),
+      status: String(r.status) as StatsSample['status'],
+      durationMs: Number(r.duration_ms),
+      cold: Number(r.cold) === 1,
+    }));
   }
 
   queueDepth(): QueueDepth[] {
@@ -299,16 +354,24 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
       `SELECT function, SUM(status = 'queued') AS queued, SUM(status = 'running') AS running FROM invocations
        WHERE status IN ('queued', 'running') GROUP BY function`,
     ).all() as Row[];
-    return rows.map((r) => ({ function: String(r.function), queued: Number(r.queued), running: Number(r.running) }));
+    return rows.map((r) => ({
+      function: String(r.function),
+      queued: Number(r.queued),
+      running: Number(r.running),
+    }));
   }
 
   oldestReady(now: number): number | undefined {
-    const row = this.prepare("SELECT MIN(run_at) AS t FROM invocations WHERE status = 'queued' AND run_at <= ?").get(now) as Row | undefined;
+    const row = this.prepare(
+      "SELECT MIN(run_at) AS t FROM invocations WHERE status = 'queued' AND run_at <= ?",
+    ).get(now) as Row | undefined;
     return row?.t === null || row?.t === undefined ? undefined : Number(row.t);
   }
 
   activeForSchedule(scheduleId: string): number {
-    const row = this.prepare("SELECT COUNT(*) AS n FROM invocations WHERE schedule_id = ? AND status IN ('queued', 'running')").get(scheduleId) as Row;
+    const row = this.prepare(
+      "SELECT COUNT(*) AS n FROM invocations WHERE schedule_id = ? AND status IN ('queued', 'running')",
+    ).get(scheduleId) as Row;
     return Number(row.n);
   }
 
@@ -320,18 +383,21 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
         return rows.length;
       };
       let removed = drop(
-        this.prepare(`DELETE FROM invocations WHERE created_at < ? AND status IN ${TERMINAL_SQL} RETURNING id`).all(olderThan) as Row[],
+        this.prepare(
+          `DELETE FROM invocations WHERE created_at < ? AND status IN ${TERMINAL_SQL} RETURNING id`,
+        ).all(olderThan) as Row[],
       );
-      for (const { function: fn } of this.prepare('SELECT DISTINCT function FROM invocations').all() as Row[]) {
+      for (const { function: fn } of this.prepare(
+        'SELECT DISTINCT function FROM invocations',
+      ).all() as Row[]) {
         const cut = this.prepare(
           `SELECT created_at FROM invocations WHERE function = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?`,
         ).get(String(fn), maxPerFunction) as Row | undefined;
         if (!cut) continue;
         removed += drop(
-          this.prepare(`DELETE FROM invocations WHERE function = ? AND created_at <= ? AND status IN ${TERMINAL_SQL} RETURNING id`).all(
-            String(fn),
-            Number(cut.created_at),
-          ) as Row[],
+          this.prepare(
+            `DELETE FROM invocations WHERE function = ? AND created_at <= ? AND status IN ${TERMINAL_SQL} RETURNING id`,
+          ).all(String(fn), Number(cut.created_at)) as Row[],
         );
       }
       return removed;
@@ -365,7 +431,11 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
 
   replaceManifestSchedules(fn: string, schedules: ScheduleRecord[]): void {
     this.transaction(() => {
-      const old = new Map(this.listSchedules(fn).filter((s) => s.source === 'manifest').map((s) => [s.id, s]));
+      const old = new Map(
+        this.listSchedules(fn)
+          .filter((s) => s.source === 'manifest')
+          .map((s) => [s.id, s]),
+      );
       this.prepare("DELETE FROM schedules WHERE function = ? AND source = 'manifest'").run(fn);
       for (const s of schedules) {
         const before = old.get(s.id);
@@ -472,7 +542,8 @@ function toRecord(r: Row): InvocationRecord {
         : {
             url: String(r.callback_url),
             taskToken: r.task_token === null ? null : String(r.task_token),
-            state: (r.callback_state === null ? 'pending' : String(r.callback_state)) as 'pending' | 'delivered' | 'failed',
+            state: (r.callback_state === null ? 'pending' : String(r.callback_state)) as
+              'pending' | 'delivered' | 'failed',
             attempts: Number(r.callback_attempts),
             nextAt: num(r.callback_next_at),
             lastError: r.callback_error === null ? null : String(r.callback_error),

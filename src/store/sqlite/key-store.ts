@@ -36,7 +36,10 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   revokeKey(id: string, at: number): boolean {
-    const r = this.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+    const r = this.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(
+      at,
+      id,
+    );
     return Number(r.changes) > 0;
   }
 

@@ -15,7 +15,8 @@ export class SqlitePluginStore implements PluginStore {
   }
 
   kvGet(fn: string, key: string): unknown {
-    const row = this.prepare('SELECT value FROM plugin_kv WHERE function = ? AND key = ?').get(fn, key) as Row | undefined;
+    const row = this.prepare('SELECT value FROM plugin_kv WHERE function = ? AND key = ?').get(fn, key) as
+      Row | undefined;
     return row ? (JSON.parse(String(row.value)) as unknown) : undefined;
   }
 
@@ -27,7 +28,9 @@ export class SqlitePluginStore implements PluginStore {
   }
 
   kvDelete(fn: string, key: string): boolean {
-    return Number(this.prepare('DELETE FROM plugin_kv WHERE function = ? AND key = ?').run(fn, key).changes) > 0;
+    return (
+      Number(this.prepare('DELETE FROM plugin_kv WHERE function = ? AND key = ?').run(fn, key).changes) > 0
+    );
   }
 
   kvList(fn: string, prefix: string, limit: number): { key: string; value: unknown }[] {
@@ -40,19 +43,19 @@ export class SqlitePluginStore implements PluginStore {
 
   docInsert(collection: string, doc: Record<string, unknown>, createdBy: string, now: number): string {
     // 24 hex digits, the shape of a MongoDB ObjectID that the lua action server's users expect.
-    const id = `${Math.floor(now / 1000).toString(16).padStart(8, '0')}${randomBytes(8).toString('hex')}`;
-    this.prepare('INSERT INTO plugin_docs (id, collection, doc, created_by, created_at) VALUES (?, ?, ?, ?, ?)').run(
-      id,
-      collection,
-      JSON.stringify(doc),
-      createdBy,
-      now,
-    );
+    const id = `${Math.floor(now / 1000)
+      .toString(16)
+      .padStart(8, '0')}${randomBytes(8).toString('hex')}`;
+    this.prepare(
+      'INSERT INTO plugin_docs (id, collection, doc, created_by, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(id, collection, JSON.stringify(doc), createdBy, now);
     return id;
   }
 
   docScan(collection: string): StoredDoc[] {
-    const rows = this.prepare('SELECT id, doc FROM plugin_docs WHERE collection = ? ORDER BY created_at, id').all(collection) as Row[];
+    const rows = this.prepare(
+      'SELECT id, doc FROM plugin_docs WHERE collection = ? ORDER BY created_at, id',
+    ).all(collection) as Row[];
     return rows.map((r) => ({ id: String(r.id), doc: JSON.parse(String(r.doc)) as Record<string, unknown> }));
   }
 
@@ -70,7 +73,10 @@ export class SqlitePluginStore implements PluginStore {
   }
 
   getSource(fn: string, version: number): VersionSource | undefined {
-    const row = this.prepare('SELECT * FROM version_sources WHERE function = ? AND version = ?').get(fn, version) as Row | undefined;
+    const row = this.prepare('SELECT * FROM version_sources WHERE function = ? AND version = ?').get(
+      fn,
+      version,
+    ) as Row | undefined;
     if (!row) return undefined;
     return {
       function: String(row.function),

@@ -23,10 +23,12 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   getSecrets(fn: string): SecretRecord[] {
-    return (this.prepare('SELECT * FROM secrets WHERE function = ? ORDER BY name').all(fn) as Row[]).map((r) => ({
-      ...toMeta(r),
-      ciphertext: Buffer.from(r.ciphertext as Uint8Array),
-    }));
+    return (this.prepare('SELECT * FROM secrets WHERE function = ? ORDER BY name').all(fn) as Row[]).map(
+      (r) => ({
+        ...toMeta(r),
+        ciphertext: Buffer.from(r.ciphertext as Uint8Array),
+      }),
+    );
   }
 
   listSecrets(fn: string): Omit<SecretRecord, 'ciphertext'>[] {
@@ -37,7 +39,9 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   deleteSecret(fn: string, name: string): boolean {
-    return Number(this.prepare('DELETE FROM secrets WHERE function = ? AND name = ?').run(fn, name).changes) > 0;
+    return (
+      Number(this.prepare('DELETE FROM secrets WHERE function = ? AND name = ?').run(fn, name).changes) > 0
+    );
   }
 
   deleteFunctionSecrets(fn: string): number {

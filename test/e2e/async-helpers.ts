@@ -1,4 +1,4 @@
-/** A loopback HTTP server that records callback POSTs, for the async tests. */
+/** Helpers of the async, cron and history tests: a loopback callback receiver, and /metrics with credentials. */
 import http from 'node:http';
 
 /** The receiver and what it got. */
@@ -17,7 +17,8 @@ export async function startReceiver(status: () => number = () => 200): Promise<R
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const code = status();
-      if (code < 300) bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+      if (code < 300)
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
       res.writeHead(code).end();
     });
   });
@@ -33,4 +34,13 @@ export async function startReceiver(status: () => number = () => 200): Promise<R
         server.close(() => resolve());
       }),
   };
+}
+
+/** GET /metrics with the server's admin key (metrics need the read scope). */
+export async function metricsText(server: { url: string; adminKey?: string }): Promise<string> {
+  const res = await fetch(`${server.url}/metrics`, {
+    headers: server.adminKey ? { authorization: `Bearer ${server.adminKey}` } : {},
+  });
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${await res.text()}`);
+  return res.text();
 }

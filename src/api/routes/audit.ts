@@ -1,0 +1,40 @@
+/** GET /audit — the audit log, newest first, filtered by time, key or function. */
+import { KumoError, type AuditEntry, type AuditQuery } from '../../core/index.ts';
+import { sendJson } from '../../http/index.ts';
+import type { RouteContext } from '../router.ts';
+import { parseSince } from './logs.ts';
+
+/** The audit log as the route reads it. */
+export interface AuditReader {
+  query(query: AuditQuery): AuditEntry[];
+}
+
+/** What the audit route needs. */
+export interface AuditRouteDeps {
+  audit: AuditReader;
+  now: () => number;
+}
+
+const MAX_LIMIT = 10_000;
+
+/** The audit route handler. */
+export function auditRoute(d: AuditRouteDeps) {
+  return ({ res, query }: RouteContext) => {
+    const limitText = query.get('limit');
+    const limit = limitText === null ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new KumoError(
+        'bad_request',
+        `"limit" must be a whole number from 1 to ${MAX_LIMIT} (got ${JSON.stringify(limitText)})`,
+      );
+    }
+    const q: AuditQuery = { limit };
+    const since = parseSince(query.get('since'), d.now());
+    if (since !== undefined) q.since = since;
+    const key = query.get('key');
+    if (key) q.keyId = key;
+    const fn = query.get('function');
+    if (fn) q.function = fn;
+    sendJson(res, 200, { entries: d.audit.query(q) });
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Function secrets over the control plane: PUT /functions/:name/secrets/:secret (the value is the
+ * raw body), GET /functions/:name/secrets (names only), DELETE …/:secret. No route returns a
+ * value: after it is set, a secret leaves the server only as an instance's environment.
+ */
+import { SECRET_MAX_BYTES } from '../../core/index.ts';
+import { readBody, sendJson } from '../../http/index.ts';
+import type { RouteContext } from '../router.ts';
+
+/** A secret as listed. */
+export interface SecretListing {
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The secret operations the routes need (auth/function-secrets.ts provides them). */
+export interface SecretAdmin {
+  set(fn: string, name: string, value: Buffer): SecretListing & { created: boolean };
+  list(fn: string): SecretListing[];
+  unset(fn: string, name: string): void;
+}
+
+/** What the secret routes need. */
+export interface SecretRoutesDeps {
+  secrets: SecretAdmin;
+  /** Replaces the function's running instances so that new values apply (no-op when not deployed). */
+  restart: (fn: string) => void;
+}
+
+/** The secret routes. */
+export function secretRoutes(d: SecretRoutesDeps) {
+  return {
+    set: async ({ req, res, params }: RouteContext) => {
+      const fn = params.name ?? '';
+      const value = await readBody(req, SECRET_MAX_BYTES, 'secret value');
+      const result = d.secrets.set(fn, params.secret ?? '', value);
+      value.fill(0);
+      d.restart(fn);
+      sendJson(res, result.created ? 201 : 200, {
+        function: fn,
+        secret: result.name,
+        created: result.created,
+        updatedAt: result.updatedAt,
+      });
+    },
+    list: ({ res, params }: RouteContext) => {
+      const fn = params.name ?? '';
+      sendJson(res, 200, { function: fn, secrets: d.secrets.list(fn) });
+    },
+    unset: ({ res, params }: RouteContext) => {
+      const fn = params.name ?? '';
+      d.secrets.unset(fn, params.secret ?? '');
+      d.restart(fn);
+      sendJson(res, 200, { function: fn, deleted: params.secret ?? '' });
+    },
+  };
+}

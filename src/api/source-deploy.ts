@@ -1,0 +1,250 @@
+/**
+ * Deploys from every kind of source: an uploaded .tar.gz or .zip, a git repository, or a folder
+ * (the watched deploy folder). Each source is extracted and checked, planned into kumo functions
+ * (build/formats: kumo.yaml, run.json, .eserveless.yaml projects, runtime detection) and each
+ * function goes through DeployService, which owns versions, builds and activation. Where a version
+ * came from (git commit) is recorded beside it; a git deploy whose commit is what every function
+ * of that repository already runs is a no-op, without a clone.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  checkRef,
+  checkTree,
+  cloneAt,
+  extractBundle,
+  extractZip,
+  isZip,
+  packDirectory,
+  planSource,
+  remoteCommit,
+  repositoryUrl,
+  type DeployOverrides,
+  type ExtraFields,
+  type GitConfig,
+} from '../build/index.ts';
+import { FUNCTION_NAME, KumoError, type ServerLog } from '../core/index.ts';
+import type { PluginStore, Store, VersionSource } from '../store/index.ts';
+import type { DeployProgress, DeployResult, DeployService } from './deploy-service.ts';
+
+/** A deploy of several functions (a project) answers with each of them. */
+export interface SourceDeployResult extends DeployResult {
+  /** Every function the source deployed (one for a plain function). */
+  functions?: DeployResult[];
+  source?: {
+    kind: VersionSource['kind'];
+    format: string;
+    repository?: string;
+    ref?: string;
+    commit?: string;
+  };
+}
+
+/** Progress of a source deploy: DeployService's events, plus one per finished function of a project. */
+export interface SourceProgress extends DeployProgress {
+  onFunction?(result: DeployResult): void;
+}
+
+/** What source deploys need. */
+export interface SourceDeployerDeps {
+  deployer: DeployService;
+  store: Store;
+  sources: PluginStore;
+  dataDir: string;
+  git: GitConfig;
+  log: ServerLog;
+  urls: (name: string) => { url: string; path: string };
+}
+
+/** Options that apply to whatever the source holds. */
+export interface SourceOptions {
+  overrides: DeployOverrides;
+  /** Manifest fields without a DeployService flag (lua limits), merged into the source's manifest. */
+  extra?: ExtraFields;
+  /** The name of a single function whose manifest has none and no --name was given. */
+  fallbackName?: string;
+}
+
+/** Deploys sources. */
+export class SourceDeployer {
+  private readonly d: SourceDeployerDeps;
+
+  constructor(deps: SourceDeployerDeps) {
+    this.d = deps;
+  }
+
+  /** An uploaded archive: a gzipped tar or a zip, told apart by their first bytes. */
+  async deployArchive(
+    archive: Buffer,
+    options: SourceOptions,
+    progress: SourceProgress = {},
+    signal?: AbortSignal,
+  ): Promise<SourceDeployResult> {
+    const zip = isZip(archive);
+    return this.withWorkDir(async (work) => {
+      const dir = path.join(work, 'src');
+      await mkdir(dir);
+      if (zip) await extractZip(archive, dir);
+      else await extractBundle(archive, dir);
+      return this.deployDir(
+        dir,
+        work,
+        options,
+        { kind: zip ? 'zip' : 'upload', repository: null, ref: null, commit: null },
+        progress,
+        signal,
+        zip ? undefined : archive,
+      );
+    });
+  }
+
+  /** A folder on this server (the watched deploy folder); the folder is not modified. */
+  async deployFolder(
+    folder: string,
+    options: SourceOptions,
+    progress: SourceProgress = {},
+  ): Promise<SourceDeployResult> {
+    return this.withWorkDir(async (work) => {
+      const archive = await packDirectory(folder);
+      const dir = path.join(work, 'src');
+      await mkdir(dir);
+      await extractBundle(archive, dir);
+      return this.deployDir(
+        dir,
+        work,
+        options,
+        { kind: 'watch', repository: null, ref: null, commit: null },
+        progress,
+        undefined,
+        archive,
+      );
+    });
+  }
+
+  /** A git repository at `ref`; a no-op when every function from it already runs that commit. */
+  async deployRepository(
+    repository: string,
+    ref: string | undefined,
+    options: SourceOptions,
+    progress: SourceProgress = {},
+    signal?: AbortSignal,
+  ): Promise<SourceDeployResult> {
+    const url = repositoryUrl(repository, this.d.git);
+    const checkedRef = checkRef(ref);
+    const commit = await remoteCommit(url, checkedRef, this.d.git);
+    const unchanged = this.unchangedFrom(url, commit);
+    if (unchanged) return unchanged;
+    return this.withWorkDir(async (work) => {
+      const dir = path.join(work, 'src');
+      const cloned = await cloneAt(url, checkedRef, dir, this.d.git);
+      await checkTree(dir, `repository ${url}`);
+      this.d.log.info('cloned', { repository: url, ref: checkedRef ?? 'HEAD', commit: cloned.slice(0, 12) });
+      const named = { ...options, fallbackName: options.fallbackName ?? nameFromUrl(url) };
+      return this.deployDir(
+        dir,
+        work,
+        named,
+        { kind: 'git', repository: url, ref: checkedRef ?? null, commit: cloned },
+        progress,
+        signal,
+      );
+    });
+  }
+
+  private async deployDir(
+    dir: string,
+    work: string,
+    options: SourceOptions,
+    source: Omit<VersionSource, 'function' | 'version'>,
+    progress: SourceProgress,
+    signal: AbortSignal | undefined,
+    original?: Buffer,
+  ): Promise<SourceDeployResult> {
+    const fallback = options.overrides.name === undefined ? options.fallbackName : undefined;
+    const plan = await planSource(dir, path.join(work, 'units'), options.extra ?? {}, fallback);
+    const results: DeployResult[] = [];
+    for (const unit of plan.units) {
+      const archive = !unit.rewritten && original ? original : await packDirectory(unit.dir);
+      // A project names its functions; a deploy name (the folder's, by default) must not rename them all.
+      const overrides = unit.name ? { ...options.overrides, name: unit.name } : options.overrides;
+      const result = await this.d.deployer.deploy(archive, overrides, progress, signal);
+      if (result.created)
+        this.d.sources.recordSource({ ...source, function: result.function, version: result.version });
+      results.push(result);
+      if (plan.kind === 'project') progress.onFunction?.(result);
+    }
+    const first = results[0];
+    if (!first) throw new KumoError('source_failed', 'the source holds no function to deploy');
+    const summary: SourceDeployResult = {
+      ...(plan.kind === 'project' ? { ...first, created: results.some((r) => r.created) } : first),
+      source: { kind: source.kind, format: plan.format, ...gitFields(source) },
+    };
+    if (plan.kind === 'project') summary.functions = results;
+    return summary;
+  }
+
+  /** The results to answer when every active function deployed from `url` runs `commit`. */
+  private unchangedFrom(url: string, commit: string): SourceDeployResult | undefined {
+    const results: DeployResult[] = [];
+    for (const fn of this.d.store.listFunctions()) {
+      const src = this.d.sources.getSource(fn.name, fn.activeVersion);
+      if (!src || src.repository !== url) continue;
+      if (src.commit !== commit) return undefined;
+      const version = this.d.store.getVersion(fn.name, fn.activeVersion);
+      if (!version) return undefined;
+      results.push({
+        function: fn.name,
+        version: fn.activeVersion,
+        created: false,
+        hash: version.hash,
+        ...this.d.urls(fn.name),
+        files: 0,
+        bytes: 0,
+        buildLog: version.buildLog,
+        durationMs: 0,
+      });
+    }
+    const first = results[0];
+    if (!first) return undefined;
+    return {
+      ...first,
+      ...(results.length > 1 ? { functions: results } : {}),
+      source: { kind: 'git', format: 'unchanged', repository: url, commit },
+    };
+  }
+
+  private async withWorkDir<T>(fn: (work: string) => Promise<T>): Promise<T> {
+    const tmpRoot = path.join(this.d.dataDir, 'tmp');
+    await mkdir(tmpRoot, { recursive: true });
+    const work = await mkdtemp(path.join(tmpRoot, 'source-'));
+    try {
+      return await fn(work);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+}
+
+/** `https://host/owner/my-fn.git` → `my-fn` (undefined when that is no function name). */
+export function nameFromUrl(url: string): string | undefined {
+  const base = url.replace(/\/+$/, '').split(/[/:]/).pop() ?? '';
+  const name = base
+    .replace(/\.git$/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
+  return FUNCTION_NAME.test(name) ? name : undefined;
+}
+
+function gitFields(source: Omit<VersionSource, 'function' | 'version'>): {
+  repository?: string;
+  ref?: string;
+  commit?: string;
+} {
+  return {
+    ...(source.repository ? { repository: source.repository } : {}),
+    ...(source.ref ? { ref: source.ref } : {}),
+    ...(source.commit ? { commit: source.commit } : {}),
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * Part of the composition root: builds API keys, secrets, the audit log, rate limits and the front
+ * door, and gives server.ts the few hooks it wires (admit each request, the secrets of a new
+ * instance, the control API routes, first start, the listener's header limit).
+ */
+import { chmod } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DatabaseSync } from 'node:sqlite';
+import type { AccessConfig } from './access-config.ts';
+import type { AccessRoutesDeps } from './api/index.ts';
+import {
+  AccessGuard,
+  AuditLog,
+  controlRequirement,
+  ensureAdminKey,
+  FunctionSecrets,
+  INVOCATION_PATHS,
+  KeyRing,
+  loadMasterKey,
+  RateLimiter,
+  RESULT_PATH,
+  SecretBox,
+  secretMasker,
+  TOP_LEVEL_RULES,
+} from './auth/index.ts';
+import type { FunctionSpec, ServerLog } from './core/index.ts';
+import { nameFromHost } from './gateway/index.ts';
+import type { InstancePool } from './pool/index.ts';
+import {
+  SqliteAuditStore,
+  SqliteInvocationStore,
+  SqliteKeyStore,
+  SqliteSecretStore,
+  type ActiveVersions,
+} from './store/index.ts';
+
+/** What the access parts need from the server. */
+export interface AccessPartsDeps {
+  config: AccessConfig;
+  dataDir: string;
+  /** The database file (made readable by its owner only). */
+  dbFile: string;
+  db: DatabaseSync;
+  versions: ActiveVersions;
+  pool: InstancePool;
+  baseDomain: string;
+  /** Whether function `name` is deployed. */
+  exists: (name: string) => boolean;
+  log: ServerLog;
+}
+
+/** The built parts and their hooks. */
+export type AccessParts = Awaited<ReturnType<typeof createAccessParts>>;
+
+/** Builds keys, secrets, audit, limits and the guard. */
+export async function createAccessParts(d: AccessPartsDeps) {
+  await ownerOnlyDatabase(d.dbFile);
+  const now = Date.now;
+  const keys = new KeyRing({ store: new SqliteKeyStore(d.db), now });
+  const audit = new AuditLog({ store: new SqliteAuditStore(d.db) });
+  const secretStore = new SqliteSecretStore(d.db);
+  const master = await loadMasterKey({ file: d.config.secretsKeyFile, inline: d.config.secretsKeyInline });
+  if (master.created && secretStore.countSecrets() > 0) {
+    d.log.warn(
+      'a new secrets master key was created but secrets exist: they were sealed with another key and will not open',
+      {
+        file: d.config.secretsKeyFile,
+      },
+    );
+  }
+  const secrets = new FunctionSecrets({ store: secretStore, box: new SecretBox(master.key), now });
+  const limiter = new RateLimiter(now);
+  const invocations = new SqliteInvocationStore(d.db);
+  const guard = new AccessGuard({
+    keys,
+    audit,
+    limiter,
+    apiRate: d.config.apiRate,
+    functionAccess: (name) => {
+      const spec = d.versions.get(name)?.spec;
+      // Versions deployed before access control have no `access` field: they stay public.
+      return spec ? { access: spec.access ?? 'public', rateLimit: spec.rateLimit } : undefined;
+    },
+    invocationFunction: (id) => invocations.get(id)?.function,
+    urlLimit: d.config.urlLimit,
+    headerLimit: d.config.headerLimit,
+    now,
+  });
+  // A deleted function takes its secrets with it: a later function of the same name starts clean.
+  const unfollow = d.versions.onChange((name) => {
+    if (d.exists(name)) return;
+    secrets.deleteFunction(name);
+    limiter.forget(`fn:${name}`);
+  });
+
+  const apiDeps: AccessRoutesDeps = {
+    keys,
+    callerOf: (req) => guard.callerOf(req),
+    secrets,
+    restart: (name) => {
+      const active = d.versions.get(name);
+      if (!active) return;
+      // Idle instances stop now and new ones start with the new environment.
+      d.pool.retireFunction(name);
+      d.pool.activate(active);
+    },
+    audit,
+    now,
+    requirementOf: (method, p) => controlRequirement(method, p),
+    topLevel: [
+      ...TOP_LEVEL_RULES.map((r) => ({ method: r.method, path: r.path, scope: r.need, explicit: true })),
+      ...INVOCATION_PATHS.map((p) => ({ method: '*', path: p, scope: 'invoke if private', explicit: true })),
+      {
+        method: 'GET',
+        path: RESULT_PATH,
+        scope: "invoke if the invocation's function is private",
+        explicit: true,
+      },
+    ],
+  };
+
+  return {
+    apiDeps,
+    /** Admits or answers `req` (see auth/access-guard.ts); false when it was answered. */
+    admit(req: IncomingMessage, res: ServerResponse): boolean {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      return guard.admit(
+        req,
+        res,
+        q === -1 ? url : url.slice(0, q),
+        nameFromHost(req.headers.host, d.baseDomain),
+      );
+    },
+    /**
+     * What a new instance of function `fn` gets: its spec with the opened secrets added to `env` (secrets
+     * win over manifest variables of the same name), and a masker for its log lines.
+     */
+    instanceSecrets(fn: string, spec: FunctionSpec): { spec: FunctionSpec; mask: (line: string) => string } {
+      const env = secrets.environment(fn);
+      if (Object.keys(env).length === 0) return { spec, mask: (line) => line };
+      return { spec: { ...spec, env: { ...spec.env, ...env } }, mask: secretMasker(Object.values(env)) };
+    },
+    /** Creates the first admin key when there is none. */
+    firstStart: () => ensureAdminKey(keys, d.dataDir, d.log),
+    /** Node's own header limit: above ours (so we answer with JSON), but bounded. */
+    maxHeaderSize: d.config.urlLimit + d.config.headerLimit + 1024,
+    close(): void {
+      unfollow();
+    },
+  };
+}
+
+/** kumo.db holds logs, history and the audit log: only its owner may read it (and its WAL files). */
+async function ownerOnlyDatabase(file: string): Promise<void> {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    await chmod(f, 0o600).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The composition of deploy sources, split out of server.ts like server-async.ts: the
+ * SourceDeployer (zip, git, projects) that the deploy route uses, and the watched deploy folder
+ * (`kumo up --watch DIR`), which deploys through the same path and deletes as the API does.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { SourceDeployer, type DeployService } from './api/index.ts';
+import { DeployWatcher } from './build/index.ts';
+import type { ServerLog } from './core/index.ts';
+import type { InstancePool } from './pool/index.ts';
+import type { SourcesConfig } from './sources-config.ts';
+import type { ActiveVersions, PluginStore, Store } from './store/index.ts';
+
+/** What the source parts need. */
+export interface SourcePartsDeps {
+  config: SourcesConfig;
+  store: Store;
+  sources: PluginStore;
+  versions: ActiveVersions;
+  pool: InstancePool;
+  deployer: DeployService;
+  dataDir: string;
+  log: ServerLog;
+  urls: (name: string) => { url: string; path: string };
+}
+
+/** The source parts of a server. */
+export interface SourceParts {
+  deployer: SourceDeployer;
+  /** Starts the watched folder, if configured (after the server listens). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds the source parts. */
+export function createSourceParts(d: SourcePartsDeps): SourceParts {
+  const deployer = new SourceDeployer({
+    deployer: d.deployer,
+    store: d.store,
+    sources: d.sources,
+    dataDir: d.dataDir,
+    git: d.config.git,
+    log: d.log,
+    urls: d.urls,
+  });
+  let watcher: DeployWatcher | undefined;
+  return {
+    deployer,
+    async start() {
+      const dir = d.config.watchDir;
+      if (!dir) return;
+      await mkdir(dir, { recursive: true });
+      watcher = new DeployWatcher({
+        dir,
+        log: d.log,
+        exists: (name) => d.store.getFunction(name) !== undefined,
+        deploy: async (folder, name) => {
+          const result = await deployer.deployFolder(folder, { overrides: { name } });
+          if (result.created)
+            d.log.info('deploy folder: deployed', { function: result.function, version: result.version });
+          return result;
+        },
+        remove: async (name) => {
+          d.store.deleteFunction(name);
+          d.versions.invalidate(name);
+          d.pool.retireFunction(name);
+          await rm(path.join(d.dataDir, 'builds', name), { recursive: true, force: true });
+        },
+      });
+      await watcher.start();
+      d.log.info('watching the deploy folder', { dir });
+    },
+    async close() {
+      await watcher?.close();
+    },
+  };
+}
