@@ -3,6 +3,7 @@
  * and synchronous, shared by the python, exec and lua runtimes (node keeps its own). The record is
  * plain JSON checked field by field by the runtime that reads it.
  */
+import type { LaunchOptions } from './runtime.ts';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -56,20 +57,14 @@ export const BASE_ENV: Readonly<Record<string, string>> = {
 };
 
 /** The control variables common to every shim: where to listen and what it runs. */
-export function controlEnv(options: {
-  socketPath: string;
-  name: string;
-  version: number;
-  memory: number;
-  timeout: number;
-  envKeys: string[];
-}): Record<string, string> {
+export function controlEnv(options: LaunchOptions): Record<string, string> {
+  const { spec } = options;
   return {
     KUMO_SOCKET: options.socketPath,
-    KUMO_FUNCTION: options.name,
+    KUMO_FUNCTION: spec.name,
     KUMO_VERSION: String(options.version),
-    KUMO_MEMORY: String(options.memory),
-    KUMO_TIMEOUT: String(options.timeout),
-    KUMO_ENV_KEYS: options.envKeys.join(','),
+    KUMO_MEMORY: String(spec.memory),
+    KUMO_TIMEOUT: String(spec.timeout),
+    KUMO_ENV_KEYS: Object.keys(spec.env).join(','),
   };
 }

@@ -26,14 +26,7 @@ export function launchExec(options: LaunchOptions): LaunchPlan {
     env: {
       ...BASE_ENV,
       ...spec.env,
-      ...controlEnv({
-        socketPath: options.socketPath,
-        name: spec.name,
-        version: options.version,
-        memory: spec.memory,
-        timeout: spec.timeout,
-        envKeys: Object.keys(spec.env),
-      }),
+      ...controlEnv(options),
       KUMO_COMMAND: JSON.stringify(argv),
     },
     cwd: buildDir,

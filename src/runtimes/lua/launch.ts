@@ -34,14 +34,7 @@ export function launchLua(options: LaunchOptions): LaunchPlan {
     env: {
       ...BASE_ENV,
       ...spec.env,
-      ...controlEnv({
-        socketPath: options.socketPath,
-        name: spec.name,
-        version: options.version,
-        memory: spec.memory,
-        timeout: spec.timeout,
-        envKeys: Object.keys(spec.env),
-      }),
+      ...controlEnv(options),
       KUMO_BYTECODE: path.join(buildDir, recordString(record, 'bytecode')),
       KUMO_BUNDLE: buildDir,
       KUMO_LUA_MEMORY: String(luaMemoryBytes(spec)),

@@ -21,14 +21,7 @@ export function launchPython(options: LaunchOptions): LaunchPlan {
     : [];
   const exportName = typeof record.exportName === 'string' ? record.exportName : '';
   const control = {
-    ...controlEnv({
-      socketPath: options.socketPath,
-      name: spec.name,
-      version: options.version,
-      memory: spec.memory,
-      timeout: spec.timeout,
-      envKeys: Object.keys(spec.env),
-    }),
+    ...controlEnv(options),
     KUMO_ENTRY: path.join(buildDir, recordString(record, 'entry')),
     KUMO_EXPORT: exportName,
     KUMO_STYLE: recordString(record, 'style'),

@@ -1,21 +1,13 @@
 /** The audit log on the server's SQLite database: who did what, when, and how it ended. */
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
 import type { AuditEntry, AuditOutcome, AuditQuery } from '../../core/index.ts';
 import type { AuditStore } from '../access.ts';
-import { statementCache } from './statement-cache.ts';
+import { SqliteStatements } from './statements.ts';
 
 type Row = Record<string, unknown>;
 
 /** SQLite AuditStore. */
-export class SqliteAuditStore implements AuditStore {
-  private readonly db: DatabaseSync;
-  private readonly prepare: (sql: string) => StatementSync;
-
-  constructor(db: DatabaseSync) {
-    this.db = db;
-    this.prepare = statementCache(db);
-  }
-
+export class SqliteAuditStore extends SqliteStatements implements AuditStore {
   appendAudit(e: AuditEntry): void {
     this.prepare(
       `INSERT INTO audit_log (time, key_id, key_name, method, path, route, scope, function, status, outcome, remote, duration_ms)

@@ -3,7 +3,8 @@
  * Every write that changes the queue is one transaction, so a crash leaves each invocation in
  * exactly one state; WAL with synchronous=NORMAL makes a commit survive a process crash.
  */
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { SqliteStatements } from './statements.ts';
+import type { SQLInputValue } from 'node:sqlite';
 import type { AttemptRecord, InvocationRecord, LogLine, Outcome, ScheduleRecord } from '../../core/index.ts';
 import type {
   CallbackJob,
@@ -27,13 +28,7 @@ const SUMMARY_COLUMNS = `id, function, version, trigger, status, attempt, max_at
   error, bodies_kept, callback_url, task_token, callback_state, callback_attempts, callback_next_at, callback_error`;
 
 /** SQLite invocations, attempts and schedules. */
-export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
-  private readonly db: DatabaseSync;
-  private readonly stmts: Map<string, StatementSync> = new Map();
-
-  constructor(db: DatabaseSync) {
-    this.db = db;
-  }
+export class SqliteInvocationStore extends SqliteStatements implements InvocationStore, ScheduleStore {
 
   insertFinished(records: InvocationRecord[]): void {
     if (!records.length) return;
@@ -454,26 +449,7 @@ export class SqliteInvocationStore implements InvocationStore, ScheduleStore {
     this.prepare('UPDATE schedules SET last_tick_at = ? WHERE id = ?').run(at, id);
   }
 
-  private prepare(sql: string): StatementSync {
-    let stmt = this.stmts.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.stmts.set(sql, stmt);
-    }
-    return stmt;
-  }
 
-  private transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const out = fn();
-      this.db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      this.db.exec('ROLLBACK');
-      throw err;
-    }
-  }
 }
 
 function bool(v: boolean | null): number | null {

@@ -1,19 +1,12 @@
 /** API keys on the server's SQLite database: id, name, scopes and the sha256 of the key, never the key. */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { isScope, type ApiKeyRecord, type Scope } from '../../core/index.ts';
 import type { KeyStore } from '../access.ts';
-import { statementCache } from './statement-cache.ts';
+import { SqliteStatements } from './statements.ts';
 
 type Row = Record<string, unknown>;
 
 /** SQLite KeyStore. */
-export class SqliteKeyStore implements KeyStore {
-  private readonly prepare: (sql: string) => StatementSync;
-
-  constructor(db: DatabaseSync) {
-    this.prepare = statementCache(db);
-  }
-
+export class SqliteKeyStore extends SqliteStatements implements KeyStore {
   insertKey(k: ApiKeyRecord): void {
     this.prepare(
       `INSERT INTO api_keys (id, name, scopes, hash, created_at, created_by, last_used_at, revoked_at)

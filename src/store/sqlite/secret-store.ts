@@ -1,19 +1,12 @@
 /** Function secrets on the server's SQLite database, as AES-256-GCM ciphertext only (sealed in auth/). */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { SecretRecord } from '../../core/index.ts';
 import type { SecretStore } from '../access.ts';
-import { statementCache } from './statement-cache.ts';
+import { SqliteStatements } from './statements.ts';
 
 type Row = Record<string, unknown>;
 
 /** SQLite SecretStore. */
-export class SqliteSecretStore implements SecretStore {
-  private readonly prepare: (sql: string) => StatementSync;
-
-  constructor(db: DatabaseSync) {
-    this.prepare = statementCache(db);
-  }
-
+export class SqliteSecretStore extends SqliteStatements implements SecretStore {
   putSecret(s: SecretRecord): void {
     this.prepare(
       `INSERT INTO secrets (function, name, ciphertext, key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)

@@ -2,7 +2,8 @@
  * The default Store: one SQLite file in WAL mode through Node's built-in driver (node:sqlite),
  * so there is no native module to build on install.
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { SqliteStatements } from './statements.ts';
+import { DatabaseSync } from 'node:sqlite';
 import type { FunctionRecord, FunctionSpec, LogLine, VersionRecord } from '../../core/index.ts';
 import type { LogQuery, Store } from '../store.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
@@ -44,14 +45,7 @@ export function migrate(db: DatabaseSync, migrations: readonly Migration[]): num
 }
 
 /** SQLite implementation of Store. */
-export class SqliteStore implements Store {
-  /** The open database, shared with the other SQLite stores of this server (invocations, keys, …). */
-  readonly db: DatabaseSync;
-  private readonly stmts: Map<string, StatementSync> = new Map();
-
-  constructor(db: DatabaseSync) {
-    this.db = db;
-  }
+export class SqliteStore extends SqliteStatements implements Store {
 
   /** The schema version the database is at. */
   schemaVersion(): number {
@@ -145,30 +139,11 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
-    this.stmts.clear();
+    this.clearStatements();
     if (this.db.isOpen) this.db.close();
   }
 
-  private prepare(sql: string): StatementSync {
-    let stmt = this.stmts.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.stmts.set(sql, stmt);
-    }
-    return stmt;
-  }
 
-  private transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const out = fn();
-      this.db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      this.db.exec('ROLLBACK');
-      throw err;
-    }
-  }
 }
 
 function toFunction(r: Row): FunctionRecord {
