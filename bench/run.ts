@@ -188,7 +188,9 @@ async function main(): Promise<void> {
       const colds: number[] = [];
       for (let i = 0; i < COLD_TRIALS; i++) {
         for (;;) {
-          const info = (await (await fetch(`${url}/api/v1/functions/cold`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+          const info = (await (
+            await fetch(`${url}/api/v1/functions/cold`, { headers: { authorization: `Bearer ${key}` } })
+          ).json()) as {
             instances: { total: number };
           };
           if (info.instances.total === 0) break;

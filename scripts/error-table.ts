@@ -3,4 +3,5 @@ import { ERROR_CODES } from '../src/core/errors.ts';
 
 console.log('| code | status | meaning |');
 console.log('|---|---|---|');
-for (const [code, { status, doc }] of Object.entries(ERROR_CODES)) console.log(`| \`${code}\` | ${status} | ${doc} |`);
+for (const [code, { status, doc }] of Object.entries(ERROR_CODES))
+  console.log(`| \`${code}\` | ${status} | ${doc} |`);

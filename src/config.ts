@@ -77,10 +77,12 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     strict: true,
   });
   const port = Number(values.port ?? env.KUMO_PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KumoError('bad_request', `--port must be 0-65535 (got ${values.port ?? env.KUMO_PORT})`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new KumoError('bad_request', `--port must be 0-65535 (got ${values.port ?? env.KUMO_PORT})`);
   const sizeMb = (flag: string, text: string | undefined, def: number) => {
     const n = Number(text ?? def);
-    if (!Number.isFinite(n) || n <= 0) throw new KumoError('bad_request', `--${flag} must be a positive number of MB (got ${text})`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new KumoError('bad_request', `--${flag} must be a positive number of MB (got ${text})`);
     return Math.round(n * MB);
   };
   const dataDir = path.resolve(cwd, values.data ?? env.KUMO_DATA ?? '.kumo');

@@ -16,10 +16,18 @@ cgroups) and prints the command that fixes each missing piece. When a kumo serve
 `;
 
 /** Runs `kumo doctor`; exit code 0 when sandboxed functions can run here, 1 when not. */
-export async function doctor(argv: string[], out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<number> {
+export async function doctor(
+  argv: string[],
+  out: NodeJS.WritableStream,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean', default: false }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {
@@ -35,7 +43,9 @@ export async function doctor(argv: string[], out: NodeJS.WritableStream, env: No
     return problems.length ? 1 : 0;
   }
   for (const c of capabilities) {
-    out.write(`${c.available ? 'ok     ' : 'MISSING'}  ${c.feature}: ${c.detail}${!c.available && c.fix ? `\n         fix: ${c.fix}` : ''}\n`);
+    out.write(
+      `${c.available ? 'ok     ' : 'MISSING'}  ${c.feature}: ${c.detail}${!c.available && c.fix ? `\n         fix: ${c.fix}` : ''}\n`,
+    );
   }
   out.write(
     problems.length
@@ -53,7 +63,10 @@ export async function doctor(argv: string[], out: NodeJS.WritableStream, env: No
 }
 
 /** The sandbox mode of the server at `url`, or undefined when none answers. */
-async function serverStatus(url: string, env: NodeJS.ProcessEnv): Promise<{ url: string; sandbox: string; insecure: boolean } | undefined> {
+async function serverStatus(
+  url: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; sandbox: string; insecure: boolean } | undefined> {
   try {
     // /status needs a read key: the one the CLI would send (KUMO_API_KEY, kumo login, the local key file).
     const key = findKey(new URL(url), env, process.cwd())?.key;

@@ -56,7 +56,9 @@ async function deployExamples(url: string, dataDir: string): Promise<void> {
       cwd: process.cwd(),
     });
   }
-  process.stdout.write(`\nkumo is up at ${url} with ${names.length} example functions. Try:\n  npx kumo deploy ./examples/greet --name greet\n\n`);
+  process.stdout.write(
+    `\nkumo is up at ${url} with ${names.length} example functions. Try:\n  npx kumo deploy ./examples/greet --name greet\n\n`,
+  );
 }
 
 /** Entry point of bin/kumo.js. */
@@ -64,7 +66,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === 'up') return await up(argv.slice(1));
     if (argv[0] === 'doctor') return await doctor(argv.slice(1), process.stdout, process.env);
-    return await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    return await runCli(argv, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      cwd: process.cwd(),
+    });
   } catch (err) {
     const message = err instanceof KumoError || err instanceof TypeError ? err.message : String(err);
     process.stderr.write(`kumo: ${message}\n`);

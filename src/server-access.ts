@@ -147,6 +147,7 @@ export async function createAccessParts(d: AccessPartsDeps) {
     maxHeaderSize: d.config.urlLimit + d.config.headerLimit + 1024,
     close(): void {
       unfollow();
+      audit.close();
     },
   };
 }

@@ -12,7 +12,15 @@ import { createAsyncParts } from './server-async.ts';
 import { createAccessParts } from './server-access.ts';
 import { createSourceParts } from './server-sources.ts';
 import { KumoError, type ServerLog } from './core/index.ts';
-import { BubblewrapSandbox, NoSandbox, ProcessDriver, sandboxProblems, probeHost, type Driver, type Sandbox } from './drivers/index.ts';
+import {
+  BubblewrapSandbox,
+  NoSandbox,
+  ProcessDriver,
+  sandboxProblems,
+  probeHost,
+  type Driver,
+  type Sandbox,
+} from './drivers/index.ts';
 import { compatUrl, Gateway, routeFunction } from './gateway/index.ts';
 import { sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
@@ -38,7 +46,10 @@ const KUMO_VERSION = '0.1.0';
 const START_TIMEOUT_MS = 15_000;
 
 /** Builds every part and starts listening. */
-export async function startServer(config: ServerConfig, log: ServerLog = createServerLog()): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: ServerLog = createServerLog(),
+): Promise<RunningServer> {
   // 0711: the sandbox's unprivileged user must pass through to the builds, but not list them.
   await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
   const sandbox = await createSandbox(config, log);
@@ -51,7 +62,10 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
   const driver: Driver = new ProcessDriver(sandbox.sandbox);
   const pluginStore = new SqlitePluginStore(store.db);
   // Every instance gets a host channel: plugins for functions that list them, limit reports for all.
-  const plugins = new PluginHost({ registry: new PluginRegistry([kvPlugin(pluginStore), docsPlugin(pluginStore)]), log });
+  const plugins = new PluginHost({
+    registry: new PluginRegistry([kvPlugin(pluginStore), docsPlugin(pluginStore)]),
+    log,
+  });
 
   const pool = new InstancePool({
     factory: async (target: PoolTarget, id: string) => {
@@ -61,7 +75,12 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
       await mkdir(dir, { recursive: true });
       const socketPath = path.join(dir, 'fn.sock');
       const runtime = runtimeFor(target.spec.runtime);
-      const launch = runtime.launch({ buildDir: target.buildDir, spec: secret.spec, version: target.version, socketPath });
+      const launch = runtime.launch({
+        buildDir: target.buildDir,
+        spec: secret.spec,
+        version: target.version,
+        socketPath,
+      });
       // The socket folder must stay empty until the instance listens: the channel has its own.
       const channel = await plugins.open(`${dir}.host`, target).catch(async (err: unknown) => {
         await rm(dir, { recursive: true, force: true });
@@ -134,7 +153,17 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
   });
   const deployer = new DeployService({ store, versions, pool, dataDir: config.dataDir, log, urls });
   // Zip, git and multi-function project deploys, and the watched deploy folder.
-  const sourceParts = createSourceParts({ config: config.sources, store, sources: pluginStore, versions, pool, deployer, dataDir: config.dataDir, log, urls });
+  const sourceParts = createSourceParts({
+    config: config.sources,
+    store,
+    sources: pluginStore,
+    versions,
+    pool,
+    deployer,
+    dataDir: config.dataDir,
+    log,
+    urls,
+  });
   // Async invocations, callbacks, history, metrics and schedules; the queue calls the gateway only once started.
   const asyncParts = createAsyncParts({
     config: config.async,
@@ -220,15 +249,30 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     const asyncRoute = asyncParts.route(req, res, url, pathname);
     if (asyncRoute) return asyncRoute;
-    if (pathname.startsWith('/api/v1/')) return api.handle(req, res, pathname.slice(7), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+    if (pathname.startsWith('/api/v1/'))
+      return api.handle(req, res, pathname.slice(7), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
     if (fnRoute) return gateway.invoke(req, res, fnRoute);
     req.resume();
-    sendError(res, new KumoError('route_not_found', `nothing at ${pathname}: functions are at /fn/NAME/ or http://NAME.${config.baseDomain}:${port}/`));
+    sendError(
+      res,
+      new KumoError(
+        'route_not_found',
+        `nothing at ${pathname}: functions are at /fn/NAME/ or http://NAME.${config.baseDomain}:${port}/`,
+      ),
+    );
   };
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: access.maxHeaderSize }, (req, res) => {
-    void handle(req, res);
-  });
+  const server = http.createServer(
+    {
+      keepAliveTimeout: 65_000,
+      requestTimeout: 0,
+      headersTimeout: 30_000,
+      maxHeaderSize: access.maxHeaderSize,
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
   await access.firstStart();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -240,7 +284,14 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info('kumo is listening', { url, data: config.dataDir, domain: config.baseDomain, runtime: nodeRuntime.name, sandbox: sandbox.sandbox.name, run: runDir });
+  log.info('kumo is listening', {
+    url,
+    data: config.dataDir,
+    domain: config.baseDomain,
+    runtime: nodeRuntime.name,
+    sandbox: sandbox.sandbox.name,
+    run: runDir,
+  });
   asyncParts.start();
   await sourceParts.start();
 
@@ -278,9 +329,14 @@ export async function startServer(config: ServerConfig, log: ServerLog = createS
  * The sandbox every instance runs in: bubblewrap + cgroups + seccomp, or — only when the operator
  * says --insecure-no-sandbox — none. A host that cannot sandbox makes kumo refuse to start.
  */
-async function createSandbox(config: ServerConfig, log: ServerLog): Promise<{ sandbox: Sandbox; close(): Promise<void> }> {
+async function createSandbox(
+  config: ServerConfig,
+  log: ServerLog,
+): Promise<{ sandbox: Sandbox; close(): Promise<void> }> {
   if (config.insecureNoSandbox) {
-    log.warn('INSECURE: functions run WITHOUT a sandbox (--insecure-no-sandbox): any function can read and change this host');
+    log.warn(
+      'INSECURE: functions run WITHOUT a sandbox (--insecure-no-sandbox): any function can read and change this host',
+    );
     return { sandbox: new NoSandbox(), close: async () => {} };
   }
   const probe = await probeHost();
@@ -325,10 +381,20 @@ function logPoolEvent(log: ServerLog, e: PoolEvent): void {
       log.debug('instance started', { ...f, instance: e.instanceId, ms: e.ms });
       break;
     case 'start_failed':
-      log.warn('instance failed to start', { ...f, error: e.error instanceof Error ? e.error.message.split('\n')[0] : String(e.error) });
+      log.warn('instance failed to start', {
+        ...f,
+        error: e.error instanceof Error ? e.error.message.split('\n')[0] : String(e.error),
+      });
       break;
     case 'exited':
-      if (!e.expected) log.warn('instance exited', { ...f, instance: e.instanceId, reason: e.info.reason, code: e.info.code, signal: e.info.signal });
+      if (!e.expected)
+        log.warn('instance exited', {
+          ...f,
+          instance: e.instanceId,
+          reason: e.info.reason,
+          code: e.info.code,
+          signal: e.info.signal,
+        });
       break;
     case 'idle_stop':
       log.debug('instance stopped after idle', { ...f, instance: e.instanceId });

@@ -62,7 +62,12 @@ export class DeployService {
   }
 
   /** Deploys `archive` (a gzipped tar) with `overrides` applied over its kumo.yaml. */
-  async deploy(archive: Buffer, overrides: DeployOverrides, progress: DeployProgress = {}, signal = new AbortController().signal): Promise<DeployResult> {
+  async deploy(
+    archive: Buffer,
+    overrides: DeployOverrides,
+    progress: DeployProgress = {},
+    signal = new AbortController().signal,
+  ): Promise<DeployResult> {
     const began = this.d.now();
     const tmpRoot = path.join(this.d.dataDir, 'tmp');
     await mkdir(tmpRoot, { recursive: true });
@@ -77,7 +82,18 @@ export class DeployService {
       const treeHash = await hashTree(sourceDir);
       const hash = sha256(`${treeHash}\n${canonicalJson(spec)}`);
       return await this.withLock(spec.name, () =>
-        this.deployLocked({ archive, sourceDir, spec, hash, files, bytes, began, progress, signal, runtimeName: runtime.name }),
+        this.deployLocked({
+          archive,
+          sourceDir,
+          spec,
+          hash,
+          files,
+          bytes,
+          began,
+          progress,
+          signal,
+          runtimeName: runtime.name,
+        }),
       );
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -136,13 +152,26 @@ export class DeployService {
       await rm(buildDir, { recursive: true, force: true });
       if (err instanceof KumoError && err.code === 'unknown_handler') throw err;
       const message = err instanceof Error ? err.message : String(err);
-      throw new KumoError('build_failed', `version ${version} of '${name}' built but did not start: ${message}`, {
-        log: `${buildLog}\n${message}`.trim(),
-      });
+      throw new KumoError(
+        'build_failed',
+        `version ${version} of '${name}' built but did not start: ${message}`,
+        {
+          log: `${buildLog}\n${message}`.trim(),
+        },
+      );
     }
     const bundleHash = sha256(a.archive);
     await this.saveBundle(bundleHash, a.archive);
-    this.d.store.addVersion({ function: name, version, hash, bundleHash, spec, buildDir, buildLog, createdAt: this.d.now() });
+    this.d.store.addVersion({
+      function: name,
+      version,
+      hash,
+      bundleHash,
+      spec,
+      buildDir,
+      buildLog,
+      createdAt: this.d.now(),
+    });
     this.d.versions.invalidate(name);
     this.d.pool.activate(target, warm);
     this.d.log.info('deployed', { function: name, version, hash: hash.slice(0, 12) });
@@ -176,7 +205,9 @@ export class DeployService {
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
       : v,
   );
 }

@@ -50,7 +50,12 @@ export class Router {
   }
 
   /** Handles `req` whose path (below the prefix) is `path`. */
-  async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
@@ -63,7 +68,12 @@ export class Router {
         await route.handler({ req, res, params, query });
       } catch (err) {
         const error = sendError(res, err);
-        if (error.code === 'internal_error') this.log.error('control API request failed', { method: req.method, path, error: String((err as Error)?.stack ?? err) });
+        if (error.code === 'internal_error')
+          this.log.error('control API request failed', {
+            method: req.method,
+            path,
+            error: String((err as Error)?.stack ?? err),
+          });
       }
       return;
     }
@@ -72,7 +82,10 @@ export class Router {
       res,
       pathMatched
         ? new KumoError('method_not_allowed', `${req.method} is not allowed on ${path}`)
-        : new KumoError('route_not_found', `no control API route ${req.method} ${path} (see docs/http-api.md)`),
+        : new KumoError(
+            'route_not_found',
+            `no control API route ${req.method} ${path} (see docs/http-api.md)`,
+          ),
     );
   }
 }

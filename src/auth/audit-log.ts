@@ -20,6 +20,7 @@ export class AuditLog {
   private readonly store: AuditStore;
   private readonly keep: number;
   private sincePrune = 0;
+  private closed = false;
 
   constructor(options: AuditLogOptions) {
     this.store = options.store;
@@ -28,11 +29,18 @@ export class AuditLog {
 
   /** Records one request. */
   record(entry: AuditEntry): void {
+    // A response cut by shutdown may end after the database closed: nothing is left to write to.
+    if (this.closed) return;
     this.store.appendAudit(entry);
     if (++this.sincePrune >= PRUNE_EVERY) {
       this.sincePrune = 0;
       this.store.pruneAudit(this.keep);
     }
+  }
+
+  /** Stops recording (the server is closing its database). */
+  close(): void {
+    this.closed = true;
   }
 
   /** Entries matching `query`, newest first. */

@@ -10,7 +10,9 @@ import { extractBundle } from './archive.ts';
 import { hashTree } from './tree-hash.ts';
 
 /** A gzipped tar built entry by entry, so that hostile headers can be written. */
-function tarOf(entries: { path: string; type?: string; body?: string; linkpath?: string; mode?: number }[]): Buffer {
+function tarOf(
+  entries: { path: string; type?: string; body?: string; linkpath?: string; mode?: number }[],
+): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
@@ -70,11 +72,14 @@ test('refuses hostile entries before writing anything', async () => {
   for (const [entries, pattern] of cases) {
     const dir = await tmp();
     try {
-      await assert.rejects(extractBundle(tarOf([{ path: 'ok.js', body: 'x' }, ...entries]), dir), (err: KumoError) => {
-        assert.equal(err.code, 'invalid_archive');
-        assert.match(err.message, pattern);
-        return true;
-      });
+      await assert.rejects(
+        extractBundle(tarOf([{ path: 'ok.js', body: 'x' }, ...entries]), dir),
+        (err: KumoError) => {
+          assert.equal(err.code, 'invalid_archive');
+          assert.match(err.message, pattern);
+          return true;
+        },
+      );
       await assert.rejects(stat(path.join(dir, 'ok.js')), 'nothing was written');
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -86,9 +91,15 @@ test('stops at the expanded-size and entry-count bounds', async () => {
   const dir = await tmp();
   try {
     const big = tarOf([{ path: 'big', body: 'x'.repeat(10_000) }]);
-    await assert.rejects(extractBundle(big, dir, { maxEntries: 10, maxExpandedBytes: 1000 }), /expands to more than 1000 bytes/);
+    await assert.rejects(
+      extractBundle(big, dir, { maxEntries: 10, maxExpandedBytes: 1000 }),
+      /expands to more than 1000 bytes/,
+    );
     const many = tarOf(Array.from({ length: 5 }, (_, i) => ({ path: `f${i}`, body: 'x' })));
-    await assert.rejects(extractBundle(many, dir, { maxEntries: 3, maxExpandedBytes: 1e6 }), /more than 3 entries/);
+    await assert.rejects(
+      extractBundle(many, dir, { maxEntries: 3, maxExpandedBytes: 1e6 }),
+      /more than 3 entries/,
+    );
     await assert.rejects(extractBundle(Buffer.from('not a tar at all'), dir), /not a valid gzipped tar/);
   } finally {
     await rm(dir, { recursive: true, force: true });

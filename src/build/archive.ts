@@ -15,7 +15,10 @@ export interface ArchiveLimits {
 }
 
 /** Defaults: 10,000 entries, 250 MB expanded. */
-export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxEntries: 10_000, maxExpandedBytes: 250 * 1024 * 1024 };
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
+  maxEntries: 10_000,
+  maxExpandedBytes: 250 * 1024 * 1024,
+};
 
 type Entry =
   | { kind: 'file'; path: string; mode: number; data: Buffer }
@@ -23,7 +26,11 @@ type Entry =
   | { kind: 'symlink'; path: string; target: string };
 
 /** Extracts `archive` into the empty folder `dest`; throws invalid_archive naming the bad entry. */
-export async function extractBundle(archive: Buffer, dest: string, limits = DEFAULT_ARCHIVE_LIMITS): Promise<{ files: number; bytes: number }> {
+export async function extractBundle(
+  archive: Buffer,
+  dest: string,
+  limits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<{ files: number; bytes: number }> {
   const entries = await readEntries(archive, limits);
   let files = 0;
   let bytes = 0;
@@ -82,14 +89,19 @@ function readEntries(archive: Buffer, limits: ArchiveLimits): Promise<Entry[]> {
         const chunks: Buffer[] = [];
         entry.on('data', (chunk: Buffer) => {
           expanded += chunk.length;
-          if (expanded > limits.maxExpandedBytes) return fail(`expands to more than ${limits.maxExpandedBytes} bytes`);
+          if (expanded > limits.maxExpandedBytes)
+            return fail(`expands to more than ${limits.maxExpandedBytes} bytes`);
           chunks.push(chunk);
         });
-        entry.on('end', () => entries.push({ kind: 'file', path: rel, mode: entry.mode ?? 0o644, data: Buffer.concat(chunks) }));
+        entry.on('end', () =>
+          entries.push({ kind: 'file', path: rel, mode: entry.mode ?? 0o644, data: Buffer.concat(chunks) }),
+        );
       },
     });
     parser.on('error', (err: Error) => fail(`not a valid gzipped tar archive (${err.message})`));
-    parser.on('warn', (code: string, message: string) => fail(`not a valid gzipped tar archive (${code}: ${message})`));
+    parser.on('warn', (code: string, message: string) =>
+      fail(`not a valid gzipped tar archive (${code}: ${message})`),
+    );
     parser.on('end', () => {
       if (!failed) resolve(entries);
     });
@@ -101,7 +113,8 @@ function readEntries(archive: Buffer, limits: ArchiveLimits): Promise<Entry[]> {
 function checkEntry(entry: ReadEntry): string | undefined {
   const raw = entry.path;
   if (raw.includes('\0')) return `entry ${JSON.stringify(raw)} has a NUL byte in its path`;
-  if (raw.startsWith('/') || /^[A-Za-z]:[\\/]/.test(raw)) return `entry ${JSON.stringify(raw)} has an absolute path`;
+  if (raw.startsWith('/') || /^[A-Za-z]:[\\/]/.test(raw))
+    return `entry ${JSON.stringify(raw)} has an absolute path`;
   if (raw.split(/[\\/]/).includes('..')) return `entry ${JSON.stringify(raw)} has a ".." path`;
   switch (entry.type) {
     case 'File':
@@ -111,9 +124,11 @@ function checkEntry(entry: ReadEntry): string | undefined {
       return undefined;
     case 'SymbolicLink': {
       const target = entry.linkpath ?? '';
-      if (!target || target.startsWith('/')) return `symlink ${JSON.stringify(raw)} points to an absolute path`;
+      if (!target || target.startsWith('/'))
+        return `symlink ${JSON.stringify(raw)} points to an absolute path`;
       const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(normalise(raw)), target));
-      if (resolved === '..' || resolved.startsWith('../')) return `symlink ${JSON.stringify(raw)} points outside the bundle`;
+      if (resolved === '..' || resolved.startsWith('../'))
+        return `symlink ${JSON.stringify(raw)} points outside the bundle`;
       return undefined;
     }
     default:
@@ -123,5 +138,9 @@ function checkEntry(entry: ReadEntry): string | undefined {
 
 /** "./a//b/" → "a/b". */
 function normalise(p: string): string {
-  return path.posix.normalize(p).replace(/^(\.\/)+/, '').replace(/\/+$/, '').replace(/^\.$/, '');
+  return path.posix
+    .normalize(p)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '')
+    .replace(/^\.$/, '');
 }

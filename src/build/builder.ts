@@ -39,7 +39,9 @@ export async function buildBundle(r: BuildRequest): Promise<string> {
       }
       throw err;
     }
-    throw new KumoError('build_failed', `build of '${r.spec.name}' failed: ${(err as Error).message}`, { log: buildLog });
+    throw new KumoError('build_failed', `build of '${r.spec.name}' failed: ${(err as Error).message}`, {
+      log: buildLog,
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -20,7 +20,9 @@ export interface DeployOverrides {
 }
 
 /** The raw manifest data of the bundle at `dir` (an empty mapping when there is none). */
-export async function readManifestFile(dir: string): Promise<{ file: string | undefined; data: Record<string, unknown> }> {
+export async function readManifestFile(
+  dir: string,
+): Promise<{ file: string | undefined; data: Record<string, unknown> }> {
   for (const file of MANIFEST_FILES) {
     let text: string;
     try {
@@ -33,7 +35,10 @@ export async function readManifestFile(dir: string): Promise<{ file: string | un
       data = parseYaml(text);
     } catch (err) {
       const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
-      throw new KumoError('invalid_manifest', `${file}: not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`);
+      throw new KumoError(
+        'invalid_manifest',
+        `${file}: not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
     if (data === null || data === undefined) return { file, data: {} };
     if (typeof data !== 'object' || Array.isArray(data)) {
@@ -45,13 +50,18 @@ export async function readManifestFile(dir: string): Promise<{ file: string | un
 }
 
 /** Validates manifest data with the flags merged over it (env merges key by key; flags win). */
-export function resolveSpec(data: Record<string, unknown>, overrides: DeployOverrides, source = 'kumo.yaml'): FunctionSpec {
+export function resolveSpec(
+  data: Record<string, unknown>,
+  overrides: DeployOverrides,
+  source = 'kumo.yaml',
+): FunctionSpec {
   const merged: Record<string, unknown> = { ...data };
   for (const key of ['name', 'handler', 'memory', 'timeout', 'cpu', 'maxProcesses', 'tmpSize'] as const) {
     if (overrides[key] !== undefined) merged[key] = overrides[key];
   }
   if (overrides.env && Object.keys(overrides.env).length) {
-    const base = typeof data.env === 'object' && data.env !== null && !Array.isArray(data.env) ? data.env : {};
+    const base =
+      typeof data.env === 'object' && data.env !== null && !Array.isArray(data.env) ? data.env : {};
     merged.env = { ...base, ...overrides.env };
   }
   return toFunctionSpec(parseManifest(merged, source), undefined);

@@ -10,7 +10,10 @@ const RUNTIMES: ReadonlyMap<string, Runtime> = new Map(
 export function runtimeFor(name: string): Runtime {
   const runtime = RUNTIMES.get(name);
   if (!runtime) {
-    throw new KumoError('invalid_manifest', `manifest: "runtime" ${JSON.stringify(name)} is not available (have: ${[...RUNTIMES.keys()].join(', ')})`);
+    throw new KumoError(
+      'invalid_manifest',
+      `manifest: "runtime" ${JSON.stringify(name)} is not available (have: ${[...RUNTIMES.keys()].join(', ')})`,
+    );
   }
   return runtime;
 }

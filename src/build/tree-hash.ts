@@ -18,7 +18,9 @@ export async function hashTree(root: string): Promise<string> {
       } else if (st.isSymbolicLink()) {
         hash.update(`l ${r} ${await readlink(abs)}\n`);
       } else if (st.isFile()) {
-        const digest = createHash('sha256').update(await readFile(abs)).digest('hex');
+        const digest = createHash('sha256')
+          .update(await readFile(abs))
+          .digest('hex');
         hash.update(`f ${r} ${st.mode & 0o111 ? 'x' : '-'} ${digest}\n`);
       }
     }

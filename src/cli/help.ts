@@ -20,7 +20,10 @@ Options:
 export function topLevelHelp(commands: readonly Command[]): string {
   const entries = [
     { synopsis: UP_SYNOPSIS, summary: 'start the server (API, functions, scheduler)' },
-    { synopsis: 'doctor [--json]', summary: 'check the isolation this host provides, with the command that fixes each gap' },
+    {
+      synopsis: 'doctor [--json]',
+      summary: 'check the isolation this host provides, with the command that fixes each gap',
+    },
     ...commands,
     { synopsis: 'help [COMMAND]', summary: 'show this help, or the help of COMMAND' },
   ];

@@ -1,6 +1,7 @@
 /** Parses "250ms", "30s", "10m", "2h", "1d" or a bare number of `unit` into milliseconds. */
 export function parseDuration(value: string | number, unit: 'ms' | 's' = 's'): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * (unit === 's' ? 1000 : 1) : undefined;
+  if (typeof value === 'number')
+    return Number.isFinite(value) && value >= 0 ? value * (unit === 's' ? 1000 : 1) : undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
   if (!m) return undefined;
   const n = Number(m[1]);

@@ -6,43 +6,118 @@
 /** Every code, its HTTP status and a one-line description for the docs. */
 export const ERROR_CODES = {
   bad_request: { status: 400, doc: 'The request is malformed (a field, header or parameter is wrong).' },
-  invalid_manifest: { status: 400, doc: 'kumo.yaml or a deploy flag is invalid; the message names the field.' },
+  invalid_manifest: {
+    status: 400,
+    doc: 'kumo.yaml or a deploy flag is invalid; the message names the field.',
+  },
   invalid_name: { status: 400, doc: 'A function name is not a DNS label (a-z, 0-9, "-", 1-63 chars).' },
-  invalid_archive: { status: 400, doc: 'The uploaded bundle is not a safe tar.gz (.. paths, absolute paths, links leaving it, devices).' },
+  invalid_archive: {
+    status: 400,
+    doc: 'The uploaded bundle is not a safe tar.gz (.. paths, absolute paths, links leaving it, devices).',
+  },
   unknown_handler: { status: 400, doc: 'The handler file does not exist or exports no recognised handler.' },
-  invalid_schedule: { status: 400, doc: 'A schedule is invalid (cron expression, time zone, overlap or catch-up policy); the message names the field.' },
-  callback_not_allowed: { status: 400, doc: 'X-Callback-Url is not http(s), not on the --callback-allow list, or points at a cloud metadata or link-local address.' },
-  unauthorized: { status: 401, doc: 'An API key is required (`Authorization: Bearer KEY`) and was missing, unknown or revoked.' },
-  plugin_not_allowed: { status: 403, doc: 'The function called a plugin its manifest does not list under "plugins:".' },
-  forbidden: { status: 403, doc: 'The API key is valid but lacks the scope for this action; the message names the scope needed.' },
+  invalid_schedule: {
+    status: 400,
+    doc: 'A schedule is invalid (cron expression, time zone, overlap or catch-up policy); the message names the field.',
+  },
+  callback_not_allowed: {
+    status: 400,
+    doc: 'X-Callback-Url is not http(s), not on the --callback-allow list, or points at a cloud metadata or link-local address.',
+  },
+  unauthorized: {
+    status: 401,
+    doc: 'An API key is required (`Authorization: Bearer KEY`) and was missing, unknown or revoked.',
+  },
+  plugin_not_allowed: {
+    status: 403,
+    doc: 'The function called a plugin its manifest does not list under "plugins:".',
+  },
+  forbidden: {
+    status: 403,
+    doc: 'The API key is valid but lacks the scope for this action; the message names the scope needed.',
+  },
   function_not_found: { status: 404, doc: 'No function of that name is deployed.' },
-  plugin_not_found: { status: 404, doc: 'The function lists or calls a plugin this server does not have (built in: kv, docs).' },
+  plugin_not_found: {
+    status: 404,
+    doc: 'The function lists or calls a plugin this server does not have (built in: kv, docs).',
+  },
   version_not_found: { status: 404, doc: 'The function has no such version.' },
-  invocation_not_found: { status: 404, doc: 'No invocation has that id (never existed, or removed by history retention).' },
+  invocation_not_found: {
+    status: 404,
+    doc: 'No invocation has that id (never existed, or removed by history retention).',
+  },
   schedule_not_found: { status: 404, doc: 'The function has no schedule with that id.' },
   key_not_found: { status: 404, doc: 'No API key has that id (see kumo keys list).' },
-  secret_not_found: { status: 404, doc: 'The function has no secret of that name (see kumo secrets list NAME).' },
+  secret_not_found: {
+    status: 404,
+    doc: 'The function has no secret of that name (see kumo secrets list NAME).',
+  },
   route_not_found: { status: 404, doc: 'No route matches this method and path.' },
   method_not_allowed: { status: 405, doc: 'The route exists but not for this method.' },
-  plugin_error: { status: 400, doc: 'A plugin call was refused: unknown action or a payload of the wrong shape; the message says which.' },
-  conflict: { status: 409, doc: 'The action conflicts with the current state (e.g. rollback to the active version).' },
-  payload_too_large: { status: 413, doc: 'The request body is over the limit (6 MB for invocations, 50 MB for uploads by default).' },
-  uri_too_long: { status: 414, doc: 'The request URL is longer than the limit (8 KiB by default, `kumo up --url-limit`).' },
-  source_failed: { status: 422, doc: 'The git repository could not be cloned at that ref, or its tree breaks the bundle rules (a symlink leaving it).' },
-  build_failed: { status: 422, doc: 'The build step failed; the previous version keeps serving. The build log is attached.' },
+  plugin_error: {
+    status: 400,
+    doc: 'A plugin call was refused: unknown action or a payload of the wrong shape; the message says which.',
+  },
+  conflict: {
+    status: 409,
+    doc: 'The action conflicts with the current state (e.g. rollback to the active version).',
+  },
+  payload_too_large: {
+    status: 413,
+    doc: 'The request body is over the limit (6 MB for invocations, 50 MB for uploads by default).',
+  },
+  uri_too_long: {
+    status: 414,
+    doc: 'The request URL is longer than the limit (8 KiB by default, `kumo up --url-limit`).',
+  },
+  source_failed: {
+    status: 422,
+    doc: 'The git repository could not be cloned at that ref, or its tree breaks the bundle rules (a symlink leaving it).',
+  },
+  build_failed: {
+    status: 422,
+    doc: 'The build step failed; the previous version keeps serving. The build log is attached.',
+  },
   over_capacity: { status: 429, doc: 'Every instance is busy and the wait queue is full.' },
-  rate_limited: { status: 429, doc: 'Too many requests for this API key (control plane) or this function (invocations); wait for the Retry-After seconds.' },
-  headers_too_large: { status: 431, doc: 'The request headers are larger than the limit (16 KiB by default, `kumo up --header-limit`).' },
+  rate_limited: {
+    status: 429,
+    doc: 'Too many requests for this API key (control plane) or this function (invocations); wait for the Retry-After seconds.',
+  },
+  headers_too_large: {
+    status: 431,
+    doc: 'The request headers are larger than the limit (16 KiB by default, `kumo up --header-limit`).',
+  },
   internal_error: { status: 500, doc: 'A bug in kumo; the server log has the details.' },
-  memory_limit_exceeded: { status: 500, doc: 'The instance went over its memory limit and was killed; the next request gets a fresh one.' },
+  memory_limit_exceeded: {
+    status: 500,
+    doc: 'The instance went over its memory limit and was killed; the next request gets a fresh one.',
+  },
   handler_error: { status: 500, doc: 'The function threw or returned an invalid value.' },
-  response_too_large: { status: 502, doc: 'The function answered with more than the response limit (20 MB by default); the connection is cut when the body was already streaming.' },
-  instance_failed_to_start: { status: 502, doc: 'A new instance did not start or did not become ready in time.' },
-  instance_crashed: { status: 502, doc: 'The instance exited while handling the request; the next request gets a fresh one.' },
-  sandbox_unavailable: { status: 503, doc: 'This host cannot build the sandbox; kumo doctor says what to install.' },
+  response_too_large: {
+    status: 502,
+    doc: 'The function answered with more than the response limit (20 MB by default); the connection is cut when the body was already streaming.',
+  },
+  instance_failed_to_start: {
+    status: 502,
+    doc: 'A new instance did not start or did not become ready in time.',
+  },
+  instance_crashed: {
+    status: 502,
+    doc: 'The instance exited while handling the request; the next request gets a fresh one.',
+  },
+  sandbox_unavailable: {
+    status: 503,
+    doc: 'This host cannot build the sandbox; kumo doctor says what to install.',
+  },
   shutting_down: { status: 503, doc: 'The server is stopping and accepts no new work.' },
-  secrets_unavailable: { status: 503, doc: 'The function has secrets but the master key that sealed them is missing or different (see README "Access control").' },
-  deadline_exceeded: { status: 504, doc: "The function ran past its timeout; the instance was killed and replaced." },
+  secrets_unavailable: {
+    status: 503,
+    doc: 'The function has secrets but the master key that sealed them is missing or different (see README "Access control").',
+  },
+  deadline_exceeded: {
+    status: 504,
+    doc: 'The function ran past its timeout; the instance was killed and replaced.',
+  },
 } as const satisfies Record<string, { status: number; doc: string }>;
 
 /** A stable error code, as listed in ERROR_CODES. */

@@ -40,7 +40,10 @@ const duration = (field: keyof typeof LIMITS, unit: 'ms' | 's' = 's') =>
     const ms = parseDuration(value, unit);
     const { min, max } = LIMITS[field];
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be a duration like "30s", "500ms" or "5m" (got ${JSON.stringify(value)})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a duration like "30s", "500ms" or "5m" (got ${JSON.stringify(value)})`,
+      });
       return z.NEVER;
     }
     if (ms < min || ms > max) {
@@ -53,7 +56,10 @@ const duration = (field: keyof typeof LIMITS, unit: 'ms' | 's' = 's') =>
 const int = (field: keyof typeof LIMITS, unit = '') => {
   const { min, max } = LIMITS[field];
   return z
-    .number({ error: (i) => `must be a whole number between ${min} and ${max}${unit} (got ${JSON.stringify(i.input)})` })
+    .number({
+      error: (i) =>
+        `must be a whole number between ${min} and ${max}${unit} (got ${JSON.stringify(i.input)})`,
+    })
     .int({ error: (i) => `must be a whole number (got ${JSON.stringify(i.input)})` })
     .min(min, { error: (i) => `must be between ${min} and ${max}${unit} (got ${JSON.stringify(i.input)})` })
     .max(max, { error: (i) => `must be between ${min} and ${max}${unit} (got ${JSON.stringify(i.input)})` });
@@ -66,12 +72,16 @@ const envKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const manifestSchema = z.strictObject({
   name: z
     .string()
-    .regex(FUNCTION_NAME, { error: 'must be a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"' })
+    .regex(FUNCTION_NAME, {
+      error: 'must be a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"',
+    })
     .optional(),
   runtime: z.enum(RUNTIMES, { error: `must be one of: ${RUNTIMES.join(', ')}` }).default('node'),
   handler: z.string().min(1).optional(),
   style: z.enum(HANDLER_STYLES, { error: `must be one of: ${HANDLER_STYLES.join(', ')}` }).default('auto'),
-  isolation: z.enum(ISOLATION_TIERS, { error: `must be one of: ${ISOLATION_TIERS.join(', ')}` }).default('process'),
+  isolation: z
+    .enum(ISOLATION_TIERS, { error: `must be one of: ${ISOLATION_TIERS.join(', ')}` })
+    .default('process'),
   memory: int('memoryMb', ' MB').default(LIMITS.memoryMb.default),
   timeout: duration('timeoutMs').default(LIMITS.timeoutMs.default),
   concurrency: int('concurrency').default(LIMITS.concurrency.default),
@@ -81,7 +91,11 @@ export const manifestSchema = z.strictObject({
       max: int('instancesMax').default(LIMITS.instancesMax.default),
       idle: duration('idleMs').default(LIMITS.idleMs.default),
     })
-    .default({ min: LIMITS.instancesMin.default, max: LIMITS.instancesMax.default, idle: LIMITS.idleMs.default })
+    .default({
+      min: LIMITS.instancesMin.default,
+      max: LIMITS.instancesMax.default,
+      idle: LIMITS.idleMs.default,
+    })
     .refine((i) => i.min <= i.max, { error: 'min must not be greater than max' }),
   queue: int('queue').default(LIMITS.queue.default),
   env: z
@@ -96,9 +110,18 @@ export const manifestSchema = z.strictObject({
   /** Invocations per second for the function, all callers together, 429 above (absent: unlimited). */
   rateLimit: rateLimitField,
   cpu: z
-    .number({ error: (i) => `must be a number of cores between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} (got ${JSON.stringify(i.input)})` })
-    .min(CPU_LIMITS.min, { error: (i) => `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})` })
-    .max(CPU_LIMITS.max, { error: (i) => `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})` })
+    .number({
+      error: (i) =>
+        `must be a number of cores between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} (got ${JSON.stringify(i.input)})`,
+    })
+    .min(CPU_LIMITS.min, {
+      error: (i) =>
+        `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})`,
+    })
+    .max(CPU_LIMITS.max, {
+      error: (i) =>
+        `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})`,
+    })
     .default(CPU_LIMITS.default),
   maxProcesses: int('maxProcesses').default(LIMITS.maxProcesses.default),
   tmpSize: int('tmpSizeMb', ' MB').default(LIMITS.tmpSizeMb.default),
@@ -107,7 +130,9 @@ export const manifestSchema = z.strictObject({
   /** Parallel async runs; absent means half the function's capacity, so sync traffic keeps the rest. */
   async: z.strictObject({ concurrency: int('asyncConcurrency').optional() }).default({}),
   /** `bodies: false` keeps request and response bodies out of the invocation history. */
-  history: z.strictObject({ bodies: z.boolean({ error: 'must be true or false' }).default(true) }).default({ bodies: true }),
+  history: z
+    .strictObject({ bodies: z.boolean({ error: 'must be true or false' }).default(true) })
+    .default({ bodies: true }),
   /** Cron schedules: a cron string, a {cron, tz, data, overlap, catchup} mapping, or a list of those. */
   schedule: scheduleField.default([]),
   /** exec runtime: the program to run per request (`jq -c .` or a list). */
@@ -132,7 +157,10 @@ export interface FunctionSpec extends Omit<Manifest, 'name'> {
 export function parseManifest(raw: unknown, source = 'manifest'): Manifest {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new KumoError('invalid_manifest', `${source}: must be a mapping of fields (got ${Array.isArray(raw) ? 'a list' : typeof raw})`);
+    throw new KumoError(
+      'invalid_manifest',
+      `${source}: must be a mapping of fields (got ${Array.isArray(raw) ? 'a list' : typeof raw})`,
+    );
   }
   const result = manifestSchema.safeParse(raw);
   if (result.success) return result.data;
@@ -153,9 +181,16 @@ export function parseManifest(raw: unknown, source = 'manifest'): Manifest {
 /** Settles the function name: the manifest's, or the fallback (flag or folder name). */
 export function toFunctionSpec(manifest: Manifest, fallbackName: string | undefined): FunctionSpec {
   const name = manifest.name ?? fallbackName;
-  if (!name) throw new KumoError('invalid_manifest', 'manifest: "name" is required (set it in kumo.yaml or pass --name)');
+  if (!name)
+    throw new KumoError(
+      'invalid_manifest',
+      'manifest: "name" is required (set it in kumo.yaml or pass --name)',
+    );
   if (!FUNCTION_NAME.test(name)) {
-    throw new KumoError('invalid_name', `function name ${JSON.stringify(name)} is not a DNS label: use 1-63 of a-z, 0-9 and "-"`);
+    throw new KumoError(
+      'invalid_name',
+      `function name ${JSON.stringify(name)} is not a DNS label: use 1-63 of a-z, 0-9 and "-"`,
+    );
   }
   const { name: _ignored, ...rest } = manifest;
   return { ...rest, name };

@@ -98,7 +98,8 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
       path: r.path,
       headers: { ...r.headers, 'content-length': String(r.body.length) },
     });
-    const onAbort = () => upstream.destroy(r.signal.reason instanceof Error ? r.signal.reason : new Error('aborted'));
+    const onAbort = () =>
+      upstream.destroy(r.signal.reason instanceof Error ? r.signal.reason : new Error('aborted'));
     r.signal.addEventListener('abort', onAbort, { once: true });
     let started = false;
     upstream.on('response', (ures) => {
@@ -109,11 +110,20 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
       }
       started = true;
       let size = 0;
-      res.writeHead(ures.statusCode ?? 502, { ...r.filterResponseHeaders(ures.headers), ...r.responseHeaders });
+      res.writeHead(ures.statusCode ?? 502, {
+        ...r.filterResponseHeaders(ures.headers),
+        ...r.responseHeaders,
+      });
       // Send the headers now: a streaming function's first chunk must not wait for the second.
       res.flushHeaders();
       ures.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: true }));
-      ures.on('aborted', () => settle({ kind: 'upstream_error', error: new Error('instance closed the response'), responseStarted: true }));
+      ures.on('aborted', () =>
+        settle({
+          kind: 'upstream_error',
+          error: new Error('instance closed the response'),
+          responseStarted: true,
+        }),
+      );
       ures.on('end', () => {
         const done: ProxyOutcome = { kind: 'done', status: ures.statusCode ?? 502, headers: ures.headers };
         if (res.destroyed) return settle(done);

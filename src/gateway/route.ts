@@ -9,7 +9,11 @@ export interface FunctionRoute {
 }
 
 /** Finds the function a request addresses, or undefined when it addresses none. */
-export function routeFunction(host: string | undefined, url: string, baseDomain: string): FunctionRoute | undefined {
+export function routeFunction(
+  host: string | undefined,
+  url: string,
+  baseDomain: string,
+): FunctionRoute | undefined {
   const byHost = nameFromHost(host, baseDomain);
   if (byHost) return { name: byHost, path: url.startsWith('/') ? url : `/${url}` };
   if (!url.startsWith('/fn/')) return undefined;

@@ -3,9 +3,18 @@ import type { ServerResponse } from 'node:http';
 import { toKumoError, type KumoError } from '../core/index.ts';
 
 /** Sends `body` as JSON with `status`. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -13,7 +22,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * Sends an error as `{ error: { code, message } }` with its status. When the response has begun
  * there is no way to tell the client, so the connection is cut instead of sending a half body.
  */
-export function sendError(res: ServerResponse, err: unknown, headers: Record<string, string> = {}): KumoError {
+export function sendError(
+  res: ServerResponse,
+  err: unknown,
+  headers: Record<string, string> = {},
+): KumoError {
   const error = toKumoError(err);
   if (res.headersSent) res.destroy();
   else sendJson(res, error.status, error.toBody(), headers);

@@ -5,7 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Instance } from '../drivers/index.ts';
-import { VersionPool, type InstanceFactory, type Lease, type PoolEvent, type PoolStats, type PoolTarget } from './version-pool.ts';
+import {
+  VersionPool,
+  type InstanceFactory,
+  type Lease,
+  type PoolEvent,
+  type PoolStats,
+  type PoolTarget,
+} from './version-pool.ts';
 
 /** Options of the pool manager. */
 export interface InstancePoolOptions {
@@ -45,7 +52,10 @@ export class InstancePool {
 
   /** Starts an instance outside any pool (deploy uses it to prove the code loads before activating). */
   startDetached(target: PoolTarget): Promise<Instance> {
-    return this.factory(target, `${target.functionName}-v${target.version}-${randomBytes(4).toString('hex')}`);
+    return this.factory(
+      target,
+      `${target.functionName}-v${target.version}-${randomBytes(4).toString('hex')}`,
+    );
   }
 
   /** Retires every version of a function (delete). */

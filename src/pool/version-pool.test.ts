@@ -30,7 +30,12 @@ class FakeInstance implements Instance {
 }
 
 function target(manifest: Record<string, unknown>, version = 1): PoolTarget {
-  return { functionName: 'f', version, spec: toFunctionSpec(parseManifest({ name: 'f', ...manifest }), undefined), buildDir: '/x' };
+  return {
+    functionName: 'f',
+    version,
+    spec: toFunctionSpec(parseManifest({ name: 'f', ...manifest }), undefined),
+    buildDir: '/x',
+  };
 }
 
 function harness() {
@@ -82,7 +87,10 @@ test('rejects with over_capacity once the queue is full', async () => {
   const t = target({ instances: { max: 1 }, queue: 1 });
   const first = await pool.acquire(t);
   const queued = pool.acquire(t);
-  await assert.rejects(pool.acquire(t), (err: KumoError) => err.code === 'over_capacity' && err.status === 429);
+  await assert.rejects(
+    pool.acquire(t),
+    (err: KumoError) => err.code === 'over_capacity' && err.status === 429,
+  );
   first.release();
   (await queued).release();
   await pool.close();

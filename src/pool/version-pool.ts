@@ -123,7 +123,14 @@ export class VersionPool {
   /** Adds an already-started instance (the one deploy used to check the code loads). */
   adopt(instance: Instance): void {
     const now = this.deps.now();
-    const slot: Slot = { instance, inflight: 0, startedAt: now, lastUsed: now, idleTimer: undefined, leaving: false };
+    const slot: Slot = {
+      instance,
+      inflight: 0,
+      startedAt: now,
+      lastUsed: now,
+      idleTimer: undefined,
+      leaving: false,
+    };
     this.addSlot(slot);
     this.dispatch();
   }
@@ -155,7 +162,12 @@ export class VersionPool {
   stats(): PoolStats {
     let busy = 0;
     for (const s of this.slots) if (s.inflight > 0) busy++;
-    return { total: this.slots.size + this.starting, busy, starting: this.starting, waiting: this.waiters.length };
+    return {
+      total: this.slots.size + this.starting,
+      busy,
+      starting: this.starting,
+      waiting: this.waiters.length,
+    };
   }
 
   private freeSlot(): Slot | undefined {
@@ -163,7 +175,8 @@ export class VersionPool {
     for (const s of this.slots) {
       if (s.leaving || s.inflight >= this.target.spec.concurrency) continue;
       // Least loaded first; among equals the most recently used, so spare instances can idle out.
-      if (!best || s.inflight < best.inflight || (s.inflight === best.inflight && s.lastUsed > best.lastUsed)) best = s;
+      if (!best || s.inflight < best.inflight || (s.inflight === best.inflight && s.lastUsed > best.lastUsed))
+        best = s;
     }
     return best;
   }
@@ -174,7 +187,13 @@ export class VersionPool {
       if (!slot) break;
       const waiter = this.waiters.shift() as Waiter; // length checked above
       waiter.cleanup();
-      waiter.resolve(this.lease(slot, waiter.enqueuedAt, slot.startedAt >= waiter.enqueuedAt && slot.lastUsed === slot.startedAt));
+      waiter.resolve(
+        this.lease(
+          slot,
+          waiter.enqueuedAt,
+          slot.startedAt >= waiter.enqueuedAt && slot.lastUsed === slot.startedAt,
+        ),
+      );
     }
     if (this.closed) return;
     const { concurrency } = this.target.spec;
@@ -256,7 +275,14 @@ export class VersionPool {
         this.starting--;
         const now = this.deps.now();
         this.deps.onEvent({ type: 'started', target: this.target, instanceId: id, ms: now - began });
-        const slot: Slot = { instance, inflight: 0, startedAt: now, lastUsed: now, idleTimer: undefined, leaving: false };
+        const slot: Slot = {
+          instance,
+          inflight: 0,
+          startedAt: now,
+          lastUsed: now,
+          idleTimer: undefined,
+          leaving: false,
+        };
         this.addSlot(slot);
         if (this.closed) {
           this.stopSlot(slot);
@@ -285,7 +311,13 @@ export class VersionPool {
     void slot.instance.exited.then((info) => {
       this.slots.delete(slot);
       if (slot.idleTimer) clearTimeout(slot.idleTimer);
-      this.deps.onEvent({ type: 'exited', target: this.target, instanceId: slot.instance.id, info, expected: slot.leaving });
+      this.deps.onEvent({
+        type: 'exited',
+        target: this.target,
+        instanceId: slot.instance.id,
+        info,
+        expected: slot.leaving,
+      });
       if (!this.retired) this.prewarm();
       this.dispatch();
       this.checkDrained();

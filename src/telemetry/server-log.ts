@@ -4,7 +4,9 @@ import type { Fields, Level, ServerLog } from '../core/index.ts';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** A ServerLog writing to `out` (stderr by default) at `level` and above. */
-export function createServerLog(options: { level?: Level; out?: NodeJS.WritableStream; now?: () => number } = {}): ServerLog {
+export function createServerLog(
+  options: { level?: Level; out?: NodeJS.WritableStream; now?: () => number } = {},
+): ServerLog {
   const min = ORDER[options.level ?? 'info'];
   const out = options.out ?? process.stderr;
   const now = options.now ?? Date.now;

@@ -109,7 +109,9 @@ describe('gateway', () => {
     const host = await raw(server.url, { path: '/', headers: { host: 'nope.localhost' } });
     assert.equal(host.status, 404);
     // Paths kumo has no rule for need an admin key (default deny); with one, the answer is 404.
-    const other = await fetch(`${server.url}/elsewhere`, { headers: { authorization: `Bearer ${server.adminKey}` } });
+    const other = await fetch(`${server.url}/elsewhere`, {
+      headers: { authorization: `Bearer ${server.adminKey}` },
+    });
     assert.equal(other.status, 404);
     assert.equal(((await other.json()) as { error: { code: string } }).error.code, 'route_not_found');
   });
@@ -153,7 +155,11 @@ describe('gateway', () => {
         const streamed = await invoke(small, 'big', '/stream');
         await streamed.arrayBuffer();
       });
-      assert.equal(await (await invoke(small, 'big', '/small')).text(), 'small', 'the instance keeps serving');
+      assert.equal(
+        await (await invoke(small, 'big', '/small')).text(),
+        'small',
+        'the instance keeps serving',
+      );
     } finally {
       await small.dispose();
     }

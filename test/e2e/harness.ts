@@ -101,7 +101,12 @@ function keyFor(server: ServerRef, option: KeyOption): string | undefined {
  * this, so that credentials and the API prefix live in one place: it sends the server's admin
  * key as `Authorization: Bearer` unless `init` has an Authorization header or `as.key` says otherwise.
  */
-export function api(server: ServerRef, path: string, init: RequestInit = {}, as: KeyOption = {}): Promise<Response> {
+export function api(
+  server: ServerRef,
+  path: string,
+  init: RequestInit = {},
+  as: KeyOption = {},
+): Promise<Response> {
   const key = keyFor(server, as);
   const headers = new Headers(init.headers);
   if (key !== undefined && !headers.has('authorization')) headers.set('authorization', `Bearer ${key}`);
@@ -109,7 +114,11 @@ export function api(server: ServerRef, path: string, init: RequestInit = {}, as:
 }
 
 /** A control-plane GET, parsed as JSON. */
-export async function apiJson<T = Record<string, unknown>>(server: ServerRef, path: string, as: KeyOption = {}): Promise<T> {
+export async function apiJson<T = Record<string, unknown>>(
+  server: ServerRef,
+  path: string,
+  as: KeyOption = {},
+): Promise<T> {
   return (await api(server, path, {}, as)).json() as Promise<T>;
 }
 
@@ -162,7 +171,12 @@ export function kumo(
   options: KeyOption & { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const key = keyFor({ url }, options);
-  const env: NodeJS.ProcessEnv = { ...process.env, KUMO_URL: url, XDG_CONFIG_HOME: NO_CONFIG, KUMO_DATA: NO_CONFIG };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KUMO_URL: url,
+    XDG_CONFIG_HOME: NO_CONFIG,
+    KUMO_DATA: NO_CONFIG,
+  };
   delete env.KUMO_API_KEY;
   if (key !== undefined) env.KUMO_API_KEY = key;
   return new Promise((resolve, reject) => {
@@ -189,11 +203,16 @@ export function raw(
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const headers = { ...opts.headers, ...(opts.body ? { 'content-length': String(opts.body.length) } : {}) };
-    const req = http.request({ host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });

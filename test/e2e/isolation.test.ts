@@ -12,7 +12,10 @@ test('kumo doctor lists every isolation feature of this host and the server mode
     }
     assert.match(res.stdout, /this host can run sandboxed functions/);
     assert.match(res.stdout, /runs functions in the bubblewrap sandbox/);
-    const json = JSON.parse((await kumo(server.url, ['doctor', '--json'])).stdout) as { ok: boolean; problems: string[] };
+    const json = JSON.parse((await kumo(server.url, ['doctor', '--json'])).stdout) as {
+      ok: boolean;
+      problems: string[];
+    };
     assert.equal(json.ok, true);
     assert.deepEqual(json.problems, []);
   } finally {
@@ -26,11 +29,16 @@ test('--insecure-no-sandbox is logged at start and shown by kumo list and kumo d
     assert.ok(server.logLines.some((l) => l.includes('INSECURE') && l.includes('--insecure-no-sandbox')));
     const status = await apiJson<{ insecure: boolean; sandbox: { name: string } }>(server, '/status');
     assert.equal(status.insecure, true);
-    const dir = await writeFunction({ 'kumo.yaml': 'name: bare\n', 'index.js': 'export default () => new Response("bare");\n' });
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: bare\n',
+      'index.js': 'export default () => new Response("bare");\n',
+    });
     await mustDeploy(server, dir);
     const list = await kumo(server.url, ['list']);
     assert.match(list.stderr, /WITHOUT a sandbox/);
-    const json = JSON.parse((await kumo(server.url, ['list', '--json'])).stdout) as { sandbox: { isolated: boolean } };
+    const json = JSON.parse((await kumo(server.url, ['list', '--json'])).stdout) as {
+      sandbox: { isolated: boolean };
+    };
     assert.equal(json.sandbox.isolated, false);
     assert.match((await kumo(server.url, ['doctor'])).stdout, /WITHOUT a sandbox/);
     assert.equal(await (await invoke(server, 'bare')).text(), 'bare');
@@ -50,9 +58,21 @@ test('limit flags reach the sandbox: --tmp-size, --max-processes and --cpu', asy
           try { for (;;) { appendFileSync('/tmp/f', Buffer.alloc(1024 * 1024)); mb++; } } catch (e) { return Response.json({ mb, code: e.code }); }
         };\n`,
     });
-    const res = await kumo(server.url, ['deploy', dir, '--tmp-size', '8', '--max-processes', '20', '--cpu', '0.5']);
+    const res = await kumo(server.url, [
+      'deploy',
+      dir,
+      '--tmp-size',
+      '8',
+      '--max-processes',
+      '20',
+      '--cpu',
+      '0.5',
+    ]);
     assert.equal(res.code, 0, res.stderr);
-    const info = await apiJson<{ spec: { tmpSize: number; maxProcesses: number; cpu: number } }>(server, '/functions/limited');
+    const info = await apiJson<{ spec: { tmpSize: number; maxProcesses: number; cpu: number } }>(
+      server,
+      '/functions/limited',
+    );
     assert.deepEqual([info.spec.tmpSize, info.spec.maxProcesses, info.spec.cpu], [8, 20, 0.5]);
     const body = (await (await invoke(server, 'limited')).json()) as { mb: number; code: string };
     assert.equal(body.code, 'ENOSPC');

@@ -20,7 +20,8 @@ import {
 /** Every server this file starts, so that a failed assertion cannot leave one running. */
 const spawned = new Set<ChildProcess>();
 after(() => {
-  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of spawned)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 /** Starts `kumo up` as a real child process and resolves with its URL once it listens. */

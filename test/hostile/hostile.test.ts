@@ -37,7 +37,10 @@ describe('hostile functions', () => {
 
   before(async () => {
     server = await startTestServer();
-    const neighbour = await writeFunction({ 'kumo.yaml': 'name: neighbour\n', 'index.js': 'export default () => new Response("fine");\n' });
+    const neighbour = await writeFunction({
+      'kumo.yaml': 'name: neighbour\n',
+      'index.js': 'export default () => new Response("fine");\n',
+    });
     await mustDeploy(server, neighbour);
     await neighbourP99(server, 20); // warm up
     // The normal p99: the worst of three unloaded runs, so one quiet run does not set the bar.
@@ -55,19 +58,29 @@ describe('hostile functions', () => {
   });
 
   /** Deploys `source` as `name`, runs `attack` while measuring the neighbour, checks the neighbour's p99. */
-  async function underAttack<T>(name: string, manifest: string, source: string, attack: () => Promise<T>): Promise<T> {
+  async function underAttack<T>(
+    name: string,
+    manifest: string,
+    source: string,
+    attack: () => Promise<T>,
+  ): Promise<T> {
     const dir = await writeFunction({ 'kumo.yaml': `name: ${name}\n${manifest}`, 'index.js': source });
     await mustDeploy(server, dir);
     const [result, p99] = await Promise.all([attack(), neighbourP99(server)]);
     const limit = 2 * Math.max(baseline, P99_FLOOR_MS);
-    assert.ok(p99 <= limit, `neighbour p99 ${p99.toFixed(1)}ms under attack, limit ${limit.toFixed(1)}ms (unloaded ${baseline.toFixed(1)}ms)`);
+    assert.ok(
+      p99 <= limit,
+      `neighbour p99 ${p99.toFixed(1)}ms under attack, limit ${limit.toFixed(1)}ms (unloaded ${baseline.toFixed(1)}ms)`,
+    );
     return result;
   }
 
   const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
 
   test('an infinite loop is stopped at the timeout with 504 deadline_exceeded', async () => {
-    const res = await underAttack('spin', 'timeout: 2s\n', 'export default () => { for (;;) {} };\n', () => invoke(server, 'spin'));
+    const res = await underAttack('spin', 'timeout: 2s\n', 'export default () => { for (;;) {} };\n', () =>
+      invoke(server, 'spin'),
+    );
     assert.equal(res.status, 504);
     assert.equal(await errorCode(res), 'deadline_exceeded');
   });
@@ -81,7 +94,9 @@ describe('hostile functions', () => {
     const res = await underAttack('hog', 'memory: 128\n', source, () => invoke(server, 'hog'));
     assert.equal(res.status, 500);
     assert.equal(await errorCode(res), 'memory_limit_exceeded');
-    assert.ok(server.logLines.some((l) => l.includes("Function 'hog' aborted after violating memory constraints")));
+    assert.ok(
+      server.logLines.some((l) => l.includes("Function 'hog' aborted after violating memory constraints")),
+    );
     assert.equal(await (await invoke(server, 'hog', '/ok')).text(), 'ok');
   });
 
@@ -102,7 +117,9 @@ describe('hostile functions', () => {
         await new Promise((r) => setTimeout(r, 300));
         return Response.json({ started, refused });
       };\n`;
-    const res = await underAttack('forkbomb', 'maxProcesses: 32\ntimeout: 10s\n', source, () => invoke(server, 'forkbomb'));
+    const res = await underAttack('forkbomb', 'maxProcesses: 32\ntimeout: 10s\n', source, () =>
+      invoke(server, 'forkbomb'),
+    );
     assert.equal(res.status, 200);
     const { refused } = (await res.json()) as { refused: number };
     assert.ok(refused > 0, 'process creation was refused past the limit');
@@ -115,7 +132,9 @@ describe('hostile functions', () => {
         try { for (;;) { appendFileSync('/tmp/fill', Buffer.alloc(1024 * 1024)); written++; } }
         catch (e) { return Response.json({ code: e.code, written }); }
       };\n`;
-    const res = await underAttack('filltmp', 'tmpSize: 16\nmemory: 256\n', source, () => invoke(server, 'filltmp'));
+    const res = await underAttack('filltmp', 'tmpSize: 16\nmemory: 256\n', source, () =>
+      invoke(server, 'filltmp'),
+    );
     const body = (await res.json()) as { code: string; written: number };
     assert.equal(body.code, 'ENOSPC');
     assert.ok(body.written <= 16, `wrote ${body.written} MB into a 16 MB /tmp`);
@@ -129,7 +148,9 @@ describe('hostile functions', () => {
     let lines: { line: string; stream: string; invocationId: string | null }[] = [];
     const until = Date.now() + 5000;
     while (Date.now() < until) {
-      lines = ((await (await api(server, '/functions/flood/logs?limit=10000')).json()) as { lines: typeof lines }).lines;
+      lines = (
+        (await (await api(server, '/functions/flood/logs?limit=10000')).json()) as { lines: typeof lines }
+      ).lines;
       if (lines.some((l) => l.line.includes('log_limit_exceeded'))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -169,19 +190,31 @@ describe('hostile functions', () => {
       });\n`;
     const res = await underAttack('snoop', '', source, () => invoke(server, 'snoop'));
     const body = (await res.json()) as Record<string, string>;
-    for (const [what, outcome] of Object.entries(body)) assert.notEqual(outcome, 'ALLOWED', `${what} must be refused`);
-    assert.ok(['EROFS', 'EACCES', 'EPERM'].includes(body.ownBundle ?? ''), `own bundle write: ${body.ownBundle}`);
+    for (const [what, outcome] of Object.entries(body))
+      assert.notEqual(outcome, 'ALLOWED', `${what} must be refused`);
+    assert.ok(
+      ['EROFS', 'EACCES', 'EPERM'].includes(body.ownBundle ?? ''),
+      `own bundle write: ${body.ownBundle}`,
+    );
   });
 
   test("printing the environment shows only the function's own variables", async () => {
     process.env.KUMO_HOSTILE_SECRET = 'server-secret-value';
-    const res = await underAttack('envdump', 'env:\n  MINE: yes\n', 'export default () => Response.json(process.env);\n', () => invoke(server, 'envdump'));
+    const res = await underAttack(
+      'envdump',
+      'env:\n  MINE: yes\n',
+      'export default () => Response.json(process.env);\n',
+      () => invoke(server, 'envdump'),
+    );
     const env = (await res.json()) as Record<string, string>;
     delete process.env.KUMO_HOSTILE_SECRET;
     assert.equal(env.MINE, 'yes');
     assert.equal(env.KUMO_HOSTILE_SECRET, undefined);
     assert.ok(!JSON.stringify(env).includes('server-secret-value'));
-    assert.deepEqual(Object.keys(env).filter((k) => k.startsWith('KUMO_')), []);
+    assert.deepEqual(
+      Object.keys(env).filter((k) => k.startsWith('KUMO_')),
+      [],
+    );
   });
 
   test("with network off it cannot reach kumo's port or another loopback listener", async () => {

@@ -12,7 +12,11 @@ export function deployRoute(service: DeployService, uploadLimit: number, sources
   return async ({ req, res, query }: RouteContext): Promise<void> => {
     const overrides = parseOverrides(query);
     const archive = await readBody(req, uploadLimit, 'upload');
-    if (!archive.length) throw new KumoError('bad_request', 'the request body must be the bundle as a gzipped tar (kumo deploy makes one)');
+    if (!archive.length)
+      throw new KumoError(
+        'bad_request',
+        'the request body must be the bundle as a gzipped tar (kumo deploy makes one)',
+      );
     const run = deployRun(service, sources, req, archive, query, overrides);
     const streaming = String(req.headers.accept ?? '').includes('application/x-ndjson');
     if (!streaming) {
@@ -25,7 +29,10 @@ export function deployRoute(service: DeployService, uploadLimit: number, sources
     const event = (e: Record<string, unknown>) => {
       if (!begun) {
         begun = true;
-        res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+        res.writeHead(200, {
+          'content-type': 'application/x-ndjson; charset=utf-8',
+          'cache-control': 'no-store',
+        });
       }
       res.write(`${JSON.stringify(e)}\n`);
     };
@@ -45,7 +52,10 @@ export function deployRoute(service: DeployService, uploadLimit: number, sources
       res.end();
     } catch (err) {
       if (!begun) throw err;
-      const error = err instanceof KumoError ? err : new KumoError('internal_error', 'internal error: see the server log');
+      const error =
+        err instanceof KumoError
+          ? err
+          : new KumoError('internal_error', 'internal error: see the server log');
       event({ event: 'error', ...error.toBody() });
       res.end();
     }
@@ -63,7 +73,10 @@ function parseOverrides(q: URLSearchParams): DeployOverrides {
   if (memory !== null) {
     const n = Number(memory);
     if (!Number.isInteger(n)) {
-      throw new KumoError('invalid_manifest', `--memory must be a whole number of MB between ${LIMITS.memoryMb.min} and ${LIMITS.memoryMb.max} (got ${JSON.stringify(memory)})`);
+      throw new KumoError(
+        'invalid_manifest',
+        `--memory must be a whole number of MB between ${LIMITS.memoryMb.min} and ${LIMITS.memoryMb.max} (got ${JSON.stringify(memory)})`,
+      );
     }
     o.memory = n;
   }
@@ -76,7 +89,8 @@ function parseOverrides(q: URLSearchParams): DeployOverrides {
     const text = q.get(param);
     if (text === null) continue;
     const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n)) throw new KumoError('invalid_manifest', `${flag} must be a number (got ${JSON.stringify(text)})`);
+    if (text.trim() === '' || !Number.isFinite(n))
+      throw new KumoError('invalid_manifest', `${flag} must be a number (got ${JSON.stringify(text)})`);
     o[key] = n;
   }
   const timeout = q.get('timeout');
@@ -86,7 +100,8 @@ function parseOverrides(q: URLSearchParams): DeployOverrides {
     o.env = {};
     for (const pair of env) {
       const eq = pair.indexOf('=');
-      if (eq <= 0) throw new KumoError('invalid_manifest', `--env must be KEY=VALUE (got ${JSON.stringify(pair)})`);
+      if (eq <= 0)
+        throw new KumoError('invalid_manifest', `--env must be KEY=VALUE (got ${JSON.stringify(pair)})`);
       o.env[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
   }

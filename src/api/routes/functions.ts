@@ -68,6 +68,7 @@ export function functionRoutes(d: FunctionRoutesDeps) {
 /** The function `name`, or function_not_found. */
 export function mustGet(store: Store, name: string): FunctionRecord {
   const fn = store.getFunction(name);
-  if (!fn) throw new KumoError('function_not_found', `no function named '${name}' is deployed (see kumo list)`);
+  if (!fn)
+    throw new KumoError('function_not_found', `no function named '${name}' is deployed (see kumo list)`);
   return fn;
 }

@@ -28,7 +28,10 @@ export function logsRoute(d: LogRoutesDeps) {
     const limitText = query.get('limit');
     const limit = limitText === null ? 200 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new KumoError('bad_request', `"limit" must be a whole number from 1 to ${MAX_LIMIT} (got ${JSON.stringify(limitText)})`);
+      throw new KumoError(
+        'bad_request',
+        `"limit" must be a whole number from 1 to ${MAX_LIMIT} (got ${JSON.stringify(limitText)})`,
+      );
     }
     d.feed.flush();
     if (query.get('follow') !== '1' && query.get('follow') !== 'true') {
@@ -45,7 +48,10 @@ export function logsRoute(d: LogRoutesDeps) {
       res.write(`${JSON.stringify(publicLine(line))}\n`);
     };
     const unsubscribe = d.feed.subscribe(fn.name, (line) => (live ? send(line) : early.push(line)));
-    res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'cache-control': 'no-store',
+    });
     for (const line of d.store.queryLogs({ function: fn.name, since, limit })) send(line);
     for (const line of early) send(line);
     live = true;
@@ -63,10 +69,21 @@ export function parseSince(text: string | null, now: number): number | undefined
   if (text === null || text === '') return undefined;
   if (/^\d{12,}$/.test(text)) return Number(text);
   const ms = parseDuration(text, 's');
-  if (ms === undefined) throw new KumoError('bad_request', `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`);
+  if (ms === undefined)
+    throw new KumoError(
+      'bad_request',
+      `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`,
+    );
   return now - ms;
 }
 
 function publicLine(l: LogLine) {
-  return { time: l.time, function: l.function, version: l.version, invocationId: l.invocationId, stream: l.stream, line: l.line };
+  return {
+    time: l.time,
+    function: l.function,
+    version: l.version,
+    invocationId: l.invocationId,
+    stream: l.stream,
+    line: l.line,
+  };
 }

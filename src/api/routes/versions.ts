@@ -42,13 +42,21 @@ export function versionRoutes(d: VersionRoutesDeps) {
       let target: number;
       if (to === undefined) {
         const earlier = all.filter((v) => v.version < fn.activeVersion).pop();
-        if (!earlier) throw new KumoError('conflict', `'${fn.name}' has no version before ${fn.activeVersion} to roll back to`);
+        if (!earlier)
+          throw new KumoError(
+            'conflict',
+            `'${fn.name}' has no version before ${fn.activeVersion} to roll back to`,
+          );
         target = earlier.version;
       } else {
         if (!all.some((v) => v.version === to)) {
-          throw new KumoError('version_not_found', `'${fn.name}' has no version ${to} (versions: ${all.map((v) => v.version).join(', ')})`);
+          throw new KumoError(
+            'version_not_found',
+            `'${fn.name}' has no version ${to} (versions: ${all.map((v) => v.version).join(', ')})`,
+          );
         }
-        if (to === fn.activeVersion) throw new KumoError('conflict', `version ${to} of '${fn.name}' is already active`);
+        if (to === fn.activeVersion)
+          throw new KumoError('conflict', `version ${to} of '${fn.name}' is already active`);
         target = to;
       }
       const v = d.store.getVersion(fn.name, target);
@@ -70,7 +78,8 @@ function parseTo(body: Buffer): number | undefined {
   } catch {
     throw new KumoError('bad_request', 'rollback body must be JSON like {"to": 1}');
   }
-  if (typeof data !== 'object' || data === null) throw new KumoError('bad_request', 'rollback body must be JSON like {"to": 1}');
+  if (typeof data !== 'object' || data === null)
+    throw new KumoError('bad_request', 'rollback body must be JSON like {"to": 1}');
   const to = (data as { to?: unknown }).to;
   if (to === undefined || to === null) return undefined;
   if (typeof to !== 'number' || !Number.isInteger(to) || to < 1) {

@@ -113,7 +113,8 @@ class ProcessInstance implements Instance {
           // The last stderr lines may still be in the pipe when 'exit' fires.
           await stderrDrained(child.stderr, 300);
           reason = (await plan.classifyExit?.(code, signal)) ?? reason;
-          if (reason === 'exited' && this.stderrTail.some((l) => RUNTIME_OOM.test(l))) reason = 'memory_limit';
+          if (reason === 'exited' && this.stderrTail.some((l) => RUNTIME_OOM.test(l)))
+            reason = 'memory_limit';
         } finally {
           await plan.release().catch(() => {});
           await rm(this.socketPath, { force: true }).catch(() => {});

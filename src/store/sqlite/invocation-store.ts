@@ -29,7 +29,6 @@ const SUMMARY_COLUMNS = `id, function, version, trigger, status, attempt, max_at
 
 /** SQLite invocations, attempts and schedules. */
 export class SqliteInvocationStore extends SqliteStatements implements InvocationStore, ScheduleStore {
-
   insertFinished(records: InvocationRecord[]): void {
     if (!records.length) return;
     const insert = this.prepare(
@@ -448,8 +447,6 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
   markTick(id: string, at: number): void {
     this.prepare('UPDATE schedules SET last_tick_at = ? WHERE id = ?').run(at, id);
   }
-
-
 }
 
 function bool(v: boolean | null): number | null {

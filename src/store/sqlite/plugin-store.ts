@@ -1,19 +1,12 @@
 /** PluginStore on the server's SQLite database (tables of migration 4). */
 import { randomBytes } from 'node:crypto';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { PluginStore, StoredDoc, VersionSource } from '../plugin-store.ts';
-import { statementCache } from './statement-cache.ts';
+import { SqliteStatements } from './statements.ts';
 
 type Row = Record<string, unknown>;
 
 /** SQLite PluginStore. */
-export class SqlitePluginStore implements PluginStore {
-  private readonly prepare: (sql: string) => StatementSync;
-
-  constructor(db: DatabaseSync) {
-    this.prepare = statementCache(db);
-  }
-
+export class SqlitePluginStore extends SqliteStatements implements PluginStore {
   kvGet(fn: string, key: string): unknown {
     const row = this.prepare('SELECT value FROM plugin_kv WHERE function = ? AND key = ?').get(fn, key) as
       Row | undefined;

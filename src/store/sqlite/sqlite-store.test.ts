@@ -38,7 +38,11 @@ test('migrations run once and the schema version persists across reopen', async 
 
 test('a failing migration rolls back and says which one', () => {
   assert.throws(
-    () => openSqliteStore(':memory:', [...MIGRATIONS, { version: 99, name: 'broken', sql: 'CREATE TABLE x (; nonsense' }]),
+    () =>
+      openSqliteStore(':memory:', [
+        ...MIGRATIONS,
+        { version: 99, name: 'broken', sql: 'CREATE TABLE x (; nonsense' },
+      ]),
     /migration 99 \(broken\) failed/,
   );
 });
@@ -67,7 +71,14 @@ test('versions are numbered, activated atomically and rolled back', () => {
 
 test('logs are queried newest-limited, oldest first, and pruned per function', () => {
   const s = openSqliteStore(':memory:');
-  const line = (fn: string, i: number) => ({ time: i, function: fn, version: 1, invocationId: null, stream: 'stdout' as const, line: `${fn}${i}` });
+  const line = (fn: string, i: number) => ({
+    time: i,
+    function: fn,
+    version: 1,
+    invocationId: null,
+    stream: 'stdout' as const,
+    line: `${fn}${i}`,
+  });
   s.appendLogs(Array.from({ length: 10 }, (_, i) => line('a', i)));
   s.appendLogs(Array.from({ length: 3 }, (_, i) => line('b', i)));
   assert.deepEqual(

@@ -24,7 +24,9 @@ export function openSqliteStore(path: string, migrations: readonly Migration[] =
 
 /** Applies every migration newer than the database's version, each in its own transaction. */
 export function migrate(db: DatabaseSync, migrations: readonly Migration[]): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
   const current = Number(row?.v ?? 0);
   let applied = 0;
@@ -33,7 +35,11 @@ export function migrate(db: DatabaseSync, migrations: readonly Migration[]): num
     db.exec('BEGIN IMMEDIATE');
     try {
       db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
       db.exec('COMMIT');
       applied++;
     } catch (err) {
@@ -46,7 +52,6 @@ export function migrate(db: DatabaseSync, migrations: readonly Migration[]): num
 
 /** SQLite implementation of Store. */
 export class SqliteStore extends SqliteStatements implements Store {
-
   /** The schema version the database is at. */
   schemaVersion(): number {
     const row = this.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
@@ -63,7 +68,8 @@ export class SqliteStore extends SqliteStatements implements Store {
   }
 
   nextVersion(name: string): number {
-    const row = this.prepare('SELECT last_version FROM functions WHERE name = ?').get(name) as Row | undefined;
+    const row = this.prepare('SELECT last_version FROM functions WHERE name = ?').get(name) as
+      Row | undefined;
     return Number(row?.last_version ?? 0) + 1;
   }
 
@@ -77,22 +83,40 @@ export class SqliteStore extends SqliteStatements implements Store {
       this.prepare(
         `INSERT INTO versions (function, version, hash, bundle_hash, spec, build_dir, build_log, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(v.function, v.version, v.hash, v.bundleHash, JSON.stringify(v.spec), v.buildDir, v.buildLog, v.createdAt);
+      ).run(
+        v.function,
+        v.version,
+        v.hash,
+        v.bundleHash,
+        JSON.stringify(v.spec),
+        v.buildDir,
+        v.buildLog,
+        v.createdAt,
+      );
     });
   }
 
   getVersion(name: string, version: number): VersionRecord | undefined {
-    const row = this.prepare('SELECT * FROM versions WHERE function = ? AND version = ?').get(name, version) as Row | undefined;
+    const row = this.prepare('SELECT * FROM versions WHERE function = ? AND version = ?').get(
+      name,
+      version,
+    ) as Row | undefined;
     return row ? toVersion(row) : undefined;
   }
 
   listVersions(name: string): VersionRecord[] {
-    return (this.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version').all(name) as Row[]).map(toVersion);
+    return (
+      this.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version').all(name) as Row[]
+    ).map(toVersion);
   }
 
   setActiveVersion(name: string, version: number, now: number): boolean {
     if (!this.getVersion(name, version)) return false;
-    const res = this.prepare('UPDATE functions SET active_version = ?, updated_at = ? WHERE name = ?').run(version, now, name);
+    const res = this.prepare('UPDATE functions SET active_version = ?, updated_at = ? WHERE name = ?').run(
+      version,
+      now,
+      name,
+    );
     return Number(res.changes) === 1;
   }
 
@@ -128,12 +152,14 @@ export class SqliteStore extends SqliteStatements implements Store {
     let removed = 0;
     const names = this.prepare('SELECT DISTINCT function FROM logs').all() as Row[];
     for (const { function: fn } of names) {
-      const cut = this.prepare('SELECT id FROM logs WHERE function = ? ORDER BY id DESC LIMIT 1 OFFSET ?').get(
-        String(fn),
-        maxPerFunction,
-      ) as Row | undefined;
+      const cut = this.prepare(
+        'SELECT id FROM logs WHERE function = ? ORDER BY id DESC LIMIT 1 OFFSET ?',
+      ).get(String(fn), maxPerFunction) as Row | undefined;
       if (!cut) continue;
-      removed += Number(this.prepare('DELETE FROM logs WHERE function = ? AND id <= ?').run(String(fn), Number(cut.id)).changes);
+      removed += Number(
+        this.prepare('DELETE FROM logs WHERE function = ? AND id <= ?').run(String(fn), Number(cut.id))
+          .changes,
+      );
     }
     return removed;
   }
@@ -142,8 +168,6 @@ export class SqliteStore extends SqliteStatements implements Store {
     this.clearStatements();
     if (this.db.isOpen) this.db.close();
   }
-
-
 }
 
 function toFunction(r: Row): FunctionRecord {

@@ -147,7 +147,8 @@ export function bwrapArgs(cfg: BwrapConfig): string[] {
   for (const path of ETC_ALWAYS) a.push('--ro-bind-try', path, path);
   if (cfg.network) for (const path of ETC_NETWORK) a.push('--ro-bind-try', path, path);
   const covered = cfg.rootfs.map((e) => e.path);
-  for (const path of outermost(cfg.readOnlyPaths, covered)) a.push('--ro-bind', cfg.bindSources?.[path] ?? path, path);
+  for (const path of outermost(cfg.readOnlyPaths, covered))
+    a.push('--ro-bind', cfg.bindSources?.[path] ?? path, path);
   for (const path of outermost(cfg.writablePaths, [])) a.push('--bind', path, path);
   // Last: the tmpfs bwrap assembled the view in, and the one of /dev, become read-only (the
   // mounts on them, like /tmp, /dev/shm and the socket folder, stay as they are).

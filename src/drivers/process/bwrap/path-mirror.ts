@@ -5,7 +5,18 @@
  * Files are hard-linked where the filesystem allows (instant, no space), copied otherwise.
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, link, lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  symlink,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { accessProblem } from './path-access.ts';
 
