@@ -8,6 +8,7 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,7 +65,13 @@ function kumoCli(url: string, key: string, args: string[]): Promise<{ code: numb
   });
 }
 
+/** Progress on stderr, so a slow step is visible and the table on stdout stays clean. */
+function step(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
 async function load(what: string, url: string, note: string, socketPath?: string): Promise<Row> {
+  step(`load: ${what}`);
   // A short warm-up so every target is measured warm.
   await autocannon({ url, connections: CONNECTIONS, duration: 1, ...(socketPath ? { socketPath } : {}) });
   const r = await autocannon({
@@ -83,6 +90,50 @@ async function load(what: string, url: string, note: string, socketPath?: string
   };
 }
 
+/** The headers the gateway adds, which an instance expects on every request. */
+function platformHeaders(): Record<string, string> {
+  return { 'x-kumo-invocation-id': randomUUID(), 'x-kumo-deadline': String(Date.now() + 30_000) };
+}
+
+/**
+ * Throughput of the instance reached directly on its Unix socket, with `CONNECTIONS` keep-alive
+ * clients for `DURATION` seconds (autocannon's socketPath mode stalls against these sockets).
+ */
+async function loadSocket(what: string, socketPath: string, note: string): Promise<Row> {
+  step(`load: ${what}`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const times: number[] = [];
+  let failed = 0;
+  const until = performance.now() + DURATION * 1000;
+  const worker = async () => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        const req = http.request({ agent, socketPath, path: '/', headers: platformHeaders() }, (res) => {
+          if (res.statusCode !== 200) failed++;
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', () => {
+          failed++;
+          resolve();
+        });
+        req.end();
+      });
+      times.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  agent.destroy();
+  return {
+    what,
+    rps: times.length / DURATION,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    note: failed ? `${note}; ${failed} failed` : `${note}; node:http client`,
+  };
+}
+
 /** Latency of one request at a time over a kept-alive connection: the cost of a hop without queueing. */
 async function sequential(
   target: { port?: number; socketPath?: string; path: string },
@@ -93,10 +144,13 @@ async function sequential(
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const req = http.request({ agent, host: '127.0.0.1', ...target }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
+      const req = http.request(
+        { agent, host: '127.0.0.1', ...target, headers: target.socketPath ? platformHeaders() : {} },
+        (res) => {
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -156,13 +210,12 @@ async function main(): Promise<void> {
       rows.push(await load(`kumo → hello, warm (${mode})`, `${url}/fn/hello`, 'gateway + instance'));
 
       if (mode === 'sandboxed') {
-        const instDir = (await readdir(runDir)).find((d) => d.startsWith('hello-'));
+        const instDir = (await readdir(runDir)).find((d) => d.startsWith('hello-') && !d.endsWith('.host'));
         if (instDir) {
           const socketPath = path.join(runDir, instDir, 'fn.sock');
-          rows.push(
-            await load('hello instance direct (Unix socket)', 'http://localhost/', 'no gateway', socketPath),
-          );
+          rows.push(await loadSocket('hello instance direct (Unix socket)', socketPath, 'no gateway'));
           const port = Number(new URL(url).port);
+          step('one request at a time: via kumo, then direct');
           const viaGateway = await sequential({ port, path: '/fn/hello' });
           const direct = await sequential({ socketPath, path: '/' });
           rows.push({
@@ -181,6 +234,7 @@ async function main(): Promise<void> {
         }
       }
 
+      step('cold starts');
       // Cold start: the first request after scale to zero.
       await writeFn(work, 'cold', 'instances:\n  idle: 1s\n', 'cold');
       if ((await kumoCli(url, key, ['deploy', path.join(work, 'cold')])).code !== 0)

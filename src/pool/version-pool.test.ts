@@ -176,3 +176,15 @@ test('an aborted wait leaves the queue', async () => {
   first.release();
   await pool.close();
 });
+
+test('an adopted instance that serves nothing still scales to zero', async () => {
+  const { pool } = harness();
+  const t = target({ instances: { idle: '1s' } });
+  const adopted = new FakeInstance('adopted');
+  pool.activate(t, adopted);
+  assert.equal(pool.stats('f').total, 1);
+  await adopted.exited;
+  assert.equal(adopted.stopped, true);
+  assert.equal(pool.stats('f').total, 0);
+  await pool.close();
+});

@@ -133,6 +133,8 @@ export class VersionPool {
     };
     this.addSlot(slot);
     this.dispatch();
+    // An adopted instance that nobody uses must still scale to zero.
+    if (slot.inflight === 0) this.scheduleIdle(slot);
   }
 
   /** Serves again after a retire (a rollback to a version whose pool is still draining). */
