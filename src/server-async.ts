@@ -139,7 +139,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     if (pathname.startsWith('/invocations/') && req.method === 'GET') {
       req.resume();
       history.flush();
-      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)));
+      const expected = new URLSearchParams(url.slice(pathname.length + 1)).get('function') ?? undefined;
+      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)), expected);
       return Promise.resolve();
     }
     if (pathname.startsWith('/async/fn/')) {

@@ -7,7 +7,7 @@ test('shortedfaas routes map to kumo routes, keeping the query', () => {
     ['/f/jq', '/fn/jq/'],
     ['/f/jq?x=1', '/fn/jq/?x=1'],
     ['/a/jq', '/async/fn/jq/'],
-    ['/r/jq/abc-123', '/invocations/abc-123'],
+    ['/r/jq/abc-123', '/invocations/abc-123?function=jq'],
     ['/list', '/api/v1/functions'],
     ['/history', '/api/v1/history'],
     ['/history?limit=5', '/api/v1/history?limit=5'],

@@ -28,7 +28,8 @@ export function compatUrl(host: string | undefined, url: string, baseDomain: str
       return `${route === 'f' ? '' : '/async'}/fn/${first}/${query}`;
     case 'r':
       if (!first || !second || !FUNCTION_NAME.test(first)) return undefined;
-      return `/invocations/${second}${query}`;
+      // The result must belong to NAME: /r/other/ID answers 404 like an unknown id.
+      return `/invocations/${second}${query ? `${query}&` : '?'}function=${first}`;
     case 'list':
       return first === undefined ? `/api/v1/functions${query}` : undefined;
     default:

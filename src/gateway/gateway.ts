@@ -237,7 +237,8 @@ export class Gateway {
       target,
       method: job.request.method,
       path: job.request.path,
-      headers: { ...job.request.headers },
+      // The function may tell a queued run from a live one (ShortedFaaS's code defaults to 202 there).
+      headers: { ...job.request.headers, 'x-kumo-trigger': job.trigger },
       body: job.body,
       attempt: job.attempt,
       deadline: startedAt + target.spec.timeout,

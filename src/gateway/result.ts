@@ -9,9 +9,14 @@ import { sendError, sendJson } from '../http/index.ts';
 import type { InvocationStore } from '../store/index.ts';
 
 /** Answers with the result of invocation `id`. */
-export function serveResult(res: ServerResponse, store: InvocationStore, id: string): void {
+export function serveResult(
+  res: ServerResponse,
+  store: InvocationStore,
+  id: string,
+  expectedFunction?: string,
+): void {
   const r = store.get(id);
-  if (!r) {
+  if (!r || (expectedFunction !== undefined && r.function !== expectedFunction)) {
     sendError(
       res,
       new KumoError('invocation_not_found', `no invocation ${id} (unknown, or removed by history retention)`),

@@ -63,6 +63,42 @@ describe('ShortedFaaS compatibility routes', () => {
       'the failed result',
     );
     assert.equal(failed.status, 500);
+    const elsewhere = await compat(server, `/r/other/${bad.id}`);
+    assert.equal(elsewhere.status, 404, 'a result is only found under its own function');
+  });
+
+  test('a plain lambda(input, environment) answers 200 live and 202 by default when queued', async () => {
+    // A server of its own, so the listings checked below stay as they are.
+    const server = await startTestServer();
+    after(() => server.dispose());
+    for (const [name, files] of [
+      [
+        'plainjs',
+        {
+          'kumo.yaml': 'handler: lambda.js\n',
+          'lambda.js': 'export function lambda(input, environment) { return "got " + input; }\n',
+        },
+      ],
+      ['plainpy', { 'lambda.py': 'def main(input, environment):\n    return "got " + input\n' }],
+    ] as const) {
+      await mustDeploy(server, await writeFunction(files), `name=${name}`);
+      const live = await compat(server, `/f/${name}`, { method: 'POST', body: 'x' });
+      assert.equal(live.status, 200, name);
+      assert.equal(await live.text(), 'got x');
+      const { id } = (await (await compat(server, `/a/${name}`, { method: 'POST', body: 'y' })).json()) as {
+        id: string;
+      };
+      const done = await eventually(
+        async () => {
+          const r = await compat(server, `/r/${name}/${id}`);
+          return r.headers.get('x-kumo-status') === 'succeeded' ? r : undefined;
+        },
+        20_000,
+        `the queued run of ${name}`,
+      );
+      assert.equal(done.status, 202, name);
+      assert.equal(await done.text(), 'got y');
+    }
   });
 
   test('GET /list, /history and /history/ID are the control API lists, under the same auth', async () => {

@@ -364,7 +364,8 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
             invocation_id=invocation_id,
             invocationId=invocation_id,
             body=body,
-            code=200,
+            # As ShortedFaaS defines it: 200, or 202 when the run was queued (async or cron).
+            code=202 if request.headers.get("x-kumo-trigger", "http") not in ("", "http") else 200,
         )
         result = self.fn(body.decode("utf-8", errors="replace"), environment)
         code = environment.get("code")

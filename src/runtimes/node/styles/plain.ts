@@ -46,6 +46,12 @@ function toEnvironment(req: IncomingMessage, invocation: Invocation): PlainEnvir
     headers: { ...req.headers },
     invocationId: invocation.id,
     body: invocation.body,
-    code: 200,
+    // As ShortedFaaS defines it: 200, or 202 when the run was queued (async or cron).
+    code: queued(req.headers['x-kumo-trigger']) ? 202 : 200,
   };
+}
+
+/** Whether the platform marked this run as queued (async or cron) rather than a live request. */
+function queued(trigger: string | string[] | undefined): boolean {
+  return typeof trigger === 'string' && trigger !== '' && trigger !== 'http';
 }
