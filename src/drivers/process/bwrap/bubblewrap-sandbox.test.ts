@@ -111,7 +111,11 @@ before(async () => {
   await mkdir(join(base, 'run', 'sibling'), { recursive: true });
   await writeFile(join(base, 'run', 'sibling', 'other.sock'), '');
   await chmod(join(base, 'run'), 0o755);
-  sandbox = new BubblewrapSandbox({ probe, runDir: join(base, 'data', 'sandbox') });
+  // As the server does: paths the sandbox user cannot reach (a checkout under a 0700 folder) are mirrored.
+  const stageDir = join(base, 'stage');
+  await mkdir(stageDir, { recursive: true });
+  await chmod(stageDir, 0o711);
+  sandbox = new BubblewrapSandbox({ probe, runDir: join(base, 'data', 'sandbox'), stageDir });
   driver = new ProcessDriver(sandbox);
   process.env[SERVER_SECRET] = 'hunter2';
 });
