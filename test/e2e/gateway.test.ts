@@ -1,31 +1,7 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { invoke, mustDeploy, startTestServer, writeFunction, type TestServer } from './harness.ts';
-
-/** A raw HTTP request (fetch cannot set Host or hop-by-hop headers). */
-function raw(
-  url: string,
-  opts: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer },
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const headers = { ...opts.headers, ...(opts.body ? { 'content-length': String(opts.body.length) } : {}) };
-    const req = http.request(
-      { host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+import { invoke, mustDeploy, raw, startTestServer, writeFunction, type TestServer } from './harness.ts';
 
 describe('gateway', () => {
   let server: TestServer;
