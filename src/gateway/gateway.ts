@@ -4,6 +4,7 @@
  * invocation id on the request, the response and the log lines. The same run path serves a live
  * HTTP request (streamed to the client) and a buffered one from the async queue (kept in memory).
  */
+import type { QueueJobResult } from '../queue/index.ts';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { KumoError } from '../core/index.ts';
@@ -52,20 +53,8 @@ export interface BufferedInvocation {
   body: Buffer;
 }
 
-/** What an async run produced. */
-export interface BufferedResult {
-  /** Null when the function was not deployed. */
-  version: number | null;
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-  truncated: boolean;
-  outcome: Outcome;
-  cold: boolean;
-  startedAt: number;
-  finishedAt: number;
-  error: { code: string; message: string } | null;
-}
+/** What an async run produced: the queue's result shape (version is null when the function is gone). */
+export type BufferedResult = QueueJobResult;
 
 /** Takes requests with `Prefer: respond-async` (or under /async/fn/) into the durable queue. */
 export interface AsyncIntake {
