@@ -1,8 +1,8 @@
 /** GET /history and GET /invocations/:id — the invocation history, as `kumo history` shows it. */
+import { parseSince } from './logs.ts';
 import {
   INVOCATION_STATUSES,
   KumoError,
-  parseDuration,
   redactHeaders,
   TRIGGERS,
   type InvocationRecord,
@@ -159,19 +159,6 @@ function hasControlCharacters(text: string): boolean {
     if (c < 32 && c !== 9 && c !== 10 && c !== 13) return true;
   }
   return false;
-}
-
-/** `10m`-style durations before now, or epoch milliseconds. */
-export function parseSince(text: string | null, now: number): number | undefined {
-  if (text === null || text === '') return undefined;
-  if (/^\d{12,}$/.test(text)) return Number(text);
-  const ms = parseDuration(text, 's');
-  if (ms === undefined)
-    throw new KumoError(
-      'bad_request',
-      `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`,
-    );
-  return now - ms;
 }
 
 function intParam(text: string | null, name: string, def: number, max: number): number {

@@ -2,7 +2,7 @@
 import { sendJson } from '../../http/index.ts';
 import type { InvocationStore, StatsSample } from '../../store/index.ts';
 import type { RouteContext } from '../router.ts';
-import { parseSince } from './history.ts';
+import { parseSince } from './logs.ts';
 
 /** What the stats route needs. */
 export interface StatsDeps {

@@ -3,17 +3,11 @@
  * when it has a python entry and no JavaScript one, else node (kumo's default).
  */
 import { readdir } from 'node:fs/promises';
+import { DEFAULT_ENTRIES } from '../../runtimes/python/entry.ts';
 
 const NODE_FILES = /^(index|handler)\.(m|c)?(j|t)s$|^package\.json$/;
-const PYTHON_ENTRIES = new Set([
-  'lambda.py',
-  'lambda_function.py',
-  'handler.py',
-  'main.py',
-  'app.py',
-  'index.py',
-  'function.py',
-]);
+/** The python runtime's own default entries: a folder with one of them is a python function. */
+const PYTHON_ENTRIES = new Set(DEFAULT_ENTRIES);
 
 /** The runtime name for the files at the top of `dir`. */
 export async function detectRuntime(dir: string): Promise<'node' | 'python' | 'lua'> {
