@@ -64,8 +64,8 @@ export class ProcessDriver implements Driver {
     }
     const instance = new ProcessInstance(spec, child, plan);
     try {
-      if (plan.afterSpawn && child.pid !== undefined) await plan.afterSpawn(child.pid);
       await instance.ready(spec.startTimeoutMs);
+      await plan.afterReady?.();
       return instance;
     } catch (err) {
       instance.kill();

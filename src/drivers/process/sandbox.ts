@@ -11,8 +11,8 @@ export interface SandboxPlan {
   args: string[];
   env: Record<string, string>;
   cwd: string;
-  /** Called with the pid right after spawn (e.g. to move it into a cgroup). */
-  afterSpawn?(pid: number): Promise<void>;
+  /** Called once the instance reported ready (e.g. to delete one-shot start files). */
+  afterReady?(): Promise<void>;
   /** Why the process ended, when the sandbox knows better than the exit status (e.g. OOM kill). */
   classifyExit?(code: number | null, signal: string | null): Promise<ExitReason | undefined>;
   /**

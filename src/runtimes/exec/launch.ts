@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { KumoError } from '../../core/index.ts';
 import { BASE_ENV, controlEnv, readLaunchRecord } from '../launch-record.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
+import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
 
 /** The program every exec instance runs. */
 export const EXEC_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));
@@ -19,10 +20,11 @@ export function launchExec(options: LaunchOptions): LaunchPlan {
   if (!Array.isArray(argv) || argv.length === 0 || !argv.every((w) => typeof w === 'string')) {
     throw new KumoError('instance_failed_to_start', 'the exec launch record has no command: deploy again');
   }
+  const shim = shimBundle(EXEC_SHIM);
   const hostProgram = typeof record.hostProgram === 'string' ? [record.hostProgram] : [];
   return {
     command: process.execPath,
-    args: ['--max-old-space-size=64', EXEC_SHIM],
+    args: ['--max-old-space-size=64', shim],
     env: {
       ...BASE_ENV,
       ...spec.env,
@@ -30,12 +32,6 @@ export function launchExec(options: LaunchOptions): LaunchPlan {
       KUMO_COMMAND: JSON.stringify(argv),
     },
     cwd: buildDir,
-    readOnlyPaths: [nodeInstallDir(process.execPath), path.dirname(EXEC_SHIM), buildDir, ...hostProgram],
+    readOnlyPaths: [nodeInstallDir(process.execPath), path.dirname(shim), buildDir, ...hostProgram],
   };
-}
-
-/** The folder of a Node installation (`<dir>/bin/node` → `<dir>`). */
-export function nodeInstallDir(execPath: string): string {
-  const bin = path.dirname(execPath);
-  return bin.endsWith('/bin') ? path.dirname(bin) : bin;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BASE_ENV, controlEnv, readLaunchRecord, recordString } from '../launch-record.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
-import { nodeInstallDir } from '../exec/launch.ts';
+import { nodeInstallDir } from '../shim-bundle.ts';
 
 /** The program every lua instance runs. */
 export const LUA_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { writeLaunchInfo } from './artefact.ts';
 import { CONTROL_VARIABLES, takeControl } from './control.ts';
-import { HOST_CLIENT_DIR, heapLimitMb, launchNode, nodeInstallDir, SHIM_PATH } from './launch.ts';
+import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
+import { heapLimitMb, launchNode, SHIM_PATH } from './launch.ts';
 import { specOf } from './test-support.ts';
 
 test('launch: the environment is the function variables, the basics and the control variables, nothing else', async () => {
@@ -19,7 +20,12 @@ test('launch: the environment is the function variables, the basics and the cont
     );
     const plan = launchNode({ buildDir, spec, version: 3, socketPath: '/tmp/x.sock' });
     assert.equal(plan.command, process.execPath);
-    assert.deepEqual(plan.args, ['--max-old-space-size=384', '--enable-source-maps', SHIM_PATH]);
+    // the shim runs as one bundled JavaScript file, readable by everyone, with no TypeScript left
+    const shim = shimBundle(SHIM_PATH);
+    assert.deepEqual(plan.args, ['--max-old-space-size=384', '--enable-source-maps', shim]);
+    assert.match(shim, /\.mjs$/);
+    assert.equal((await stat(shim)).mode & 0o777, 0o644);
+    assert.doesNotMatch(await readFile(shim, 'utf8'), /from '\.{1,2}\/[^']*\.ts'/);
     assert.equal(plan.cwd, buildDir);
     assert.deepEqual(plan.env, {
       PATH: '/usr/local/bin:/usr/bin:/bin',
@@ -36,12 +42,7 @@ test('launch: the environment is the function variables, the basics and the cont
       KUMO_TIMEOUT: '10000',
       KUMO_ENV_KEYS: 'GREETING,NODE_ENV',
     });
-    assert.deepEqual(plan.readOnlyPaths, [
-      nodeInstallDir(process.execPath),
-      dirname(SHIM_PATH),
-      HOST_CLIENT_DIR,
-      buildDir,
-    ]);
+    assert.deepEqual(plan.readOnlyPaths, [nodeInstallDir(process.execPath), dirname(shim), buildDir]);
   } finally {
     delete process.env.KUMO_TEST_SECRET;
     await rm(buildDir, { recursive: true, force: true });

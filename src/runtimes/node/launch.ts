@@ -6,13 +6,12 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
+import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
 import { readLaunchInfo } from './artefact.ts';
 import type { ControlVariable } from './control.ts';
 
-/** The program every instance runs. */
+/** The program every instance runs (bundled into plain JavaScript first: see shim-bundle.ts). */
 export const SHIM_PATH = fileURLToPath(new URL('./shim.ts', import.meta.url));
-/** The host-channel client (plugins) the shim imports. */
-export const HOST_CLIENT_DIR = dirname(fileURLToPath(new URL('../host/host-client.ts', import.meta.url)));
 
 /** Share of the memory limit given to V8's old space; the rest is for buffers, code and the stack. */
 const HEAP_SHARE = 0.75;
@@ -24,6 +23,7 @@ const BASE_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', NODE_ENV:
 export function launchNode(options: LaunchOptions): LaunchPlan {
   const { buildDir, spec } = options;
   const info = readLaunchInfo(buildDir);
+  const shim = shimBundle(SHIM_PATH);
   const control: Record<ControlVariable, string> = {
     KUMO_SOCKET: options.socketPath,
     KUMO_ENTRY: join(buildDir, info.entry),
@@ -37,20 +37,14 @@ export function launchNode(options: LaunchOptions): LaunchPlan {
   };
   return {
     command: process.execPath,
-    args: [`--max-old-space-size=${heapLimitMb(spec.memory)}`, '--enable-source-maps', SHIM_PATH],
+    args: [`--max-old-space-size=${heapLimitMb(spec.memory)}`, '--enable-source-maps', shim],
     env: { ...BASE_ENV, ...spec.env, ...control },
     cwd: buildDir,
-    readOnlyPaths: [nodeInstallDir(process.execPath), dirname(SHIM_PATH), HOST_CLIENT_DIR, buildDir],
+    readOnlyPaths: [nodeInstallDir(process.execPath), dirname(shim), buildDir],
   };
 }
 
 /** The V8 heap limit for a memory limit, in MB. */
 export function heapLimitMb(memoryMb: number): number {
   return Math.max(16, Math.floor(memoryMb * HEAP_SHARE));
-}
-
-/** The folder of a Node installation (`<dir>/bin/node` → `<dir>`), which holds what the binary may load. */
-export function nodeInstallDir(execPath: string): string {
-  const bin = dirname(execPath);
-  return bin.endsWith('/bin') ? dirname(bin) : bin;
 }

@@ -109,6 +109,8 @@ export class BubblewrapSandbox implements Sandbox {
       env: {},
       cwd: '/',
       classifyExit: async () => ((await group.oomKilled()) ? 'memory_limit' : undefined),
+      // bwrap has read the environment long before the shim reports ready
+      afterReady: () => rm(envFile, { force: true }),
       terminate: () => this.terminate(group),
       release: async () => {
         if (released) return;

@@ -82,6 +82,15 @@ describe('instance cgroups on this host', () => {
       const memory = layout.hierarchies.find((h) => h.controllers.includes('memory'));
       const memFile = memory?.version === 2 ? 'memory.max' : 'memory.limit_in_bytes';
       assert.equal((await group.read('memory', memFile)).trim(), String(64 << 20));
+      // a quarter CPU: 25 ms per 100 ms period, with a burst of one more period's quota
+      const cpu = layout.hierarchies.find((h) => h.controllers.includes('cpu'));
+      if (cpu?.version === 2) {
+        assert.equal((await group.read('cpu', 'cpu.max')).trim(), '25000 100000');
+        assert.equal((await group.read('cpu', 'cpu.max.burst')).trim(), '25000');
+      } else {
+        assert.equal((await group.read('cpu', 'cpu.cfs_quota_us')).trim(), '25000');
+        assert.equal((await group.read('cpu', 'cpu.cfs_burst_us')).trim(), '25000');
+      }
       assert.equal(await group.oomKilled(), false);
       await assert.rejects(cgroups.create('../escape', { memoryBytes: 1 << 20, maxProcesses: 1, cpu: 1 }));
     } finally {
