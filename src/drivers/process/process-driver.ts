@@ -89,6 +89,7 @@ class ProcessInstance implements Instance {
   private readonly stderrTail: string[] = [];
   private readonly control: Promise<{ type: string; code?: string; message?: string }>;
   private killedByUs = false;
+  private runtimeOom = false;
   private gone = false;
 
   constructor(spec: InstanceSpec, child: ChildProcess, plan: SandboxPlan) {
@@ -99,6 +100,8 @@ class ProcessInstance implements Instance {
     if (child.stdout) splitLines(child.stdout, (line) => spec.onOutput('stdout', line));
     if (child.stderr) {
       splitLines(child.stderr, (line) => {
+        // Noted when seen: V8's native stack trace after it can push the line out of the tail.
+        if (RUNTIME_OOM.test(line)) this.runtimeOom = true;
         this.stderrTail.push(line);
         if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
         spec.onOutput('stderr', line);
@@ -113,8 +116,9 @@ class ProcessInstance implements Instance {
           // The last stderr lines may still be in the pipe when 'exit' fires.
           await stderrDrained(child.stderr, 300);
           reason = (await plan.classifyExit?.(code, signal)) ?? reason;
-          if (reason === 'exited' && this.stderrTail.some((l) => RUNTIME_OOM.test(l)))
-            reason = 'memory_limit';
+          // A runtime that reported its heap limit died of it, even when kumo's kill (the gateway
+          // discards an instance whose connection broke) reached the process first.
+          if (reason !== 'memory_limit' && this.runtimeOom) reason = 'memory_limit';
         } finally {
           await plan.release().catch(() => {});
           await rm(this.socketPath, { force: true }).catch(() => {});
