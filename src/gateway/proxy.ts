@@ -7,13 +7,23 @@ import type { Instance } from '../drivers/index.ts';
 
 const agents: WeakMap<Instance, http.Agent> = new WeakMap();
 
-/** The keep-alive agent of `instance`, destroyed when the instance exits. */
-export function agentFor(instance: Instance, maxSockets: number): http.Agent {
+/**
+ * The keep-alive agent of `instance`, destroyed when the instance exits. The pool already bounds
+ * requests in flight to the concurrency; the agent gets twice that many sockets so a request never
+ * waits in the agent's own queue for a socket that has answered but is not yet free again.
+ */
+export function agentFor(instance: Instance, concurrency: number): http.Agent {
   let agent = agents.get(instance);
   if (!agent) {
-    const created = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    const sockets = concurrency * 2;
+    const created = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
     agents.set(instance, created);
-    void instance.exited.then(() => created.destroy());
+    void instance.exited.then(() => {
+      // destroy() closes the sockets but leaves queued requests waiting forever: fail them too
+      for (const queue of Object.values(created.requests))
+        for (const req of queue ?? []) req.destroy(new Error('the instance exited'));
+      created.destroy();
+    });
     agent = created;
   }
   return agent;
@@ -127,6 +137,8 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
       ures.on('end', () => {
         const done: ProxyOutcome = { kind: 'done', status: ures.statusCode ?? 502, headers: ures.headers };
         if (res.destroyed) return settle(done);
+        // end()'s callback never runs when the client leaves before the last write is flushed
+        res.once('close', () => settle(done));
         res.end(() => settle(done));
       });
       ures.on('data', (chunk: Buffer) => {

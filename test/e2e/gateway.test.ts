@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { invoke, mustDeploy, raw, startTestServer, writeFunction, type TestServer } from './harness.ts';
 
@@ -213,6 +214,36 @@ describe('gateway', () => {
     const next = await invoke(server, 'crashy');
     assert.equal(next.status, 200);
     assert.notEqual(((await next.json()) as { instance: string }).instance, first.instance);
+  });
+
+  test('clients that hang up at any moment never leave an instance slot taken', async () => {
+    // One instance, one request at a time, a minute of timeout: a slot kept by a request whose
+    // client left would make the next request wait that minute.
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: solo\nconcurrency: 1\ninstances:\n  max: 1\ntimeout: 60s\nqueue: 400\n',
+      'index.js':
+        'const body = "x".repeat(256 * 1024);\nexport default { fetch() { return new Response(body); } };\n',
+    });
+    await mustDeploy(server, dir);
+    const port = new URL(server.url).port;
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => {
+        return new Promise<void>((resolve) => {
+          const socket = net.connect(Number(port), '127.0.0.1', () => {
+            socket.write(`GET /fn/solo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+            // before, during and after the response: hang up after 0 to 9 ms, or after the first bytes
+            if (i % 3 === 0) socket.once('data', () => socket.destroy());
+            else setTimeout(() => socket.destroy(), i % 10);
+          });
+          socket.on('error', () => {});
+          socket.on('close', () => resolve());
+        });
+      }),
+    );
+    const res = await invoke(server, 'solo', '/', { signal: AbortSignal.timeout(15_000) });
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).length, 256 * 1024);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 
   test('requests beyond instances × concurrency + queue get 429 over_capacity', async () => {
