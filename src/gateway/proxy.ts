@@ -124,8 +124,13 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
         ...r.filterResponseHeaders(ures.headers),
         ...r.responseHeaders,
       });
-      // Send the headers now: a streaming function's first chunk must not wait for the second.
-      res.flushHeaders();
+      // A streaming function's headers must not wait for its first chunk: flush them once the
+      // socket has nothing more to read. A short answer has arrived whole by then, so its
+      // headers, body and end leave in one write instead of three.
+      let chunks = 0;
+      setImmediate(() => {
+        if (chunks === 0 && !ures.complete && !res.destroyed) res.flushHeaders();
+      });
       ures.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: true }));
       ures.on('aborted', () =>
         settle({
@@ -142,6 +147,7 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
         res.end(() => settle(done));
       });
       ures.on('data', (chunk: Buffer) => {
+        chunks++;
         size += chunk.length;
         if (size > r.responseLimit) {
           // The status is already sent: cutting the connection is the only honest signal left.
