@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Makes sure this host can sandbox function instances (bubblewrap; setpriv to drop root).
+# Makes sure this host can sandbox function instances (bubblewrap; setpriv to drop root), and
+# tunes the one kernel setting that slows sandboxed cold starts (below).
 # Runs before every `npm start` and `npm test`: silent and instant when nothing is missing, and it
 # never fails the command — without bubblewrap the server refuses sandboxed instances and says why.
 set -u
+
+# Cold starts: the first process in a new cgroup (every instance has its own) waits for an RCU
+# grace period, 5-20 ms here; expedited grace periods cut that to ~0.2 ms. Host-wide and undone
+# with `echo 0 > /sys/kernel/rcu_expedited`; KUMO_NO_HOST_TUNING=1 leaves the host as it is.
+if [ "$EUID" = 0 ] && [ -z "${KUMO_NO_HOST_TUNING:-}" ] && [ -w /sys/kernel/rcu_expedited ] &&
+  [ "$(cat /sys/kernel/rcu_expedited 2>/dev/null)" = 0 ]; then
+  echo 1 >/sys/kernel/rcu_expedited 2>/dev/null &&
+    echo "kumo: turned on expedited RCU grace periods (/sys/kernel/rcu_expedited=1) so new instances join their cgroups in ~0.2 ms instead of 5-20 ms; KUMO_NO_HOST_TUNING=1 skips this"
+fi
 
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
