@@ -33,7 +33,6 @@ async function up(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGUSR2', () => process.stderr.write('DBG ' + JSON.stringify(process.getActiveResourcesInfo()) + '\n'));
   });
   if (config.deployExamples) await deployExamples(server.url, config.dataDir);
   await stopped;
