@@ -3,7 +3,7 @@
  * listener and the graceful shutdown. Nothing else creates long-lived objects.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createControlApi, DeployService } from './api/index.ts';
@@ -14,6 +14,8 @@ import { createSourceParts } from './server-sources.ts';
 import { KumoError, type ServerLog } from './core/index.ts';
 import {
   BubblewrapSandbox,
+  ownedTempDir,
+  sweepTempDirs,
   NoSandbox,
   ProcessDriver,
   sandboxProblems,
@@ -42,6 +44,9 @@ export interface RunningServer {
 /** kumo's version, as package.json says. */
 const KUMO_VERSION = '0.1.0';
 
+/** Shared memory: where the instances' socket folders go when the host has it. */
+const SHM = '/dev/shm';
+
 /** How long an instance may take to become ready. */
 const START_TIMEOUT_MS = 15_000;
 
@@ -52,6 +57,9 @@ export async function startServer(
 ): Promise<RunningServer> {
   // 0711: the sandbox's unprivileged user must pass through to the builds, but not list them.
   await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+  const swept = await sweepTempDirs([os.tmpdir(), SHM]);
+  if (swept)
+    log.info('removed the temporary folders of kumo servers that did not stop cleanly', { count: swept });
   const sandbox = await createSandbox(config, log);
   const runDir = await makeRunDir();
   const store = openSqliteStore(path.join(config.dataDir, 'kumo.db'));
@@ -347,11 +355,16 @@ async function createSandbox(
       `kumo cannot isolate functions on this host: ${problems.join('; ')}. Fix that (kumo doctor lists every check), or start with --insecure-no-sandbox to run functions unisolated.`,
     );
   }
-  const privateDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-sandbox-'));
+  const privateDir = await ownedTempDir(os.tmpdir(), 'sandbox');
   // Reachable by the sandbox's unprivileged host user: mirrors of paths it could not reach.
-  const stageDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-stage-'));
+  const stageDir = await ownedTempDir(os.tmpdir(), 'stage');
   await chmod(stageDir, 0o711);
   const sandbox = new BubblewrapSandbox({ probe, runDir: privateDir, stageDir });
+  const sweptGroups = await sandbox.sweep();
+  if (sweptGroups)
+    log.info('removed the instance cgroups of kumo servers that did not stop cleanly', {
+      count: sweptGroups,
+    });
   return {
     sandbox,
     close: async () => {
@@ -367,9 +380,8 @@ async function createSandbox(
  * can write into its socket folder, and on tmpfs that costs its own memory, not the host's disk.
  */
 async function makeRunDir(): Promise<string> {
-  const shm = '/dev/shm';
-  const base = (await stat(shm).catch(() => undefined))?.isDirectory() ? shm : os.tmpdir();
-  const dir = await mkdtemp(path.join(base, 'kumo-run-'));
+  const base = (await stat(SHM).catch(() => undefined))?.isDirectory() ? SHM : os.tmpdir();
+  const dir = await ownedTempDir(base, 'run');
   await chmod(dir, 0o711);
   return dir;
 }

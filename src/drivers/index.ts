@@ -3,6 +3,7 @@ export type * from './driver.ts';
 export type { Sandbox, SandboxPlan } from './process/sandbox.ts';
 export { ProcessDriver, describeExit } from './process/process-driver.ts';
 export { NoSandbox } from './process/no-sandbox.ts';
+export { ownedTempDir, sweepTempDirs } from './process/leftovers.ts';
 export { BubblewrapSandbox, SANDBOX_DEFAULTS } from './process/bwrap/bubblewrap-sandbox.ts';
 export type { BubblewrapSandboxOptions, SandboxDefaults } from './process/bwrap/bubblewrap-sandbox.ts';
 export {

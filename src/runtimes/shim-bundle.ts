@@ -44,7 +44,9 @@ export function shimBundle(entry: string): string {
 /** The folder of this process's bundles: private name, readable by all, removed at exit. */
 function bundleFolder(): string {
   if (folder) return folder;
-  const made = mkdtempSync(join(tmpdir(), 'kumo-shims-'));
+  // Named like the server's other temporary folders (drivers/process/leftovers.ts), so a server
+  // killed before its exit handler ran has its bundles swept by the next one.
+  const made = mkdtempSync(join(tmpdir(), `kumo-shims-${process.pid}-`));
   chmodSync(made, 0o755);
   process.once('exit', () => rmSync(made, { recursive: true, force: true }));
   folder = made;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { apiJson, eventually, KUMO_BIN, mustDeploy, ROOT, useAdminKey, writeFunction } from './harness.ts';
 import { startReceiver } from './async-helpers.ts';
+import { detectCgroupLayout } from '../../src/drivers/process/bwrap/cgroups.ts';
 
 /** Starts `kumo up` as a real child process and resolves with its URL once it listens. */
 async function spawnKumo(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
@@ -46,6 +47,23 @@ async function killLeftovers(dataDir: string): Promise<void> {
       }
     }
   }
+}
+
+/** The temporary folders and instance cgroups named after server `pid`. */
+async function leftoversOf(pid: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const base of [os.tmpdir(), '/dev/shm']) {
+    const names = await readdir(base).catch(() => [] as string[]);
+    found.push(
+      ...names.filter((n) => n.startsWith('kumo-') && n.includes(`-${pid}-`)).map((n) => `${base}/${n}`),
+    );
+  }
+  const layout = await detectCgroupLayout();
+  for (const h of layout.hierarchies) {
+    const names = await readdir(h.parent).catch(() => [] as string[]);
+    found.push(...names.filter((n) => n.startsWith(`k${pid}.`)).map((n) => `${h.parent}/${n}`));
+  }
+  return found;
 }
 
 function exited(child: ChildProcess): Promise<unknown> {
@@ -110,12 +128,18 @@ test('kill -9 with 200 queued and 5 running async invocations: after restart eac
     assert.equal(before.invocations.filter((i) => i.status === 'running').length, 5);
     assert.equal(before.invocations.filter((i) => i.status === 'queued').length, 200);
 
+    // What the killed server leaves: its temporary folders and its instances' cgroups.
+    const firstPid = first.child.pid ?? -1;
+    assert.ok((await leftoversOf(firstPid)).length >= 4, 'the running server has its folders and cgroups');
     first.child.kill('SIGKILL');
     await exited(first.child);
     first = undefined;
 
     second = await spawnKumo(dataDir);
     const restarted = { url: second.url };
+    // ...which the next server removes as it starts (and only those: its own are in use).
+    assert.deepEqual(await leftoversOf(firstPid), []);
+    assert.ok((await leftoversOf(second.child.pid ?? -1)).length >= 3);
     const all = [...slowIds, ...quickIds];
     const final = await eventually(
       async () => {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,9 +53,16 @@ export async function startTestServer(extraArgs: string[] = [], dataDir?: string
   };
 }
 
-/** Writes `files` (path → content) into a new temporary folder and returns it. */
+/** The function folders this test process wrote, removed when it exits. */
+const functionDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of functionDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes `files` (path → content) into a new temporary folder (removed at exit) and returns it. */
 export async function writeFunction(files: Record<string, string | Buffer>): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kumo-fn-'));
+  functionDirs.push(dir);
   for (const [rel, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
     await writeFile(path.join(dir, rel), content);

@@ -142,6 +142,11 @@ export class BubblewrapSandbox implements Sandbox {
     return this.groups.get(instanceId);
   }
 
+  /** Removes the cgroups that servers killed before they could clean up left behind; returns how many. */
+  sweep(): Promise<number> {
+    return this.cgroups.sweep();
+  }
+
   /** Removes the parent cgroup folders once no instance is left (call at server shutdown). */
   async close(): Promise<void> {
     if (this.groups.size === 0) await this.cgroups.removeParents();

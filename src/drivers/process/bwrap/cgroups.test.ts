@@ -1,6 +1,7 @@
 /** Cgroup layout detection for every host shape, and real instance groups on this host. */
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { Cgroups, detectCgroupLayout, layoutFrom, parseMountinfo } from './cgroups.ts';
 
@@ -99,6 +100,35 @@ describe('instance cgroups on this host', () => {
     }
     for (const h of layout.hierarchies) {
       await assert.rejects(stat(h.parent), { code: 'ENOENT' });
+    }
+  });
+
+  test('sweep removes the groups of gone servers and empty unnamed ones, not a running server’s', async () => {
+    const layout = await detectCgroupLayout({ name: `kumo-cg-sweep-${process.pid}` });
+    const cgroups = new Cgroups(layout);
+    const mine = await cgroups.create('live', { memoryBytes: 64 << 20, maxProcesses: 10, cpu: 1 });
+    const gone = Number(
+      spawnSync(process.execPath, ['-e', 'console.log(process.pid)']).stdout.toString().trim(),
+    );
+    try {
+      for (const h of layout.hierarchies) {
+        await mkdir(`${h.parent}/k${gone}.fn-v1-0000`);
+        await mkdir(`${h.parent}/fn-v1-legacy`);
+        await mkdir(`${h.parent}/k1.fn-v1-pid1`); // pid 1 is alive: not ours to remove
+      }
+      assert.equal(await cgroups.sweep(), layout.hierarchies.length * 2);
+      for (const h of layout.hierarchies) {
+        const left = (await readdir(h.parent, { withFileTypes: true }))
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+          .sort();
+        assert.deepEqual(left, [`k${process.pid}.live`, 'k1.fn-v1-pid1'].sort());
+        await rmdir(`${h.parent}/k1.fn-v1-pid1`);
+      }
+      assert.ok(mine.procsFiles.every((f) => f.includes(`/k${process.pid}.live/`)));
+    } finally {
+      await mine.remove();
+      await cgroups.removeParents();
     }
     assert.ok((await readFile('/proc/self/cgroup', 'utf8')).length > 0);
   });

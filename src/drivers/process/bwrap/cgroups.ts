@@ -10,9 +10,10 @@
  *   enabling controllers below a group that has processes of its own (kumo's). An operator can
  *   point `parent` at a delegated, empty group instead.
  */
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../leftovers.ts';
 
 /** The controllers kumo uses. */
 export type CgroupController = 'memory' | 'pids' | 'cpu';
@@ -182,8 +183,10 @@ export class Cgroups {
       this.parentsReady = undefined; // let a later call retry (e.g. after the operator fixed delegation)
       throw err;
     }
+    // Named after this server's pid, so a later server can tell a dead server's leftovers (sweep).
+    const name = `k${process.pid}.${id}`;
     const group = new InstanceCgroup(
-      this.layout.hierarchies.map((h) => ({ ...h, dir: posix.join(h.parent, id) })),
+      this.layout.hierarchies.map((h) => ({ ...h, dir: posix.join(h.parent, name) })),
     );
     try {
       await group.setUp(limits);
@@ -192,6 +195,34 @@ export class Cgroups {
       await group.remove().catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Removes the instance groups of servers that are gone (killed before they could clean up),
+   * and the empty groups named before groups carried their server's pid. Returns how many.
+   */
+  async sweep(): Promise<number> {
+    let removed = 0;
+    for (const h of this.layout.hierarchies) {
+      const entries = await readdir(h.parent, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue;
+        const dir = posix.join(h.parent, entry.name);
+        const owner = /^k(\d+)\./.exec(entry.name);
+        if (owner) {
+          const pid = Number(owner[1]);
+          if (pid === process.pid || processAlive(pid)) continue;
+        } else if ((await readFile(posix.join(dir, 'cgroup.procs'), 'utf8').catch(() => 'busy')).trim()) {
+          continue;
+        }
+        const removedOne = await new InstanceCgroup([{ ...h, dir }]).remove().then(
+          () => true,
+          () => false,
+        );
+        if (removedOne) removed++;
+      }
+    }
+    return removed;
   }
 
   /** Removes the parent folders if no instance group is left in them (at shutdown). */
