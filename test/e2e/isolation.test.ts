@@ -10,6 +10,8 @@ test('kumo doctor lists every isolation feature of this host and the server mode
     for (const feature of ['bubblewrap', 'seccomp', 'memory (cgroup)', 'processes (cgroup)', '/tmp size']) {
       assert.match(res.stdout, new RegExp(`ok\\s+.*${feature.replace(/[()/]/g, '\\$&')}`), feature);
     }
+    // a hint, not a requirement: reported either way (setup-host.sh turned it on for this run)
+    assert.match(res.stdout, /(ok|MISSING)\s+speed: fast cgroup joins/);
     assert.match(res.stdout, /this host can run sandboxed functions/);
     assert.match(res.stdout, /runs functions in the bubblewrap sandbox/);
     const json = JSON.parse((await kumo(server.url, ['doctor', '--json'])).stdout) as {
