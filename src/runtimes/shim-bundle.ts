@@ -6,7 +6,7 @@
  * The source stays the `.ts` next to the runtime; nothing generated is kept in the repository.
  */
 import { buildSync } from 'esbuild';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { KumoError } from '../core/index.ts';
@@ -17,7 +17,8 @@ const bundles = new Map<string, string>();
 /** The bundled JavaScript of the shim whose TypeScript entry is `entry` (made on first use). */
 export function shimBundle(entry: string): string {
   const done = bundles.get(entry);
-  if (done) return done;
+  // Checked each time: a /tmp cleaner may remove files of a server that has run for weeks.
+  if (done && existsSync(done)) return done;
   const out = join(bundleFolder(), `${basename(dirname(entry))}-${basename(entry, '.ts')}.mjs`);
   try {
     buildSync({
@@ -41,9 +42,13 @@ export function shimBundle(entry: string): string {
   return out;
 }
 
-/** The folder of this process's bundles: private name, readable by all, removed at exit. */
+/**
+ * The folder of this process's bundles: private name, readable by all, removed at exit. When it
+ * has gone, a new one is made (never re-created under the old name, which someone else could
+ * have taken meanwhile).
+ */
 function bundleFolder(): string {
-  if (folder) return folder;
+  if (folder && existsSync(folder)) return folder;
   // Named like the server's other temporary folders (drivers/process/leftovers.ts), so a server
   // killed before its exit handler ran has its bundles swept by the next one.
   const made = mkdtempSync(join(tmpdir(), `kumo-shims-${process.pid}-`));

@@ -26,6 +26,11 @@ test('launch: the environment is the function variables, the basics and the cont
     assert.match(shim, /\.mjs$/);
     assert.equal((await stat(shim)).mode & 0o777, 0o644);
     assert.doesNotMatch(await readFile(shim, 'utf8'), /from '\.{1,2}\/[^']*\.ts'/);
+    // made again, in a new folder, when something removed it (a /tmp cleaner)
+    await rm(dirname(shim), { recursive: true, force: true });
+    const again = shimBundle(SHIM_PATH);
+    assert.notEqual(dirname(again), dirname(shim));
+    assert.equal((await stat(again)).mode & 0o777, 0o644);
     assert.equal(plan.cwd, buildDir);
     assert.deepEqual(plan.env, {
       PATH: '/usr/local/bin:/usr/bin:/bin',
