@@ -92,6 +92,14 @@ export const ERROR_CODES = {
     status: 500,
     doc: 'The instance went over its memory limit and was killed; the next request gets a fresh one.',
   },
+  process_limit_exceeded: {
+    status: 500,
+    doc: 'The invocation failed after the instance hit its process limit (`maxProcesses`); the instance is replaced.',
+  },
+  tmp_limit_exceeded: {
+    status: 500,
+    doc: 'The invocation failed after the instance filled its private `/tmp` or `/dev/shm` (`tmpSize`); the instance is replaced.',
+  },
   handler_error: { status: 500, doc: 'The function threw or returned an invalid value.' },
   response_too_large: {
     status: 502,

@@ -40,7 +40,14 @@ export type ExitReason =
   /** The platform killed it (timeout, stop, replacement). */
   | 'killed'
   /** The memory limit was hit. */
-  | 'memory_limit';
+  | 'memory_limit'
+  /** It died after hitting its process limit (a fork failed). */
+  | 'process_limit'
+  /** It died after filling its size-limited /tmp or /dev/shm. */
+  | 'tmp_limit';
+
+/** A limit a running instance has run into (memory is not one: hitting it ends the instance). */
+export type LimitViolation = 'process_limit' | 'tmp_limit';
 
 /** How an instance ended. */
 export interface ExitInfo {
@@ -59,6 +66,11 @@ export interface Instance {
   kill(): void;
   /** Asks the instance to stop (SIGTERM), kills it after `graceMs`; resolves when it is gone. */
   stop(graceMs?: number): Promise<ExitInfo>;
+  /**
+   * The limit this running instance has hit, if any: a fork refused by its process limit, its
+   * /tmp or /dev/shm full. A few file reads: the gateway asks only when an invocation failed.
+   */
+  violation(): Promise<LimitViolation | undefined>;
 }
 
 /** One isolation feature and whether this host provides it, for `kumo doctor`. */

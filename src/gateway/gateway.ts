@@ -9,7 +9,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { randomUUID } from 'node:crypto';
 import { KumoError } from '../core/index.ts';
 import type { Outcome, RecordedRequest, ServerLog, Trigger } from '../core/index.ts';
-import type { ExitInfo } from '../drivers/index.ts';
+import type { ExitInfo, LimitViolation } from '../drivers/index.ts';
 import { readBody, sendError } from '../http/index.ts';
 import type { InstancePool, Lease, PoolTarget } from '../pool/index.ts';
 import type { ActiveVersions } from '../store/index.ts';
@@ -305,6 +305,21 @@ export class Gateway {
     }
   }
 
+  /** An invocation that failed on a process or /tmp limit: logged, and answered with its own code. */
+  private limitHit(
+    c: RunCall,
+    violation: LimitViolation,
+    f: { function: string; version: number; id: string },
+  ): Omit<RunResult, 'cold'> {
+    const { code, what } = LIMIT_MESSAGES[violation];
+    const name = c.target.functionName;
+    this.o.log.error(`Function '${name}' aborted after exceeding ${what}`, f);
+    const error = c.fail(
+      new KumoError(code, `function '${name}' failed after exceeding ${what}; the instance was replaced`),
+    );
+    return { status: error.status, outcome: 'error', error };
+  }
+
   private async proxy(c: RunCall, lease: Lease, signal: AbortSignal): Promise<Omit<RunResult, 'cold'>> {
     const { target, id } = c;
     const outcome = await forward(
@@ -347,12 +362,20 @@ export class Gateway {
       );
       return { status: error.status, outcome: 'error', error };
     }
-    lease.discard();
     const f = { function: target.functionName, version: target.version, id };
+    if (outcome.kind === 'limit') {
+      lease.discard();
+      return this.limitHit(c, outcome.violation, f);
+    }
     if (signal.aborted) {
+      lease.discard();
       this.o.log.warn('function timed out; instance replaced', f);
       return { status: 504, outcome: 'timeout', error: c.fail(signal.reason) };
     }
+    // The connection broke. Whether a limit was hit is read before the kill below, while the
+    // instance's cgroup still exists (one that exited by itself says so in its exit info too).
+    const violation = await lease.instance.violation().catch(() => undefined);
+    lease.discard();
     const info = await exitInfo(lease, EXIT_GRACE_MS);
     if (info?.reason === 'memory_limit') {
       this.o.log.error(`Function '${target.functionName}' aborted after violating memory constraints`, f);
@@ -364,6 +387,10 @@ export class Gateway {
       );
       return { status: 500, outcome: 'memory_limit', error };
     }
+    const limit =
+      violation ??
+      (info?.reason === 'process_limit' || info?.reason === 'tmp_limit' ? info.reason : undefined);
+    if (limit) return this.limitHit(c, limit, f);
     this.o.log.warn('instance crashed during an invocation', {
       ...f,
       exit: info ? (info.signal ?? String(info.code)) : 'connection lost',
@@ -377,6 +404,15 @@ export class Gateway {
     return { status: 502, outcome: 'crash', error };
   }
 }
+
+/** What the caller and the server log are told when an invocation failed on a limit. */
+const LIMIT_MESSAGES: Record<
+  LimitViolation,
+  { code: 'process_limit_exceeded' | 'tmp_limit_exceeded'; what: string }
+> = {
+  process_limit: { code: 'process_limit_exceeded', what: 'its process limit' },
+  tmp_limit: { code: 'tmp_limit_exceeded', what: 'the size of its /tmp' },
+};
 
 /** `Prefer: respond-async` (RFC 7240) asks for the 202 path. */
 function wantsAsync(req: IncomingMessage): boolean {

@@ -3,7 +3,7 @@
  * Connections to an instance are kept alive and reused (one agent per instance).
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { Instance } from '../drivers/index.ts';
+import type { Instance, LimitViolation } from '../drivers/index.ts';
 
 const agents: WeakMap<Instance, http.Agent> = new WeakMap();
 
@@ -36,7 +36,9 @@ export type ProxyOutcome =
   /** The instance connection failed: before the response began, or in the middle of it. */
   | { kind: 'upstream_error'; error: Error; responseStarted: boolean }
   /** The function's response went over the size limit (cut off, or refused up front when declared). */
-  | { kind: 'too_large'; responseStarted: boolean; limit: number };
+  | { kind: 'too_large'; responseStarted: boolean; limit: number }
+  /** The function answered an error after running into one of its limits (nothing was sent on). */
+  | { kind: 'limit'; violation: LimitViolation };
 
 /** What to send, where, and what to add to the response. */
 export interface ProxyRequest {
@@ -112,7 +114,7 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
       upstream.destroy(r.signal.reason instanceof Error ? r.signal.reason : new Error('aborted'));
     r.signal.addEventListener('abort', onAbort, { once: true });
     let started = false;
-    upstream.on('response', (ures) => {
+    const relay = (ures: IncomingMessage) => {
       const declared = Number(ures.headers['content-length'] ?? NaN);
       if (declared > r.responseLimit) {
         ures.destroy();
@@ -165,6 +167,30 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
       res.once('close', () => {
         if (!res.writableFinished) ures.resume();
       });
+    };
+    const resumeRelay = (ures: IncomingMessage) => {
+      relay(ures);
+      ures.resume();
+    };
+    upstream.on('response', (ures) => {
+      if ((ures.statusCode ?? 502) < 500) return relay(ures);
+      // An error answer: if a limit caused it, that is what the caller must hear. Asked only
+      // here, so a healthy answer never waits for the check.
+      ures.pause();
+      const parked = () => {};
+      ures.on('error', parked);
+      void r.instance.violation().then(
+        (violation) => {
+          ures.off('error', parked);
+          if (!violation) return resumeRelay(ures);
+          ures.destroy();
+          settle({ kind: 'limit', violation });
+        },
+        () => {
+          ures.off('error', parked);
+          resumeRelay(ures);
+        },
+      );
     });
     upstream.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: started }));
     upstream.end(r.body);

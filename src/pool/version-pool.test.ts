@@ -27,6 +27,9 @@ class FakeInstance implements Instance {
   crash(info: ExitInfo = { code: 1, signal: null, reason: 'exited' }): void {
     this.finish(info);
   }
+  async violation(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 function target(manifest: Record<string, unknown>, version = 1): PoolTarget {

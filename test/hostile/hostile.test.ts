@@ -125,6 +125,48 @@ describe('hostile functions', () => {
     assert.ok(refused > 0, 'process creation was refused past the limit');
   });
 
+  test('a fork bomb that crashes on the refusal gets 500 process_limit_exceeded, logged, then a fresh instance', async () => {
+    const source = `import { spawn } from 'node:child_process';
+      const instance = crypto.randomUUID();
+      export default async (req) => {
+        if (new URL(req.url).pathname === '/ok') return Response.json({ instance });
+        // no error handler: the first refused spawn is an uncaught error that ends the process
+        for (let i = 0; i < 500; i++) spawn('/bin/sh', ['-c', 'sleep 5']);
+        await new Promise((r) => setTimeout(r, 2000));
+        return new Response('survived');
+      };\n`;
+    const res = await underAttack('bomb2', 'maxProcesses: 32\n', source, () => invoke(server, 'bomb2'));
+    assert.equal(res.status, 500);
+    assert.equal(await errorCode(res), 'process_limit_exceeded');
+    assert.ok(
+      server.logLines.some((l) => l.includes("Function 'bomb2' aborted after exceeding its process limit")),
+    );
+    const next = await invoke(server, 'bomb2', '/ok');
+    assert.equal(next.status, 200);
+    assert.match(((await next.json()) as { instance: string }).instance, /^[0-9a-f-]{36}$/);
+  });
+
+  test('a /tmp filler that fails on ENOSPC gets 500 tmp_limit_exceeded and a fresh, empty /tmp', async () => {
+    const source = `import { appendFileSync, existsSync } from 'node:fs';
+      export default (req) => {
+        if (new URL(req.url).pathname === '/ok') return Response.json({ leftover: existsSync('/tmp/fill') });
+        for (;;) appendFileSync('/tmp/fill', Buffer.alloc(1024 * 1024)); // throws ENOSPC, unhandled
+      };\n`;
+    const res = await underAttack('filltmp2', 'tmpSize: 8\nmemory: 256\n', source, () =>
+      invoke(server, 'filltmp2'),
+    );
+    assert.equal(res.status, 500);
+    assert.equal(await errorCode(res), 'tmp_limit_exceeded');
+    assert.ok(
+      server.logLines.some((l) =>
+        l.includes("Function 'filltmp2' aborted after exceeding the size of its /tmp"),
+      ),
+    );
+    const next = await invoke(server, 'filltmp2', '/ok');
+    assert.equal(next.status, 200);
+    assert.deepEqual(await next.json(), { leftover: false });
+  });
+
   test('filling /tmp stops at its size limit with ENOSPC', async () => {
     const source = `import { writeFileSync, appendFileSync } from 'node:fs';
       export default () => {

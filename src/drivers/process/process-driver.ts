@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { KumoError } from '../../core/index.ts';
-import type { Capability, Driver, ExitInfo, Instance, InstanceSpec } from '../driver.ts';
+import type { Capability, Driver, ExitInfo, Instance, InstanceSpec, LimitViolation } from '../driver.ts';
 import { splitLines } from './line-splitter.ts';
 import type { Sandbox, SandboxPlan } from './sandbox.ts';
 
@@ -15,6 +15,13 @@ import type { Sandbox, SandboxPlan } from './sandbox.ts';
  * the cgroup does: V8's fatal OOM, Python's MemoryError at top level.
  */
 const RUNTIME_OOM = /JavaScript heap out of memory|^MemoryError\b|Reached heap limit/;
+
+/**
+ * What runtimes print for a write refused by a full filesystem. The only writable places in the
+ * sandbox are its size-limited /tmp and /dev/shm (and the socket folder): once the instance has
+ * exited they are gone, and this is the evidence left.
+ */
+const NO_SPACE = /\bENOSPC\b|No space left on device/;
 
 /** Resolves when `stream` has ended, or after `ms`. */
 function stderrDrained(stream: Readable | null, ms: number): Promise<void> {
@@ -90,6 +97,7 @@ class ProcessInstance implements Instance {
   private readonly control: Promise<{ type: string; code?: string; message?: string }>;
   private killedByUs = false;
   private runtimeOom = false;
+  private noSpace = false;
   private gone = false;
 
   constructor(spec: InstanceSpec, child: ChildProcess, plan: SandboxPlan) {
@@ -102,6 +110,7 @@ class ProcessInstance implements Instance {
       splitLines(child.stderr, (line) => {
         // Noted when seen: V8's native stack trace after it can push the line out of the tail.
         if (RUNTIME_OOM.test(line)) this.runtimeOom = true;
+        if (NO_SPACE.test(line)) this.noSpace = true;
         this.stderrTail.push(line);
         if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
         spec.onOutput('stderr', line);
@@ -119,6 +128,9 @@ class ProcessInstance implements Instance {
           // A runtime that reported its heap limit died of it, even when kumo's kill (the gateway
           // discards an instance whose connection broke) reached the process first.
           if (reason !== 'memory_limit' && this.runtimeOom) reason = 'memory_limit';
+          // Read before release removes the cgroup that counted a refused fork. Only for an exit
+          // of its own: a limit does not end an instance, kumo's kill does.
+          if (reason === 'exited') reason = (await this.violation()) ?? reason;
         } finally {
           await plan.release().catch(() => {});
           await rm(this.socketPath, { force: true }).catch(() => {});
@@ -160,6 +172,11 @@ class ProcessInstance implements Instance {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async violation(): Promise<LimitViolation | undefined> {
+    const seen = await this.plan.violation?.().catch(() => undefined);
+    return seen ?? (this.noSpace ? 'tmp_limit' : undefined);
   }
 
   kill(): void {

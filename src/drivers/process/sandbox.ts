@@ -3,7 +3,7 @@
  * plan into the command that runs it confined (bubblewrap, cgroups, seccomp), and tells how an
  * instance ended (for example, killed by the memory limit). The pool and gateway never see it.
  */
-import type { Capability, ExitReason, InstanceSpec } from '../driver.ts';
+import type { Capability, ExitReason, InstanceSpec, LimitViolation } from '../driver.ts';
 
 /** A prepared, confined command line and the resources that go with it. */
 export interface SandboxPlan {
@@ -15,6 +15,8 @@ export interface SandboxPlan {
   afterReady?(): Promise<void>;
   /** Why the process ended, when the sandbox knows better than the exit status (e.g. OOM kill). */
   classifyExit?(code: number | null, signal: string | null): Promise<ExitReason | undefined>;
+  /** The limit the instance has run into so far (see Instance.violation); also asked at exit, before release. */
+  violation?(): Promise<LimitViolation | undefined>;
   /**
    * Asks the instance to stop (SIGTERM) when a signal to the process group would not reach it
    * (bubblewrap puts the function in its own session and pid namespace, and does not forward).

@@ -5,10 +5,10 @@
  * for memory, processes and CPU. See bwrap-command.ts for the launch chain and cgroups.ts for
  * the groups. It refuses to prepare anything on a host where the probe found a missing piece.
  */
-import { chmod, chown, lstat, readdir, readlink, realpath, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, readdir, readlink, realpath, rm, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { KumoError } from '../../../core/index.ts';
-import type { Capability, InstanceLimits, InstanceSpec } from '../../driver.ts';
+import type { Capability, InstanceLimits, InstanceSpec, LimitViolation } from '../../driver.ts';
 import type { Sandbox, SandboxPlan } from '../sandbox.ts';
 import { bwrapArgs, envArgsData, launchCommand, type BwrapConfig } from './bwrap-command.ts';
 import { Cgroups, type InstanceCgroup } from './cgroups.ts';
@@ -16,6 +16,9 @@ import { hostConfig, probeCapabilities, sandboxProblems, type HostProbe } from '
 import { accessProblem } from './path-access.ts';
 import { PathMirror } from './path-mirror.ts';
 import { sandboxFilePaths, writeSandboxFiles, type SandboxFiles } from './sandbox-files.ts';
+
+/** A /tmp or /dev/shm with less room than this counts as full (tmpfs keeps nothing in reserve). */
+const FULL_BELOW_BYTES = 64 * 1024;
 
 /** Limits used when a function does not set them. */
 export interface SandboxDefaults {
@@ -109,6 +112,7 @@ export class BubblewrapSandbox implements Sandbox {
       env: {},
       cwd: '/',
       classifyExit: async () => ((await group.oomKilled()) ? 'memory_limit' : undefined),
+      violation: () => this.violation(group),
       // bwrap has read the environment long before the shim reports ready
       afterReady: () => rm(envFile, { force: true }),
       terminate: () => this.terminate(group),
@@ -198,18 +202,40 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   /**
-   * SIGTERMs the function's processes, found through the cgroup: a signal to bwrap would not be
-   * forwarded (bwrap dies and takes the function with it, with no chance to drain). Before the
-   * function runs, there is only bwrap to signal, which is then the right thing to stop.
+   * Whether the instance hit its process limit (the cgroup counts refused forks) or filled its
+   * /tmp or /dev/shm (read through a live process's view: after exit they are gone, and the
+   * process driver falls back on the ENOSPC the runtime printed).
    */
-  private async terminate(group: InstanceCgroup): Promise<void> {
+  private async violation(group: InstanceCgroup): Promise<LimitViolation | undefined> {
+    if (await group.processLimitHit()) return 'process_limit';
+    const [pid] = await this.functionPids(group);
+    if (pid === undefined) return undefined;
+    for (const dir of ['tmp', 'dev/shm']) {
+      const fs = await statfs(`/proc/${pid}/root/${dir}`).catch(() => undefined);
+      if (fs && fs.bavail * fs.bsize < FULL_BELOW_BYTES) return 'tmp_limit';
+    }
+    return undefined;
+  }
+
+  /** The instance's processes that are not bwrap itself (the function and what it started). */
+  private async functionPids(group: InstanceCgroup): Promise<number[]> {
     const pids = await group.members();
     const bwrap = this.probe.bwrapPath ? await realpath(this.probe.bwrapPath).catch(() => '') : '';
     const isBwrap = await Promise.all(
       pids.map(async (pid) => (await readlink(`/proc/${pid}/exe`).catch(() => '')) === bwrap),
     );
-    const functionPids = pids.filter((_, i) => !isBwrap[i]);
-    for (const pid of functionPids.length ? functionPids : pids) {
+    return pids.filter((_, i) => !isBwrap[i]);
+  }
+
+  /**
+   * SIGTERMs the function's processes, found through the cgroup: a signal to bwrap would not be
+   * forwarded (bwrap dies and takes the function with it, with no chance to drain). Before the
+   * function runs, there is only bwrap to signal, which is then the right thing to stop.
+   */
+  private async terminate(group: InstanceCgroup): Promise<void> {
+    const functionPids = await this.functionPids(group);
+    const pids = functionPids.length ? functionPids : await group.members();
+    for (const pid of pids) {
       try {
         process.kill(pid, 'SIGTERM');
       } catch {

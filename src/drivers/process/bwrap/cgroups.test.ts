@@ -127,6 +127,9 @@ describe('instance cgroups on this host', () => {
       }
       assert.ok(mine.procsFiles.every((f) => f.includes(`/k${process.pid}.live/`)));
     } finally {
+      for (const h of layout.hierarchies)
+        for (const name of [`k${gone}.fn-v1-0000`, 'fn-v1-legacy', 'k1.fn-v1-pid1'])
+          await rmdir(`${h.parent}/${name}`).catch(() => {});
       await mine.remove();
       await cgroups.removeParents();
     }

@@ -310,6 +310,14 @@ export class InstanceCgroup {
     return Number(failcnt.trim()) > 0;
   }
 
+  /** Whether a fork was refused by the process limit (`max` in pids.events, v1 and v2). */
+  async processLimitHit(): Promise<boolean> {
+    const d = this.dirs.find((x) => x.controllers.includes('pids'));
+    if (!d) return false;
+    const text = await readFile(posix.join(d.dir, 'pids.events'), 'utf8').catch(() => '');
+    return Number(/^max (\d+)$/m.exec(text)?.[1] ?? 0) > 0;
+  }
+
   /** Host pids of every process in the instance (each hierarchy holds them all; the first is read). */
   async members(): Promise<number[]> {
     const first = this.dirs[0];
