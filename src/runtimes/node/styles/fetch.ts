@@ -100,8 +100,14 @@ export async function writeResponse(res: ServerResponse, response: Response, hea
     await body?.cancel().catch(() => {});
     return;
   }
-  // Headers go out now, so a slow first chunk does not hold back the status.
-  res.flushHeaders();
+  // A body that is there at once (most are) leaves with the headers and the end in one write;
+  // once the event loop turns, the headers go out anyway, so a slow first chunk does not hold
+  // back the status, and every later chunk is sent as it comes.
+  res.cork();
+  const streaming = setImmediate(() => {
+    if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    uncorkAll(res);
+  });
   const reader = body.getReader();
   try {
     for (;;) {
@@ -112,9 +118,16 @@ export async function writeResponse(res: ServerResponse, response: Response, hea
     }
     res.end();
   } finally {
+    clearImmediate(streaming);
+    uncorkAll(res);
     if (res.destroyed || !res.writableEnded) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
+}
+
+/** Undoes every cork() on `res`. */
+function uncorkAll(res: ServerResponse): void {
+  while (res.writableCorked > 0) res.uncork();
 }
 
 /** Every Set-Cookie value, kept apart (joining them with commas would break their dates). */
