@@ -216,6 +216,26 @@ describe('gateway', () => {
     assert.notEqual(((await next.json()) as { instance: string }).instance, first.instance);
   });
 
+  test('a response whose first chunk is slow still sends its status and headers at once', async () => {
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: late\n',
+      'index.js': `export default () => new Response(new ReadableStream({ async start(c) {
+          await new Promise((r) => setTimeout(r, 1500));
+          c.enqueue(new TextEncoder().encode('late'));
+          c.close();
+        } }), { status: 201, headers: { 'x-early': 'yes' } });\n`,
+    });
+    await mustDeploy(server, dir);
+    const t0 = Date.now();
+    const res = await invoke(server, 'late');
+    const headersAt = Date.now() - t0;
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('x-early'), 'yes');
+    assert.equal(await res.text(), 'late');
+    const total = Date.now() - t0;
+    assert.ok(headersAt < total - 1000, `headers after ${headersAt}ms of ${total}ms`);
+  });
+
   test('clients that hang up at any moment never leave an instance slot taken', async () => {
     // One instance, one request at a time, a minute of timeout: a slot kept by a request whose
     // client left would make the next request wait that minute.
