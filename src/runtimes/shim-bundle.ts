@@ -6,7 +6,7 @@
  * The source stays the `.ts` next to the runtime; nothing generated is kept in the repository.
  */
 import { buildSync } from 'esbuild';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { KumoError } from '../core/index.ts';
@@ -14,8 +14,13 @@ import { KumoError } from '../core/index.ts';
 let folder: string | undefined;
 const bundles = new Map<string, string>();
 
-/** The bundled JavaScript of the shim whose TypeScript entry is `entry` (made on first use). */
-export function shimBundle(entry: string): string {
+/**
+ * The bundled JavaScript of the shim whose TypeScript entry is `entry` (made on first use).
+ * `externals` maps packages left out of the bundle to the file URL they are imported from (a
+ * package that finds its own files next to itself, like wasmoon's WebAssembly module); the
+ * sandbox must then show that package's folder.
+ */
+export function shimBundle(entry: string, externals: Record<string, string> = {}): string {
   const done = bundles.get(entry);
   // Checked each time: a /tmp cleaner may remove files of a server that has run for weeks.
   if (done && existsSync(done)) return done;
@@ -30,7 +35,9 @@ export function shimBundle(entry: string): string {
       target: 'node24',
       legalComments: 'none',
       logLevel: 'silent',
+      external: Object.keys(externals),
     });
+    pinExternals(out, externals);
     chmodSync(out, 0o644);
   } catch (err) {
     throw new KumoError(
@@ -40,6 +47,20 @@ export function shimBundle(entry: string): string {
   }
   bundles.set(entry, out);
   return out;
+}
+
+/**
+ * Points each external import at its file URL (esbuild keeps the bare name, which Node would look
+ * up from the bundle's folder, where there is no node_modules). Fails if an import is not there.
+ */
+function pinExternals(file: string, externals: Record<string, string>): void {
+  let code = readFileSync(file, 'utf8');
+  for (const [name, url] of Object.entries(externals)) {
+    const bare = ` from ${JSON.stringify(name)};`;
+    if (!code.includes(bare)) throw new Error(`the bundle does not import ${name} as expected`);
+    code = code.replaceAll(bare, ` from ${JSON.stringify(url)};`);
+  }
+  writeFileSync(file, code);
 }
 
 /**

@@ -3,19 +3,18 @@
  * hosts the Lua VM. The VM's memory limit is the manifest's `lua.maxmem` (KB), else half the
  * function's memory; its time limit is `lua.timeout`, else the function's timeout.
  */
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BASE_ENV, controlEnv, readLaunchRecord, recordString } from '../launch-record.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
-import { nodeInstallDir } from '../shim-bundle.ts';
+import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
 
-/** The program every lua instance runs. */
+/** The program every lua instance runs (bundled to plain JavaScript first, but for wasmoon). */
 export const LUA_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));
-/** The host-channel client the shim imports. */
-const HOST_CLIENT_DIR = fileURLToPath(new URL('../host/', import.meta.url));
+/** wasmoon's entry, which loads the Lua WebAssembly module from its own folder. */
+const WASMOON_URL = import.meta.resolve('wasmoon');
 /** wasmoon's package folder (its JavaScript and the Lua WebAssembly module). */
-const WASMOON_DIR = path.dirname(path.dirname(createRequire(import.meta.url).resolve('wasmoon')));
+const WASMOON_DIR = path.dirname(path.dirname(fileURLToPath(WASMOON_URL)));
 
 /** The VM memory limit in bytes for a spec. */
 export function luaMemoryBytes(spec: LaunchOptions['spec']): number {
@@ -28,9 +27,10 @@ export function luaMemoryBytes(spec: LaunchOptions['spec']): number {
 export function launchLua(options: LaunchOptions): LaunchPlan {
   const { buildDir, spec } = options;
   const record = readLaunchRecord(buildDir, 'lua');
+  const shim = shimBundle(LUA_SHIM, { wasmoon: WASMOON_URL });
   return {
     command: process.execPath,
-    args: [`--max-old-space-size=${Math.max(64, Math.floor(spec.memory / 2))}`, LUA_SHIM],
+    args: [`--max-old-space-size=${Math.max(64, Math.floor(spec.memory / 2))}`, shim],
     env: {
       ...BASE_ENV,
       ...spec.env,
@@ -41,12 +41,6 @@ export function launchLua(options: LaunchOptions): LaunchPlan {
       KUMO_LUA_TIMEOUT: String(spec.lua?.timeout ?? 0),
     },
     cwd: buildDir,
-    readOnlyPaths: [
-      nodeInstallDir(process.execPath),
-      path.dirname(LUA_SHIM),
-      HOST_CLIENT_DIR.replace(/\/$/, ''),
-      WASMOON_DIR,
-      buildDir,
-    ],
+    readOnlyPaths: [nodeInstallDir(process.execPath), path.dirname(shim), WASMOON_DIR, buildDir],
   };
 }

@@ -9,7 +9,7 @@
  * (bytecode can break out of the VM's invariants). `require` loads `.lua` files of the bundle.
  * After a limit is hit the VM is thrown away and a fresh one loads the action again, so garbage a
  * runaway run left behind cannot starve the next one.
- * Imports only wasmoon and node builtins: the sandbox mounts this folder and wasmoon's.
+ * Imports only wasmoon and node builtins: instances run it bundled, with wasmoon imported from its own folder.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
