@@ -175,7 +175,8 @@ class ProcessInstance implements Instance {
   }
 
   async violation(): Promise<LimitViolation | undefined> {
-    const seen = await this.plan.violation?.().catch(() => undefined);
+    if (!this.plan.violation) return undefined; // no sandbox, no limits to run into
+    const seen = await this.plan.violation().catch(() => undefined);
     return seen ?? (this.noSpace ? 'tmp_limit' : undefined);
   }
 

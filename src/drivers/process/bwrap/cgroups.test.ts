@@ -103,6 +103,23 @@ describe('instance cgroups on this host', () => {
     }
   });
 
+  test('a parent removed by another server as it stopped is made again', async () => {
+    const layout = await detectCgroupLayout({ name: `kumo-cg-shared-${process.pid}` });
+    const mine = new Cgroups(layout);
+    const other = new Cgroups(layout);
+    const first = await mine.create('a', { memoryBytes: 64 << 20, maxProcesses: 10, cpu: 1 });
+    await first.remove();
+    await other.removeParents(); // the other server stops while the parent happens to be empty
+    for (const h of layout.hierarchies) await assert.rejects(stat(h.parent), { code: 'ENOENT' });
+    const second = await mine.create('b', { memoryBytes: 64 << 20, maxProcesses: 10, cpu: 1 });
+    try {
+      assert.equal((await second.read('pids', 'pids.max')).trim(), '10');
+    } finally {
+      await second.remove();
+      await mine.removeParents();
+    }
+  });
+
   test('sweep removes the groups of gone servers and empty unnamed ones, not a running server’s', async () => {
     const layout = await detectCgroupLayout({ name: `kumo-cg-sweep-${process.pid}` });
     const cgroups = new Cgroups(layout);

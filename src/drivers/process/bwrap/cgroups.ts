@@ -176,23 +176,33 @@ export class Cgroups {
     if (!/^[A-Za-z0-9_.-]+$/.test(id) || id.startsWith('.')) {
       throw new Error(`cgroup: unsafe instance id ${id}`);
     }
+    // Named after this server's pid, so a later server can tell a dead server's leftovers (sweep).
+    const name = `k${process.pid}.${id}`;
+    for (let attempt = 1; ; attempt++) {
+      await this.parents();
+      const group = new InstanceCgroup(
+        this.layout.hierarchies.map((h) => ({ ...h, dir: posix.join(h.parent, name) })),
+      );
+      try {
+        await group.setUp(limits);
+        return group;
+      } catch (err) {
+        await group.remove().catch(() => {});
+        // Another kumo server on this host removed the shared parent as it stopped, when it
+        // happened to be empty: make it again, once.
+        if (attempt > 1 || !isCode(err, 'ENOENT')) throw err;
+        this.parentsReady = undefined;
+      }
+    }
+  }
+
+  /** Makes the parent folders once (again after a failure, e.g. once the operator fixed delegation). */
+  private async parents(): Promise<void> {
     this.parentsReady ??= this.ensureParents();
     try {
       await this.parentsReady;
     } catch (err) {
-      this.parentsReady = undefined; // let a later call retry (e.g. after the operator fixed delegation)
-      throw err;
-    }
-    // Named after this server's pid, so a later server can tell a dead server's leftovers (sweep).
-    const name = `k${process.pid}.${id}`;
-    const group = new InstanceCgroup(
-      this.layout.hierarchies.map((h) => ({ ...h, dir: posix.join(h.parent, name) })),
-    );
-    try {
-      await group.setUp(limits);
-      return group;
-    } catch (err) {
-      await group.remove().catch(() => {});
+      this.parentsReady = undefined;
       throw err;
     }
   }
