@@ -43,8 +43,11 @@ export async function sweepTempDirs(bases: string[]): Promise<number> {
     for (const name of names) {
       const owner = tempDirOwner(name);
       if (owner === undefined || owner === process.pid || processAlive(owner)) continue;
-      await rm(join(base, name), { recursive: true, force: true }).catch(() => {});
-      removed++;
+      const gone = await rm(join(base, name), { recursive: true, force: true }).then(
+        () => true,
+        () => false, // another user's: not ours to remove
+      );
+      if (gone) removed++;
     }
   }
   return removed;
