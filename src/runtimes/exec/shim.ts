@@ -7,15 +7,14 @@
  *   - method, path, query and headers arrive as CGI variables (REQUEST_METHOD, PATH_INFO,
  *     QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH, HTTP_<NAME>), with KUMO_INVOCATION_ID.
  * The program's stderr lines are written to the shim's stderr tagged `\u001e<id>\u001f`.
- * It imports only node builtins and files of this folder: a sandbox mounts just this folder.
+ * It imports only node builtins and the shims' shared support; it runs bundled (shim-bundle.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, rmSync, writeSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
+import { report, serveOnSocket, takeVariable } from '../shim-support.ts';
 
-const CONTROL_FD = 3;
 /** Largest response a program may write; past it the run fails rather than eat the memory. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
@@ -28,21 +27,8 @@ interface ExecControl {
   baseEnv: Record<string, string>;
 }
 
-function report(message: Record<string, string>): void {
-  try {
-    writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
-    closeSync(CONTROL_FD);
-  } catch {
-    if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
-  }
-}
-
 function takeControl(env: NodeJS.ProcessEnv): ExecControl {
-  const take = (name: string): string => {
-    const value = env[name] ?? '';
-    Reflect.deleteProperty(env, name);
-    return value;
-  };
+  const take = (name: string): string => takeVariable(env, name);
   const socketPath = take('KUMO_SOCKET');
   const commandJson = take('KUMO_COMMAND');
   const functionName = take('KUMO_FUNCTION');
@@ -196,32 +182,7 @@ function main(): void {
     report({ type: 'error', code: 'handler_error', message: (err as Error).message });
     process.exit(1);
   }
-  let inFlight = 0;
-  let closing = false;
-  const server = createServer((req, res) => {
-    inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (closing && inFlight === 0) process.exit(0);
-    });
-    if (closing) res.setHeader('connection', 'close');
-    handle(control, req, res).catch((err: unknown) => {
-      console.error('exec shim error:', err);
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
-  });
-  server.keepAliveTimeout = 0;
-  rmSync(control.socketPath, { force: true });
-  server.listen(control.socketPath, () => report({ type: 'ready' }));
-  const stop = () => {
-    closing = true;
-    server.close();
-    server.closeIdleConnections();
-    if (inFlight === 0) process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  serveOnSocket(control.socketPath, (req, res) => handle(control, req, res), 'exec shim');
 }
 
 main();

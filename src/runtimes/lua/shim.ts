@@ -9,12 +9,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostClient, PluginCallError } from '../host/host-client.ts';
+import { report, serveOnSocket, takeVariable } from '../shim-support.ts';
 import { LuaRunError, LuaVmFactory, type LuaVm, type VmOptions } from './vm.ts';
 
-const CONTROL_FD = 3;
 /**
  * The VM stops a run this long before the platform's deadline, so that it answers 504 itself and
  * the instance stays warm, rather than the gateway killing the instance at the deadline.
@@ -32,21 +32,8 @@ interface LuaControl {
   hostSocket: string;
 }
 
-function report(message: Record<string, string>): void {
-  try {
-    writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
-    closeSync(CONTROL_FD);
-  } catch {
-    if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
-  }
-}
-
 function takeControl(env: NodeJS.ProcessEnv): LuaControl {
-  const take = (name: string): string => {
-    const value = env[name] ?? '';
-    Reflect.deleteProperty(env, name);
-    return value;
-  };
+  const take = (name: string): string => takeVariable(env, name);
   const control: LuaControl = {
     socketPath: take('KUMO_SOCKET'),
     functionName: take('KUMO_FUNCTION'),
@@ -240,32 +227,7 @@ async function main(): Promise<void> {
     report({ type: 'error', code, message: `the action failed to load: ${message}` });
     process.exit(1);
   }
-  let inFlight = 0;
-  let closing = false;
-  const http = createServer((req, res) => {
-    inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (closing && inFlight === 0) process.exit(0);
-    });
-    if (closing) res.setHeader('connection', 'close');
-    server.handle(req, res).catch((err: unknown) => {
-      console.error('lua shim error:', err);
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
-  });
-  http.keepAliveTimeout = 0;
-  rmSync(control.socketPath, { force: true });
-  http.listen(control.socketPath, () => report({ type: 'ready' }));
-  const stop = () => {
-    closing = true;
-    http.close();
-    http.closeIdleConnections();
-    if (inFlight === 0) process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  serveOnSocket(control.socketPath, (req, res) => server.handle(req, res), 'lua shim');
 }
 
 await main();

@@ -3,6 +3,7 @@
  * start and deletes them, so the function's `process.env` holds only its own variables and the
  * basics (PATH, HOME, NODE_ENV).
  */
+import { takeVariable } from '../shim-support.ts';
 
 /** Names of every control variable, in one place for `launch` and the shim. */
 export const CONTROL_VARIABLES = [
@@ -43,11 +44,7 @@ export interface Control {
 
 /** Reads the control variables from `env` and deletes them; throws naming a missing one. */
 export function takeControl(env: Record<string, string | undefined>): Control {
-  const take = (name: ControlVariable): string => {
-    const value = env[name];
-    Reflect.deleteProperty(env, name);
-    return value ?? '';
-  };
+  const take = (name: ControlVariable): string => takeVariable(env, name);
   const socketPath = take('KUMO_SOCKET');
   const entry = take('KUMO_ENTRY');
   const exportName = take('KUMO_EXPORT');

@@ -10,10 +10,9 @@
  * `{"type":"error","code":"unknown_handler"|"handler_error","message":…}` before exiting with 1.
  * On SIGTERM it stops accepting, lets in-flight requests finish and exits 0.
  *
- * It imports only files of this folder and node builtins: a sandbox mounts just this folder.
+ * It imports node builtins and kumo's own runtime files only, and runs bundled (shim-bundle.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { closeSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { takeControl } from './control.ts';
 import type { Control } from './control.ts';
@@ -23,13 +22,11 @@ import { InstanceServer } from './instance-server.ts';
 import type { Adapter, HandlerFunction } from './invocation.ts';
 import { tagStream } from './log-tag.ts';
 import { installPluginCall } from '../host/node-plugins.ts';
+import { report } from '../shim-support.ts';
 import { fetchAdapter } from './styles/fetch.ts';
 import { lambdaAdapter } from './styles/lambda.ts';
 import { nodeAdapter } from './styles/node.ts';
 import { plainAdapter } from './styles/plain.ts';
-
-/** The driver's end of the control pipe. */
-const CONTROL_FD = 3;
 
 const ADAPTERS: Record<ConcreteStyle, (fn: HandlerFunction, thisArg: unknown) => Adapter> = {
   fetch: fetchAdapter,
@@ -37,20 +34,6 @@ const ADAPTERS: Record<ConcreteStyle, (fn: HandlerFunction, thisArg: unknown) =>
   lambda: lambdaAdapter,
   plain: plainAdapter,
 };
-
-type ControlMessage =
-  { type: 'ready' } | { type: 'error'; code: 'unknown_handler' | 'handler_error'; message: string };
-
-/** Writes the one control message and closes fd 3, so user code cannot write a second one. */
-function report(message: ControlMessage): void {
-  try {
-    writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
-    closeSync(CONTROL_FD);
-  } catch {
-    // Started without the pipe (by hand): stderr is the only channel left.
-    if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
-  }
-}
 
 /** Reports a load failure and exits; stderr has been written synchronously (it is a pipe). */
 function fail(code: 'unknown_handler' | 'handler_error', message: string): never {
