@@ -8,45 +8,21 @@
  * Prints a Markdown table with the machine.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { kumoCli, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const KUMO = path.join(ROOT, 'bin/kumo.js');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const SYNC_DURATION = Number(process.env.BENCH_SYNC_DURATION ?? 2);
-const KUMO_ARGS = (process.env.BENCH_KUMO_ARGS ?? '').split(' ').filter(Boolean);
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  key: string;
-}
+type Server = KumoProcess;
 
 /** Starts `kumo up` with `args` and deploys the hello function. */
-async function startKumo(work: string, name: string, args: string[]): Promise<Server> {
-  const data = path.join(work, name);
-  const child = spawn(process.execPath, [KUMO, 'up', '--port', '0', '--data', data, ...KUMO_ARGS, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /kumo is listening url=(\S+)/.exec(out);
-      if (m) resolve(m[1] ?? '');
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`kumo exited with ${code}:\n${out}`)));
-  });
-  const key = (await readFile(path.join(data, 'admin.key'), 'utf8').catch(() => '')).trim();
+async function startServer(work: string, name: string, args: string[]): Promise<Server> {
+  const server = await startKumo(path.join(work, name), args);
   const fn = path.join(work, `fn-${name}`);
   await mkdir(fn, { recursive: true });
   await writeFile(
@@ -57,21 +33,9 @@ async function startKumo(work: string, name: string, args: string[]): Promise<Se
     path.join(fn, 'index.js'),
     "export default { fetch() { return new Response('Hello, World!'); } };\n",
   );
-  const code = await new Promise<number | null>((resolve) => {
-    const cli = spawn(process.execPath, [KUMO, 'deploy', fn], {
-      cwd: ROOT,
-      env: { ...process.env, KUMO_URL: url, KUMO_API_KEY: key },
-      stdio: 'ignore',
-    });
-    cli.on('close', resolve);
-  });
-  if (code !== 0) throw new Error(`deploy failed (${code})`);
-  return { child, url, key };
-}
-
-async function stop(s: Server): Promise<void> {
-  s.child.kill('SIGTERM');
-  await new Promise((r) => s.child.once('exit', r));
+  const deployed = await kumoCli(server.url, server.key, ['deploy', fn]);
+  if (deployed.code !== 0) throw new Error(`deploy failed (${deployed.code}):\n${deployed.out}`);
+  return server;
 }
 
 /** Queued plus running invocations, from /metrics. */
@@ -104,7 +68,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   try {
     // 1 + 2: enqueue under load, then wait for the queue to drain.
-    const s = await startKumo(work, 'async', []);
+    const s = await startServer(work, 'async', []);
     servers.push(s);
     const t0 = performance.now();
     const r = await autocannon({
@@ -130,14 +94,14 @@ async function main(): Promise<void> {
       `${Math.round(accepted / (totalMs / 1000))}/s`,
       `${accepted} invocations in ${(totalMs / 1000).toFixed(1)} s while enqueueing; ${queuedAtEnd} still queued when enqueueing stopped`,
     ]);
-    await stop(s);
+    await stopKumo(s.child);
     servers.pop();
 
     // 3: warm sync throughput, recording on vs off: both servers up at once, short runs
     // alternated in pairs so that drift and noise from other work on the machine hit both alike.
-    const off = await startKumo(work, 'sync-off', ['--telemetry-off']);
+    const off = await startServer(work, 'sync-off', ['--telemetry-off']);
     servers.push(off);
-    const on = await startKumo(work, 'sync-on', []);
+    const on = await startServer(work, 'sync-on', []);
     servers.push(on);
     await syncRps(off, 2);
     await syncRps(on, 2);

@@ -6,16 +6,14 @@
  * Prints a Markdown table (paste it into the README with the machine line).
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { kumoCli, ROOT, spawnUntil, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const KUMO = path.join(ROOT, 'bin/kumo.js');
 const BASELINES = path.join(ROOT, 'bench/baseline-servers.ts');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -23,7 +21,6 @@ const COLD_TRIALS = Number(process.env.BENCH_COLD_TRIALS ?? 20);
 const DEPLOY_TRIALS = Number(process.env.BENCH_DEPLOY_TRIALS ?? 5);
 /** Warm-throughput rounds per kumo server, alternating between the servers. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const KUMO_ARGS = (process.env.BENCH_KUMO_ARGS ?? '').split(' ').filter(Boolean);
 
 interface Row {
   what: string;
@@ -33,41 +30,6 @@ interface Row {
   p50: number;
   p99: number;
   note: string;
-}
-
-/** Spawns a process and resolves once `ready` matches its output. */
-async function spawnUntil(
-  cmd: string,
-  args: string[],
-  ready: RegExp,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = ready.exec(out);
-      if (m) resolve({ child, match: m });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}:\n${out}`)));
-  });
-}
-
-/** Runs the CLI against `url` with the server's admin key (read from its first-start key file). */
-function kumoCli(url: string, key: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KUMO, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, KUMO_URL: url, KUMO_API_KEY: key },
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
 }
 
 /** Progress on stderr, so a slow step is visible and the table on stdout stays clean. */
@@ -214,7 +176,7 @@ async function main(): Promise<void> {
     //    and their measurements alternate, so a drift of the machine during the run (it is a VM)
     //    lands on both and the sandbox's own cost is what remains.
     const servers: KumoServer[] = [];
-    for (const mode of MODES) servers.push(await startKumo(work, mode, children));
+    for (const mode of MODES) servers.push(await startServer(work, mode, children));
     const fnDir = await writeFn(work, 'hello', 'concurrency: 32\ninstances:\n  max: 1\n', 'Hello, World!');
     const coldDir = await writeFn(work, 'cold', 'instances:\n  idle: 1s\n', 'cold');
     for (const k of servers) {
@@ -306,10 +268,7 @@ async function main(): Promise<void> {
       p99: percentile(deploys, 99),
       note: 'package, upload, build, start',
     });
-    for (const k of servers) {
-      k.child.kill('SIGTERM');
-      await new Promise((r) => k.child.once('exit', r));
-    }
+    for (const k of servers) await stopKumo(k.child);
     printTable(rows, overhead);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -321,26 +280,16 @@ type Mode = 'sandboxed' | 'no sandbox';
 const MODES: Mode[] = ['sandboxed', 'no sandbox'];
 
 /** One kumo server of the run. */
-interface KumoServer {
+interface KumoServer extends KumoProcess {
   mode: Mode;
-  url: string;
-  runDir: string;
-  key: string;
-  child: ChildProcess;
 }
 
 /** Starts kumo in `mode` with its own data folder. */
-async function startKumo(work: string, mode: Mode, children: ChildProcess[]): Promise<KumoServer> {
-  const args = mode === 'sandboxed' ? KUMO_ARGS : [...KUMO_ARGS, '--insecure-no-sandbox'];
+async function startServer(work: string, mode: Mode, children: ChildProcess[]): Promise<KumoServer> {
   const data = path.join(work, `data-${mode === 'sandboxed' ? 'sb' : 'nosb'}`);
-  const server = await spawnUntil(
-    process.execPath,
-    [KUMO, 'up', '--port', '0', '--data', data, ...args],
-    /kumo is listening url=(\S+).* run=(\S+)/,
-  );
+  const server = await startKumo(data, mode === 'sandboxed' ? [] : ['--insecure-no-sandbox']);
   children.push(server.child);
-  const key = (await readFile(path.join(data, 'admin.key'), 'utf8')).trim();
-  return { mode, url: server.match[1] ?? '', runDir: server.match[2] ?? '', key, child: server.child };
+  return { ...server, mode };
 }
 
 /** Waits until `name` has no instance left on `k` (its idle time has passed). */

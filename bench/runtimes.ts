@@ -7,17 +7,14 @@
  * claims ~3,000 req/s; the table shows lua against that target and against node.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { KUMO_ARGS, kumoCli, startKumo, stopKumo } from './kumo-process.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const KUMO = path.join(ROOT, 'bin/kumo.js');
 const DURATION = Number(process.env.BENCH_DURATION ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const KUMO_ARGS = (process.env.BENCH_KUMO_ARGS ?? '').split(' ').filter(Boolean);
 const LUA_TARGET = 3000;
 
 const SETTINGS = 'concurrency: 8\ninstances:\n  min: 1\n  max: 2\n';
@@ -39,34 +36,6 @@ const HELLOS: Record<string, Record<string, string>> = {
   exec: { 'kumo.yaml': `name: hello-exec-bench\nruntime: exec\ncommand: [echo, Hello, World!]\n${SETTINGS}` },
 };
 
-function spawnUntil(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = ready.exec(out);
-      if (m) resolve({ child, match: m });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`kumo up exited with ${code}:\n${out}`)));
-  });
-}
-
-function cli(url: string, key: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KUMO, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, KUMO_URL: url, KUMO_API_KEY: key },
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
-
 async function measure(url: string): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
   await autocannon({ url, connections: CONNECTIONS, duration: 1 });
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
@@ -83,20 +52,15 @@ async function main(): Promise<void> {
   await chmod(work, 0o711);
   let server: ChildProcess | undefined;
   try {
-    const data = path.join(work, 'data');
-    const up = await spawnUntil(
-      [KUMO, 'up', '--port', '0', '--data', data, ...KUMO_ARGS],
-      /kumo is listening url=(\S+)/,
-    );
+    const up = await startKumo(path.join(work, 'data'));
     server = up.child;
-    const url = up.match[1] ?? '';
-    const key = (await readFile(path.join(data, 'admin.key'), 'utf8')).trim();
+    const { url, key } = up;
     const rows: { runtime: string; rps: number; p50: number; p99: number; failed: number }[] = [];
     for (const [runtime, files] of Object.entries(HELLOS)) {
       const dir = path.join(work, runtime);
       await mkdir(dir);
       for (const [file, content] of Object.entries(files)) await writeFile(path.join(dir, file), content);
-      const deployed = await cli(url, key, ['deploy', dir]);
+      const deployed = await kumoCli(url, key, ['deploy', dir]);
       if (deployed.code !== 0) throw new Error(`deploy of the ${runtime} hello failed:\n${deployed.out}`);
       const name = /name: (\S+)/.exec(files['kumo.yaml'] ?? '')?.[1] ?? '';
       rows.push({ runtime, ...(await measure(`${url}/fn/${name}/`)) });
@@ -120,8 +84,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    server?.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (server) await stopKumo(server);
     await rm(work, { recursive: true, force: true });
   }
 }
