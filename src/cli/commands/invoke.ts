@@ -70,17 +70,7 @@ export const invokeCommand: Command = {
     const response = await client.send(url, { method, headers, ...(body ? { body: body.data } : {}) });
     if (values.async) return printAccepted(response, values.json === true, io);
 
-    if (values.json) {
-      await printJson(io, {
-        status: response.status,
-        headers: Object.fromEntries(response.headers),
-        body: await response.text(),
-      });
-    } else {
-      if (values.include) await write(io.stdout, statusAndHeaders(response));
-      if (response.body) for await (const chunk of response.body) await write(io.stdout, chunk);
-    }
-    return response.ok ? 0 : 1;
+    return printAnswer(io, response, values, { status: response.status });
   },
 };
 
@@ -141,6 +131,29 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks);
+}
+
+/**
+ * Prints a function's answer: with --json, `fields` then its headers and body as JSON; else its
+ * body, after its status and headers with --include. Returns the exit code (0 when it succeeded).
+ */
+export async function printAnswer(
+  io: CliIO,
+  response: Response,
+  values: { json?: boolean | undefined; include?: boolean | undefined },
+  fields: Record<string, unknown>,
+): Promise<number> {
+  if (values.json) {
+    await printJson(io, {
+      ...fields,
+      headers: Object.fromEntries(response.headers),
+      body: await response.text(),
+    });
+  } else {
+    if (values.include) await write(io.stdout, statusAndHeaders(response));
+    if (response.body) for await (const chunk of response.body) await write(io.stdout, chunk);
+  }
+  return response.ok ? 0 : 1;
 }
 
 /** `HTTP/1.1 200 OK`, the headers, and a blank line, as `curl -i` shows them. */

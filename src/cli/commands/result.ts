@@ -4,7 +4,7 @@ import { COMMON_HELP, parseCommand, positionals } from '../args.ts';
 import type { Command } from '../command.ts';
 import { clientFor, printJson, printText } from '../command.ts';
 import { CliError, UsageError, write } from '../io.ts';
-import { statusAndHeaders } from './invoke.ts';
+import { printAnswer } from './invoke.ts';
 
 const SYNOPSIS = 'result ID [--wait] [--timeout 60s] [-i]';
 
@@ -57,19 +57,11 @@ export const resultCommand: Command = {
           code: 'invocation_not_found',
         });
       if (response.status !== 202) {
-        if (values.json) {
-          await printJson(io, {
-            id,
-            status: response.headers.get('x-kumo-status'),
-            statusCode: response.status,
-            headers: Object.fromEntries(response.headers),
-            body: await response.text(),
-          });
-        } else {
-          if (values.include) await write(io.stdout, statusAndHeaders(response));
-          if (response.body) for await (const chunk of response.body) await write(io.stdout, chunk);
-        }
-        return response.ok ? 0 : 1;
+        return printAnswer(io, response, values, {
+          id,
+          status: response.headers.get('x-kumo-status'),
+          statusCode: response.status,
+        });
       }
       const pending = (await response.json()) as { status?: string; attempt?: number };
       if (!values.wait || Date.now() > until) {
