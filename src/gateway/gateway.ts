@@ -4,11 +4,11 @@
  * invocation id on the request, the response and the log lines. The same run path serves a live
  * HTTP request (streamed to the client) and a buffered one from the async queue (kept in memory).
  */
-import type { QueueJobResult } from '../queue/index.ts';
+import type { QueueJob, QueueJobResult } from '../queue/index.ts';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { KumoError } from '../core/index.ts';
-import type { Outcome, RecordedRequest, ServerLog, Trigger } from '../core/index.ts';
+import type { Outcome, ServerLog, Trigger } from '../core/index.ts';
 import type { ExitInfo, LimitViolation } from '../drivers/index.ts';
 import { readBody, sendError } from '../http/index.ts';
 import type { InstancePool, Lease, PoolTarget } from '../pool/index.ts';
@@ -43,15 +43,8 @@ export interface InvocationSummary {
   error: KumoError | undefined;
 }
 
-/** An invocation from the queue, run without a client attached. */
-export interface BufferedInvocation {
-  id: string;
-  function: string;
-  attempt: number;
-  trigger: Trigger;
-  request: RecordedRequest;
-  body: Buffer;
-}
+/** An invocation from the queue, run without a client attached: the queue's job shape. */
+export type BufferedInvocation = QueueJob;
 
 /** What an async run produced: the queue's result shape (version is null when the function is gone). */
 export type BufferedResult = QueueJobResult;

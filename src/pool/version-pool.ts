@@ -122,16 +122,7 @@ export class VersionPool {
 
   /** Adds an already-started instance (the one deploy used to check the code loads). */
   adopt(instance: Instance): void {
-    const now = this.deps.now();
-    const slot: Slot = {
-      instance,
-      inflight: 0,
-      startedAt: now,
-      lastUsed: now,
-      idleTimer: undefined,
-      leaving: false,
-    };
-    this.addSlot(slot);
+    const slot = this.addSlot(instance, this.deps.now());
     this.dispatch();
     // An adopted instance that nobody uses must still scale to zero.
     if (slot.inflight === 0) this.scheduleIdle(slot);
@@ -277,15 +268,7 @@ export class VersionPool {
         this.starting--;
         const now = this.deps.now();
         this.deps.onEvent({ type: 'started', target: this.target, instanceId: id, ms: now - began });
-        const slot: Slot = {
-          instance,
-          inflight: 0,
-          startedAt: now,
-          lastUsed: now,
-          idleTimer: undefined,
-          leaving: false,
-        };
-        this.addSlot(slot);
+        const slot = this.addSlot(instance, now);
         if (this.closed) {
           this.stopSlot(slot);
           return;
@@ -308,7 +291,16 @@ export class VersionPool {
     );
   }
 
-  private addSlot(slot: Slot): void {
+  /** Makes a fresh instance a slot of this pool, and forgets it when it exits. */
+  private addSlot(instance: Instance, now: number): Slot {
+    const slot: Slot = {
+      instance,
+      inflight: 0,
+      startedAt: now,
+      lastUsed: now,
+      idleTimer: undefined,
+      leaving: false,
+    };
     this.slots.add(slot);
     void slot.instance.exited.then((info) => {
       this.slots.delete(slot);
@@ -324,6 +316,7 @@ export class VersionPool {
       this.dispatch();
       this.checkDrained();
     });
+    return slot;
   }
 
   private stopSlot(slot: Slot, graceMs = 5000): Promise<unknown> {

@@ -11,7 +11,7 @@ import type { Outcome, RecordedRequest, ServerLog, Trigger } from '../core/index
 import type { ClaimedRun, InvocationStore, NewQueuedInvocation, RunNext, RunResult } from '../store/index.ts';
 import { backoffDelay } from './backoff.ts';
 
-/** A queued invocation to run (the gateway's BufferedInvocation has this shape). */
+/** A queued invocation to run (the gateway runs it as a BufferedInvocation). */
 export interface QueueJob {
   id: string;
   function: string;
@@ -21,7 +21,7 @@ export interface QueueJob {
   body: Buffer;
 }
 
-/** What a run produced (the gateway's BufferedResult has this shape). */
+/** What a run produced (the gateway's BufferedResult). */
 export interface QueueJobResult {
   version: number | null;
   status: number;
