@@ -6,6 +6,7 @@
  */
 import type { InvocationRecord } from '../core/index.ts';
 import type { InvocationStore } from '../store/index.ts';
+import { WriteBatch } from './write-batch.ts';
 
 /** Options of the recorder. */
 export interface HistoryOptions {
@@ -28,8 +29,7 @@ export interface HistoryOptions {
 export class HistoryRecorder {
   private readonly store: InvocationStore;
   private readonly o: Required<HistoryOptions>;
-  private pending: InvocationRecord[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly batch: WriteBatch<InvocationRecord>;
   private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(store: InvocationStore, options: HistoryOptions) {
@@ -42,29 +42,29 @@ export class HistoryRecorder {
       onError: () => {},
       ...options,
     };
+    this.batch = new WriteBatch(
+      (records) => {
+        try {
+          this.store.insertFinished(records);
+        } catch (err) {
+          this.o.onError(err);
+        }
+      },
+      this.o.flushMs,
+      this.o.batchSize,
+    );
     this.pruneTimer = setInterval(() => this.prune(), this.o.pruneEveryMs);
     this.pruneTimer.unref();
   }
 
   /** Queues one finished invocation. */
   record(record: InvocationRecord): void {
-    this.pending.push(record);
-    if (this.pending.length >= this.o.batchSize) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.o.flushMs);
+    this.batch.add(record);
   }
 
   /** Writes every queued record now (reads call this first, so a just-finished request is visible). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.pending.length) return;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      this.store.insertFinished(batch);
-    } catch (err) {
-      this.o.onError(err);
-    }
+    this.batch.flush();
   }
 
   /** Applies retention; returns how many invocations were removed. */

@@ -4,6 +4,7 @@
  */
 import type { LogLine } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
+import { WriteBatch } from './write-batch.ts';
 
 /** Options of the sink. */
 export interface LogSinkOptions {
@@ -20,19 +21,15 @@ export interface LogSinkOptions {
 /** Collects, stores and fans out function log lines. */
 export class LogSink {
   private readonly store: Store;
-  private pending: LogLine[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly batch: WriteBatch<LogLine>;
   private readonly pruneTimer: NodeJS.Timeout;
   private readonly listeners: Map<string, Set<(line: LogLine) => void>> = new Map();
-  private readonly flushMs: number;
-  private readonly batchSize: number;
   readonly maxLinesPerFunction: number;
   private closed = false;
 
   constructor(store: Store, options: LogSinkOptions = {}) {
     this.store = store;
-    this.flushMs = options.flushMs ?? 50;
-    this.batchSize = options.batchSize ?? 500;
+    this.batch = new WriteBatch((lines) => this.keep(lines), options.flushMs ?? 50, options.batchSize ?? 500);
     this.maxLinesPerFunction = options.maxLinesPerFunction ?? 10_000;
     this.pruneTimer = setInterval(() => this.prune(), options.pruneEveryMs ?? 30_000);
     this.pruneTimer.unref();
@@ -42,20 +39,18 @@ export class LogSink {
   write(line: LogLine): void {
     // An instance's pipes can still deliver a line after shutdown closed the sink (and the store).
     if (this.closed) return;
-    this.pending.push(line);
-    if (this.pending.length >= this.batchSize) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
+    this.batch.add(line);
   }
 
   /** Writes every queued line to the store now and tells subscribers. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.pending.length) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.store.appendLogs(batch);
-    for (const line of batch) for (const listener of this.listeners.get(line.function) ?? []) listener(line);
+    this.batch.flush();
+  }
+
+  /** Stores one batch and tells the subscribers of each line's function. */
+  private keep(lines: LogLine[]): void {
+    this.store.appendLogs(lines);
+    for (const line of lines) for (const listener of this.listeners.get(line.function) ?? []) listener(line);
   }
 
   /** Calls `listener` with every line of `fn` stored from now on; returns the unsubscribe function. */
