@@ -1,34 +1,26 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { apiJson, eventually, KUMO_BIN, mustDeploy, ROOT, useAdminKey, writeFunction } from './harness.ts';
+import {
+  apiJson,
+  eventually,
+  mustDeploy,
+  spawnKumo,
+  useAdminKey,
+  writeFunction,
+  type KumoChild,
+} from './harness.ts';
 import { startReceiver } from './async-helpers.ts';
 import { detectCgroupLayout } from '../../src/drivers/process/bwrap/cgroups.ts';
 
-/** Starts `kumo up` as a real child process and resolves with its URL once it listens. */
-async function spawnKumo(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', '--data', dataDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  try {
-    const url = await eventually(
-      () => /kumo is listening url=(\S+)/.exec(output)?.[1],
-      15_000,
-      'kumo to listen',
-    );
-    await useAdminKey(url, dataDir);
-    return { child, url };
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
+/** Starts `kumo up` on `dataDir` as a real child process; the harness helpers then use its admin key. */
+async function startKumo(dataDir: string): Promise<KumoChild> {
+  const k = await spawnKumo(['--data', dataDir]);
+  await useAdminKey(k.url, dataDir);
+  return k;
 }
 
 /**
@@ -86,10 +78,10 @@ test('kill -9 with 200 queued and 5 running async invocations: after restart eac
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-crash-'));
   await chmod(dataDir, 0o711);
   const receiver = await startReceiver();
-  let first: { child: ChildProcess; url: string } | undefined;
-  let second: { child: ChildProcess; url: string } | undefined;
+  let first: KumoChild | undefined;
+  let second: KumoChild | undefined;
   try {
-    first = await spawnKumo(dataDir);
+    first = await startKumo(dataDir);
     const server = { url: first.url };
     // The first attempt of a "slow" invocation outlasts the crash; every other run is quick.
     await mustDeploy(
@@ -135,7 +127,7 @@ test('kill -9 with 200 queued and 5 running async invocations: after restart eac
     await exited(first.child);
     first = undefined;
 
-    second = await spawnKumo(dataDir);
+    second = await startKumo(dataDir);
     const restarted = { url: second.url };
     // ...which the next server removes as it starts (and only those: its own are in use).
     assert.deepEqual(await leftoversOf(firstPid), []);

@@ -5,32 +5,19 @@
  * makes no new key.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { eventually, KUMO_BIN, kumo, ROOT } from './harness.ts';
+import { kumo, ROOT, spawnKumo, type KumoChild } from './harness.ts';
 
 /** `kumo up --port 0` as a child process in `cwd`, so that its data directory is `cwd/.kumo`. */
-async function spawnKumo(cwd: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function startKumoIn(cwd: string): Promise<KumoChild> {
   const env = { ...process.env };
   delete env.KUMO_DATA;
   delete env.KUMO_API_KEY;
-  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0'], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const url = await eventually(
-    () => /kumo is listening url=(\S+)/.exec(output)?.[1],
-    15_000,
-    'kumo to listen',
-  );
-  return { child, url, output: () => output };
+  return spawnKumo([], { cwd, env });
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -43,7 +30,7 @@ async function stop(child: ChildProcess): Promise<void> {
 test('first start leaves an admin key file the local CLI finds; keys, login, logout and audit work from the CLI', async () => {
   const home = await mkdtemp(path.join(os.tmpdir(), 'kumo-first-'));
   const config = await mkdtemp(path.join(os.tmpdir(), 'kumo-config-'));
-  let server = await spawnKumo(home);
+  let server = await startKumoIn(home);
   try {
     const keyFile = path.join(home, '.kumo', 'admin.key');
     assert.match(server.output(), /first start: created an admin API key/);
@@ -132,7 +119,7 @@ test('first start leaves an admin key file the local CLI finds; keys, login, log
 
     // A restart makes no new key: the file and the key stay the same.
     await stop(server.child);
-    server = await spawnKumo(home);
+    server = await startKumoIn(home);
     assert.doesNotMatch(server.output(), /first start/);
     assert.equal((await readFile(keyFile, 'utf8')).trim(), adminKey);
     assert.equal((await kumo(server.url, ['list'], undefined, local)).code, 0);

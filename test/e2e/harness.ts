@@ -2,7 +2,7 @@
  * End-to-end harness: a real kumo server on a free port with its own temporary data directory,
  * function folders written on the fly, deploys over HTTP, and the real CLI as a child process.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
@@ -234,6 +234,40 @@ export function invoke(
   init: RequestInit = {},
 ): Promise<Response> {
   return fetch(`${server.url}/fn/${name}${pathAndQuery}`, init);
+}
+
+/** A `kumo up` running as its own process (restarts, kill -9, a first start in a folder). */
+export interface KumoChild {
+  child: ChildProcess;
+  url: string;
+  /** Everything it printed so far. */
+  output: () => string;
+}
+
+/** Starts `kumo up --port 0 ...args` as a child process; resolves once it listens (killed if it never does). */
+export async function spawnKumo(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<KumoChild> {
+  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  try {
+    const url = await eventually(
+      () => /kumo is listening url=(\S+)/.exec(output)?.[1],
+      15_000,
+      'kumo to listen',
+    );
+    return { child, url, output: () => output };
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */

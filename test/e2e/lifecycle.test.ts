@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,14 +7,14 @@ import { after, test } from 'node:test';
 import {
   eventually,
   invoke,
-  KUMO_BIN,
   mustDeploy,
-  ROOT,
   startTestServer,
   writeFunction,
   api,
   apiJson,
   useAdminKey,
+  spawnKumo,
+  type KumoChild,
 } from './harness.ts';
 
 /** Every server this file starts, so that a failed assertion cannot leave one running. */
@@ -24,26 +24,12 @@ after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-/** Starts `kumo up` as a real child process and resolves with its URL once it listens. */
-async function spawnKumo(
-  dataDir: string,
-): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', '--data', dataDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  spawned.add(child);
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const url = await eventually(
-    () => /kumo is listening url=(\S+)/.exec(output)?.[1],
-    15_000,
-    'kumo to listen',
-  );
-  // The harness helpers authenticate with the admin key this server made at first start.
-  await useAdminKey(url, dataDir);
-  return { child, url, output: () => output };
+/** Starts `kumo up` on `dataDir` as a real child process; the harness helpers then use its admin key. */
+async function startKumo(dataDir: string): Promise<KumoChild> {
+  const k = await spawnKumo(['--data', dataDir]);
+  spawned.add(k.child);
+  await useAdminKey(k.url, dataDir);
+  return k;
 }
 
 /** Pids of processes whose command line mentions `text` (instances name their build folder). */
@@ -64,7 +50,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 test('functions, versions and the active version survive a restart and answer without redeploying', async () => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-restart-'));
   try {
-    const first = await spawnKumo(dataDir);
+    const first = await startKumo(dataDir);
     const dir = await writeFunction({
       'kumo.yaml': 'name: durable\n',
       'index.js': 'export default () => new Response("v1");\n',
@@ -79,7 +65,7 @@ test('functions, versions and the active version survive a restart and answer wi
     first.child.kill('SIGTERM');
     assert.equal(await exited(first.child), 0);
 
-    const second = await spawnKumo(dataDir);
+    const second = await startKumo(dataDir);
     try {
       const res = await invoke({ url: second.url }, 'durable');
       assert.equal(await res.text(), 'v1', 'the rolled-back version is still active');
@@ -99,7 +85,7 @@ test('functions, versions and the active version survive a restart and answer wi
 test('SIGTERM lets in-flight requests finish, refuses new ones and stops instances', async () => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-term-'));
   try {
-    const k = await spawnKumo(dataDir);
+    const k = await startKumo(dataDir);
     const dir = await writeFunction({
       'kumo.yaml': 'name: lingering\n',
       'index.js':
