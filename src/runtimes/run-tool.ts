@@ -3,9 +3,8 @@
  * output goes line by line to the build log, an abort kills it, and a non-zero exit becomes
  * build_failed naming the tool and carrying the log.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { KumoError } from '../core/index.ts';
+import { runCommand, type CommandResult } from './run-command.ts';
 
 /** How to run one tool. */
 export interface ToolOptions {
@@ -23,28 +22,13 @@ export interface ToolOptions {
 export async function runTool(command: string, args: string[], o: ToolOptions): Promise<string[]> {
   o.signal.throwIfAborted();
   const output: string[] = [];
-  const child = spawn(command, args, {
-    cwd: o.cwd,
-    env: o.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    signal: o.signal,
-    killSignal: 'SIGKILL',
-  });
-  const onLine = (line: string) => {
+  const log = (line: string) => {
     output.push(line);
     o.log(line);
   };
-  const readers = [child.stdout, child.stderr].map((stream) => {
-    const rl = createInterface({ input: stream, crlfDelay: Infinity });
-    rl.on('line', onLine);
-    return new Promise<void>((resolve) => rl.once('close', resolve));
-  });
-  let code: number | null;
+  let result: CommandResult;
   try {
-    code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (c) => resolve(c));
-    });
+    result = await runCommand(command, args, { cwd: o.cwd, env: o.env, signal: o.signal, log });
   } catch (err) {
     if (o.signal.aborted)
       throw new KumoError('build_failed', 'the build was cancelled', { log: o.collected() });
@@ -52,9 +36,8 @@ export async function runTool(command: string, args: string[], o: ToolOptions): 
       log: o.collected(),
     });
   }
-  await Promise.all(readers);
-  if (code !== 0) {
-    const last = output.filter((l) => l.trim() !== '').slice(-1)[0] ?? `exit code ${code}`;
+  if (result.code !== 0) {
+    const last = output.filter((l) => l.trim() !== '').slice(-1)[0] ?? `exit code ${result.code}`;
     throw new KumoError('build_failed', `${o.what} failed: ${last.trim()}`, { log: o.collected() });
   }
   return output;

@@ -11,7 +11,7 @@ import { writeLaunchInfo } from './artefact.ts';
 import { bundleTypeScript } from './bundle.ts';
 import { dependencyNames, installDependencies } from './dependencies.ts';
 import { isTypeScript, resolveEntry } from './entry.ts';
-import { runCommand } from './run-command.ts';
+import { runCommand } from '../run-command.ts';
 
 /** Builds `ctx.sourceDir` into `ctx.outDir` (see the module comment). */
 export async function buildNode(ctx: BuildContext): Promise<void> {

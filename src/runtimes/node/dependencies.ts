@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KumoError } from '../../core/index.ts';
-import { runCommand } from './run-command.ts';
-import type { CommandResult } from './run-command.ts';
+import { runCommand } from '../run-command.ts';
+import type { CommandResult } from '../run-command.ts';
 
 /** Arguments of the install, fixed so builds are the same everywhere. */
 export const NPM_INSTALL_ARGS = [

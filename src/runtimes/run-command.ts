@@ -1,6 +1,6 @@
 /**
- * Running a build tool (npm, node --check) as a child process: its output goes line by line to
- * the build log, and an abort of the build kills it.
+ * Running a build tool (npm, node --check, pip, luac…) as a child process: its output goes line
+ * by line to the build log, and an abort of the build kills it.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
