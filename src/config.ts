@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ASYNC_OPTIONS, ASYNC_USAGE, parseAsyncConfig, type AsyncConfig } from './async-config.ts';
 import { ACCESS_OPTIONS, ACCESS_USAGE, parseAccessConfig, type AccessConfig } from './access-config.ts';
+import { BUILD_OPTIONS, BUILD_USAGE, parseBuildConfig, type BuildConfig } from './build-config.ts';
 import { KumoError } from './core/index.ts';
 import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources-config.ts';
 
@@ -34,6 +35,8 @@ export interface ServerConfig {
   access: AccessConfig;
   /** Watched deploy folder and git repositories (sources-config.ts). */
   sources: SourcesConfig;
+  /** Build limits, build network, version retention (build-config.ts). */
+  build: BuildConfig;
 }
 
 const MB = 1024 * 1024;
@@ -53,7 +56,7 @@ Options:
   --response-limit MB      largest function response (default 20)
   --insecure-no-sandbox    run functions without isolation (logged at every start)
   --deploy-examples        deploy the example functions once listening
-${ASYNC_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
+${BUILD_USAGE}${ASYNC_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
 `;
 
 /** Parses `kumo up` arguments over the environment. */
@@ -73,6 +76,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       ...ASYNC_OPTIONS,
       ...ACCESS_OPTIONS,
       ...SOURCES_OPTIONS,
+      ...BUILD_OPTIONS,
     },
     strict: true,
   });
@@ -102,5 +106,6 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     async: parseAsyncConfig(values, env),
     access: parseAccessConfig(values, env, dataDir, cwd),
     sources: parseSourcesConfig(values, env, cwd),
+    build: parseBuildConfig(values, env),
   };
 }

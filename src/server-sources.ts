@@ -61,12 +61,7 @@ export function createSourceParts(d: SourcePartsDeps): SourceParts {
             d.log.info('deploy folder: deployed', { function: result.function, version: result.version });
           return result;
         },
-        remove: async (name) => {
-          d.store.deleteFunction(name);
-          d.versions.invalidate(name);
-          d.pool.retireFunction(name);
-          await rm(path.join(d.dataDir, 'builds', name), { recursive: true, force: true });
-        },
+        remove: (name) => d.deployer.remove(name),
       });
       await watcher.start();
       d.log.info('watching the deploy folder', { dir });

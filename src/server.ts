@@ -26,8 +26,8 @@ import {
 import { compatUrl, Gateway, routeFunction } from './gateway/index.ts';
 import { sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
-import { nodeRuntime, parseTaggedLine } from './runtimes/index.ts';
-import { runtimeFor } from './build/index.ts';
+import { NEUTRAL, nodeRuntime, parseTaggedLine, Placement } from './runtimes/index.ts';
+import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
 import { ActiveVersions, openSqliteStore, SqlitePluginStore } from './store/index.ts';
 import { docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
 import { createServerLog, InvocationTracker, LogSink, OutputBudget } from './telemetry/index.ts';
@@ -83,19 +83,24 @@ export async function startServer(
       await mkdir(dir, { recursive: true });
       const socketPath = path.join(dir, 'fn.sock');
       const runtime = runtimeFor(target.spec.runtime);
+      const view = { neutral: driver.neutralPaths };
+      const place = new Placement(view);
       const launch = runtime.launch({
         buildDir: target.buildDir,
         spec: secret.spec,
         version: target.version,
-        socketPath,
+        // The sandbox shows the socket folder at NEUTRAL.socketDir (bubblewrap-sandbox.ts).
+        socketPath: view.neutral ? `${NEUTRAL.socketDir}/${path.basename(socketPath)}` : socketPath,
+        view,
       });
       // The socket folder must stay empty until the instance listens: the channel has its own.
       const channel = await plugins.open(`${dir}.host`, target).catch(async (err: unknown) => {
         await rm(dir, { recursive: true, force: true });
         throw err;
       });
-      launch.env.KUMO_HOST_SOCKET = channel.socketPath;
-      launch.readOnlyPaths.push(path.dirname(channel.socketPath));
+      const hostDir = place.show(path.dirname(channel.socketPath), NEUTRAL.hostDir);
+      launch.env.KUMO_HOST_SOCKET = `${hostDir}/${path.basename(channel.socketPath)}`;
+      launch.mounts.push(...place.mounts);
       try {
         const instance = await driver.start({
           id,
@@ -159,7 +164,33 @@ export async function startServer(
     url: `http://${name}.${config.baseDomain}${port === 80 ? '' : `:${port}`}`,
     path: `http://localhost${port === 80 ? '' : `:${port}`}/fn/${name}`,
   });
-  const deployer = new DeployService({ store, versions, pool, dataDir: config.dataDir, log, urls });
+  // Builds run in the sandbox; their network is kumo's proxy to what --build-allow lists, or none.
+  const buildProxy = config.build.allow.length ? await BuildProxy.start(config.build.allow, log) : undefined;
+  const builder = new Builder({
+    driver,
+    workRoot: path.join(config.dataDir, 'tmp'),
+    toolEnv: buildToolEnv(process.env),
+    ...(buildProxy ? { proxySocket: buildProxy.socketPath } : {}),
+  });
+  const builds = new BuildStore({
+    root: path.join(config.dataDir, 'builds'),
+    bundlesDir: path.join(config.dataDir, 'bundles'),
+    forget: (p) => driver.forget(p),
+    buildInUse: (dir) => store.buildInUse(dir),
+    bundleInUse: (hash) => store.bundleInUse(hash),
+  });
+  const deployer = new DeployService({
+    store,
+    versions,
+    pool,
+    dataDir: config.dataDir,
+    log,
+    urls,
+    builder,
+    builds,
+    buildLimits: config.build.limits,
+    keepVersions: config.build.keepVersions,
+  });
   // Zip, git and multi-function project deploys, and the watched deploy folder.
   const sourceParts = createSourceParts({
     config: config.sources,
@@ -327,6 +358,7 @@ export async function startServer(
       access.close();
       store.close();
       await sandbox.close();
+      await buildProxy?.close();
       await rm(runDir, { recursive: true, force: true });
       log.info('kumo stopped');
     })());

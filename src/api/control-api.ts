@@ -40,7 +40,7 @@ export interface ControlApiDeps {
 
 /** Builds the router of the control API (paths relative to /api/v1). */
 export function createControlApi(d: ControlApiDeps): Router {
-  const fns = functionRoutes(d);
+  const fns = functionRoutes({ ...d, remove: (name) => d.deployer.remove(name) });
   const versions = versionRoutes(d);
   const router = new Router(d.log);
   if (d.invocations) registerInvocationRoutes(router, d.invocations);

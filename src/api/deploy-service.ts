@@ -6,19 +6,21 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  buildBundle,
   extractBundle,
   hashTree,
   readManifestFile,
   resolveSpec,
   runtimeFor,
   sha256,
+  type Builder,
+  type BuildStore,
   type DeployOverrides,
 } from '../build/index.ts';
-import { KumoError, type FunctionSpec } from '../core/index.ts';
+import { KumoError, resolveBuildLimits, type BuildLimits, type FunctionSpec } from '../core/index.ts';
 import type { ServerLog } from '../core/index.ts';
 import type { InstancePool, PoolTarget } from '../pool/index.ts';
 import type { ActiveVersions, Store } from '../store/index.ts';
+import { deleteFunctionCode, pruneVersions } from './retention.ts';
 
 /** The answer to a deploy (docs/http-api.md "DeployResult"). */
 export interface DeployResult {
@@ -49,6 +51,14 @@ export interface DeployServiceDeps {
   dataDir: string;
   log: ServerLog;
   urls: (name: string) => { url: string; path: string };
+  /** Runs builds in the sandbox. */
+  builder: Builder;
+  /** Content-addressed build folders. */
+  builds: BuildStore;
+  /** The server's build limits (defaults and ceilings). */
+  buildLimits: BuildLimits;
+  /** Versions kept per function besides the active one and its rollback target. */
+  keepVersions: number;
   now?: () => number;
 }
 
@@ -79,6 +89,7 @@ export class DeployService {
       const { file, data } = await readManifestFile(sourceDir);
       const spec = resolveSpec(data, overrides, file ?? 'manifest');
       const runtime = runtimeFor(spec.runtime);
+      const buildLimits = resolveBuildLimits(spec.build, this.d.buildLimits);
       const treeHash = await hashTree(sourceDir);
       const hash = sha256(`${treeHash}\n${canonicalJson(spec)}`);
       return await this.withLock(spec.name, () =>
@@ -93,6 +104,7 @@ export class DeployService {
           progress,
           signal,
           runtimeName: runtime.name,
+          buildLimits,
         }),
       );
     } finally {
@@ -111,6 +123,7 @@ export class DeployService {
     progress: DeployProgress;
     signal: AbortSignal;
     runtimeName: string;
+    buildLimits: BuildLimits;
   }): Promise<DeployResult> {
     const { spec, hash } = a;
     const name = spec.name;
@@ -131,25 +144,33 @@ export class DeployService {
 
     const version = this.d.store.nextVersion(name);
     a.progress.onBuild?.(version);
-    const buildDir = path.join(this.d.dataDir, 'builds', name, `v${version}`);
-    // A crash between build and commit can leave a folder for a version number that was never recorded.
-    await rm(buildDir, { recursive: true, force: true });
-    await mkdir(path.dirname(buildDir), { recursive: true });
-    const buildLog = await buildBundle({
-      runtime: runtimeFor(a.runtimeName),
-      sourceDir: a.sourceDir,
-      outDir: buildDir,
-      spec,
-      signal: a.signal,
-      ...(a.progress.onLog ? { onLog: a.progress.onLog } : {}),
-    });
+    const buildDir = this.d.builds.dirFor(hash);
+    let buildLog: string;
+    if (await this.d.builds.has(hash)) {
+      // The same content and spec were built before (an earlier version): its build is reused.
+      buildLog = 'identical to an earlier build: reused it';
+      a.progress.onLog?.(buildLog);
+    } else {
+      // A crash between build and commit can leave a half-written folder for this hash.
+      await rm(buildDir, { recursive: true, force: true });
+      await mkdir(path.dirname(buildDir), { recursive: true });
+      buildLog = await this.d.builder.build({
+        runtime: a.runtimeName,
+        sourceDir: a.sourceDir,
+        outDir: buildDir,
+        spec,
+        limits: a.buildLimits,
+        signal: a.signal,
+        ...(a.progress.onLog ? { onLog: a.progress.onLog } : {}),
+      });
+    }
     const target: PoolTarget = { functionName: name, version, spec, buildDir };
     a.progress.onStart?.();
     let warm;
     try {
       warm = await this.d.pool.startDetached(target);
     } catch (err) {
-      await rm(buildDir, { recursive: true, force: true });
+      await this.d.builds.release(buildDir);
       if (err instanceof KumoError && err.code === 'unknown_handler') throw err;
       const message = err instanceof Error ? err.message : String(err);
       throw new KumoError(
@@ -175,7 +196,18 @@ export class DeployService {
     this.d.versions.invalidate(name);
     this.d.pool.activate(target, warm);
     this.d.log.info('deployed', { function: name, version, hash: hash.slice(0, 12) });
+    const pruned = await pruneVersions(this.d.store, this.d.builds, name, this.d.keepVersions);
+    if (pruned.length) this.d.log.info('pruned old versions', { function: name, versions: pruned.join(',') });
     return result(version, true, buildLog);
+  }
+
+  /** Deletes function `name`: its record, its instances, then its code (builds, staged copies, bundles). */
+  async remove(name: string): Promise<void> {
+    await this.withLock(name, async () => {
+      this.d.pool.retireFunction(name);
+      await deleteFunctionCode(this.d.store, this.d.builds, name);
+      this.d.versions.invalidate(name);
+    });
   }
 
   /** Stores the uploaded archive under its sha256 (kept for rebuilds and audits). */

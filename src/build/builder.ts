@@ -1,48 +1,207 @@
-/** Runs a runtime's build of one bundle, collecting its log; any failure becomes build_failed with the log. */
-import { cp, mkdir, rm } from 'node:fs/promises';
-import { KumoError, type FunctionSpec } from '../core/index.ts';
-import type { Runtime } from '../runtimes/index.ts';
+/**
+ * Runs the build of one bundle inside the sandbox, never on the host. kumo streams the checked
+ * source in as a tar, the runtime's build runs in the build sandbox (runtimes/build-shim.ts) on a
+ * private, size-limited tmpfs, and the built tree comes back as a tar that is unpacked with the
+ * same checks as an upload. kumo keeps the launch record beside the tree (`launch.json`), never
+ * inside it. Any failure becomes build_failed with the log; the output folder is removed.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { create as createTar } from 'tar';
+import { KumoError, type BuildLimits, type FunctionSpec } from '../core/index.ts';
+import type { Driver, JobResult } from '../drivers/index.ts';
+import { buildJobPlan, NEUTRAL, taskDir, writeLaunchRecord } from '../runtimes/index.ts';
+import { extractBundle } from './archive.ts';
+
+/** How builds run on this server. */
+export interface BuilderOptions {
+  driver: Driver;
+  /** A folder for host-side work folders (used only without a sandbox). */
+  workRoot: string;
+  /** Settings given to package tools (registry, index, CA): see buildToolEnv. */
+  toolEnv: Record<string, string>;
+  /** The build proxy's Unix socket (build-proxy.ts), when `kumo up --build-allow` lists anything. */
+  proxySocket?: string;
+}
+
+/** Where a build sees the build proxy's folder. */
+const PROXY_AT = '/run/kumo-proxy';
+
+/**
+ * Settings of the server's environment that point package tools at a registry or index and
+ * trust its certificate. Proxies are not among them: a build reaches the network only through
+ * kumo's build proxy.
+ */
+export function buildToolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const pass = /^(?:npm_config_(?:registry|ca|cafile|strict_ssl|fetch_retries|fetch_retry_mintimeout|fetch_retry_maxtimeout|fetch_timeout)|pip_(?:index_url|extra_index_url|trusted_host|cert|timeout|retries)|node_extra_ca_certs|ssl_cert_file|requests_ca_bundle)$/i;
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && pass.test(key)) out[key] = value;
+  return out;
+}
 
 /** What one build needs. */
 export interface BuildRequest {
-  runtime: Runtime;
-  /** The extracted bundle (left untouched: the build works on its own copy). */
+  runtime: string;
+  /** The extracted, checked bundle (left untouched). */
   sourceDir: string;
-  /** Where the artefact goes; must not exist yet. */
+  /** Where the build goes (`task/` and `launch.json`); must not exist yet. */
   outDir: string;
   spec: FunctionSpec;
+  limits: BuildLimits;
   signal: AbortSignal;
   onLog?: (line: string) => void;
 }
 
-/** Builds `sourceDir` into `outDir`; returns the build log. On failure `outDir` is removed. */
-export async function buildBundle(r: BuildRequest): Promise<string> {
-  const lines: string[] = [];
-  const log = (line: string) => {
-    lines.push(line);
-    r.onLog?.(line);
-  };
-  const work = `${r.outDir}.src`;
-  try {
-    await rm(work, { recursive: true, force: true });
-    await cp(r.sourceDir, work, { recursive: true, verbatimSymlinks: true });
-    await mkdir(r.outDir, { recursive: true });
-    await r.runtime.build({ sourceDir: work, outDir: r.outDir, spec: r.spec, log, signal: r.signal });
-    return lines.join('\n');
-  } catch (err) {
-    await rm(r.outDir, { recursive: true, force: true });
-    const buildLog = lines.join('\n');
-    if (err instanceof KumoError) {
-      if (err.code === 'build_failed') {
-        const details = (err.details ?? {}) as { log?: string };
-        throw new KumoError('build_failed', err.message, { log: details.log ?? buildLog });
+/** Builds bundles in the sandbox. */
+export class Builder {
+  private readonly o: BuilderOptions;
+
+  constructor(options: BuilderOptions) {
+    this.o = options;
+  }
+
+  /** Builds `sourceDir` into `outDir`; returns the build log. On failure `outDir` is removed. */
+  async build(r: BuildRequest): Promise<string> {
+    const lines: string[] = [];
+    const log = (line: string) => {
+      lines.push(line);
+      r.onLog?.(line);
+    };
+    const fail = (message: string) => new KumoError('build_failed', message, { log: lines.join('\n') });
+    const neutral = this.o.driver.neutralPaths;
+    await mkdir(this.o.workRoot, { recursive: true });
+    const hostWork = await mkdtemp(path.join(this.o.workRoot, 'build-'));
+    try {
+      const dir = neutral ? NEUTRAL.task : hostWork;
+      const launch = buildJobPlan({ runtime: r.runtime, spec: r.spec, view: { neutral }, dir, env: this.o.toolEnv });
+      if (this.o.proxySocket) {
+        const at = neutral ? PROXY_AT : path.dirname(this.o.proxySocket);
+        launch.mounts.push({ source: path.dirname(this.o.proxySocket), target: at });
+        launch.env.KUMO_PROXY_SOCKET = `${at}/${path.basename(this.o.proxySocket)}`;
       }
-      throw err;
+      const output = new OutputCollector(r.limits.diskMb * 1024 * 1024);
+      const result = await this.o.driver.run({
+        id: `build-${randomUUID().slice(0, 12)}`,
+        launch,
+        limits: {
+          memoryMb: r.limits.memoryMb,
+          cpu: r.limits.cpu,
+          // Never the host's network: the proxy (if any) is reached over a Unix socket.
+          network: false,
+          tmpSizeMb: r.limits.diskMb,
+          maxProcesses: 256,
+        },
+        work: { sizeMb: r.limits.diskMb, hostDir: hostWork },
+        timeoutMs: r.limits.timeoutMs,
+        stdin: packSource(r.sourceDir),
+        stdout: output,
+        onStderr: log,
+        signal: r.signal,
+      });
+      const record = this.verdict(result, r, output, fail);
+      await mkdir(r.outDir, { recursive: true });
+      await mkdir(taskDir(r.outDir));
+      try {
+        await extractBundle(output.data(), taskDir(r.outDir), {
+          maxEntries: 100_000,
+          maxExpandedBytes: r.limits.diskMb * 1024 * 1024,
+        });
+      } catch (err) {
+        throw fail(`the build's output was refused: ${(err as Error).message}`);
+      }
+      await writeLaunchRecord(r.outDir, r.runtime, record);
+      return lines.join('\n');
+    } catch (err) {
+      await rm(r.outDir, { recursive: true, force: true });
+      if (err instanceof KumoError) {
+        const details = (err.details ?? {}) as { log?: string };
+        throw new KumoError(err.code, err.message, { ...(err.details as object), log: details.log ?? lines.join('\n') });
+      }
+      throw fail(`build of '${r.spec.name}' failed: ${(err as Error).message}`);
+    } finally {
+      await rm(hostWork, { recursive: true, force: true });
     }
-    throw new KumoError('build_failed', `build of '${r.spec.name}' failed: ${(err as Error).message}`, {
-      log: buildLog,
-    });
-  } finally {
-    await rm(work, { recursive: true, force: true });
+  }
+
+  /** The launch record of a job that built, or the error saying why it did not. */
+  private verdict(
+    result: JobResult,
+    r: BuildRequest,
+    output: OutputCollector,
+    fail: (message: string) => KumoError,
+  ): Record<string, unknown> {
+    const { limits } = r;
+    if (result.reason === 'cancelled') throw fail('the build was cancelled');
+    if (result.reason === 'timeout')
+      throw fail(`the build took longer than its ${limits.timeoutMs / 1000} s limit (build.timeout)`);
+    if (result.reason === 'memory_limit')
+      throw fail(`the build ran out of memory: it may use ${limits.memoryMb} MB (build.memory)`);
+    if (output.overflowed)
+      throw fail(`the build's output is larger than its ${limits.diskMb} MB disk limit (build.disk)`);
+    const message = lastJson(result.control);
+    if (message?.type === 'error') {
+      const code = message.code === 'unknown_handler' || message.code === 'invalid_manifest' ? message.code : 'build_failed';
+      const text = typeof message.message === 'string' ? message.message : 'the build failed';
+      if (/ENOSPC|No space left/.test(text))
+        throw fail(`the build ran out of disk: it may write ${limits.diskMb} MB (build.disk)`);
+      throw new KumoError(code, text.slice(0, 4000), code === 'build_failed' ? {} : undefined);
+    }
+    const record = message?.type === 'built' ? message.record : undefined;
+    if (result.code !== 0 || typeof record !== 'object' || record === null || Array.isArray(record)) {
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+      throw fail(`the build ${how} without a result; see the build log`);
+    }
+    return record as Record<string, unknown>;
+  }
+}
+
+/** The last JSON object line of a job's fd 3, if any. */
+function lastJson(text: string): Record<string, unknown> | undefined {
+  const lines = text.split('\n').filter((l) => l.trim());
+  const last = lines[lines.length - 1];
+  if (last === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(last);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A tar stream of the checked source, as the build reads it on stdin. */
+function packSource(dir: string): PassThrough {
+  const out = new PassThrough();
+  const tar = createTar({ cwd: dir, portable: true }, ['.']);
+  tar.on('error', (err: unknown) => out.destroy(err as Error));
+  tar.pipe(out);
+  return out;
+}
+
+/** Collects a job's stdout up to a bound; past it, the rest is dropped and the overflow noted. */
+class OutputCollector extends Writable {
+  overflowed = false;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    super();
+    // A tar of the tree carries headers and padding besides the bytes the disk limit counts.
+    this.limit = limit + Math.max(1024 * 1024, limit / 4);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.size + chunk.length > this.limit) this.overflowed = true;
+    else {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    done();
+  }
+
+  data(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 }

@@ -2,7 +2,9 @@
 export { extractBundle, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './archive.ts';
 export { hashTree, sha256 } from './tree-hash.ts';
 export { readManifestFile, resolveSpec, MANIFEST_FILES, type DeployOverrides } from './manifest-file.ts';
-export { buildBundle, type BuildRequest } from './builder.ts';
+export { Builder, buildToolEnv, type BuildRequest, type BuilderOptions } from './builder.ts';
+export { BuildProxy } from './build-proxy.ts';
+export { BuildStore, type BuildStoreOptions } from './build-store.ts';
 export { runtimeFor } from './runtime-registry.ts';
 export { extractZip, isZip } from './zip-archive.ts';
 export { checkTree } from './tree-check.ts';

@@ -11,3 +11,4 @@ export * from './access.ts';
 export { ACCESS_LEVELS, RATE_LIMITS, type AccessLevel, type RateLimit } from './access-fields.ts';
 export type * from './types.ts';
 export type * from './logger.ts';
+export * from './build-limits.ts';

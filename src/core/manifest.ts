@@ -7,6 +7,7 @@ import { parseDuration } from './duration.ts';
 import { KumoError } from './errors.ts';
 import { FUNCTION_NAME } from './name.ts';
 import { scheduleField } from './schedule-field.ts';
+import { buildField } from './build-limits.ts';
 import { commandField, luaField, pluginsField } from './runtime-fields.ts';
 import { accessField, rateLimitField } from './access-fields.ts';
 
@@ -141,6 +142,8 @@ export const manifestSchema = z.strictObject({
   plugins: pluginsField,
   /** lua runtime: VM limits, `maxmem` in KB and `timeout` in ms. */
   lua: luaField,
+  /** Limits of this function's builds (memory, cpu, timeout, disk), within the server's. */
+  build: buildField,
 });
 
 /** What a user may write in kumo.yaml. */

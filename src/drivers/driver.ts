@@ -2,6 +2,7 @@
  * The isolation-tier contract (DESIGN.md "Driver"). A driver starts instances from a LaunchPlan
  * and reports how they end; it knows nothing of HTTP routing or pools.
  */
+import type { Readable, Writable } from 'node:stream';
 import type { LaunchPlan } from '../runtimes/index.ts';
 
 /** Limits every driver enforces (or refuses to start without). */
@@ -73,6 +74,38 @@ export interface Instance {
   violation(): Promise<LimitViolation | undefined>;
 }
 
+/**
+ * A one-shot sandboxed command (a build): the same isolation and limits as an instance, a private
+ * writable folder at `launch.cwd` of `work.sizeMb` (a tmpfs in a sandbox, so the size is a hard
+ * bound), input on stdin, output on stdout, a log on stderr and one report on fd 3.
+ */
+export interface JobSpec {
+  /** Unique id (cgroup and file names). */
+  id: string;
+  launch: LaunchPlan;
+  limits: InstanceLimits;
+  work: {
+    sizeMb: number;
+    /** The host folder used as the work folder when there is no sandbox to make a private one. */
+    hostDir: string;
+  };
+  /** Wall time after which the job is killed. */
+  timeoutMs: number;
+  stdin: Readable;
+  stdout: Writable;
+  onStderr: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** How a job ended: `timeout` and `memory_limit` are kumo's verdicts, `control` what it said on fd 3. */
+export interface JobResult {
+  code: number | null;
+  signal: string | null;
+  reason: ExitReason | 'timeout' | 'cancelled';
+  /** What the job wrote on fd 3 (at most 64 KB). */
+  control: string;
+}
+
 /** One isolation feature and whether this host provides it, for `kumo doctor`. */
 export interface Capability {
   feature: string;
@@ -87,6 +120,12 @@ export interface Driver {
   readonly name: string;
   /** Starts an instance and resolves once it is ready to serve; rejects with instance_failed_to_start. */
   start(spec: InstanceSpec): Promise<Instance>;
+  /** Runs a job to its end (or its deadline) under the same isolation as an instance. */
+  run(job: JobSpec): Promise<JobResult>;
+  /** Whether instances and jobs see neutral paths (/var/task, /opt/kumo): false only without a sandbox. */
+  readonly neutralPaths: boolean;
+  /** Drops whatever the driver keeps for a host path it was shown (staged copies of a removed build). */
+  forget(hostPath: string): Promise<void>;
   /** What this driver can enforce on this host. */
   capabilities(): Promise<Capability[]>;
 }

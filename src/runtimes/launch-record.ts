@@ -1,55 +1,72 @@
 /**
- * The launch record a build leaves in `outDir/.kumo/<runtime>.json`, so that `launch()` stays cheap
- * and synchronous, shared by the python, exec and lua runtimes (node keeps its own). The record is
- * plain JSON checked field by field by the runtime that reads it.
+ * The launch record a build returns, as kumo keeps it in `launch.json` beside the built tree
+ * (never inside it), and the basics every instance's environment starts from. The record comes
+ * out of the build sandbox, so each runtime checks every field it reads like any other input.
  */
-import type { LaunchOptions } from './runtime.ts';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { posix } from 'node:path';
 import { KumoError } from '../core/index.ts';
+import { launchRecordFile } from './layout.ts';
+import type { LaunchOptions, LaunchRecord } from './runtime.ts';
 
-/** The folder inside a build directory that holds kumo's own files. */
-export const RECORD_DIR = '.kumo';
-
-/** Writes `record` as the launch record of `runtime` in `buildDir`. */
-export async function writeLaunchRecord(buildDir: string, runtime: string, record: object): Promise<void> {
-  const file = join(buildDir, RECORD_DIR, `${runtime}.json`);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
+/** Keeps `record` as the launch record of a build folder (beside its `task/`, never inside). */
+export async function writeLaunchRecord(buildDir: string, runtime: string, record: LaunchRecord): Promise<void> {
+  await mkdir(buildDir, { recursive: true });
+  await writeFile(launchRecordFile(buildDir), `${JSON.stringify({ runtime, record }, null, 2)}\n`);
 }
 
-/** Reads the launch record of `runtime`; throws instance_failed_to_start when it is missing or unreadable. */
-export function readLaunchRecord(buildDir: string, runtime: string): Record<string, unknown> {
-  const file = join(buildDir, RECORD_DIR, `${runtime}.json`);
+/** The record kumo kept for a build: written by the build's runtime, checked by its launch. */
+export function readLaunchRecord(buildDir: string, runtime: string): LaunchRecord {
+  const file = launchRecordFile(buildDir);
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      return value as Record<string, unknown>;
+    value = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new KumoError(
       'instance_failed_to_start',
-      `${file} is missing or unreadable (${(err as Error).message}): deploy again`,
+      `the launch record of this version is missing or unreadable (${(err as Error).message}): deploy again`,
     );
   }
-  throw new KumoError(
-    'instance_failed_to_start',
-    `${file} is not a launch record this kumo understands: deploy again`,
-  );
+  const kept = value as { runtime?: unknown; record?: unknown } | null;
+  if (
+    kept?.runtime !== runtime ||
+    typeof kept.record !== 'object' ||
+    kept.record === null ||
+    Array.isArray(kept.record)
+  ) {
+    throw new KumoError(
+      'instance_failed_to_start',
+      `the launch record of this version is not a ${runtime} record this kumo understands: deploy again`,
+    );
+  }
+  return kept.record as LaunchRecord;
 }
 
 /** A string field of a launch record, or the error naming it. */
-export function recordString(record: Record<string, unknown>, field: string): string {
+export function recordString(record: LaunchRecord, field: string): string {
   const value = record[field];
   if (typeof value !== 'string')
-    throw new KumoError(
-      'instance_failed_to_start',
-      `launch record field "${field}" is missing: deploy again`,
-    );
+    throw new KumoError('instance_failed_to_start', `launch record field "${field}" is missing: deploy again`);
   return value;
 }
 
-/** The basics every instance of these runtimes gets; the function's own variables may override them. */
+/**
+ * A path field of a launch record that must name something inside the bundle: relative,
+ * normalised, no `..`. The record comes out of the build sandbox, so it is checked like input.
+ */
+export function recordBundlePath(record: LaunchRecord, field: string): string {
+  const value = recordString(record, field);
+  const normal = posix.normalize(value);
+  if (!value || value.includes('\0') || posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../'))
+    throw new KumoError(
+      'instance_failed_to_start',
+      `launch record field "${field}" must be a path inside the bundle (got ${JSON.stringify(value)}): deploy again`,
+    );
+  return normal;
+}
+
+/** The basics every instance gets; the function's own variables may override them. */
 export const BASE_ENV: Readonly<Record<string, string>> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: '/tmp',
@@ -67,4 +84,9 @@ export function controlEnv(options: LaunchOptions): Record<string, string> {
     KUMO_TIMEOUT: String(spec.timeout),
     KUMO_ENV_KEYS: Object.keys(spec.env).join(','),
   };
+}
+
+/** Lambda's variable naming where the function's code is (what `showTask` returned). */
+export function taskEnv(task: string): Record<string, string> {
+  return { LAMBDA_TASK_ROOT: task };
 }

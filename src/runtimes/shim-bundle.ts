@@ -6,10 +6,12 @@
  * The source stays the `.ts` next to the runtime; nothing generated is kept in the repository.
  */
 import { buildSync } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { KumoError } from '../core/index.ts';
+import { NEUTRAL, type Placement } from './layout.ts';
 
 let folder: string | undefined;
 const bundles = new Map<string, string>();
@@ -21,10 +23,14 @@ const bundles = new Map<string, string>();
  * sandbox must then show that package's folder.
  */
 export function shimBundle(entry: string, externals: Record<string, string> = {}): string {
-  const done = bundles.get(entry);
+  const key = Object.keys(externals).length ? JSON.stringify([entry, externals]) : entry;
+  const done = bundles.get(key);
   // Checked each time: a /tmp cleaner may remove files of a server that has run for weeks.
   if (done && existsSync(done)) return done;
-  const out = join(bundleFolder(), `${basename(dirname(entry))}-${basename(entry, '.ts')}.mjs`);
+  // Bundles of one shim pinned to other external URLs (a host view, a neutral one) are kept apart.
+  const variant =
+    key === entry ? '' : `-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+  const out = join(bundleFolder(), `${basename(dirname(entry))}-${basename(entry, '.ts')}${variant}.mjs`);
   try {
     buildSync({
       entryPoints: [entry],
@@ -45,8 +51,20 @@ export function shimBundle(entry: string, externals: Record<string, string> = {}
       `could not bundle the shim ${entry}: ${(err as Error).message}`,
     );
   }
-  bundles.set(entry, out);
+  bundles.set(key, out);
   return out;
+}
+
+/** The bundled shim of `entry` as `place`'s instance sees it, with its folder shown. */
+export function showShim(place: Placement, entry: string, externals: Record<string, string> = {}): string {
+  const file = shimBundle(entry, externals);
+  return `${place.show(dirname(file), NEUTRAL.shims)}/${basename(file)}`;
+}
+
+/** The Node binary running kumo as `place`'s instance sees it, with its installation shown. */
+export function showNode(place: Placement): string {
+  const dir = nodeInstallDir(process.execPath);
+  return `${place.show(dir, NEUTRAL.node)}/${relative(dir, process.execPath)}`;
 }
 
 /**

@@ -29,6 +29,11 @@ export interface Store {
   setActiveVersion(name: string, version: number, now: number): boolean;
   /** Removes a function with its versions and logs. */
   deleteFunction(name: string): boolean;
+  /** Removes these versions of `name` (never the active one); returns how many were removed. */
+  deleteVersions(name: string, versions: number[]): number;
+  /** Whether any version of any function still uses this build folder or this uploaded bundle. */
+  buildInUse(buildDir: string): boolean;
+  bundleInUse(bundleHash: string): boolean;
 
   appendLogs(lines: LogLine[]): void;
   queryLogs(query: LogQuery): LogLine[];

@@ -26,7 +26,8 @@ export interface FunctionRoutesDeps {
   store: Store;
   versions: ActiveVersions;
   pool: InstancePool;
-  dataDir: string;
+  /** Deletes a function with its versions and code (DeployService.remove). */
+  remove: (name: string) => Promise<void>;
   urls: (name: string) => { url: string; path: string };
   /** The isolation every instance runs in (shown so an insecure server cannot go unnoticed). */
   sandbox: { name: string; isolated: boolean };
@@ -56,10 +57,7 @@ export function functionRoutes(d: FunctionRoutesDeps) {
     get: ({ res, params }: RouteContext) => sendJson(res, 200, info(mustGet(d.store, params.name ?? ''))),
     remove: async ({ res, params }: RouteContext) => {
       const name = mustGet(d.store, params.name ?? '').name;
-      d.store.deleteFunction(name);
-      d.versions.invalidate(name);
-      d.pool.retireFunction(name);
-      await rm(path.join(d.dataDir, 'builds', name), { recursive: true, force: true });
+      await d.remove(name);
       sendJson(res, 200, { deleted: name });
     },
   };

@@ -6,7 +6,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { KumoError } from '../../core/index.ts';
-import type { Capability, Driver, ExitInfo, Instance, InstanceSpec, LimitViolation } from '../driver.ts';
+import type {
+  Capability,
+  Driver,
+  ExitInfo,
+  Instance,
+  InstanceSpec,
+  JobResult,
+  JobSpec,
+  LimitViolation,
+} from '../driver.ts';
 import { splitLines } from './line-splitter.ts';
 import type { Sandbox, SandboxPlan } from './sandbox.ts';
 
@@ -49,6 +58,32 @@ export class ProcessDriver implements Driver {
 
   constructor(sandbox: Sandbox) {
     this.sandbox = sandbox;
+  }
+
+  get neutralPaths(): boolean {
+    return this.sandbox.isolated;
+  }
+
+  forget(hostPath: string): Promise<void> {
+    return this.sandbox.forget(hostPath);
+  }
+
+  async run(job: JobSpec): Promise<JobResult> {
+    job.signal?.throwIfAborted();
+    const plan = await this.sandbox.prepareJob(job);
+    let child: ChildProcess;
+    try {
+      child = spawn(plan.command, plan.args, {
+        env: plan.env,
+        cwd: plan.cwd,
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } catch (err) {
+      await plan.release();
+      throw new KumoError('build_failed', `could not spawn the build: ${(err as Error).message}`);
+    }
+    return runJob(job, child, plan);
   }
 
   async start(spec: InstanceSpec): Promise<Instance> {
@@ -204,6 +239,49 @@ class ProcessInstance implements Instance {
   private tail(): string {
     const lines = this.stderrTail.filter((l) => l.trim());
     return lines.length ? `\n${lines.join('\n')}` : '';
+  }
+}
+
+/** How much of a job's fd 3 is kept. */
+const JOB_CONTROL_LIMIT = 64 * 1024;
+
+/** Feeds, drains and times one job's process; releases its plan once it is gone. */
+async function runJob(job: JobSpec, child: ChildProcess, plan: SandboxPlan): Promise<JobResult> {
+  let verdict: 'timeout' | 'cancelled' | undefined;
+  const stop = (why: 'timeout' | 'cancelled') => {
+    verdict ??= why;
+    signalGroup(child, 'SIGKILL');
+    // bwrap's own children are in its pid namespace: ending the cgroup ends them all.
+    void plan.release().catch(() => {});
+  };
+  const timer = setTimeout(() => stop('timeout'), job.timeoutMs);
+  const onAbort = () => stop('cancelled');
+  job.signal?.addEventListener('abort', onAbort, { once: true });
+  let control = '';
+  const fd3 = child.stdio[3] as Readable | null;
+  fd3?.on('data', (chunk: Buffer) => {
+    if (control.length < JOB_CONTROL_LIMIT) control += chunk.toString('utf8').slice(0, JOB_CONTROL_LIMIT - control.length);
+  });
+  fd3?.on('error', () => {});
+  if (child.stderr) splitLines(child.stderr, job.onStderr);
+  child.stdin?.on('error', () => {}); // the job may exit before reading all its input
+  if (child.stdin) job.stdin.pipe(child.stdin);
+  job.stdin.on('error', () => stop('cancelled'));
+  child.stdout?.pipe(job.stdout, { end: false });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    child.once('close', (c, s) => resolve([c, s]));
+    child.once('error', () => {
+      if (child.pid === undefined) resolve([null, null]);
+    });
+  });
+  clearTimeout(timer);
+  job.signal?.removeEventListener('abort', onAbort);
+  job.stdin.unpipe();
+  try {
+    const reason = verdict ?? (await plan.classifyExit?.(code, signal)) ?? 'exited';
+    return { code, signal, reason, control };
+  } finally {
+    await plan.release().catch(() => {});
   }
 }
 

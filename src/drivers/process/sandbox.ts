@@ -3,7 +3,7 @@
  * plan into the command that runs it confined (bubblewrap, cgroups, seccomp), and tells how an
  * instance ended (for example, killed by the memory limit). The pool and gateway never see it.
  */
-import type { Capability, ExitReason, InstanceSpec, LimitViolation } from '../driver.ts';
+import type { Capability, ExitReason, InstanceSpec, JobSpec, LimitViolation } from '../driver.ts';
 
 /** A prepared, confined command line and the resources that go with it. */
 export interface SandboxPlan {
@@ -32,5 +32,9 @@ export interface Sandbox {
   /** False only for the explicit `--insecure-no-sandbox` mode. */
   readonly isolated: boolean;
   prepare(spec: InstanceSpec): Promise<SandboxPlan>;
+  /** The confined command of a one-shot job (a build), with its private work folder. */
+  prepareJob(job: JobSpec): Promise<SandboxPlan>;
+  /** Drops staged copies of a host path this sandbox was shown (a removed build). */
+  forget(hostPath: string): Promise<void>;
   capabilities(): Promise<Capability[]>;
 }

@@ -1,15 +1,13 @@
 /**
- * The exec runtime's build: copy the bundle, settle the program to run (command.ts) and leave a
- * launch record. Nothing of the function runs on the host.
+ * The exec runtime's build, inside the build sandbox: settle the program to run (command.ts) and
+ * return the launch record. Nothing of the function runs.
  */
-import { cp } from 'node:fs/promises';
 import { KumoError } from '../../core/index.ts';
-import { writeLaunchRecord } from '../launch-record.ts';
-import type { BuildContext } from '../runtime.ts';
+import type { BuildContext, LaunchRecord } from '../runtime.ts';
 import { resolveCommand } from './command.ts';
 
-/** Builds `ctx.sourceDir` into `ctx.outDir`. */
-export async function buildExec(ctx: BuildContext): Promise<void> {
+/** Builds `ctx.dir` (checks its command). */
+export async function buildExec(ctx: BuildContext): Promise<LaunchRecord> {
   const command = ctx.spec.command;
   if (!command) {
     throw new KumoError(
@@ -17,9 +15,8 @@ export async function buildExec(ctx: BuildContext): Promise<void> {
       'manifest: runtime exec needs "command" (e.g. command: "jq -c ." or command: ./run.sh)',
     );
   }
-  await cp(ctx.sourceDir, ctx.outDir, { recursive: true, force: true, verbatimSymlinks: true });
-  const resolved = await resolveCommand(ctx.outDir, command);
-  ctx.log(`command: ${resolved.argv.map((w) => JSON.stringify(w)).join(' ')}`);
-  await writeLaunchRecord(ctx.outDir, 'exec', { argv: resolved.argv, hostProgram: resolved.hostProgram });
+  const resolved = await resolveCommand(ctx.dir, command);
+  ctx.log(`command: ${JSON.stringify(resolved.program)} ${resolved.args.map((w) => JSON.stringify(w)).join(' ')}`);
   ctx.log(`built ${ctx.spec.name}: runs ${command[0]} per request`);
+  return { program: resolved.program, args: resolved.args };
 }

@@ -2,12 +2,13 @@
  * The command line of one exec instance: Node (the binary running kumo) running the exec shim,
  * which runs the function's program once per request.
  */
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KumoError } from '../../core/index.ts';
-import { BASE_ENV, controlEnv, readLaunchRecord } from '../launch-record.ts';
+import { BASE_ENV, controlEnv, readLaunchRecord, taskEnv } from '../launch-record.ts';
+import { Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
-import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
+import { showNode, showShim } from '../shim-bundle.ts';
+import { checkProgram } from './command.ts';
 
 /** The program every exec instance runs. */
 export const EXEC_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));
@@ -16,22 +17,27 @@ export const EXEC_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));
 export function launchExec(options: LaunchOptions): LaunchPlan {
   const { buildDir, spec } = options;
   const record = readLaunchRecord(buildDir, 'exec');
-  const argv = record.argv;
-  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((w) => typeof w === 'string')) {
-    throw new KumoError('instance_failed_to_start', 'the exec launch record has no command: deploy again');
+  const program = checkProgram(record.program);
+  const args = record.args;
+  if (!Array.isArray(args) || !args.every((w) => typeof w === 'string')) {
+    throw new KumoError('instance_failed_to_start', 'the exec launch record has no arguments list: deploy again');
   }
-  const shim = shimBundle(EXEC_SHIM);
-  const hostProgram = typeof record.hostProgram === 'string' ? [record.hostProgram] : [];
+  const place = new Placement(options.view);
+  const task = showTask(place, options);
+  const node = showNode(place);
+  const shim = showShim(place, EXEC_SHIM);
+  const first = 'node' in program ? node : 'bundle' in program ? `${task}/${program.bundle}` : program.path;
   return {
-    command: process.execPath,
+    command: node,
     args: ['--max-old-space-size=64', shim],
     env: {
       ...BASE_ENV,
+      ...taskEnv(task),
       ...spec.env,
       ...controlEnv(options),
-      KUMO_COMMAND: JSON.stringify(argv),
+      KUMO_COMMAND: JSON.stringify([first, ...(args as string[])]),
     },
-    cwd: buildDir,
-    readOnlyPaths: [nodeInstallDir(process.execPath), path.dirname(shim), buildDir, ...hostProgram],
+    cwd: task,
+    mounts: place.mounts,
   };
 }

@@ -1,26 +1,24 @@
 /**
- * The lua runtime's build: copy the bundle, find the action file, compile it to bytecode once
- * (compile.ts) into `.kumo/action.luac`, and leave a launch record. Bundled modules that the
- * action `require`s are compiled at start from their source (they are checked here too).
+ * The lua runtime's build, inside the build sandbox: find the action file, compile it to bytecode
+ * once (compile.ts) into `.kumo/action.luac` in the bundle, and return the launch record. Bundled
+ * modules that the action `require`s are compiled at start from their source.
  */
-import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KumoError } from '../../core/index.ts';
-import { RECORD_DIR, writeLaunchRecord } from '../launch-record.ts';
-import type { BuildContext } from '../runtime.ts';
+import type { BuildContext, LaunchRecord } from '../runtime.ts';
 import { compileLua } from './compile.ts';
 
-/** The compiled action, relative to the build directory. */
-export const BYTECODE_FILE = path.join(RECORD_DIR, 'action.luac');
+/** The compiled action, relative to the bundle. */
+export const BYTECODE_FILE = '.kumo/action.luac';
 /** Tried in order when the manifest names no handler and the bundle has several .lua files. */
 export const DEFAULT_ENTRIES = ['main.lua', 'index.lua', 'handler.lua', 'action.lua'];
 
-/** Builds `ctx.sourceDir` into `ctx.outDir`. */
-export async function buildLua(ctx: BuildContext): Promise<void> {
-  await cp(ctx.sourceDir, ctx.outDir, { recursive: true, force: true, verbatimSymlinks: true });
-  const entry = await resolveLuaEntry(ctx.outDir, ctx.spec.handler, ctx.spec.name);
+/** Builds `ctx.dir` in place: compiles the action. */
+export async function buildLua(ctx: BuildContext): Promise<LaunchRecord> {
+  const entry = await resolveLuaEntry(ctx.dir, ctx.spec.handler, ctx.spec.name);
   ctx.log(`action: ${entry}`);
-  const source = await readFile(path.join(ctx.outDir, entry), 'utf8');
+  const source = await readFile(path.join(ctx.dir, entry), 'utf8');
   const compiled = await compileLua(source, entry);
   if (!compiled.ok) {
     ctx.log(compiled.message);
@@ -28,10 +26,10 @@ export async function buildLua(ctx: BuildContext): Promise<void> {
       log: compiled.message,
     });
   }
-  await mkdir(path.join(ctx.outDir, RECORD_DIR), { recursive: true });
-  await writeFile(path.join(ctx.outDir, BYTECODE_FILE), compiled.bytecode);
-  await writeLaunchRecord(ctx.outDir, 'lua', { entry, bytecode: BYTECODE_FILE });
+  await mkdir(path.join(ctx.dir, path.dirname(BYTECODE_FILE)), { recursive: true });
+  await writeFile(path.join(ctx.dir, BYTECODE_FILE), compiled.bytecode);
   ctx.log(`built ${ctx.spec.name}: ${entry} compiled to ${compiled.bytecode.length} bytes of bytecode`);
+  return { entry, bytecode: BYTECODE_FILE };
 }
 
 /** The action file: the manifest's handler, the only .lua file, NAME.lua, or a default name. */

@@ -5,16 +5,25 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BASE_ENV, controlEnv, readLaunchRecord, recordString } from '../launch-record.ts';
+import { BASE_ENV, controlEnv, readLaunchRecord, recordBundlePath, taskEnv } from '../launch-record.ts';
+import { NEUTRAL, Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
-import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
+import { showNode, showShim } from '../shim-bundle.ts';
 
 /** The program every lua instance runs (bundled to plain JavaScript first, but for wasmoon). */
 export const LUA_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));
 /** wasmoon's entry, which loads the Lua WebAssembly module from its own folder. */
 const WASMOON_URL = import.meta.resolve('wasmoon');
 /** wasmoon's package folder (its JavaScript and the Lua WebAssembly module). */
-const WASMOON_DIR = path.dirname(path.dirname(fileURLToPath(WASMOON_URL)));
+export const WASMOON_DIR = path.dirname(path.dirname(fileURLToPath(WASMOON_URL)));
+/** Where a neutral view shows wasmoon's folder. */
+export const WASMOON_AT = `${NEUTRAL.lib}/wasmoon`;
+
+/** wasmoon's entry as a file URL inside the view (the shim imports it from there). */
+export function wasmoonUrl(place: Placement): string {
+  const dir = place.show(WASMOON_DIR, WASMOON_AT);
+  return `file://${dir}/${path.relative(WASMOON_DIR, fileURLToPath(WASMOON_URL))}`;
+}
 
 /** The VM memory limit in bytes for a spec. */
 export function luaMemoryBytes(spec: LaunchOptions['spec']): number {
@@ -27,20 +36,25 @@ export function luaMemoryBytes(spec: LaunchOptions['spec']): number {
 export function launchLua(options: LaunchOptions): LaunchPlan {
   const { buildDir, spec } = options;
   const record = readLaunchRecord(buildDir, 'lua');
-  const shim = shimBundle(LUA_SHIM, { wasmoon: WASMOON_URL });
+  const bytecode = recordBundlePath(record, 'bytecode');
+  const place = new Placement(options.view);
+  const task = showTask(place, options);
+  const node = showNode(place);
+  const shim = showShim(place, LUA_SHIM, { wasmoon: wasmoonUrl(place) });
   return {
-    command: process.execPath,
+    command: node,
     args: [`--max-old-space-size=${Math.max(64, Math.floor(spec.memory / 2))}`, shim],
     env: {
       ...BASE_ENV,
+      ...taskEnv(task),
       ...spec.env,
       ...controlEnv(options),
-      KUMO_BYTECODE: path.join(buildDir, recordString(record, 'bytecode')),
-      KUMO_BUNDLE: buildDir,
+      KUMO_BYTECODE: `${task}/${bytecode}`,
+      KUMO_BUNDLE: task,
       KUMO_LUA_MEMORY: String(luaMemoryBytes(spec)),
       KUMO_LUA_TIMEOUT: String(spec.lua?.timeout ?? 0),
     },
-    cwd: buildDir,
-    readOnlyPaths: [nodeInstallDir(process.execPath), path.dirname(shim), WASMOON_DIR, buildDir],
+    cwd: task,
+    mounts: place.mounts,
   };
 }

@@ -59,12 +59,12 @@ export default {
   );
   try {
     await build(ws);
-    const info = JSON.parse(await readFile(join(ws.outDir, '.kumo/launch.json'), 'utf8')) as unknown;
+    const info = (JSON.parse(await readFile(join(ws.outDir, 'launch.json'), 'utf8')) as { record: unknown }).record;
     assert.deepEqual(info, { entry: 'src/main.kumo.mjs', exportName: null, style: 'auto' });
-    const bundle = await readFile(join(ws.outDir, 'src/main.kumo.mjs'), 'utf8');
+    const bundle = await readFile(join(ws.sourceDir, 'src/main.kumo.mjs'), 'utf8');
     assert.match(bundle, /function greet\(name\)/, 'types stripped and the local import inlined');
     assert.match(bundle, /sourceMappingURL=main\.kumo\.mjs\.map/);
-    await lstat(join(ws.outDir, 'src/main.kumo.mjs.map'));
+    await lstat(join(ws.sourceDir, 'src/main.kumo.mjs.map'));
     const instance = start(ws);
     try {
       assert.deepEqual(await instance.control, { type: 'ready' });
@@ -104,7 +104,7 @@ test('a valid JavaScript entry runs as it is, with the export named by the handl
   );
   try {
     await build(ws);
-    const info = JSON.parse(await readFile(join(ws.outDir, '.kumo/launch.json'), 'utf8')) as unknown;
+    const info = (JSON.parse(await readFile(join(ws.outDir, 'launch.json'), 'utf8')) as { record: unknown }).record;
     assert.deepEqual(info, { entry: 'index.mjs', exportName: 'main', style: 'auto' });
   } finally {
     await ws.cleanup();
@@ -139,8 +139,8 @@ test('a file: dependency shipped in the bundle installs offline and is importabl
   try {
     await build(ws);
     assert.ok(ws.log.some((line) => line.startsWith('$ npm install')));
-    await lstat(join(ws.outDir, 'node_modules/shout'));
-    const bundle = await readFile(join(ws.outDir, 'index.kumo.mjs'), 'utf8');
+    await lstat(join(ws.sourceDir, 'node_modules/shout'));
+    const bundle = await readFile(join(ws.sourceDir, 'index.kumo.mjs'), 'utf8');
     assert.match(bundle, /from "shout"/, 'packages stay external');
     const instance = start(ws);
     try {
@@ -190,8 +190,9 @@ test('npm runs with the registry settings of the server but not its install loca
     SECRET_TOKEN: 'no',
   });
   assert.deepEqual(env, {
-    PATH: '/bin',
+    PATH: '/usr/local/bin:/usr/bin:/bin',
     HOME: '/home/k',
+    npm_config_cache: '/home/k/.npm',
     npm_config_registry: 'https://registry.example',
     HTTPS_PROXY: 'http://proxy:3128',
   });

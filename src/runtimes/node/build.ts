@@ -1,20 +1,18 @@
 /**
- * The node runtime's build: copy the bundle into the build directory, resolve the handler,
- * install npm dependencies, bundle a TypeScript entry (or syntax-check a JavaScript one), and
- * leave a launch record for `launch()`.
+ * The node runtime's build, run inside the build sandbox on the bundle in `ctx.dir`: resolve the
+ * handler, install npm dependencies, bundle a TypeScript entry (or syntax-check a JavaScript one)
+ * and return the launch record.
  */
-import { cp, mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { KumoError } from '../../core/index.ts';
-import type { BuildContext } from '../runtime.ts';
-import { writeLaunchInfo } from './artefact.ts';
+import type { BuildContext, LaunchRecord } from '../runtime.ts';
+import { runCommand } from '../run-command.ts';
+import type { LaunchInfo } from './artefact.ts';
 import { bundleTypeScript } from './bundle.ts';
 import { dependencyNames, installDependencies } from './dependencies.ts';
 import { isTypeScript, resolveEntry } from './entry.ts';
-import { runCommand } from '../run-command.ts';
 
-/** Builds `ctx.sourceDir` into `ctx.outDir` (see the module comment). */
-export async function buildNode(ctx: BuildContext): Promise<void> {
+/** Builds `ctx.dir` in place (see the module comment). */
+export async function buildNode(ctx: BuildContext): Promise<LaunchRecord> {
   const lines: string[] = [];
   const log = (line: string) => {
     lines.push(line);
@@ -22,22 +20,18 @@ export async function buildNode(ctx: BuildContext): Promise<void> {
   };
   const collected = () => lines.join('\n');
   try {
-    await copySource(ctx.sourceDir, ctx.outDir);
-    const entry = await resolveEntry(ctx.outDir, ctx.spec.handler);
+    const entry = await resolveEntry(ctx.dir, ctx.spec.handler);
     log(`handler: ${entry.file}${entry.exportName ? `, export ${entry.exportName}` : ''}`);
-    const deps = await dependencyNames(ctx.outDir);
-    if (deps.length > 0) await installDependencies(ctx.outDir, log, ctx.signal, collected);
+    const deps = await dependencyNames(ctx.dir);
+    if (deps.length > 0) await installDependencies(ctx.dir, ctx.tools, log, ctx.signal, collected);
     ctx.signal.throwIfAborted();
     let runFile = entry.file;
-    if (isTypeScript(entry.file)) runFile = await bundleTypeScript(ctx.outDir, entry.file, log, collected);
-    else await checkSyntax(ctx.outDir, entry.file, log, ctx.signal, collected);
+    if (isTypeScript(entry.file)) runFile = await bundleTypeScript(ctx.dir, entry.file, log, collected);
+    else await checkSyntax(ctx, entry.file, log, collected);
     ctx.signal.throwIfAborted();
-    await writeLaunchInfo(ctx.outDir, {
-      entry: runFile,
-      exportName: entry.exportName,
-      style: ctx.spec.style,
-    });
     log(`built ${ctx.spec.name}: runs ${runFile}`);
+    const info: LaunchInfo = { entry: runFile, exportName: entry.exportName, style: ctx.spec.style };
+    return { ...info };
   } catch (err) {
     if (ctx.signal.aborted)
       throw new KumoError('build_failed', 'the build was cancelled', { log: collected() });
@@ -45,30 +39,22 @@ export async function buildNode(ctx: BuildContext): Promise<void> {
   }
 }
 
-/** Copies the bundle into the build directory, keeping relative symlinks relative. */
-async function copySource(sourceDir: string, outDir: string): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  if (resolve(sourceDir) === resolve(outDir)) return;
-  await cp(sourceDir, outDir, { recursive: true, force: true, verbatimSymlinks: true });
-}
-
 /** `node --check` on a JavaScript entry, so a syntax error fails the deploy rather than the first request. */
 async function checkSyntax(
-  dir: string,
+  ctx: BuildContext,
   file: string,
   log: (line: string) => void,
-  signal: AbortSignal,
   collected: () => string,
 ): Promise<void> {
   const output: string[] = [];
-  const result = await runCommand(process.execPath, ['--check', file], {
-    cwd: dir,
+  const result = await runCommand(ctx.tools.node, ['--check', file], {
+    cwd: ctx.dir,
     env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
     log: (line) => {
       output.push(line);
       log(line);
     },
-    signal,
+    signal: ctx.signal,
   });
   if (result.code !== 0) {
     const summary =

@@ -7,13 +7,18 @@
  * entry computes from `import.meta.url` or `__dirname` still point at its own folder. CommonJS
  * habits keep working in the ES module output: `__dirname` and `__filename` are injected, and a
  * module-scope `require` backs esbuild's own require shim.
+ *
+ * Nothing outside the bundle may be pulled in: an import of an absolute path, or one that climbs
+ * out of the bundle (even through a symlink), fails the build. The build already runs in the
+ * sandbox, which shows no host file worth stealing; this makes the rule explicit and portable.
  */
 import { build, formatMessages } from 'esbuild';
-import type { Message } from 'esbuild';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import type { Message, Plugin } from 'esbuild';
+import { realpathSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { KumoError } from '../../core/index.ts';
-import { KUMO_DIR } from './artefact.ts';
 
 /** Where the bundle of `file` goes, relative to the build directory. */
 export function bundlePath(file: string): string {
@@ -41,8 +46,9 @@ export async function bundleTypeScript(
 ): Promise<string> {
   const out = bundlePath(file);
   log(`bundling ${file} into ${out} with esbuild`);
-  const inject = join(dir, KUMO_DIR, 'cjs-globals.mjs');
-  await mkdir(dirname(inject), { recursive: true });
+  // kumo's helper goes in the build's own /tmp, never into the tenant's tree.
+  const helperDir = await mkdtemp(join(tmpdir(), 'kumo-esbuild-'));
+  const inject = join(helperDir, 'cjs-globals.mjs');
   await writeFile(inject, CJS_GLOBALS);
   try {
     const result = await build({
@@ -58,6 +64,7 @@ export async function bundleTypeScript(
       inject: [inject],
       banner: { js: REQUIRE_BANNER },
       logLevel: 'silent',
+      plugins: [stayInside(dir, inject)],
     });
     await logMessages(result.warnings, 'warning', log);
   } catch (err) {
@@ -72,8 +79,44 @@ export async function bundleTypeScript(
     throw new KumoError('build_failed', `TypeScript build of ${file} failed: ${summary}`, {
       log: collected(),
     });
+  } finally {
+    await rm(helperDir, { recursive: true, force: true });
   }
   return out;
+}
+
+/** An esbuild plugin failing every import of a file outside `dir` (but kumo's own `inject`). */
+function stayInside(dir: string, inject: string): Plugin {
+  const root = realpathSync(dir);
+  return {
+    name: 'kumo-stay-inside',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind === 'entry-point' || args.path === inject) return undefined;
+        const spec = args.path;
+        const local = isAbsolute(spec) || spec === '.' || spec === '..' || /^\.\.?\//.test(spec);
+        if (!local) return undefined; // a package or node: builtin, left external
+        const target = isAbsolute(spec) ? spec : resolve(args.resolveDir, spec);
+        if (!isInside(root, realOrSelf(target)))
+          return { errors: [{ text: `import of ${JSON.stringify(spec)} leaves the bundle: only files of the bundle can be imported` }] };
+        return undefined;
+      });
+    },
+  };
+}
+
+/** The real path of `p` (symlinks resolved), or `p` itself when it does not exist yet. */
+function realOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+function isInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 /** The errors of an esbuild BuildFailure, or undefined for any other error. */

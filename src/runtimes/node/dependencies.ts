@@ -1,11 +1,13 @@
 /**
- * Installing a function's npm dependencies into its build directory. Install scripts never run
- * (`--ignore-scripts`): a build must not execute the function's code, or anyone's, on the host.
+ * Installing a function's npm dependencies into its bundle, inside the build sandbox. npm is run
+ * by the path kumo gives (never looked up on PATH, so the bundle cannot shadow it); install
+ * scripts never run (`--ignore-scripts`). Whatever a tenant's `.npmrc` makes npm run instead runs
+ * in the sandbox as the sandbox user, without the network unless `kumo up` allows a registry.
  */
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KumoError } from '../../core/index.ts';
+import type { BuildTools } from '../runtime.ts';
 import { runCommand } from '../run-command.ts';
 import type { CommandResult } from '../run-command.ts';
 
@@ -67,11 +69,12 @@ export async function dependencyNames(dir: string): Promise<string[]> {
   return typeof deps === 'object' && deps !== null ? Object.keys(deps) : [];
 }
 
-/** The environment npm runs with: PATH and HOME, plus npm and proxy settings of the server. */
+/** The environment npm runs with: PATH, HOME and a cache in the build's /tmp, plus npm and proxy settings given to the build. */
 export function npmEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {
-    PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: env.HOME ?? tmpdir(),
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: env.HOME ?? '/tmp',
+    npm_config_cache: `${env.HOME ?? '/tmp'}/.npm`,
   };
   for (const [key, value] of Object.entries(env))
     if (value !== undefined && NPM_PASSTHROUGH.test(key)) out[key] = value;
@@ -81,6 +84,7 @@ export function npmEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
 /** Runs `npm install` in `dir`; throws build_failed with the log when it fails. */
 export async function installDependencies(
   dir: string,
+  tools: BuildTools,
   log: (line: string) => void,
   signal: AbortSignal,
   collected: () => string,
@@ -88,7 +92,7 @@ export async function installDependencies(
   log(`$ npm ${NPM_INSTALL_ARGS.join(' ')}`);
   let result: CommandResult;
   try {
-    result = await runCommand('npm', NPM_INSTALL_ARGS, {
+    result = await runCommand(tools.node, [tools.npmCli, ...NPM_INSTALL_ARGS], {
       cwd: dir,
       env: npmEnvironment(process.env),
       log,

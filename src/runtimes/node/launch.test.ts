@@ -3,9 +3,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { writeLaunchInfo } from './artefact.ts';
+import { writeLaunchRecord } from '../launch-record.ts';
 import { CONTROL_VARIABLES, takeControl } from './control.ts';
 import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
+import { NEUTRAL, taskDir } from '../layout.ts';
 import { heapLimitMb, launchNode, SHIM_PATH } from './launch.ts';
 import { specOf } from './test-support.ts';
 
@@ -13,12 +14,12 @@ test('launch: the environment is the function variables, the basics and the cont
   const buildDir = await mkdtemp(join(tmpdir(), 'kumo-launch-'));
   process.env.KUMO_TEST_SECRET = 'server-secret';
   try {
-    await writeLaunchInfo(buildDir, { entry: 'index.kumo.mjs', exportName: 'main', style: 'lambda' });
+    await writeLaunchRecord(buildDir, 'node', { entry: 'index.kumo.mjs', exportName: 'main', style: 'lambda' });
     const spec = specOf(
       { memory: 512, timeout: '10s', env: { GREETING: 'hi', NODE_ENV: 'staging' } },
       'greet',
     );
-    const plan = launchNode({ buildDir, spec, version: 3, socketPath: '/tmp/x.sock' });
+    const plan = launchNode({ buildDir, spec, version: 3, socketPath: '/tmp/x.sock', view: { neutral: false } });
     assert.equal(plan.command, process.execPath);
     // the shim runs as one bundled JavaScript file, readable by everyone, with no TypeScript left
     const shim = shimBundle(SHIM_PATH);
@@ -31,14 +32,15 @@ test('launch: the environment is the function variables, the basics and the cont
     const again = shimBundle(SHIM_PATH);
     assert.notEqual(dirname(again), dirname(shim));
     assert.equal((await stat(again)).mode & 0o777, 0o644);
-    assert.equal(plan.cwd, buildDir);
+    assert.equal(plan.cwd, taskDir(buildDir));
     assert.deepEqual(plan.env, {
       PATH: '/usr/local/bin:/usr/bin:/bin',
       HOME: '/tmp',
+      LAMBDA_TASK_ROOT: taskDir(buildDir),
       NODE_ENV: 'staging',
       GREETING: 'hi',
       KUMO_SOCKET: '/tmp/x.sock',
-      KUMO_ENTRY: join(buildDir, 'index.kumo.mjs'),
+      KUMO_ENTRY: join(taskDir(buildDir), 'index.kumo.mjs'),
       KUMO_EXPORT: 'main',
       KUMO_STYLE: 'lambda',
       KUMO_FUNCTION: 'greet',
@@ -47,7 +49,17 @@ test('launch: the environment is the function variables, the basics and the cont
       KUMO_TIMEOUT: '10000',
       KUMO_ENV_KEYS: 'GREETING,NODE_ENV',
     });
-    assert.deepEqual(plan.readOnlyPaths, [nodeInstallDir(process.execPath), dirname(shim), buildDir]);
+    assert.deepEqual(
+      plan.mounts.map((m) => m.source).sort(),
+      [nodeInstallDir(process.execPath), dirname(shim), taskDir(buildDir)].sort(),
+    );
+    // In a sandbox every path is neutral: nothing of the host's layout shows.
+    const neutral = launchNode({ buildDir, spec, version: 3, socketPath: '/run/kumo/fn.sock', view: { neutral: true } });
+    assert.equal(neutral.cwd, NEUTRAL.task);
+    assert.equal(neutral.env.LAMBDA_TASK_ROOT, NEUTRAL.task);
+    assert.equal(neutral.env.KUMO_ENTRY, `${NEUTRAL.task}/index.kumo.mjs`);
+    assert.ok(neutral.command.startsWith(`${NEUTRAL.node}/`));
+    assert.ok(neutral.mounts.every((m) => m.target.startsWith('/opt/kumo/') || m.target === NEUTRAL.task));
   } finally {
     delete process.env.KUMO_TEST_SECRET;
     await rm(buildDir, { recursive: true, force: true });
@@ -57,7 +69,7 @@ test('launch: the environment is the function variables, the basics and the cont
 test('launch: a build without a launch record is refused with instance_failed_to_start', async () => {
   const buildDir = await mkdtemp(join(tmpdir(), 'kumo-launch-'));
   try {
-    assert.throws(() => launchNode({ buildDir, spec: specOf(), version: 1, socketPath: '/tmp/x.sock' }), {
+    assert.throws(() => launchNode({ buildDir, spec: specOf(), version: 1, socketPath: '/tmp/x.sock', view: { neutral: false } }), {
       code: 'instance_failed_to_start',
     });
   } finally {

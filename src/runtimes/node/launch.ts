@@ -3,12 +3,12 @@
  * under the memory limit, running the shim, with an environment made only of the function's
  * variables, the basics, and the KUMO_* control variables the shim consumes.
  */
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { controlEnv, taskEnv } from '../launch-record.ts';
+import { Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
-import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
+import { showNode, showShim } from '../shim-bundle.ts';
 import { readLaunchInfo } from './artefact.ts';
-import type { ControlVariable } from './control.ts';
 
 /** The program every instance runs (bundled into plain JavaScript first: see shim-bundle.ts). */
 export const SHIM_PATH = fileURLToPath(new URL('./shim.ts', import.meta.url));
@@ -21,26 +21,24 @@ const BASE_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', NODE_ENV:
 
 /** Plans an instance of the build in `options.buildDir` (reads its launch record). */
 export function launchNode(options: LaunchOptions): LaunchPlan {
-  const { buildDir, spec } = options;
-  const info = readLaunchInfo(buildDir);
-  const shim = shimBundle(SHIM_PATH);
-  const control: Record<ControlVariable, string> = {
-    KUMO_SOCKET: options.socketPath,
-    KUMO_ENTRY: join(buildDir, info.entry),
+  const { spec } = options;
+  const info = readLaunchInfo(options.buildDir);
+  const place = new Placement(options.view);
+  const task = showTask(place, options);
+  const node = showNode(place);
+  const shim = showShim(place, SHIM_PATH);
+  const control: Record<string, string> = {
+    ...controlEnv(options),
+    KUMO_ENTRY: `${task}/${info.entry}`,
     KUMO_EXPORT: info.exportName ?? '',
     KUMO_STYLE: info.style,
-    KUMO_FUNCTION: spec.name,
-    KUMO_VERSION: String(options.version),
-    KUMO_MEMORY: String(spec.memory),
-    KUMO_TIMEOUT: String(spec.timeout),
-    KUMO_ENV_KEYS: Object.keys(spec.env).join(','),
   };
   return {
-    command: process.execPath,
+    command: node,
     args: [`--max-old-space-size=${heapLimitMb(spec.memory)}`, '--enable-source-maps', shim],
-    env: { ...BASE_ENV, ...spec.env, ...control },
-    cwd: buildDir,
-    readOnlyPaths: [nodeInstallDir(process.execPath), dirname(shim), buildDir],
+    env: { ...BASE_ENV, ...taskEnv(task), ...spec.env, ...control },
+    cwd: task,
+    mounts: place.mounts,
   };
 }
 

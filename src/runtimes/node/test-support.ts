@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,9 @@ import type { Readable } from 'node:stream';
 import { parseManifest, toFunctionSpec } from '../../core/index.ts';
 import type { FunctionSpec, ManifestInput } from '../../core/index.ts';
 import { nodeRuntime } from './index.ts';
+import { hostBuildTools } from '../build-job.ts';
+import { taskDir } from '../layout.ts';
+import { writeLaunchRecord } from '../launch-record.ts';
 
 /** A function's files: path inside the bundle → content. */
 export type Files = Record<string, string | Buffer>;
@@ -38,8 +41,9 @@ export function specOf(manifest: ManifestInput = {}, name = 'test-fn'): Function
 /** Writes `files` into a fresh temporary source folder. */
 export async function workspace(files: Files, manifest: ManifestInput = {}): Promise<Workspace> {
   const root = await mkdtemp(join(tmpdir(), 'kumo-node-'));
-  const sourceDir = join(root, 'src');
   const outDir = join(root, 'out');
+  // The build works in place on the bundle, as in the build sandbox (there at /var/task).
+  const sourceDir = taskDir(outDir);
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(sourceDir, path)), { recursive: true });
     await writeFile(join(sourceDir, path), content);
@@ -57,13 +61,16 @@ export async function workspace(files: Files, manifest: ManifestInput = {}): Pro
 
 /** Builds a workspace with the node runtime. */
 export async function build(ws: Workspace, signal = new AbortController().signal): Promise<void> {
-  await nodeRuntime.build({
-    sourceDir: ws.sourceDir,
-    outDir: ws.outDir,
+  // A workspace builds in place; a source elsewhere (an example folder) is copied in first.
+  if (ws.sourceDir !== taskDir(ws.outDir)) await cp(ws.sourceDir, taskDir(ws.outDir), { recursive: true });
+  const record = await nodeRuntime.build({
+    dir: taskDir(ws.outDir),
     spec: ws.spec,
+    tools: hostBuildTools(),
     log: (line) => ws.log.push(line),
     signal,
   });
+  await writeLaunchRecord(ws.outDir, 'node', record);
 }
 
 /** A running instance of a built workspace. */
@@ -86,7 +93,13 @@ export interface TestInstance {
 /** Starts an instance from the runtime's LaunchPlan, exactly as a driver would. */
 export function start(ws: Workspace, version = 1): TestInstance {
   const socketPath = join(ws.root, 'instance.sock');
-  const plan = nodeRuntime.launch({ buildDir: ws.outDir, spec: ws.spec, version, socketPath });
+  const plan = nodeRuntime.launch({
+    buildDir: ws.outDir,
+    spec: ws.spec,
+    version,
+    socketPath,
+    view: { neutral: false },
+  });
   const child = spawn(plan.command, plan.args, {
     env: plan.env,
     cwd: plan.cwd,

@@ -1,28 +1,28 @@
 /**
- * The python runtime's build: copy the bundle, resolve the handler, install `requirements.txt`
- * into `.kumo/site-packages` (wheels only: building an sdist would run its setup code on the
- * host), byte-compile the function's files (a syntax error fails the deploy, not the first
- * request) and leave a launch record. The function's code is never run on the host.
+ * The python runtime's build, run inside the build sandbox on the bundle in `ctx.dir`: resolve
+ * the handler, install `requirements.txt` into `.kumo/site-packages` (wheels only: building an
+ * sdist would run its setup code), byte-compile the function's files (a syntax error fails the
+ * deploy, not the first request) and return the launch record. Python runs isolated (`-I`): the
+ * bundle is not on `sys.path` and no PYTHON* variable applies, so a bundle that ships its own
+ * `compileall.py`, `pip.py` or `sitecustomize.py` cannot replace the tool.
  */
-import { cp, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KumoError } from '../../core/index.ts';
-import { writeLaunchRecord } from '../launch-record.ts';
-import type { BuildContext } from '../runtime.ts';
+import type { BuildContext, LaunchRecord } from '../runtime.ts';
 import { collectingLog, runTool } from '../run-tool.ts';
 import { resolvePythonEntry } from './entry.ts';
-import { findPython } from './interpreter.ts';
 
-/** Where requirements are installed, relative to the build directory. */
+/** Where requirements are installed, relative to the bundle. */
 export const SITE_PACKAGES = '.kumo/site-packages';
 
-/** Variables of the server that pip may need (index, proxy, certificates); nothing else is passed. */
+/** Variables given to the build that pip may need (index, proxy, certificates); nothing else is passed. */
 const PIP_PASSTHROUGH = /^(?:pip_\w+|https?_proxy|no_proxy|ssl_cert_file|requests_ca_bundle)$/i;
 
 const STYLES = ['auto', 'lambda', 'plain'];
 
-/** Builds `ctx.sourceDir` into `ctx.outDir` (see the module comment). */
-export async function buildPython(ctx: BuildContext): Promise<void> {
+/** Builds `ctx.dir` in place (see the module comment). */
+export async function buildPython(ctx: BuildContext): Promise<LaunchRecord> {
   const { log, collected } = collectingLog(ctx.log);
   if (!STYLES.includes(ctx.spec.style)) {
     throw new KumoError(
@@ -30,18 +30,21 @@ export async function buildPython(ctx: BuildContext): Promise<void> {
       `manifest: "style" ${ctx.spec.style} is not a python style (use ${STYLES.join(', ')})`,
     );
   }
-  await cp(ctx.sourceDir, ctx.outDir, { recursive: true, force: true, verbatimSymlinks: true });
-  const entry = await resolvePythonEntry(ctx.outDir, ctx.spec.handler);
+  const entry = await resolvePythonEntry(ctx.dir, ctx.spec.handler);
   log(`handler: ${entry.file}${entry.exportName ? `, function ${entry.exportName}` : ''}`);
-  const python = await findPython(process.env);
-  log(`python: ${python.executable} (${python.version})`);
-  const env = toolEnv(process.env);
-  const tool = { cwd: ctx.outDir, env, log, signal: ctx.signal, collected };
-  if (await exists(path.join(ctx.outDir, 'requirements.txt'))) {
+  const python = ctx.tools.python;
+  if (!python) {
+    throw new KumoError('build_failed', 'no python3 on this server: install it (apt-get install python3) or set KUMO_PYTHON', {
+      log: 'python3 not found (looked at KUMO_PYTHON, /usr/bin/python3 and PATH)',
+    });
+  }
+  const tool = { cwd: ctx.dir, env: toolEnv(process.env), log, signal: ctx.signal, collected };
+  if (await exists(path.join(ctx.dir, 'requirements.txt'))) {
     log('$ pip install --only-binary=:all: --target .kumo/site-packages -r requirements.txt');
     await runTool(
-      python.executable,
+      python,
       [
+        '-I',
         '-m',
         'pip',
         'install',
@@ -58,26 +61,17 @@ export async function buildPython(ctx: BuildContext): Promise<void> {
     );
   }
   // -x keeps kumo's own folder (installed packages) out: only the function's files must compile.
-  await runTool(python.executable, ['-m', 'compileall', '-q', '-x', '(^|/)\\.kumo/', '.'], {
+  await runTool(python, ['-I', '-m', 'compileall', '-q', '-x', '(^|/)\\.kumo/', '.'], {
     ...tool,
     what: 'python3 -m compileall (a syntax error?)',
   });
-  await writeLaunchRecord(ctx.outDir, 'python', {
-    entry: entry.file,
-    exportName: entry.exportName,
-    style: ctx.spec.style,
-    python: python.executable,
-    readPaths: python.readPaths,
-  });
-  log(`built ${ctx.spec.name}: runs ${entry.file} on python ${python.version}`);
+  log(`built ${ctx.spec.name}: runs ${entry.file}`);
+  return { entry: entry.file, exportName: entry.exportName, style: ctx.spec.style };
 }
 
-/** The environment of build tools: PATH and HOME, plus pip and proxy settings of the server. */
+/** The environment of build tools: PATH and HOME, plus pip and proxy settings given to the build. */
 function toolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {
-    PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: env.HOME ?? '/tmp',
-  };
+  const out: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: env.HOME ?? '/tmp' };
   for (const [key, value] of Object.entries(env))
     if (value !== undefined && PIP_PASSTHROUGH.test(key)) out[key] = value;
   return out;

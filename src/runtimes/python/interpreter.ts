@@ -1,12 +1,12 @@
 /**
- * Which python3 runs functions: `KUMO_PYTHON` when set, else the Debian interpreter at
- * /usr/bin/python3, else the first python3 on PATH. Its installation prefix is what a sandbox must
- * mount for it to start (the standard library lives there).
+ * Which python3 runs functions and their builds: `KUMO_PYTHON` when set, else the Debian
+ * interpreter at /usr/bin/python3, else the first python3 on the server's PATH. Looked up once
+ * per server on the host, never from a bundle; its installation prefix is what a sandbox must
+ * show for it to start (the standard library lives there).
  */
-import { execFile } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { KumoError } from '../../core/index.ts';
 
 /** A python interpreter: the binary to run and the folders it reads at start. */
@@ -17,36 +17,43 @@ export interface Interpreter {
   version: string;
 }
 
-const run = promisify(execFile);
+let found: Interpreter | null | undefined;
 
-/** The interpreter for this server's environment `env`; throws build_failed when there is none. */
-export async function findPython(env: NodeJS.ProcessEnv): Promise<Interpreter> {
+/** The server's interpreter, or null when there is none (looked up once, then remembered). */
+export function findPython(env: NodeJS.ProcessEnv = process.env): Interpreter | null {
+  if (found !== undefined) return found;
   const candidates = [
     env.KUMO_PYTHON,
     '/usr/bin/python3',
     ...(env.PATH ?? '')
       .split(':')
-      .filter(Boolean)
+      .filter((dir) => path.isAbsolute(dir))
       .map((dir) => path.join(dir, 'python3')),
   ];
+  found = null;
   for (const candidate of candidates) {
-    if (!candidate) continue;
+    if (!candidate || !path.isAbsolute(candidate)) continue;
     try {
-      await access(candidate, constants.X_OK);
+      accessSync(candidate, constants.X_OK);
     } catch {
       continue;
     }
     const probe =
       'import json, sys; print(json.dumps([sys.executable, sys.base_prefix, sys.prefix, sys.version.split()[0]]))';
-    const { stdout } = await run(candidate, ['-I', '-c', probe], { timeout: 10_000 });
+    const stdout = execFileSync(candidate, ['-I', '-c', probe], { timeout: 10_000, encoding: 'utf8', env: {} });
     const [executable, basePrefix, prefix, version] = JSON.parse(stdout) as [string, string, string, string];
-    return { executable, readPaths: [...new Set([path.dirname(executable), basePrefix, prefix])], version };
+    found = { executable, readPaths: [...new Set([path.dirname(executable), basePrefix, prefix])], version };
+    break;
   }
+  return found;
+}
+
+/** The interpreter instances run; throws instance_failed_to_start when the server has none. */
+export function pythonInterpreter(): Interpreter {
+  const python = findPython();
+  if (python) return python;
   throw new KumoError(
-    'build_failed',
+    'instance_failed_to_start',
     'no python3 on this server: install it (apt-get install python3) or set KUMO_PYTHON',
-    {
-      log: 'python3 not found (looked at KUMO_PYTHON, /usr/bin/python3 and PATH)',
-    },
   );
 }

@@ -128,6 +128,22 @@ export class SqliteStore extends SqliteStatements implements Store {
     });
   }
 
+  deleteVersions(name: string, versions: number[]): number {
+    const active = this.getFunction(name)?.activeVersion;
+    const del = this.prepare('DELETE FROM versions WHERE function = ? AND version = ?');
+    return this.transaction(() =>
+      versions.filter((v) => v !== active).reduce((n, v) => n + Number(del.run(name, v).changes), 0),
+    );
+  }
+
+  buildInUse(buildDir: string): boolean {
+    return this.prepare('SELECT 1 FROM versions WHERE build_dir = ? LIMIT 1').get(buildDir) !== undefined;
+  }
+
+  bundleInUse(bundleHash: string): boolean {
+    return this.prepare('SELECT 1 FROM versions WHERE bundle_hash = ? LIMIT 1').get(bundleHash) !== undefined;
+  }
+
   appendLogs(lines: LogLine[]): void {
     if (!lines.length) return;
     const insert = this.prepare(

@@ -148,9 +148,13 @@ async function startAgent(
     launch: {
       command: process.execPath,
       args: [join(buildDir, 'agent.mjs')],
-      env: { KUMO_SOCKET: join(socketDir, 'instance.sock'), FUNCTION_SECRET: FUNCTION_SECRET_VALUE },
+      // The sandbox shows the socket folder at /run/kumo.
+      env: { KUMO_SOCKET: '/run/kumo/instance.sock', FUNCTION_SECRET: FUNCTION_SECRET_VALUE },
       cwd: buildDir,
-      readOnlyPaths: [process.execPath, buildDir],
+      mounts: [
+        { source: process.execPath, target: process.execPath },
+        { source: buildDir, target: buildDir },
+      ],
     },
   };
   const instance = await driver.start(spec);
@@ -444,7 +448,13 @@ describe('bubblewrap sandbox', () => {
         limits: { memoryMb: 64, network: false },
         startTimeoutMs: 5000,
         onOutput: () => {},
-        launch: { command: process.execPath, args: [], env: {}, cwd: buildDir, readOnlyPaths: [buildDir] },
+        launch: {
+          command: process.execPath,
+          args: [],
+          env: {},
+          cwd: buildDir,
+          mounts: [{ source: buildDir, target: buildDir }],
+        },
       }),
       { code: 'instance_failed_to_start', message: /must be private to the instance/ },
     );

@@ -8,7 +8,8 @@
 import { chmod, chown, lstat, readdir, readlink, realpath, rm, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { KumoError } from '../../../core/index.ts';
-import type { Capability, InstanceLimits, InstanceSpec, LimitViolation } from '../../driver.ts';
+import type { Capability, InstanceLimits, InstanceSpec, JobSpec, LimitViolation } from '../../driver.ts';
+import { NEUTRAL, type Mount } from '../../../runtimes/index.ts';
 import type { Sandbox, SandboxPlan } from '../sandbox.ts';
 import { bwrapArgs, envArgsData, launchCommand, type BwrapConfig } from './bwrap-command.ts';
 import { Cgroups, type InstanceCgroup } from './cgroups.ts';
@@ -79,31 +80,72 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   async prepare(spec: InstanceSpec): Promise<SandboxPlan> {
-    const problems = sandboxProblems(this.probe);
-    if (problems.length) {
-      throw new KumoError(
-        'instance_failed_to_start',
-        `the sandbox is unavailable on this host: ${problems.join('; ')}`,
-      );
-    }
-    // The id names the cgroup and the env file: it must be one plain path component.
-    if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(spec.id)) {
-      throw startError(`instance id ${JSON.stringify(spec.id)} must be letters, digits, ".", "_" or "-"`);
-    }
-    const limits = this.resolveLimits(spec.limits);
+    this.refuseWithoutSandbox();
     const socketDir = dirname(spec.socketPath);
-    const bindSources = await this.checkPaths(spec, socketDir);
-    await this.claimSocketDir(socketDir);
+    await this.checkSocketDir(spec, socketDir);
+    const limits = this.resolveLimits(spec.limits);
+    const plan = await this.confine({
+      id: spec.id,
+      launch: spec.launch,
+      limits,
+      memoryBytes: Math.round(limits.memoryMb * 1024 * 1024),
+      writable: [{ source: socketDir, target: NEUTRAL.socketDir }],
+      beforeGroup: () => this.claimSocketDir(socketDir),
+    });
+    return plan;
+  }
+
+  async prepareJob(job: JobSpec): Promise<SandboxPlan> {
+    this.refuseWithoutSandbox();
+    const limits = this.resolveLimits(job.limits);
+    if (!Number.isFinite(job.work.sizeMb) || job.work.sizeMb <= 0)
+      throw startError(`the work folder size must be a positive number (got ${job.work.sizeMb})`);
+    // tmpfs pages are charged to the memory cgroup: the work folder and /tmp come on top of memory.
+    const memoryMb = limits.memoryMb + job.work.sizeMb + limits.tmpSizeMb;
+    return this.confine({
+      id: job.id,
+      launch: job.launch,
+      limits,
+      memoryBytes: Math.round(memoryMb * 1024 * 1024),
+      writable: [],
+      workTmpfs: { target: job.launch.cwd, sizeBytes: Math.round(job.work.sizeMb * 1024 * 1024) },
+    });
+  }
+
+  async forget(hostPath: string): Promise<void> {
+    await this.mirror?.forget(hostPath);
+  }
+
+  /** The launch chain of one confined process: cgroup, env file, bwrap view. */
+  private async confine(c: {
+    id: string;
+    launch: InstanceSpec['launch'];
+    limits: ResolvedLimits;
+    memoryBytes: number;
+    writable: Mount[];
+    workTmpfs?: { target: string; sizeBytes: number };
+    beforeGroup?: () => Promise<void>;
+  }): Promise<SandboxPlan> {
+    // The id names the cgroup and the env file: it must be one plain path component.
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(c.id)) {
+      throw startError(`instance id ${JSON.stringify(c.id)} must be letters, digits, ".", "_" or "-"`);
+    }
+    const mounts = await this.checkMounts(c.launch);
+    await c.beforeGroup?.();
     const files = await this.sandboxFiles();
-    const group = await this.createGroup(spec.id, limits);
-    const envFile = join(files.envDir, spec.id);
+    const group = await this.createGroup(c.id, c.limits, c.memoryBytes);
+    const envFile = join(files.envDir, c.id);
     try {
-      await writeFile(envFile, envArgsData(spec.launch.env), { mode: 0o600 });
+      await writeFile(envFile, envArgsData(c.launch.env), { mode: 0o600 });
     } catch (err) {
-      await this.releaseInstance(spec.id, group, envFile);
+      await this.releaseInstance(c.id, group, envFile);
       throw startError(`could not prepare the sandbox: ${(err as Error).message}`);
     }
-    const cmd = launchCommand({ ...this.config(spec, limits, files, group, envFile), bindSources });
+    const cmd = launchCommand({
+      ...this.config(c.launch, c.limits, files, group, envFile, c.writable),
+      mounts,
+      ...(c.workTmpfs ? { workTmpfs: c.workTmpfs } : {}),
+    });
     let released = false;
     return {
       command: cmd.command,
@@ -119,9 +161,20 @@ export class BubblewrapSandbox implements Sandbox {
       release: async () => {
         if (released) return;
         released = true;
-        await this.releaseInstance(spec.id, group, envFile);
+        await this.releaseInstance(c.id, group, envFile);
       },
     };
+  }
+
+  /** A host that cannot sandbox gets nothing prepared. */
+  private refuseWithoutSandbox(): void {
+    const problems = sandboxProblems(this.probe);
+    if (problems.length) {
+      throw new KumoError(
+        'instance_failed_to_start',
+        `the sandbox is unavailable on this host: ${problems.join('; ')}`,
+      );
+    }
   }
 
   async capabilities(): Promise<Capability[]> {
@@ -132,11 +185,12 @@ export class BubblewrapSandbox implements Sandbox {
   describe(spec: InstanceSpec): string[] {
     const files = sandboxFilePaths(this.runDir);
     const cfg = this.config(
-      spec,
+      spec.launch,
       this.resolveLimits(spec.limits),
       files,
       undefined,
       join(files.envDir, spec.id),
+      [{ source: dirname(spec.socketPath), target: NEUTRAL.socketDir }],
     );
     return [cfg.bwrapPath, ...bwrapArgs(cfg)];
   }
@@ -180,21 +234,22 @@ export class BubblewrapSandbox implements Sandbox {
 
   /** The data that shapes one instance's sandbox. */
   private config(
-    spec: InstanceSpec,
+    launch: InstanceSpec['launch'],
     limits: ResolvedLimits,
     files: SandboxFiles,
     group: InstanceCgroup | undefined,
     envFile: string,
+    writable: Mount[],
   ): BwrapConfig {
     return {
       ...hostConfig(this.probe),
       network: limits.network,
       tmpSizeBytes: Math.round(limits.tmpSizeMb * 1024 * 1024),
-      readOnlyPaths: spec.launch.readOnlyPaths,
-      writablePaths: [dirname(spec.socketPath)],
-      cwd: spec.launch.cwd,
-      command: spec.launch.command,
-      args: spec.launch.args,
+      mounts: launch.mounts,
+      writable,
+      cwd: launch.cwd,
+      command: launch.command,
+      args: launch.args,
       procsFiles: group?.procsFiles ?? [],
       files,
       envFile,
@@ -244,17 +299,11 @@ export class BubblewrapSandbox implements Sandbox {
     }
   }
 
-  /** Refuses paths that would widen the view, and names the folder to fix when bwrap could not read one. */
-  private async checkPaths(spec: InstanceSpec, socketDir: string): Promise<Record<string, string>> {
-    const mounted = [...spec.launch.readOnlyPaths, socketDir];
-    const bad = mounted.find((p) => !isAbsolute(p) || posix.normalize(p) === '/');
-    if (bad !== undefined || !isAbsolute(spec.launch.cwd)) {
-      throw startError(
-        `sandbox paths must be absolute, and / cannot be mounted (got ${JSON.stringify(bad ?? spec.launch.cwd)})`,
-      );
-    }
-    // The socket folder is mounted read-write: it must be the instance's own, empty folder, or
-    // a caller mistake (say, the socket straight in /tmp) would hand the function a host folder.
+  /** The socket folder is mounted read-write: it must be the instance's own, empty, real folder. */
+  private async checkSocketDir(spec: InstanceSpec, socketDir: string): Promise<void> {
+    if (!isAbsolute(socketDir) || posix.normalize(socketDir) === '/')
+      throw startError(`the socket folder must be an absolute path other than / (got ${JSON.stringify(socketDir)})`);
+    // A caller mistake (say, the socket straight in /tmp) would otherwise hand the function a host folder.
     const st = await lstat(socketDir).catch(() => undefined);
     if (!st?.isDirectory()) {
       throw startError(`the socket folder ${socketDir} must exist and be a real folder`);
@@ -263,15 +312,30 @@ export class BubblewrapSandbox implements Sandbox {
     if (entries.some((e) => e !== basename(spec.socketPath))) {
       throw startError(`the socket folder ${socketDir} must be private to the instance (it is not empty)`);
     }
-    const sources: Record<string, string> = {};
-    if (!this.probe.runsAsRoot) return sources; // bwrap runs as kumo's user, which owns these paths
-    for (const path of spec.launch.readOnlyPaths) {
-      const problem = await accessProblem(path, this.probe.hostUid, this.probe.hostGid, 'read');
-      if (!problem) continue;
-      if (!this.mirror) throw startError(`the sandbox cannot see ${path}: ${problem}`);
-      sources[path] = await this.mirror.sourceFor(path);
+  }
+
+  /**
+   * Refuses mounts that would widen the view, and gives each source the sandbox user cannot
+   * reach (a checkout under a 0700 folder) a staged copy it can.
+   */
+  private async checkMounts(launch: InstanceSpec['launch']): Promise<Mount[]> {
+    const bad = launch.mounts.find(
+      (m) => !isAbsolute(m.source) || !isAbsolute(m.target) || posix.normalize(m.target) === '/',
+    );
+    if (bad !== undefined || !isAbsolute(launch.cwd)) {
+      throw startError(
+        `sandbox paths must be absolute, and / cannot be mounted (got ${JSON.stringify(bad ?? launch.cwd)})`,
+      );
     }
-    return sources;
+    if (!this.probe.runsAsRoot) return launch.mounts; // bwrap runs as kumo's user, which owns these paths
+    const out: Mount[] = [];
+    for (const m of launch.mounts) {
+      const problem = await accessProblem(m.source, this.probe.hostUid, this.probe.hostGid, 'read');
+      if (!problem) out.push(m);
+      else if (!this.mirror) throw startError(`the sandbox cannot see ${m.source}: ${problem}`);
+      else out.push({ source: await this.mirror.sourceFor(m.source), target: m.target });
+    }
+    return out;
   }
 
   /** Hands the socket folder to the sandbox's host user, so the function can create its socket there. */
@@ -294,10 +358,10 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   /** Creates the instance's cgroup, with a start error that says what went wrong. */
-  private async createGroup(id: string, limits: ResolvedLimits): Promise<InstanceCgroup> {
+  private async createGroup(id: string, limits: ResolvedLimits, memoryBytes: number): Promise<InstanceCgroup> {
     try {
       const group = await this.cgroups.create(id, {
-        memoryBytes: Math.round(limits.memoryMb * 1024 * 1024),
+        memoryBytes,
         maxProcesses: Math.round(limits.maxProcesses),
         cpu: limits.cpu,
       });

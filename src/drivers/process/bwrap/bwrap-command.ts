@@ -20,6 +20,7 @@
  * LD_PRELOAD) must never reach a process running with kumo's privileges.
  */
 import { posix } from 'node:path';
+import type { Mount } from '../../../runtimes/index.ts';
 import { SANDBOX_HOSTNAME, SANDBOX_USER, type SandboxFiles } from './sandbox-files.ts';
 
 /** The file descriptors the launcher opens for bwrap (dash only redirects single digits). */
@@ -56,12 +57,12 @@ export interface BwrapConfig {
   rootfs: RootEntry[];
   network: boolean;
   tmpSizeBytes: number;
-  /** Host paths shown read-only at the same place (runtime binary, shim, build). */
-  readOnlyPaths: string[];
-  /** Where to bind a read-only path from, when not from itself (a mirror the sandbox user can reach). */
-  bindSources?: Record<string, string>;
-  /** Host folders shown read-write at the same place (the instance's socket folder). */
-  writablePaths: string[];
+  /** Host paths shown read-only at `target` (runtime, shim, bundle); `source` may be a mirror. */
+  mounts: Mount[];
+  /** Host folders shown read-write at `target` (the instance's socket folder). */
+  writable: Mount[];
+  /** A private, size-limited, writable tmpfs (a build's task folder), if any. */
+  workTmpfs?: { target: string; sizeBytes: number };
   cwd: string;
   command: string;
   args: string[];
@@ -148,9 +149,12 @@ export function bwrapArgs(cfg: BwrapConfig): string[] {
   for (const path of ETC_ALWAYS) a.push('--ro-bind-try', path, path);
   if (cfg.network) for (const path of ETC_NETWORK) a.push('--ro-bind-try', path, path);
   const covered = cfg.rootfs.map((e) => e.path);
-  for (const path of outermost(cfg.readOnlyPaths, covered))
-    a.push('--ro-bind', cfg.bindSources?.[path] ?? path, path);
-  for (const path of outermost(cfg.writablePaths, [])) a.push('--bind', path, path);
+  const sources = new Map(cfg.mounts.map((m) => [posix.normalize(m.target), m.source]));
+  for (const target of outermost([...sources.keys()], covered))
+    a.push('--ro-bind', sources.get(target) ?? target, target);
+  if (cfg.workTmpfs)
+    a.push('--perms', '0777', '--size', String(cfg.workTmpfs.sizeBytes), '--tmpfs', cfg.workTmpfs.target);
+  for (const m of cfg.writable) a.push('--bind', m.source, m.target);
   // Last: the tmpfs bwrap assembled the view in, and the one of /dev, become read-only (the
   // mounts on them, like /tmp, /dev/shm and the socket folder, stay as they are).
   a.push('--remount-ro', '/dev', '--remount-ro', '/');

@@ -45,7 +45,7 @@ describe('host probe', () => {
           limits: { memoryMb: 64, network: false },
           startTimeoutMs: 1000,
           onOutput: () => {},
-          launch: { command: '/bin/true', args: [], env: {}, cwd: '/', readOnlyPaths: [] },
+          launch: { command: '/bin/true', args: [], env: {}, cwd: '/', mounts: [] },
         }),
         {
           code: 'instance_failed_to_start',

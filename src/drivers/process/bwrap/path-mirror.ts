@@ -46,6 +46,17 @@ export class PathMirror {
     return mirror;
   }
 
+  /** Removes the staged copy of `p` (and of anything below it), if there is one. */
+  async forget(p: string): Promise<void> {
+    const inside = (q: string) => q === p || q.startsWith(`${p}/`);
+    for (const [q, mirror] of [...this.mirrors]) {
+      if (!inside(q)) continue;
+      this.mirrors.delete(q);
+      const dest = await mirror.catch(() => undefined);
+      if (dest) await rm(dest, { recursive: true, force: true });
+    }
+  }
+
   private async mirror(p: string): Promise<string> {
     const dest = path.join(this.stageDir, createHash('sha256').update(p).digest('hex').slice(0, 24));
     const tmp = `${dest}.${process.pid}.tmp`;
