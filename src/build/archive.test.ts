@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -120,5 +120,179 @@ test('the tree hash depends on content and executable bits, not on mtimes', asyn
   } finally {
     await rm(a, { recursive: true, force: true });
     await rm(b, { recursive: true, force: true });
+  }
+});
+
+/** A destination nested in a fresh parent, with a canary file beside it that must never change. */
+async function fenced(): Promise<{
+  parent: string;
+  dest: string;
+  canary: string;
+  done: () => Promise<void>;
+}> {
+  const parent = await tmp();
+  const dest = path.join(parent, 'a', 'b', 'dest');
+  await mkdir(dest, { recursive: true });
+  const canary = path.join(parent, 'a', 'canary');
+  await writeFile(canary, 'original');
+  return { parent, dest, canary, done: () => rm(parent, { recursive: true, force: true }) };
+}
+
+/** Expects invalid_archive matching `pattern`, an empty destination and an untouched canary. */
+async function refusedCleanly(entries: Parameters<typeof tarOf>[0], pattern: RegExp): Promise<void> {
+  const f = await fenced();
+  try {
+    await assert.rejects(extractBundle(tarOf(entries), f.dest), (err: KumoError) => {
+      assert.equal(err.code, 'invalid_archive');
+      assert.match(err.message, pattern);
+      return true;
+    });
+    assert.deepEqual(await readdir(f.dest), [], 'nothing was written');
+    assert.equal(await readFile(f.canary, 'utf8'), 'original', 'the canary beside the bundle is untouched');
+    assert.deepEqual((await readdir(path.join(f.parent, 'a'))).sort(), ['b', 'canary']);
+  } finally {
+    await f.done();
+  }
+}
+
+test('a chain of harmless-looking symlinks that leaves the bundle is refused (no write through it)', async () => {
+  const chain: Parameters<typeof tarOf>[0] = [
+    { path: 'ok.js', body: 'x' },
+    { path: 'q', type: 'SymbolicLink', linkpath: '.' },
+    { path: 'u1', type: 'SymbolicLink', linkpath: 'q/..' },
+    { path: 'u2', type: 'SymbolicLink', linkpath: 'u1/..' },
+  ];
+  await refusedCleanly(chain, /symlink "u1" points outside the bundle/);
+  // The old extractor wrote this through the chain, into the canary beside the bundle.
+  await refusedCleanly(
+    [...chain, { path: 'u2/canary', body: 'pwned' }],
+    /"u2\/canary" lies inside symlink "u2"/,
+  );
+});
+
+test('a .kumo symlink leading out of the bundle through a chain is refused', () =>
+  refusedCleanly(
+    [
+      { path: 'ok.js', body: 'x' },
+      { path: 'q', type: 'SymbolicLink', linkpath: '.' },
+      { path: '.kumo', type: 'SymbolicLink', linkpath: 'q/../kumo' },
+    ],
+    /symlink "\.kumo" points outside the bundle/,
+  ));
+
+test('".." through a symlink made by an earlier entry is refused', () =>
+  refusedCleanly(
+    [
+      { path: 'ok.js', body: 'x' },
+      { path: 's/', type: 'Directory' },
+      { path: 's/l', type: 'SymbolicLink', linkpath: '..' },
+      { path: 'e', type: 'SymbolicLink', linkpath: 's/l/..' },
+    ],
+    /symlink "e" points outside the bundle/,
+  ));
+
+test('a file written through a symlink made by an earlier entry is refused', () =>
+  refusedCleanly(
+    [
+      { path: 'ok.js', body: 'x' },
+      { path: 's/', type: 'Directory' },
+      { path: 's/l', type: 'SymbolicLink', linkpath: '..' },
+      { path: 'e', type: 'SymbolicLink', linkpath: 's/l/..' },
+      { path: 'e/canary', body: 'pwned' },
+    ],
+    /entry "e\/canary" lies inside symlink "e"/,
+  ));
+
+test('an entry whose parent is a symlink or a file is refused, in either order', async () => {
+  await refusedCleanly(
+    [
+      { path: 'sub/ok.js', body: 'x' },
+      { path: 'l', type: 'SymbolicLink', linkpath: 'sub' },
+      { path: 'l/x', body: 'through the link' },
+    ],
+    /entry "l\/x" lies inside symlink "l"/,
+  );
+  await refusedCleanly(
+    [
+      { path: 'l/x', body: 'x' },
+      { path: 'l', type: 'SymbolicLink', linkpath: '.' },
+    ],
+    /entry "l" appears twice/,
+  );
+  await refusedCleanly(
+    [
+      { path: 'f', body: 'x' },
+      { path: 'f/x', body: 'x' },
+    ],
+    /entry "f\/x" lies inside file "f"/,
+  );
+});
+
+test('the same path twice is refused unless both are folders', async () => {
+  await refusedCleanly(
+    [
+      { path: 'x', body: 'a file' },
+      { path: 'x', type: 'SymbolicLink', linkpath: '.' },
+    ],
+    /entry "x" appears twice/,
+  );
+  await refusedCleanly(
+    [
+      { path: 'sub/', type: 'Directory' },
+      { path: 'x', type: 'SymbolicLink', linkpath: 'sub' },
+      { path: 'x/', type: 'Directory' },
+    ],
+    /entry "x\/" appears twice/,
+  );
+  await refusedCleanly(
+    [
+      { path: 'x', body: 'first' },
+      { path: 'x', body: 'second' },
+    ],
+    /entry "x" appears twice/,
+  );
+  const dir = await tmp();
+  try {
+    await extractBundle(
+      tarOf([
+        { path: 'd/', type: 'Directory' },
+        { path: 'd/f', body: 'x' },
+        { path: 'd/', type: 'Directory' },
+      ]),
+      dir,
+    );
+    assert.equal(await readFile(path.join(dir, 'd/f'), 'utf8'), 'x');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a hard link is refused even when it names a file of the bundle', () =>
+  refusedCleanly(
+    [
+      { path: 'ok.js', body: 'x' },
+      { path: 'h', type: 'Link', linkpath: 'ok.js' },
+    ],
+    /entry "h" is a Link/,
+  ));
+
+test('symlinks chained inside the bundle, or dangling inside it, are kept', async () => {
+  const dir = await tmp();
+  try {
+    const res = await extractBundle(
+      tarOf([
+        { path: 'lib/v1/index.js', body: 'v1' },
+        { path: 'q', type: 'SymbolicLink', linkpath: '.' },
+        { path: 'current', type: 'SymbolicLink', linkpath: 'q/lib/v1' },
+        { path: 'lib/latest', type: 'SymbolicLink', linkpath: '../current' },
+        { path: 'later', type: 'SymbolicLink', linkpath: 'not-yet/../lib' },
+      ]),
+      dir,
+    );
+    assert.equal(res.files, 5);
+    assert.equal(await readFile(path.join(dir, 'lib/latest/index.js'), 'utf8'), 'v1');
+    assert.equal(await readlink(path.join(dir, 'later')), 'not-yet/../lib');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

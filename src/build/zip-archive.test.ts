@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { KumoError } from '../core/index.ts';
 import { extractZip, isZip } from './zip-archive.ts';
 
 /** A zip made by python's zipfile (deflated): [name, content, unix mode, times to repeat the content?]. */
@@ -11,7 +12,8 @@ async function zipOf(entries: [string, string, number, number?][]): Promise<Buff
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kumo-zip-'));
   const file = path.join(dir, 'a.zip');
   const script = `
-import json, sys, zipfile
+import json, sys, warnings, zipfile
+warnings.simplefilter('ignore')  # duplicate names are written on purpose
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     for name, content, mode, *repeat in json.loads(sys.argv[2]):
         info = zipfile.ZipInfo(name)
@@ -65,4 +67,83 @@ test('a zip bomb stops at the expanded-size bound, a long one at the entry bound
   } finally {
     await rm(dest, { recursive: true, force: true });
   }
+});
+
+const LINK = 0o120777;
+const REG = 0o100644;
+
+/** Expects invalid_archive matching `pattern`, an empty destination and an untouched canary beside it. */
+async function refusedCleanly(entries: [string, string, number][], pattern: RegExp): Promise<void> {
+  const archive = await zipOf(entries);
+  const parent = await mkdtemp(path.join(os.tmpdir(), 'kumo-unzip-'));
+  const dest = path.join(parent, 'a', 'b', 'dest');
+  const canary = path.join(parent, 'a', 'canary');
+  try {
+    await mkdir(dest, { recursive: true });
+    await writeFile(canary, 'original');
+    await assert.rejects(extractZip(archive, dest), (err: KumoError) => {
+      assert.equal(err.code, 'invalid_archive');
+      assert.match(err.message, pattern);
+      return true;
+    });
+    assert.deepEqual(await readdir(dest), [], 'nothing was written');
+    assert.equal(await readFile(canary, 'utf8'), 'original', 'the canary beside the bundle is untouched');
+    assert.deepEqual((await readdir(path.join(parent, 'a'))).sort(), ['b', 'canary']);
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+}
+
+test('a chain of harmless-looking symlinks that leaves the bundle is refused', async () => {
+  const chain: [string, string, number][] = [
+    ['ok.js', 'x', REG],
+    ['q', '.', LINK],
+    ['u1', 'q/..', LINK],
+    ['u2', 'u1/..', LINK],
+  ];
+  await refusedCleanly(chain, /symlink "u1" points outside the bundle/);
+  await refusedCleanly([...chain, ['u2/canary', 'pwned', REG]], /"u2\/canary" lies inside symlink "u2"/);
+});
+
+test('a .kumo symlink chain and ".." through an earlier symlink are refused', async () => {
+  await refusedCleanly(
+    [
+      ['q', '.', LINK],
+      ['.kumo', 'q/../kumo', LINK],
+    ],
+    /symlink "\.kumo" points outside the bundle/,
+  );
+  await refusedCleanly(
+    [
+      ['s/l', '..', LINK],
+      ['e', 's/l/..', LINK],
+    ],
+    /symlink "e" points outside the bundle/,
+  );
+});
+
+test('entries under a symlink and duplicate entries are refused', async () => {
+  await refusedCleanly(
+    [
+      ['sub/ok.js', 'x', REG],
+      ['l', 'sub', LINK],
+      ['l/x', 'through the link', REG],
+    ],
+    /entry "l\/x" lies inside symlink "l"/,
+  );
+  await refusedCleanly(
+    [
+      ['x', 'a file', REG],
+      ['x', '.', LINK],
+    ],
+    /entry "x" appears twice/,
+  );
+  await refusedCleanly(
+    [
+      ['sub/', '', 0o040755],
+      ['x', 'sub', LINK],
+      ['x/', '', 0o040755],
+    ],
+    /entry "x\/" appears twice/,
+  );
 });

@@ -1,14 +1,15 @@
 /**
  * Safe extraction of an uploaded .zip, with the same refusals as tar.gz bundles (archive.ts):
- * every entry is checked before anything is written — no absolute paths, no `..` (zip-slip), no
- * symlink leaving the bundle, no devices, FIFOs or sockets — within the same bounds on entry count
- * and expanded size (a zip bomb stops at the bound, counted on the bytes actually inflated).
+ * entries go into a BundleTree (bundle-tree.ts), which checks the whole bundle before anything is
+ * written — no absolute paths, no `..` (zip-slip), nothing under a symlink, no path twice, no
+ * symlink leaving the bundle once resolved through the tree — and devices, FIFOs and sockets are
+ * refused here, within the same bounds on entry count and expanded size (a zip bomb stops at the
+ * bound, counted on the bytes actually inflated).
  */
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { KumoError } from '../core/index.ts';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './archive.ts';
+import { BundleTree } from './bundle-tree.ts';
 
 /** The four bytes every zip starts with (a local file header), or an empty archive's end record. */
 export function isZip(data: Buffer): boolean {
@@ -21,11 +22,6 @@ export function isZip(data: Buffer): boolean {
   );
 }
 
-type ZipItem =
-  | { kind: 'file'; path: string; executable: boolean; data: Buffer }
-  | { kind: 'dir'; path: string }
-  | { kind: 'symlink'; path: string; target: string };
-
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -37,25 +33,9 @@ export async function extractZip(
   dest: string,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<{ files: number; bytes: number }> {
-  const items = await readZip(archive, limits);
-  let files = 0;
-  let bytes = 0;
-  for (const item of items) {
-    const abs = path.join(dest, item.path);
-    if (item.kind === 'dir') {
-      await mkdir(abs, { recursive: true });
-      continue;
-    }
-    await mkdir(path.dirname(abs), { recursive: true });
-    if (item.kind === 'file') {
-      await writeFile(abs, item.data, { mode: item.executable ? 0o755 : 0o644 });
-      bytes += item.data.length;
-    } else {
-      await symlink(item.target, abs);
-    }
-    files++;
-  }
-  return { files, bytes };
+  const tree = new BundleTree({ refuse });
+  await readZip(archive, tree, limits);
+  return tree.write(dest);
 }
 
 function refuse(message: string): KumoError {
@@ -75,27 +55,23 @@ function openZip(archive: Buffer): Promise<ZipFile> {
   });
 }
 
-/** Reads and checks every entry into memory (the upload is bounded). */
-async function readZip(archive: Buffer, limits: ArchiveLimits): Promise<ZipItem[]> {
+/** Reads every entry into `tree`, keeping file contents in memory (bounded by the limits). */
+async function readZip(archive: Buffer, tree: BundleTree, limits: ArchiveLimits): Promise<void> {
   const zip = await openZip(archive);
   if (zip.entryCount > limits.maxEntries) {
     zip.close();
     throw refuse(`more than ${limits.maxEntries} entries`);
   }
-  const items: ZipItem[] = [];
   let expanded = 0;
   try {
     for (;;) {
       const entry = await nextEntry(zip);
       if (!entry) break;
-      const item = await readItem(zip, entry, limits.maxExpandedBytes - expanded);
-      if (item?.kind === 'file') expanded += item.data.length;
-      if (item) items.push(item);
+      expanded += await readItem(zip, entry, tree, limits.maxExpandedBytes - expanded);
     }
   } finally {
     zip.close();
   }
-  return items;
 }
 
 function nextEntry(zip: ZipFile): Promise<Entry | undefined> {
@@ -133,35 +109,34 @@ function yauzlRefusal(err: Error): KumoError {
   return refuse(`not a valid zip archive (${err.message})`);
 }
 
-/** One entry checked and read; undefined for the root folder. */
-async function readItem(zip: ZipFile, entry: Entry, budget: number): Promise<ZipItem | undefined> {
+/** One entry checked and added to `tree`; returns the bytes it expanded to. */
+async function readItem(zip: ZipFile, entry: Entry, tree: BundleTree, budget: number): Promise<number> {
   const raw = entry.fileName;
   const name = JSON.stringify(raw);
   if (raw.includes('\0')) throw refuse(`entry ${name} has a NUL byte in its path`);
   if (raw.includes('\\')) throw refuse(`entry ${name} has a backslash in its path`);
   if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) throw refuse(`entry ${name} has an absolute path`);
   if (raw.split('/').includes('..')) throw refuse(`entry ${name} has a ".." path`);
-  const rel = path.posix
-    .normalize(raw)
-    .replace(/^(\.\/)+/, '')
-    .replace(/\/+$/, '');
   // Unix permissions live in the high half of the external attributes when made on Unix (3).
   const unixMode = entry.versionMadeBy >> 8 === 3 ? (entry.externalFileAttributes >>> 16) & 0xffff : 0;
   const type = unixMode & S_IFMT;
-  const isDir = raw.endsWith('/') || type === S_IFDIR;
-  if (isDir) return rel === '' || rel === '.' ? undefined : { kind: 'dir', path: rel };
+  if (raw.endsWith('/') || type === S_IFDIR) {
+    tree.add({ kind: 'dir', path: raw });
+    return 0;
+  }
   if (type !== 0 && type !== S_IFREG && type !== S_IFLNK)
     throw refuse(`entry ${name} is a device, FIFO or socket, which bundles may not contain`);
-  const data = await readEntryData(zip, entry, type === S_IFLNK ? 4096 : budget);
   if (type === S_IFLNK) {
-    const target = data.toString('utf8');
-    if (!target || target.startsWith('/')) throw refuse(`symlink ${name} points to an absolute path`);
-    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(rel), target));
-    if (resolved === '..' || resolved.startsWith('../'))
-      throw refuse(`symlink ${name} points outside the bundle`);
-    return { kind: 'symlink', path: rel, target };
+    const target = (await readEntryData(zip, entry, 4096)).toString('utf8');
+    tree.add({ kind: 'symlink', path: raw, target });
+    return 0;
   }
-  return { kind: 'file', path: rel, executable: (unixMode & 0o111) !== 0, data };
+  // Added before reading, so a bad path or a duplicate is refused before inflating anything.
+  const data: Buffer[] = [];
+  tree.add({ kind: 'file', path: raw, executable: (unixMode & 0o111) !== 0, data });
+  const content = await readEntryData(zip, entry, budget);
+  data.push(content);
+  return content.length;
 }
 
 function readEntryData(zip: ZipFile, entry: Entry, budget: number): Promise<Buffer> {
