@@ -49,7 +49,10 @@ export function parseBuildConfig(
     const n = Number(text) * scale;
     const name = `--build-${flag.replace(/Mb$|Ms$/, '').toLowerCase()}`;
     if (!Number.isFinite(n) || n < min || n > max)
-      throw new KumoError('bad_request', `${name} must be between ${min / scale} and ${max / scale} (got ${text})`);
+      throw new KumoError(
+        'bad_request',
+        `${name} must be between ${min / scale} and ${max / scale} (got ${text})`,
+      );
     return n;
   };
   const allow = [...(values['build-allow'] ?? []), ...(env.KUMO_BUILD_ALLOW ?? '').split(',')]
@@ -61,7 +64,10 @@ export function parseBuildConfig(
   }
   const keep = Number(values['keep-versions'] ?? 10);
   if (!Number.isInteger(keep) || keep < 1 || keep > 10_000)
-    throw new KumoError('bad_request', `--keep-versions must be a whole number from 1 to 10000 (got ${values['keep-versions']})`);
+    throw new KumoError(
+      'bad_request',
+      `--keep-versions must be a whole number from 1 to 10000 (got ${values['keep-versions']})`,
+    );
   return {
     limits: {
       memoryMb: Math.round(num('memoryMb', values['build-memory'])),

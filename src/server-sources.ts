@@ -3,8 +3,7 @@
  * SourceDeployer (zip, git, projects) that the deploy route uses, and the watched deploy folder
  * (`kumo up --watch DIR`), which deploys through the same path and deletes as the API does.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { SourceDeployer, type DeployService } from './api/index.ts';
 import { DeployWatcher } from './build/index.ts';
 import type { ServerLog } from './core/index.ts';

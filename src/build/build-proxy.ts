@@ -101,13 +101,21 @@ function forward(
     res.writeHead(400).end('kumo: the build proxy takes absolute http:// URLs or CONNECT\n');
     return;
   }
-  const target = targetOf(`${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}:${url.port || 80}`);
+  const target = targetOf(
+    `${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}:${url.port || 80}`,
+  );
   if (url.protocol !== 'http:' || !target || !allowed.has(target.key)) {
     res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(url.host));
     return;
   }
   const upstream = http.request(
-    { host: target.host, port: target.port, method: req.method, path: url.pathname + url.search, headers: req.headers },
+    {
+      host: target.host,
+      port: target.port,
+      method: req.method,
+      path: url.pathname + url.search,
+      headers: req.headers,
+    },
     (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);

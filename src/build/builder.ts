@@ -35,7 +35,8 @@ const PROXY_AT = '/run/kumo-proxy';
  * kumo's build proxy.
  */
 export function buildToolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const pass = /^(?:npm_config_(?:registry|ca|cafile|strict_ssl|fetch_retries|fetch_retry_mintimeout|fetch_retry_maxtimeout|fetch_timeout)|pip_(?:index_url|extra_index_url|trusted_host|cert|timeout|retries)|node_extra_ca_certs|ssl_cert_file|requests_ca_bundle)$/i;
+  const pass =
+    /^(?:npm_config_(?:registry|ca|cafile|strict_ssl|fetch_retries|fetch_retry_mintimeout|fetch_retry_maxtimeout|fetch_timeout)|pip_(?:index_url|extra_index_url|trusted_host|cert|timeout|retries)|node_extra_ca_certs|ssl_cert_file|requests_ca_bundle)$/i;
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined && pass.test(key)) out[key] = value;
   return out;
@@ -75,7 +76,13 @@ export class Builder {
     const hostWork = await mkdtemp(path.join(this.o.workRoot, 'build-'));
     try {
       const dir = neutral ? NEUTRAL.task : hostWork;
-      const launch = buildJobPlan({ runtime: r.runtime, spec: r.spec, view: { neutral }, dir, env: this.o.toolEnv });
+      const launch = buildJobPlan({
+        runtime: r.runtime,
+        spec: r.spec,
+        view: { neutral },
+        dir,
+        env: this.o.toolEnv,
+      });
       if (this.o.proxySocket) {
         const at = neutral ? PROXY_AT : path.dirname(this.o.proxySocket);
         launch.mounts.push({ source: path.dirname(this.o.proxySocket), target: at });
@@ -117,7 +124,10 @@ export class Builder {
       await rm(r.outDir, { recursive: true, force: true });
       if (err instanceof KumoError) {
         const details = (err.details ?? {}) as { log?: string };
-        throw new KumoError(err.code, err.message, { ...(err.details as object), log: details.log ?? lines.join('\n') });
+        throw new KumoError(err.code, err.message, {
+          ...(err.details as object),
+          log: details.log ?? lines.join('\n'),
+        });
       }
       throw fail(`build of '${r.spec.name}' failed: ${(err as Error).message}`);
     } finally {
@@ -142,7 +152,10 @@ export class Builder {
       throw fail(`the build's output is larger than its ${limits.diskMb} MB disk limit (build.disk)`);
     const message = lastJson(result.control);
     if (message?.type === 'error') {
-      const code = message.code === 'unknown_handler' || message.code === 'invalid_manifest' ? message.code : 'build_failed';
+      const code =
+        message.code === 'unknown_handler' || message.code === 'invalid_manifest'
+          ? message.code
+          : 'build_failed';
       const text = typeof message.message === 'string' ? message.message : 'the build failed';
       if (/ENOSPC|No space left/.test(text))
         throw fail(`the build ran out of disk: it may write ${limits.diskMb} MB (build.disk)`);

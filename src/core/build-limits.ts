@@ -46,7 +46,10 @@ export const buildField = z
       .transform((value, ctx) => {
         const ms = parseDuration(value, 's');
         if (ms === undefined || ms <= 0) {
-          ctx.addIssue({ code: 'custom', message: `must be a duration like "2m" (got ${JSON.stringify(value)})` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be a duration like "2m" (got ${JSON.stringify(value)})`,
+          });
           return z.NEVER;
         }
         return ms;

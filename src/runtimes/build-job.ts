@@ -92,7 +92,10 @@ function npmPackage(): string | null {
   } catch {
     // no npm on PATH
   }
-  candidates.push('/usr/lib/node_modules/npm/bin/npm-cli.js', '/usr/local/lib/node_modules/npm/bin/npm-cli.js');
+  candidates.push(
+    '/usr/lib/node_modules/npm/bin/npm-cli.js',
+    '/usr/local/lib/node_modules/npm/bin/npm-cli.js',
+  );
   for (const cli of candidates) {
     if (path.basename(cli) === 'npm-cli.js' && existsSync(cli)) {
       npmFound = path.dirname(path.dirname(cli));

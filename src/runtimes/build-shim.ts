@@ -88,7 +88,15 @@ async function relayProxy(): Promise<net.Server | undefined> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  for (const name of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'npm_config_proxy', 'npm_config_https_proxy', 'PIP_PROXY'])
+  for (const name of [
+    'http_proxy',
+    'https_proxy',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'npm_config_proxy',
+    'npm_config_https_proxy',
+    'PIP_PROXY',
+  ])
     process.env[name] = url;
   return server;
 }

@@ -11,7 +11,11 @@ import { launchRecordFile } from './layout.ts';
 import type { LaunchOptions, LaunchRecord } from './runtime.ts';
 
 /** Keeps `record` as the launch record of a build folder (beside its `task/`, never inside). */
-export async function writeLaunchRecord(buildDir: string, runtime: string, record: LaunchRecord): Promise<void> {
+export async function writeLaunchRecord(
+  buildDir: string,
+  runtime: string,
+  record: LaunchRecord,
+): Promise<void> {
   await mkdir(buildDir, { recursive: true });
   await writeFile(launchRecordFile(buildDir), `${JSON.stringify({ runtime, record }, null, 2)}\n`);
 }
@@ -47,7 +51,10 @@ export function readLaunchRecord(buildDir: string, runtime: string): LaunchRecor
 export function recordString(record: LaunchRecord, field: string): string {
   const value = record[field];
   if (typeof value !== 'string')
-    throw new KumoError('instance_failed_to_start', `launch record field "${field}" is missing: deploy again`);
+    throw new KumoError(
+      'instance_failed_to_start',
+      `launch record field "${field}" is missing: deploy again`,
+    );
   return value;
 }
 
@@ -58,7 +65,13 @@ export function recordString(record: LaunchRecord, field: string): string {
 export function recordBundlePath(record: LaunchRecord, field: string): string {
   const value = recordString(record, field);
   const normal = posix.normalize(value);
-  if (!value || value.includes('\0') || posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../'))
+  if (
+    !value ||
+    value.includes('\0') ||
+    posix.isAbsolute(normal) ||
+    normal === '..' ||
+    normal.startsWith('../')
+  )
     throw new KumoError(
       'instance_failed_to_start',
       `launch record field "${field}" must be a path inside the bundle (got ${JSON.stringify(value)}): deploy again`,

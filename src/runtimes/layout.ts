@@ -52,7 +52,8 @@ export class Placement {
   /** Shows host `source` (a folder or file) at `target` in a sandbox; returns the path to use. */
   show(source: string, target: string): string {
     const at = this.view.neutral ? target : source;
-    if (!this.mounts.some((m) => m.source === source && m.target === at)) this.mounts.push({ source, target: at });
+    if (!this.mounts.some((m) => m.source === source && m.target === at))
+      this.mounts.push({ source, target: at });
     return at;
   }
 

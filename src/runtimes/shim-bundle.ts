@@ -28,8 +28,7 @@ export function shimBundle(entry: string, externals: Record<string, string> = {}
   // Checked each time: a /tmp cleaner may remove files of a server that has run for weeks.
   if (done && existsSync(done)) return done;
   // Bundles of one shim pinned to other external URLs (a host view, a neutral one) are kept apart.
-  const variant =
-    key === entry ? '' : `-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+  const variant = key === entry ? '' : `-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
   const out = join(bundleFolder(), `${basename(dirname(entry))}-${basename(entry, '.ts')}${variant}.mjs`);
   try {
     buildSync({

@@ -1,6 +1,4 @@
 /** GET /functions, GET /functions/:name, DELETE /functions/:name. */
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { KumoError, type FunctionRecord, type FunctionSpec } from '../../core/index.ts';
 import { sendJson } from '../../http/index.ts';
 import type { InstancePool, PoolStats } from '../../pool/index.ts';

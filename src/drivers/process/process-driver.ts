@@ -260,7 +260,8 @@ async function runJob(job: JobSpec, child: ChildProcess, plan: SandboxPlan): Pro
   let control = '';
   const fd3 = child.stdio[3] as Readable | null;
   fd3?.on('data', (chunk: Buffer) => {
-    if (control.length < JOB_CONTROL_LIMIT) control += chunk.toString('utf8').slice(0, JOB_CONTROL_LIMIT - control.length);
+    if (control.length < JOB_CONTROL_LIMIT)
+      control += chunk.toString('utf8').slice(0, JOB_CONTROL_LIMIT - control.length);
   });
   fd3?.on('error', () => {});
   if (child.stderr) splitLines(child.stderr, job.onStderr);

@@ -16,7 +16,9 @@ export async function buildExec(ctx: BuildContext): Promise<LaunchRecord> {
     );
   }
   const resolved = await resolveCommand(ctx.dir, command);
-  ctx.log(`command: ${JSON.stringify(resolved.program)} ${resolved.args.map((w) => JSON.stringify(w)).join(' ')}`);
+  ctx.log(
+    `command: ${JSON.stringify(resolved.program)} ${resolved.args.map((w) => JSON.stringify(w)).join(' ')}`,
+  );
   ctx.log(`built ${ctx.spec.name}: runs ${command[0]} per request`);
   return { program: resolved.program, args: resolved.args };
 }

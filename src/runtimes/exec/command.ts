@@ -48,7 +48,10 @@ export async function resolveCommand(dir: string, command: string[]): Promise<Re
 async function bundleProgram(dir: string, first: string): Promise<string> {
   const normal = path.posix.normalize(first);
   if (normal === '..' || normal.startsWith('../')) {
-    throw new KumoError('invalid_manifest', `manifest: "command" ${JSON.stringify(first)} must stay inside the bundle`);
+    throw new KumoError(
+      'invalid_manifest',
+      `manifest: "command" ${JSON.stringify(first)} must stay inside the bundle`,
+    );
   }
   const root = await realpath(dir);
   const real = await realpath(path.join(dir, normal)).catch(() => undefined);
@@ -56,7 +59,10 @@ async function bundleProgram(dir: string, first: string): Promise<string> {
     throw new KumoError('unknown_handler', `command ${JSON.stringify(first)}: no such file in the bundle`);
   const rel = path.relative(root, real);
   if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new KumoError('invalid_manifest', `manifest: "command" ${JSON.stringify(first)} must stay inside the bundle`);
+    throw new KumoError(
+      'invalid_manifest',
+      `manifest: "command" ${JSON.stringify(first)} must stay inside the bundle`,
+    );
   }
   // Archives (zip above all) often lose the executable bit; the manifest says it is a program.
   await chmod(real, 0o755);
@@ -81,14 +87,22 @@ export function checkProgram(program: unknown): Program {
   if (p?.node === true) return { node: true };
   if (typeof p?.bundle === 'string') {
     const normal = path.posix.normalize(p.bundle);
-    if (!path.posix.isAbsolute(normal) && normal !== '..' && !normal.startsWith('../') && !normal.includes('\0'))
+    if (
+      !path.posix.isAbsolute(normal) &&
+      normal !== '..' &&
+      !normal.startsWith('../') &&
+      !normal.includes('\0')
+    )
       return { bundle: normal };
   }
   if (typeof p?.path === 'string') {
     const normal = path.posix.normalize(p.path);
     if (PROGRAM_PATH.includes(path.posix.dirname(normal))) return { path: normal };
   }
-  throw new KumoError('instance_failed_to_start', 'the exec launch record names no program this kumo runs: deploy again');
+  throw new KumoError(
+    'instance_failed_to_start',
+    'the exec launch record names no program this kumo runs: deploy again',
+  );
 }
 
 async function isFile(file: string): Promise<boolean> {

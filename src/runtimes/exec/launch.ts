@@ -20,7 +20,10 @@ export function launchExec(options: LaunchOptions): LaunchPlan {
   const program = checkProgram(record.program);
   const args = record.args;
   if (!Array.isArray(args) || !args.every((w) => typeof w === 'string')) {
-    throw new KumoError('instance_failed_to_start', 'the exec launch record has no arguments list: deploy again');
+    throw new KumoError(
+      'instance_failed_to_start',
+      'the exec launch record has no arguments list: deploy again',
+    );
   }
   const place = new Placement(options.view);
   const task = showTask(place, options);

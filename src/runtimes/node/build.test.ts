@@ -59,7 +59,8 @@ export default {
   );
   try {
     await build(ws);
-    const info = (JSON.parse(await readFile(join(ws.outDir, 'launch.json'), 'utf8')) as { record: unknown }).record;
+    const info = (JSON.parse(await readFile(join(ws.outDir, 'launch.json'), 'utf8')) as { record: unknown })
+      .record;
     assert.deepEqual(info, { entry: 'src/main.kumo.mjs', exportName: null, style: 'auto' });
     const bundle = await readFile(join(ws.sourceDir, 'src/main.kumo.mjs'), 'utf8');
     assert.match(bundle, /function greet\(name\)/, 'types stripped and the local import inlined');
@@ -104,7 +105,8 @@ test('a valid JavaScript entry runs as it is, with the export named by the handl
   );
   try {
     await build(ws);
-    const info = (JSON.parse(await readFile(join(ws.outDir, 'launch.json'), 'utf8')) as { record: unknown }).record;
+    const info = (JSON.parse(await readFile(join(ws.outDir, 'launch.json'), 'utf8')) as { record: unknown })
+      .record;
     assert.deepEqual(info, { entry: 'index.mjs', exportName: 'main', style: 'auto' });
   } finally {
     await ws.cleanup();

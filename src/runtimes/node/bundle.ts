@@ -98,7 +98,13 @@ function stayInside(dir: string, inject: string): Plugin {
         if (!local) return undefined; // a package or node: builtin, left external
         const target = isAbsolute(spec) ? spec : resolve(args.resolveDir, spec);
         if (!isInside(root, realOrSelf(target)))
-          return { errors: [{ text: `import of ${JSON.stringify(spec)} leaves the bundle: only files of the bundle can be imported` }] };
+          return {
+            errors: [
+              {
+                text: `import of ${JSON.stringify(spec)} leaves the bundle: only files of the bundle can be imported`,
+              },
+            ],
+          };
         return undefined;
       });
     },

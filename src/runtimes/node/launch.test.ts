@@ -14,12 +14,22 @@ test('launch: the environment is the function variables, the basics and the cont
   const buildDir = await mkdtemp(join(tmpdir(), 'kumo-launch-'));
   process.env.KUMO_TEST_SECRET = 'server-secret';
   try {
-    await writeLaunchRecord(buildDir, 'node', { entry: 'index.kumo.mjs', exportName: 'main', style: 'lambda' });
+    await writeLaunchRecord(buildDir, 'node', {
+      entry: 'index.kumo.mjs',
+      exportName: 'main',
+      style: 'lambda',
+    });
     const spec = specOf(
       { memory: 512, timeout: '10s', env: { GREETING: 'hi', NODE_ENV: 'staging' } },
       'greet',
     );
-    const plan = launchNode({ buildDir, spec, version: 3, socketPath: '/tmp/x.sock', view: { neutral: false } });
+    const plan = launchNode({
+      buildDir,
+      spec,
+      version: 3,
+      socketPath: '/tmp/x.sock',
+      view: { neutral: false },
+    });
     assert.equal(plan.command, process.execPath);
     // the shim runs as one bundled JavaScript file, readable by everyone, with no TypeScript left
     const shim = shimBundle(SHIM_PATH);
@@ -54,7 +64,13 @@ test('launch: the environment is the function variables, the basics and the cont
       [nodeInstallDir(process.execPath), dirname(shim), taskDir(buildDir)].sort(),
     );
     // In a sandbox every path is neutral: nothing of the host's layout shows.
-    const neutral = launchNode({ buildDir, spec, version: 3, socketPath: '/run/kumo/fn.sock', view: { neutral: true } });
+    const neutral = launchNode({
+      buildDir,
+      spec,
+      version: 3,
+      socketPath: '/run/kumo/fn.sock',
+      view: { neutral: true },
+    });
     assert.equal(neutral.cwd, NEUTRAL.task);
     assert.equal(neutral.env.LAMBDA_TASK_ROOT, NEUTRAL.task);
     assert.equal(neutral.env.KUMO_ENTRY, `${NEUTRAL.task}/index.kumo.mjs`);
@@ -69,9 +85,19 @@ test('launch: the environment is the function variables, the basics and the cont
 test('launch: a build without a launch record is refused with instance_failed_to_start', async () => {
   const buildDir = await mkdtemp(join(tmpdir(), 'kumo-launch-'));
   try {
-    assert.throws(() => launchNode({ buildDir, spec: specOf(), version: 1, socketPath: '/tmp/x.sock', view: { neutral: false } }), {
-      code: 'instance_failed_to_start',
-    });
+    assert.throws(
+      () =>
+        launchNode({
+          buildDir,
+          spec: specOf(),
+          version: 1,
+          socketPath: '/tmp/x.sock',
+          view: { neutral: false },
+        }),
+      {
+        code: 'instance_failed_to_start',
+      },
+    );
   } finally {
     await rm(buildDir, { recursive: true, force: true });
   }

@@ -34,9 +34,13 @@ export async function buildPython(ctx: BuildContext): Promise<LaunchRecord> {
   log(`handler: ${entry.file}${entry.exportName ? `, function ${entry.exportName}` : ''}`);
   const python = ctx.tools.python;
   if (!python) {
-    throw new KumoError('build_failed', 'no python3 on this server: install it (apt-get install python3) or set KUMO_PYTHON', {
-      log: 'python3 not found (looked at KUMO_PYTHON, /usr/bin/python3 and PATH)',
-    });
+    throw new KumoError(
+      'build_failed',
+      'no python3 on this server: install it (apt-get install python3) or set KUMO_PYTHON',
+      {
+        log: 'python3 not found (looked at KUMO_PYTHON, /usr/bin/python3 and PATH)',
+      },
+    );
   }
   const tool = { cwd: ctx.dir, env: toolEnv(process.env), log, signal: ctx.signal, collected };
   if (await exists(path.join(ctx.dir, 'requirements.txt'))) {

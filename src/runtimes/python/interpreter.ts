@@ -40,7 +40,11 @@ export function findPython(env: NodeJS.ProcessEnv = process.env): Interpreter | 
     }
     const probe =
       'import json, sys; print(json.dumps([sys.executable, sys.base_prefix, sys.prefix, sys.version.split()[0]]))';
-    const stdout = execFileSync(candidate, ['-I', '-c', probe], { timeout: 10_000, encoding: 'utf8', env: {} });
+    const stdout = execFileSync(candidate, ['-I', '-c', probe], {
+      timeout: 10_000,
+      encoding: 'utf8',
+      env: {},
+    });
     const [executable, basePrefix, prefix, version] = JSON.parse(stdout) as [string, string, string, string];
     found = { executable, readPaths: [...new Set([path.dirname(executable), basePrefix, prefix])], version };
     break;

@@ -5,7 +5,14 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BASE_ENV, controlEnv, readLaunchRecord, recordBundlePath, recordString, taskEnv } from '../launch-record.ts';
+import {
+  BASE_ENV,
+  controlEnv,
+  readLaunchRecord,
+  recordBundlePath,
+  recordString,
+  taskEnv,
+} from '../launch-record.ts';
 import { NEUTRAL, Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
 import { SITE_PACKAGES } from './build.ts';

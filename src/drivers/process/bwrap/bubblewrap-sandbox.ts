@@ -302,7 +302,9 @@ export class BubblewrapSandbox implements Sandbox {
   /** The socket folder is mounted read-write: it must be the instance's own, empty, real folder. */
   private async checkSocketDir(spec: InstanceSpec, socketDir: string): Promise<void> {
     if (!isAbsolute(socketDir) || posix.normalize(socketDir) === '/')
-      throw startError(`the socket folder must be an absolute path other than / (got ${JSON.stringify(socketDir)})`);
+      throw startError(
+        `the socket folder must be an absolute path other than / (got ${JSON.stringify(socketDir)})`,
+      );
     // A caller mistake (say, the socket straight in /tmp) would otherwise hand the function a host folder.
     const st = await lstat(socketDir).catch(() => undefined);
     if (!st?.isDirectory()) {
@@ -358,7 +360,11 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   /** Creates the instance's cgroup, with a start error that says what went wrong. */
-  private async createGroup(id: string, limits: ResolvedLimits, memoryBytes: number): Promise<InstanceCgroup> {
+  private async createGroup(
+    id: string,
+    limits: ResolvedLimits,
+    memoryBytes: number,
+  ): Promise<InstanceCgroup> {
     try {
       const group = await this.cgroups.create(id, {
         memoryBytes,

@@ -122,7 +122,11 @@ test('fetch style: env is the function variables only, and the server environmen
       const body = res.json() as { env: unknown; keys: string[]; ctx: unknown };
       assert.deepEqual(body.env, { GREETING: 'hi' });
       assert.deepEqual(body.ctx, { id: 'inv-env', deadline });
-      assert.deepEqual(body.keys, ['GREETING', 'HOME', 'LAMBDA_TASK_ROOT', 'NODE_ENV', 'PATH'], 'no KUMO_* or server variable');
+      assert.deepEqual(
+        body.keys,
+        ['GREETING', 'HOME', 'LAMBDA_TASK_ROOT', 'NODE_ENV', 'PATH'],
+        'no KUMO_* or server variable',
+      );
     });
   } finally {
     delete process.env.KUMO_TEST_SECRET;
