@@ -29,8 +29,9 @@ export class BuildProxy {
   static async start(allow: string[], log: ServerLog): Promise<BuildProxy> {
     const allowed = new Set(allow.map((a) => a.toLowerCase()));
     const dir = await mkdtemp(path.join(os.tmpdir(), `kumo-proxy-${process.pid}-`));
-    // The sandbox user must reach the socket; the folder is not listable.
-    await chmod(dir, 0o711);
+    // The sandbox user must reach the socket, and the folder is bound read-only (so it must be
+    // readable too: an unreadable one would be mirrored, and a mirror copies no socket).
+    await chmod(dir, 0o755);
     const socketPath = path.join(dir, 'proxy.sock');
     const refuse = (what: string) => {
       log.warn('build proxy refused a connection', { to: what });
