@@ -211,3 +211,31 @@ test('with --build-allow a build reaches exactly the listed host:port through ku
     await other.close();
   }
 });
+
+test('with the data directory under a 0700 folder, a redeploy after delete serves the new code and leaves no staged copy', async () => {
+  const { mkdtemp, mkdir, chmod, rm } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const parent = await mkdtemp(path.join(os.tmpdir(), 'kumo-private-'));
+  await chmod(parent, 0o700);
+  await mkdir(path.join(parent, 'data'));
+  const server = await startTestServer([], path.join(parent, 'data'));
+  try {
+    const one = await writeFunction({ 'index.js': 'export default () => new Response("one");\n' });
+    const two = await writeFunction({ 'index.js': 'export default () => new Response("two");\n' });
+    await mustDeploy(server, one, 'name=private-fn');
+    assert.equal(await (await invoke(server, 'private-fn')).text(), 'one');
+    const staged = async () => {
+      const dirs = (await readdir(os.tmpdir())).filter((d) => d.startsWith(`kumo-stage-${process.pid}-`));
+      const entries = await Promise.all(dirs.map((d) => readdir(path.join(os.tmpdir(), d))));
+      return entries.flat().length;
+    };
+    const before = await staged();
+    assert.equal((await api(server, '/functions/private-fn', { method: 'DELETE' })).status, 200);
+    assert.ok((await staged()) < before, 'the staged copy of the deleted build is gone');
+    await mustDeploy(server, two, 'name=private-fn');
+    assert.equal(await (await invoke(server, 'private-fn')).text(), 'two');
+  } finally {
+    await server.dispose();
+    await rm(parent, { recursive: true, force: true });
+  }
+});
