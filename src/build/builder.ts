@@ -26,9 +26,6 @@ export interface BuilderOptions {
   proxySocket?: string;
 }
 
-/** Where a build sees the build proxy's folder. */
-const PROXY_AT = '/run/kumo-proxy';
-
 /**
  * Settings of the server's environment that point package tools at a registry or index and
  * trust its certificate. Proxies are not among them: a build reaches the network only through
@@ -84,7 +81,7 @@ export class Builder {
         env: this.o.toolEnv,
       });
       if (this.o.proxySocket) {
-        const at = neutral ? PROXY_AT : path.dirname(this.o.proxySocket);
+        const at = neutral ? NEUTRAL.proxyDir : path.dirname(this.o.proxySocket);
         launch.mounts.push({ source: path.dirname(this.o.proxySocket), target: at });
         launch.env.KUMO_PROXY_SOCKET = `${at}/${path.basename(this.o.proxySocket)}`;
       }
@@ -159,7 +156,8 @@ export class Builder {
       const text = typeof message.message === 'string' ? message.message : 'the build failed';
       if (/ENOSPC|No space left/.test(text))
         throw fail(`the build ran out of disk: it may write ${limits.diskMb} MB (build.disk)`);
-      throw new KumoError(code, text.slice(0, 4000), code === 'build_failed' ? {} : undefined);
+      // build() adds the build log to the error's details.
+      throw new KumoError(code, text.slice(0, 4000));
     }
     const record = message?.type === 'built' ? message.record : undefined;
     if (result.code !== 0 || typeof record !== 'object' || record === null || Array.isArray(record)) {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FunctionSpec } from '../core/index.ts';
 import type { BuildJob } from './build-shim.ts';
+import { BASE_ENV } from './launch-record.ts';
 import { NEUTRAL, Placement } from './layout.ts';
 import { wasmoonUrl } from './lua/launch.ts';
 import { findPython } from './python/interpreter.ts';
@@ -53,9 +54,7 @@ export function buildJobPlan(o: BuildJobOptions): LaunchPlan {
     args: ['--max-old-space-size=512', shim],
     env: {
       ...o.env,
-      PATH: '/usr/local/bin:/usr/bin:/bin',
-      HOME: '/tmp',
-      LANG: 'C.UTF-8',
+      ...BASE_ENV,
       ESBUILD_BINARY_PATH: esbuild.binary,
       KUMO_BUILD: JSON.stringify(job),
     },

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const raw = process.env.KUMO_BUILD;
   delete process.env.KUMO_BUILD;
   const control = createWriteStream('', { fd: 3 });
+  let relay: net.Server | undefined;
   const say = (message: object) =>
     new Promise<void>((resolve) => control.end(`${JSON.stringify(message)}\n`, () => resolve()));
   try {
@@ -67,8 +68,6 @@ async function main(): Promise<void> {
     relay?.close();
   }
 }
-
-let relay: net.Server | undefined;
 
 /**
  * With a build proxy (KUMO_PROXY_SOCKET), a loopback port of the build's own network namespace is

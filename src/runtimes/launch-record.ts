@@ -58,12 +58,8 @@ export function recordString(record: LaunchRecord, field: string): string {
   return value;
 }
 
-/**
- * A path field of a launch record that must name something inside the bundle: relative,
- * normalised, no `..`. The record comes out of the build sandbox, so it is checked like input.
- */
-export function recordBundlePath(record: LaunchRecord, field: string): string {
-  const value = recordString(record, field);
+/** `value` normalised when it names something inside the bundle (relative, no `..`, no NUL), else undefined. */
+export function insideBundle(value: string): string | undefined {
   const normal = posix.normalize(value);
   if (
     !value ||
@@ -72,6 +68,18 @@ export function recordBundlePath(record: LaunchRecord, field: string): string {
     normal === '..' ||
     normal.startsWith('../')
   )
+    return undefined;
+  return normal;
+}
+
+/**
+ * A path field of a launch record that must name something inside the bundle. The record comes
+ * out of the build sandbox, so it is checked like input.
+ */
+export function recordBundlePath(record: LaunchRecord, field: string): string {
+  const value = recordString(record, field);
+  const normal = insideBundle(value);
+  if (normal === undefined)
     throw new KumoError(
       'instance_failed_to_start',
       `launch record field "${field}" must be a path inside the bundle (got ${JSON.stringify(value)}): deploy again`,
@@ -80,7 +88,7 @@ export function recordBundlePath(record: LaunchRecord, field: string): string {
 }
 
 /** The basics every instance gets; the function's own variables may override them. */
-export const BASE_ENV: Readonly<Record<string, string>> = {
+export const BASE_ENV: { readonly PATH: string; readonly HOME: string; readonly LANG: string } = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: '/tmp',
   LANG: 'C.UTF-8',

@@ -7,7 +7,7 @@
  * On the host a build folder holds `task/` (the tenant's built tree) and `launch.json` (kumo's
  * launch record, kept outside the tree the tenant controls).
  */
-import { join, posix, relative } from 'node:path';
+import { join } from 'node:path';
 import type { LaunchOptions, Mount, PathView } from './runtime.ts';
 
 /** The neutral paths of a sandbox. */
@@ -28,6 +28,8 @@ export const NEUTRAL = {
   socketDir: '/run/kumo',
   /** The instance's host-channel folder (plugins, limit reports). */
   hostDir: '/run/kumo-host',
+  /** A build's folder of kumo's build proxy socket (builds only, with --build-allow). */
+  proxyDir: '/run/kumo-proxy',
 } as const;
 
 /** The task folder of a build folder on the host. */
@@ -55,12 +57,6 @@ export class Placement {
     if (!this.mounts.some((m) => m.source === source && m.target === at))
       this.mounts.push({ source, target: at });
     return at;
-  }
-
-  /** `file` inside host folder `dir`, as seen once `dir` is shown at `target`. */
-  inside(dir: string, target: string, file: string): string {
-    const rel = relative(dir, file);
-    return this.view.neutral ? posix.join(target, rel) : file;
   }
 }
 

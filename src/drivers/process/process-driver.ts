@@ -71,39 +71,13 @@ export class ProcessDriver implements Driver {
   async run(job: JobSpec): Promise<JobResult> {
     job.signal?.throwIfAborted();
     const plan = await this.sandbox.prepareJob(job);
-    let child: ChildProcess;
-    try {
-      child = spawn(plan.command, plan.args, {
-        env: plan.env,
-        cwd: plan.cwd,
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-        detached: true,
-      });
-    } catch (err) {
-      await plan.release();
-      throw new KumoError('build_failed', `could not spawn the build: ${(err as Error).message}`);
-    }
+    const child = await spawnPlan(plan, 'pipe', 'build_failed', 'the build');
     return runJob(job, child, plan);
   }
 
   async start(spec: InstanceSpec): Promise<Instance> {
     const plan = await this.sandbox.prepare(spec);
-    let child: ChildProcess;
-    try {
-      child = spawn(plan.command, plan.args, {
-        env: plan.env,
-        cwd: plan.cwd,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        // Own process group, so a kill reaches everything the function forked.
-        detached: true,
-      });
-    } catch (err) {
-      await plan.release();
-      throw new KumoError(
-        'instance_failed_to_start',
-        `could not spawn the instance: ${(err as Error).message}`,
-      );
-    }
+    const child = await spawnPlan(plan, 'ignore', 'instance_failed_to_start', 'the instance');
     const instance = new ProcessInstance(spec, child, plan);
     try {
       await instance.ready(spec.startTimeoutMs);
@@ -239,6 +213,29 @@ class ProcessInstance implements Instance {
   private tail(): string {
     const lines = this.stderrTail.filter((l) => l.trim());
     return lines.length ? `\n${lines.join('\n')}` : '';
+  }
+}
+
+/**
+ * Spawns a prepared plan with stdout, stderr and fd 3 piped, in its own process group (so a kill
+ * reaches everything it forked); a spawn that fails releases the plan and throws `code`.
+ */
+async function spawnPlan(
+  plan: SandboxPlan,
+  stdin: 'ignore' | 'pipe',
+  code: 'instance_failed_to_start' | 'build_failed',
+  what: string,
+): Promise<ChildProcess> {
+  try {
+    return spawn(plan.command, plan.args, {
+      env: plan.env,
+      cwd: plan.cwd,
+      stdio: [stdin, 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+  } catch (err) {
+    await plan.release();
+    throw new KumoError(code, `could not spawn ${what}: ${(err as Error).message}`);
   }
 }
 

@@ -9,6 +9,7 @@
 import { access, chmod, constants, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KumoError } from '../../core/index.ts';
+import { insideBundle } from '../launch-record.ts';
 
 /** The search path for programs named without a folder (the instance's PATH). */
 export const PROGRAM_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
@@ -85,16 +86,8 @@ async function onPath(file: string): Promise<string> {
 export function checkProgram(program: unknown): Program {
   const p = program as { bundle?: unknown; path?: unknown; node?: unknown } | null;
   if (p?.node === true) return { node: true };
-  if (typeof p?.bundle === 'string') {
-    const normal = path.posix.normalize(p.bundle);
-    if (
-      !path.posix.isAbsolute(normal) &&
-      normal !== '..' &&
-      !normal.startsWith('../') &&
-      !normal.includes('\0')
-    )
-      return { bundle: normal };
-  }
+  const bundle = typeof p?.bundle === 'string' ? insideBundle(p.bundle) : undefined;
+  if (bundle !== undefined) return { bundle };
   if (typeof p?.path === 'string') {
     const normal = path.posix.normalize(p.path);
     if (PROGRAM_PATH.includes(path.posix.dirname(normal))) return { path: normal };

@@ -5,6 +5,7 @@
  */
 import { KumoError } from '../../core/index.ts';
 import type { BuildContext, LaunchRecord } from '../runtime.ts';
+import { BASE_ENV } from '../launch-record.ts';
 import { runCommand } from '../run-command.ts';
 import type { LaunchInfo } from './artefact.ts';
 import { bundleTypeScript } from './bundle.ts';
@@ -49,7 +50,7 @@ async function checkSyntax(
   const output: string[] = [];
   const result = await runCommand(ctx.tools.node, ['--check', file], {
     cwd: ctx.dir,
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+    env: { PATH: BASE_ENV.PATH },
     log: (line) => {
       output.push(line);
       log(line);

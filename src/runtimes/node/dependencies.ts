@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KumoError } from '../../core/index.ts';
+import { BASE_ENV } from '../launch-record.ts';
 import type { BuildTools } from '../runtime.ts';
 import { runCommand } from '../run-command.ts';
 import type { CommandResult } from '../run-command.ts';
@@ -72,7 +73,7 @@ export async function dependencyNames(dir: string): Promise<string[]> {
 /** The environment npm runs with: PATH, HOME and a cache in the build's /tmp, plus npm and proxy settings given to the build. */
 export function npmEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
+    PATH: BASE_ENV.PATH,
     HOME: env.HOME ?? '/tmp',
     npm_config_cache: `${env.HOME ?? '/tmp'}/.npm`,
   };

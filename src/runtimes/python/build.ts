@@ -9,6 +9,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KumoError } from '../../core/index.ts';
+import { BASE_ENV } from '../launch-record.ts';
 import type { BuildContext, LaunchRecord } from '../runtime.ts';
 import { collectingLog, runTool } from '../run-tool.ts';
 import { resolvePythonEntry } from './entry.ts';
@@ -75,7 +76,7 @@ export async function buildPython(ctx: BuildContext): Promise<LaunchRecord> {
 
 /** The environment of build tools: PATH and HOME, plus pip and proxy settings given to the build. */
 function toolEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: env.HOME ?? '/tmp' };
+  const out: Record<string, string> = { PATH: BASE_ENV.PATH, HOME: env.HOME ?? '/tmp' };
   for (const [key, value] of Object.entries(env))
     if (value !== undefined && PIP_PASSTHROUGH.test(key)) out[key] = value;
   return out;

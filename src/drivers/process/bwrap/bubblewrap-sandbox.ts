@@ -84,7 +84,7 @@ export class BubblewrapSandbox implements Sandbox {
     const socketDir = dirname(spec.socketPath);
     await this.checkSocketDir(spec, socketDir);
     const limits = this.resolveLimits(spec.limits);
-    const plan = await this.confine({
+    return this.confine({
       id: spec.id,
       launch: spec.launch,
       limits,
@@ -92,7 +92,6 @@ export class BubblewrapSandbox implements Sandbox {
       writable: [{ source: socketDir, target: NEUTRAL.socketDir }],
       beforeGroup: () => this.claimSocketDir(socketDir),
     });
-    return plan;
   }
 
   async prepareJob(job: JobSpec): Promise<SandboxPlan> {
@@ -322,7 +321,11 @@ export class BubblewrapSandbox implements Sandbox {
    */
   private async checkMounts(launch: InstanceSpec['launch']): Promise<Mount[]> {
     const bad = launch.mounts.find(
-      (m) => !isAbsolute(m.source) || !isAbsolute(m.target) || posix.normalize(m.target) === '/',
+      (m) =>
+        !isAbsolute(m.source) ||
+        !isAbsolute(m.target) ||
+        posix.normalize(m.source) === '/' ||
+        posix.normalize(m.target) === '/',
     );
     if (bad !== undefined || !isAbsolute(launch.cwd)) {
       throw startError(
