@@ -51,7 +51,13 @@ export function buildJobPlan(o: BuildJobOptions): LaunchPlan {
   };
   return {
     command: node,
-    args: ['--max-old-space-size=512', shim],
+    // vm modules let the shim parse an ES module entry without starting `node --check` (node/syntax.ts).
+    args: [
+      '--max-old-space-size=512',
+      '--experimental-vm-modules',
+      '--disable-warning=ExperimentalWarning',
+      shim,
+    ],
     env: {
       ...o.env,
       ...BASE_ENV,

@@ -73,9 +73,14 @@ export function showNode(place: Placement): string {
 function pinExternals(file: string, externals: Record<string, string>): void {
   let code = readFileSync(file, 'utf8');
   for (const [name, url] of Object.entries(externals)) {
-    const bare = ` from ${JSON.stringify(name)};`;
-    if (!code.includes(bare)) throw new Error(`the bundle does not import ${name} as expected`);
-    code = code.replaceAll(bare, ` from ${JSON.stringify(url)};`);
+    // Static imports, and dynamic ones of packages loaded only when needed.
+    const forms = [
+      [` from ${JSON.stringify(name)};`, ` from ${JSON.stringify(url)};`],
+      [`import(${JSON.stringify(name)})`, `import(${JSON.stringify(url)})`],
+    ] as const;
+    if (!forms.some(([bare]) => code.includes(bare)))
+      throw new Error(`the bundle does not import ${name} as expected`);
+    for (const [bare, pinned] of forms) code = code.replaceAll(bare, pinned);
   }
   writeFileSync(file, code);
 }

@@ -3,13 +3,14 @@
  * VM and dumped to bytecode, which instances load without compiling again. A syntax error fails
  * the deploy with Lua's own message (`hello.lua:3: 'end' expected near <eof>`).
  */
-import { LuaFactory, LuaLibraries } from 'wasmoon';
 
 /** Compiles `source` (named `chunkName` in error messages and tracebacks) to Lua 5.4 bytecode. */
 export async function compileLua(
   source: string,
   chunkName: string,
 ): Promise<{ ok: true; bytecode: Buffer } | { ok: false; message: string }> {
+  // Loaded on use, so the build shim loads wasmoon only for Lua builds.
+  const { LuaFactory, LuaLibraries } = await import('wasmoon');
   const engine = await new LuaFactory().createEngine({
     openStandardLibs: false,
     injectObjects: false,

@@ -12,7 +12,6 @@
  * out of the bundle (even through a symlink), fails the build. The build already runs in the
  * sandbox, which shows no host file worth stealing; this makes the rule explicit and portable.
  */
-import { build, formatMessages } from 'esbuild';
 import type { Message, Plugin } from 'esbuild';
 import { realpathSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +43,8 @@ export async function bundleTypeScript(
   log: (line: string) => void,
   collected: () => string,
 ): Promise<string> {
+  // Loaded on use: the build shim would otherwise pay esbuild's load on every build, TypeScript or not.
+  const { build } = await import('esbuild');
   const out = bundlePath(file);
   log(`bundling ${file} into ${out} with esbuild`);
   // kumo's helper goes in the build's own /tmp, never into the tenant's tree.
@@ -138,6 +139,6 @@ async function logMessages(
   log: (line: string) => void,
 ): Promise<void> {
   if (messages.length === 0) return;
-  const formatted = await formatMessages(messages, { kind, color: false });
+  const formatted = await (await import('esbuild')).formatMessages(messages, { kind, color: false });
   for (const block of formatted) for (const line of block.trimEnd().split('\n')) log(line);
 }
