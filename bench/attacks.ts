@@ -9,7 +9,6 @@
  * other on one server, so RSS is the process's own: memory an earlier attack left behind shows in
  * the later rows too.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
