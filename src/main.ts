@@ -4,6 +4,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli } from './cli/index.ts';
 import { KumoError } from './core/index.ts';
@@ -52,16 +53,36 @@ async function deployExamples(url: string, dataDir: string): Promise<void> {
     .map((d) => d.name)
     .sort();
   for (const name of names) {
+    // Each deploy's progress is printed whole when it ends: the server logs to the same terminal,
+    // and its lines would otherwise land inside an open "[3/3] Starting..." line.
+    const out = new Collected();
+    const err = new Collected();
     await runCli(['deploy', path.join(EXAMPLES_DIR, name)], {
-      stdout: process.stdout,
-      stderr: process.stderr,
+      stdout: out,
+      stderr: err,
       env: { ...process.env, KUMO_URL: url, KUMO_DATA: dataDir },
       cwd: process.cwd(),
     });
+    process.stdout.write(out.text());
+    process.stderr.write(err.text());
   }
   process.stdout.write(
     `\nkumo is up at ${url} with ${names.length} example functions. Try:\n  npx kumo deploy ./examples/greet --name greet\n\n`,
   );
+}
+
+/** A stream that keeps what is written, to be printed in one piece. */
+class Collected extends Writable {
+  private readonly chunks: Buffer[] = [];
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.chunks.push(chunk);
+    done();
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
 }
 
 /** Entry point of bin/kumo.js. */

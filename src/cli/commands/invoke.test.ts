@@ -137,3 +137,14 @@ test('--json prints status, headers and body as one JSON value', async (t) => {
   assert.equal('status' in printed && printed.status, 200);
   assert.equal('body' in printed && printed.body, 'hello');
 });
+
+test('on a terminal a body without a final newline gets one; piped output stays byte for byte', async (t) => {
+  const server = await startFakeServer((_req, res) => void res.end('no newline'));
+  t.after(() => server.close());
+  for (const tty of [true, false]) {
+    const captured = captureIO({ env: { KUMO_URL: server.url } });
+    Object.assign(captured.io.stdout, { isTTY: tty });
+    assert.equal(await runCli(['invoke', 'greet'], captured.io), 0);
+    assert.equal(captured.stdout(), tty ? 'no newline\n' : 'no newline');
+  }
+});

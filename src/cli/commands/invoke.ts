@@ -151,7 +151,15 @@ export async function printAnswer(
     });
   } else {
     if (values.include) await write(io.stdout, statusAndHeaders(response));
-    if (response.body) for await (const chunk of response.body) await write(io.stdout, chunk);
+    let last: number | undefined;
+    if (response.body)
+      for await (const chunk of response.body) {
+        if (chunk.length > 0) last = chunk[chunk.length - 1];
+        await write(io.stdout, chunk);
+      }
+    // On a terminal the prompt must not run on after the body; piped output stays byte for byte.
+    if (last !== undefined && last !== 0x0a && (io.stdout as { isTTY?: boolean }).isTTY)
+      await write(io.stdout, '\n');
   }
   return response.ok ? 0 : 1;
 }
