@@ -11,7 +11,7 @@ import type { ServerConfig } from './config.ts';
 import { createAsyncParts } from './server-async.ts';
 import { createAccessParts } from './server-access.ts';
 import { createSourceParts } from './server-sources.ts';
-import { KumoError, type ServerLog } from './core/index.ts';
+import { ENV, KumoError, parseTaggedLine, type ServerLog } from './core/index.ts';
 import {
   BubblewrapSandbox,
   ownedTempDir,
@@ -26,7 +26,7 @@ import {
 import { compatUrl, Gateway, routeFunction } from './gateway/index.ts';
 import { sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
-import { NEUTRAL, nodeRuntime, parseTaggedLine, Placement } from './runtimes/index.ts';
+import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
 import { ActiveVersions, openSqliteStore, SqlitePluginStore } from './store/index.ts';
 import { docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
@@ -99,7 +99,7 @@ export async function startServer(
         throw err;
       });
       const hostDir = place.show(path.dirname(channel.socketPath), NEUTRAL.hostDir);
-      launch.env.KUMO_HOST_SOCKET = `${hostDir}/${path.basename(channel.socketPath)}`;
+      launch.env[ENV.hostSocket] = `${hostDir}/${path.basename(channel.socketPath)}`;
       launch.mounts.push(...place.mounts);
       try {
         const instance = await driver.start({

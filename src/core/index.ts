@@ -12,3 +12,4 @@ export { ACCESS_LEVELS, RATE_LIMITS, type AccessLevel, type RateLimit } from './
 export type * from './types.ts';
 export type * from './logger.ts';
 export * from './build-limits.ts';
+export * from './instance-protocol.ts';

@@ -3,6 +3,7 @@
  * resolved `FunctionSpec` type is derived from it. Durations accept "30s" or seconds.
  */
 import { z } from 'zod';
+import { HANDLER_STYLES } from './instance-protocol.ts';
 import { parseDuration } from './duration.ts';
 import { KumoError } from './errors.ts';
 import { FUNCTION_NAME } from './name.ts';
@@ -13,8 +14,6 @@ import { accessField, rateLimitField } from './access-fields.ts';
 
 /** Runtimes this build of kumo can run. */
 export const RUNTIMES = ['node', 'python', 'exec', 'lua'] as const;
-/** Handler styles of the node runtime (DESIGN.md "Handler styles"); `auto` detects by exports. */
-export const HANDLER_STYLES = ['auto', 'fetch', 'node', 'lambda', 'plain'] as const;
 /** Isolation tiers a function may ask for. */
 export const ISOLATION_TIERS = ['process'] as const;
 

@@ -4,8 +4,6 @@ export { nodeRuntime } from './node/index.ts';
 export { pythonRuntime } from './python/index.ts';
 export { execRuntime } from './exec/index.ts';
 export { luaRuntime } from './lua/index.ts';
-export { parseTaggedLine } from './node/log-tag.ts';
-export type { TaggedLine } from './node/log-tag.ts';
 export { NEUTRAL, Placement, taskDir, launchRecordFile } from './layout.ts';
 export { buildJobPlan, type BuildJobOptions } from './build-job.ts';
 export { writeLaunchRecord } from './launch-record.ts';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { KumoError } from '../core/index.ts';
+import { ENV, KumoError } from '../core/index.ts';
 import { launchRecordFile } from './layout.ts';
 import type { LaunchOptions, LaunchRecord } from './runtime.ts';
 
@@ -98,12 +98,12 @@ export const BASE_ENV: { readonly PATH: string; readonly HOME: string; readonly 
 export function controlEnv(options: LaunchOptions): Record<string, string> {
   const { spec } = options;
   return {
-    KUMO_SOCKET: options.socketPath,
-    KUMO_FUNCTION: spec.name,
-    KUMO_VERSION: String(options.version),
-    KUMO_MEMORY: String(spec.memory),
-    KUMO_TIMEOUT: String(spec.timeout),
-    KUMO_ENV_KEYS: Object.keys(spec.env).join(','),
+    [ENV.socket]: options.socketPath,
+    [ENV.functionName]: spec.name,
+    [ENV.version]: String(options.version),
+    [ENV.memory]: String(spec.memory),
+    [ENV.timeout]: String(spec.timeout),
+    [ENV.envKeys]: Object.keys(spec.env).join(','),
   };
 }
 

@@ -3,7 +3,7 @@
  * which runs the function's program once per request.
  */
 import { fileURLToPath } from 'node:url';
-import { KumoError } from '../../core/index.ts';
+import { ENV, KumoError } from '../../core/index.ts';
 import { BASE_ENV, controlEnv, readLaunchRecord, taskEnv } from '../launch-record.ts';
 import { Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
@@ -11,7 +11,7 @@ import { showNode, showShim } from '../shim-bundle.ts';
 import { checkProgram } from './command.ts';
 
 /** The program every exec instance runs. */
-export const EXEC_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));
+export const EXEC_SHIM = fileURLToPath(new URL('../instance/exec/shim.ts', import.meta.url));
 
 /** Plans an instance of the build in `options.buildDir`. */
 export function launchExec(options: LaunchOptions): LaunchPlan {
@@ -38,7 +38,7 @@ export function launchExec(options: LaunchOptions): LaunchPlan {
       ...taskEnv(task),
       ...spec.env,
       ...controlEnv(options),
-      KUMO_COMMAND: JSON.stringify([first, ...(args as string[])]),
+      [ENV.command]: JSON.stringify([first, ...(args as string[])]),
     },
     cwd: task,
     mounts: place.mounts,

@@ -9,9 +9,10 @@ import { BASE_ENV, controlEnv, readLaunchRecord, recordBundlePath, taskEnv } fro
 import { NEUTRAL, Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
 import { showNode, showShim } from '../shim-bundle.ts';
+import { ENV } from '../../core/index.ts';
 
 /** The program every lua instance runs (bundled to plain JavaScript first, but for wasmoon). */
-export const LUA_SHIM = fileURLToPath(new URL('./shim.ts', import.meta.url));
+export const LUA_SHIM = fileURLToPath(new URL('../instance/lua/shim.ts', import.meta.url));
 /** wasmoon's entry, which loads the Lua WebAssembly module from its own folder. */
 const WASMOON_URL = import.meta.resolve('wasmoon');
 /** wasmoon's package folder (its JavaScript and the Lua WebAssembly module). */
@@ -49,10 +50,10 @@ export function launchLua(options: LaunchOptions): LaunchPlan {
       ...taskEnv(task),
       ...spec.env,
       ...controlEnv(options),
-      KUMO_BYTECODE: `${task}/${bytecode}`,
-      KUMO_BUNDLE: task,
-      KUMO_LUA_MEMORY: String(luaMemoryBytes(spec)),
-      KUMO_LUA_TIMEOUT: String(spec.lua?.timeout ?? 0),
+      [ENV.bytecode]: `${task}/${bytecode}`,
+      [ENV.bundle]: task,
+      [ENV.luaMemory]: String(luaMemoryBytes(spec)),
+      [ENV.luaTimeout]: String(spec.lua?.timeout ?? 0),
     },
     cwd: task,
     mounts: place.mounts,

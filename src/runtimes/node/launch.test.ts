@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { writeLaunchRecord } from '../launch-record.ts';
-import { CONTROL_VARIABLES, takeControl } from './control.ts';
+import { CONTROL_VARIABLES, takeControl } from '../instance/node/control.ts';
 import { nodeInstallDir, shimBundle } from '../shim-bundle.ts';
 import { NEUTRAL, taskDir } from '../layout.ts';
 import { heapLimitMb, launchNode, SHIM_PATH } from './launch.ts';
@@ -124,6 +124,7 @@ test('takeControl reads the control variables, deletes them, and collects the fu
     KUMO_MEMORY: '128',
     KUMO_TIMEOUT: '5000',
     KUMO_ENV_KEYS: 'A,B',
+    KUMO_HOST_SOCKET: '/h.sock',
     A: '1',
     B: '',
     PATH: '/bin',
@@ -131,6 +132,7 @@ test('takeControl reads the control variables, deletes them, and collects the fu
   const control = takeControl(env);
   assert.deepEqual(control, {
     socketPath: '/s.sock',
+    hostSocket: '/h.sock',
     entry: '/b/index.js',
     exportName: null,
     style: 'auto',

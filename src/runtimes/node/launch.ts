@@ -9,9 +9,10 @@ import { Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
 import { showNode, showShim } from '../shim-bundle.ts';
 import { readLaunchInfo } from './artefact.ts';
+import { ENV } from '../../core/index.ts';
 
 /** The program every instance runs (bundled into plain JavaScript first: see shim-bundle.ts). */
-export const SHIM_PATH = fileURLToPath(new URL('./shim.ts', import.meta.url));
+export const SHIM_PATH = fileURLToPath(new URL('../instance/node/shim.ts', import.meta.url));
 
 /** Share of the memory limit given to V8's old space; the rest is for buffers, code and the stack. */
 const HEAP_SHARE = 0.75;
@@ -29,9 +30,9 @@ export function launchNode(options: LaunchOptions): LaunchPlan {
   const shim = showShim(place, SHIM_PATH);
   const control: Record<string, string> = {
     ...controlEnv(options),
-    KUMO_ENTRY: `${task}/${info.entry}`,
-    KUMO_EXPORT: info.exportName ?? '',
-    KUMO_STYLE: info.style,
+    [ENV.entry]: `${task}/${info.entry}`,
+    [ENV.exportName]: info.exportName ?? '',
+    [ENV.style]: info.style,
   };
   return {
     command: node,

@@ -17,9 +17,10 @@ import { NEUTRAL, Placement, showTask } from '../layout.ts';
 import type { LaunchOptions, LaunchPlan } from '../runtime.ts';
 import { SITE_PACKAGES } from './build.ts';
 import { pythonInterpreter } from './interpreter.ts';
+import { ENV } from '../../core/index.ts';
 
 /** The program every python instance runs. */
-export const PYTHON_SHIM = fileURLToPath(new URL('./shim.py', import.meta.url));
+export const PYTHON_SHIM = fileURLToPath(new URL('../instance/python/shim.py', import.meta.url));
 
 /** Plans an instance of the build in `options.buildDir`. */
 export function launchPython(options: LaunchOptions): LaunchPlan {
@@ -35,10 +36,10 @@ export function launchPython(options: LaunchOptions): LaunchPlan {
   const shimDir = place.show(path.dirname(PYTHON_SHIM), NEUTRAL.python);
   const control = {
     ...controlEnv(options),
-    KUMO_ENTRY: `${task}/${entry}`,
-    KUMO_EXPORT: exportName,
-    KUMO_STYLE: recordString(record, 'style'),
-    KUMO_PATHS: [task, `${task}/${SITE_PACKAGES}`].join(':'),
+    [ENV.entry]: `${task}/${entry}`,
+    [ENV.exportName]: exportName,
+    [ENV.style]: recordString(record, 'style'),
+    [ENV.paths]: [task, `${task}/${SITE_PACKAGES}`].join(':'),
   };
   return {
     command: python.executable,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseTaggedLine } from '../log-tag.ts';
-import { BINARY, withInstance } from '../test-support.ts';
+import { parseTaggedLine } from '../../../../core/index.ts';
+import { BINARY, withInstance } from '../../../node/test-support.ts';
 
 const FETCH_FUNCTION = `
 let release: () => void = () => {};

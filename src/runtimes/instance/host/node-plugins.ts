@@ -5,14 +5,13 @@
  */
 import { HostClient } from './host-client.ts';
 
-/** Takes KUMO_HOST_SOCKET out of `env` and defines `call` on `target` (globalThis). */
+/** Defines `call` on `target` (globalThis), over the host channel at `hostSocket` ('' for none). */
 export function installPluginCall(
   target: object,
-  env: NodeJS.ProcessEnv,
+  hostSocket: string,
   invocationId: () => string | undefined,
 ): void {
-  const client = new HostClient(env.KUMO_HOST_SOCKET);
-  Reflect.deleteProperty(env, 'KUMO_HOST_SOCKET');
+  const client = new HostClient(hostSocket || undefined);
   const call = (plugin: string, action: string, payload?: unknown): Promise<unknown> =>
     client.call(String(plugin), String(action), payload, invocationId());
   Object.defineProperty(target, 'call', {

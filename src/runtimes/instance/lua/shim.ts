@@ -8,11 +8,11 @@
  * server log) and gets a fresh VM. Imports only node builtins, wasmoon and the host client.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostClient, PluginCallError } from '../host/host-client.ts';
-import { report, serveOnSocket, takeVariable } from '../shim-support.ts';
+import { ENV, tagText } from '../../../core/index.ts';
+import { readInvocation, report, serveOnSocket, takeCommonControl, takeVariable } from '../support.ts';
 import { LuaRunError, LuaVmFactory, type LuaVm, type VmOptions } from './vm.ts';
 
 /**
@@ -34,20 +34,16 @@ interface LuaControl {
 
 function takeControl(env: NodeJS.ProcessEnv): LuaControl {
   const take = (name: string): string => takeVariable(env, name);
-  const control: LuaControl = {
-    socketPath: take('KUMO_SOCKET'),
-    functionName: take('KUMO_FUNCTION'),
-    timeoutMs: Number(take('KUMO_TIMEOUT')) || 30_000,
-    vmTimeoutMs: Number(take('KUMO_LUA_TIMEOUT')) || 0,
-    maxMemoryBytes: Number(take('KUMO_LUA_MEMORY')) || 64 * 1024 * 1024,
-    bytecodeFile: take('KUMO_BYTECODE'),
-    bundleDir: take('KUMO_BUNDLE'),
-    hostSocket: take('KUMO_HOST_SOCKET'),
+  const own = {
+    vmTimeoutMs: Number(take(ENV.luaTimeout)) || 0,
+    maxMemoryBytes: Number(take(ENV.luaMemory)) || 64 * 1024 * 1024,
+    bytecodeFile: take(ENV.bytecode),
+    bundleDir: take(ENV.bundle),
   };
-  for (const name of ['KUMO_VERSION', 'KUMO_MEMORY', 'KUMO_ENV_KEYS']) take(name);
-  if (!control.socketPath || !control.bytecodeFile)
-    throw new Error('KUMO_SOCKET and KUMO_BYTECODE must be set: the shim is started by kumo, not by hand');
-  return control;
+  const { socketPath, functionName, timeoutMs, hostSocket } = takeCommonControl(env);
+  if (!own.bytecodeFile)
+    throw new Error(`${ENV.bytecode} must be set: the shim is started by kumo, not by hand`);
+  return { ...own, socketPath, functionName, timeoutMs, hostSocket };
 }
 
 /** The args table of a request: the JSON body (an object) over the query parameters. */
@@ -130,16 +126,9 @@ class LuaServer {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const idHeader = req.headers['x-kumo-invocation-id'];
-    const id = typeof idHeader === 'string' && idHeader ? idHeader : randomUUID();
-    const deadlineHeader = Number(req.headers['x-kumo-deadline']);
-    let deadline =
-      Number.isFinite(deadlineHeader) && deadlineHeader > 0
-        ? deadlineHeader - DEADLINE_MARGIN_MS
-        : Date.now() + this.control.timeoutMs;
+    const read = await readInvocation(req, this.control.timeoutMs);
+    const { id, body } = read;
+    let deadline = read.deadline - DEADLINE_MARGIN_MS;
     if (this.control.vmTimeoutMs > 0) deadline = Math.min(deadline, Date.now() + this.control.vmTimeoutMs);
     const vm = await this.vm;
     let value: unknown;
@@ -209,7 +198,7 @@ class LuaServer {
 
   private log(stream: 'stdout' | 'stderr', line: string, id = this.invocation.getStore()): void {
     const out = stream === 'stdout' ? process.stdout : process.stderr;
-    out.write(id ? `\u001e${id}\u001f${line}\n` : `${line}\n`);
+    out.write(id ? tagText(`${line}\n`, id, true).text : `${line}\n`);
   }
 }
 

@@ -7,13 +7,14 @@
  *   - method, path, query and headers arrive as CGI variables (REQUEST_METHOD, PATH_INFO,
  *     QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH, HTTP_<NAME>), with KUMO_INVOCATION_ID.
  * The program's stderr lines are written to the shim's stderr tagged `\u001e<id>\u001f`.
- * It imports only node builtins and the shims' shared support; it runs bundled (shim-bundle.ts).
+ * It imports node builtins, the shims' shared support and the instance protocol; it runs bundled
+ * (shim-bundle.ts).
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
-import { report, serveOnSocket, takeVariable } from '../shim-support.ts';
+import { ENV, tagText } from '../../../core/index.ts';
+import { readInvocation, report, serveOnSocket, takeCommonControl, takeVariable } from '../support.ts';
 
 /** Largest response a program may write; past it the run fails rather than eat the memory. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -28,21 +29,12 @@ interface ExecControl {
 }
 
 function takeControl(env: NodeJS.ProcessEnv): ExecControl {
-  const take = (name: string): string => takeVariable(env, name);
-  const socketPath = take('KUMO_SOCKET');
-  const commandJson = take('KUMO_COMMAND');
-  const functionName = take('KUMO_FUNCTION');
-  const timeoutMs = Number(take('KUMO_TIMEOUT')) || 30_000;
+  const commandJson = takeVariable(env, ENV.command);
   // The host channel serves plugins, which exec functions do not have: the program must not see it.
-  for (const name of ['KUMO_VERSION', 'KUMO_MEMORY', 'KUMO_ENV_KEYS', 'KUMO_HOST_SOCKET']) take(name);
+  const { socketPath, functionName, timeoutMs } = takeCommonControl(env);
   const command = JSON.parse(commandJson || '[]') as unknown;
-  if (
-    !socketPath ||
-    !Array.isArray(command) ||
-    command.length === 0 ||
-    !command.every((w) => typeof w === 'string')
-  ) {
-    throw new Error('KUMO_SOCKET and KUMO_COMMAND must be set: the shim is started by kumo, not by hand');
+  if (!Array.isArray(command) || command.length === 0 || !command.every((w) => typeof w === 'string')) {
+    throw new Error(`${ENV.command} must be set: the shim is started by kumo, not by hand`);
   }
   const baseEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) baseEnv[key] = value;
@@ -62,8 +54,8 @@ export function requestEnv(
     PATH_INFO: url.pathname,
     QUERY_STRING: url.search.slice(1),
     CONTENT_LENGTH: String(body.length),
-    KUMO_INVOCATION_ID: invocationId,
-    KUMO_DEADLINE: String(deadline),
+    [ENV.invocationId]: invocationId,
+    [ENV.deadline]: String(deadline),
   };
   const contentType = req.headers['content-type'];
   if (contentType) env.CONTENT_TYPE = contentType;
@@ -89,7 +81,7 @@ export function outputType(out: Buffer): string {
 }
 
 function tagged(invocationId: string, line: string): string {
-  return `\u001e${invocationId}\u001f${line}\n`;
+  return tagText(`${line}\n`, invocationId, true).text;
 }
 
 /** Runs the program once; resolves with its exit status and stdout. */
@@ -141,14 +133,7 @@ function runOnce(
 }
 
 async function handle(control: ExecControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks);
-  const idHeader = req.headers['x-kumo-invocation-id'];
-  const invocationId = typeof idHeader === 'string' && idHeader ? idHeader : randomUUID();
-  const deadlineHeader = Number(req.headers['x-kumo-deadline']);
-  const deadline =
-    Number.isFinite(deadlineHeader) && deadlineHeader > 0 ? deadlineHeader : Date.now() + control.timeoutMs;
+  const { id: invocationId, deadline, body } = await readInvocation(req, control.timeoutMs);
   const result = await runOnce(
     control,
     requestEnv(req, body, invocationId, deadline),

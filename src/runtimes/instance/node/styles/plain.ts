@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Adapter, HandlerFunction, Invocation } from '../invocation.ts';
 import { sendValue } from '../respond.ts';
+import { HEADERS } from '../../../../core/index.ts';
 
 /** The second argument of a plain handler. */
 export interface PlainEnvironment {
@@ -47,7 +48,7 @@ function toEnvironment(req: IncomingMessage, invocation: Invocation): PlainEnvir
     invocationId: invocation.id,
     body: invocation.body,
     // As ShortedFaaS defines it: 200, or 202 when the run was queued (async or cron).
-    code: queued(req.headers['x-kumo-trigger']) ? 202 : 200,
+    code: queued(req.headers[HEADERS.trigger]) ? 202 : 200,
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BINARY, withInstance } from '../test-support.ts';
+import { BINARY, withInstance } from '../../../node/test-support.ts';
 
 const LAMBDA_FUNCTION = `
 export const handler = async (event, context) => {

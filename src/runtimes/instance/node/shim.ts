@@ -2,7 +2,7 @@
  * The program that runs inside every node instance (the Instance protocol of DESIGN.md). It is
  * started by `launch()` with a clean environment and file descriptor 3 open as a pipe to the
  * driver, and:
- *   1. takes the KUMO_* control variables out of process.env,
+ *   1. takes the KUMO_* control variables out of process.env (core/instance-protocol.ts),
  *   2. tags stdout/stderr lines written inside an invocation with its id (log-tag.ts),
  *   3. imports the function's entry and picks its handler (detect.ts),
  *   4. serves HTTP on the Unix socket KUMO_SOCKET,
@@ -22,7 +22,7 @@ import { InstanceServer } from './instance-server.ts';
 import type { Adapter, HandlerFunction } from './invocation.ts';
 import { tagStream } from './log-tag.ts';
 import { installPluginCall } from '../host/node-plugins.ts';
-import { report } from '../shim-support.ts';
+import { report } from '../support.ts';
 import { fetchAdapter } from './styles/fetch.ts';
 import { lambdaAdapter } from './styles/lambda.ts';
 import { nodeAdapter } from './styles/node.ts';
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     fail('handler_error', (err as Error).message);
   }
   // Plugins (kumo.yaml `plugins:`): a global `call(plugin, action, payload)` over the host channel.
-  installPluginCall(globalThis, process.env, () => store.getStore());
+  installPluginCall(globalThis, control.hostSocket, () => store.getStore());
   const mod = await load(control);
   const picked = pickHandler(mod, control.style, control.exportName);
   if (!picked.ok) fail('unknown_handler', picked.message);

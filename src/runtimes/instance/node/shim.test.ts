@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseTaggedLine } from './log-tag.ts';
-import { build, start, withInstance, workspace } from './test-support.ts';
-import type { Files, TestInstance } from './test-support.ts';
-import type { ManifestInput } from '../../core/index.ts';
+import { parseTaggedLine } from '../../../core/index.ts';
+import { build, start, withInstance, workspace } from '../../node/test-support.ts';
+import type { Files, TestInstance } from '../../node/test-support.ts';
+import type { ManifestInput } from '../../../core/index.ts';
 
 /** Builds and starts `files`, expecting the instance to fail at load; returns its fd 3 message and exit. */
 async function failedStart(files: Files, manifest: ManifestInput = {}) {

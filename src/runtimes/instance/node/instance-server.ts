@@ -5,12 +5,12 @@
  * stops accepting, lets in-flight requests and `waitUntil` work finish, then closes.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Adapter, Invocation } from './invocation.ts';
 import { failInvocation } from './respond.ts';
+import { readInvocation, type RequestInvocation } from '../support.ts';
 
 /** What the server needs to know about the function it serves. */
 export interface InstanceServerOptions {
@@ -69,14 +69,14 @@ export class InstanceServer {
     res.once('close', () => this.finished());
     // A stopping instance answers what it was sent but asks the client not to reuse the connection.
     if (this.closing) res.setHeader('connection', 'close');
-    let body: Buffer;
+    let read: RequestInvocation;
     try {
-      body = await readBody(req);
+      read = await readInvocation(req, this.options.timeoutMs);
     } catch {
       res.destroy();
       return;
     }
-    const invocation = this.invocation(req, body);
+    const invocation = this.invocation(read);
     await this.options.store.run(invocation.id, async () => {
       try {
         await this.options.adapter(req, res, invocation);
@@ -86,15 +86,10 @@ export class InstanceServer {
     });
   }
 
-  private invocation(req: IncomingMessage, body: Buffer): Invocation {
-    const { vars, functionName, version, memoryMb, timeoutMs } = this.options;
-    const idHeader = req.headers['x-kumo-invocation-id'];
-    const deadlineHeader = Number(req.headers['x-kumo-deadline']);
+  private invocation(read: RequestInvocation): Invocation {
+    const { vars, functionName, version, memoryMb } = this.options;
     return {
-      id: typeof idHeader === 'string' && idHeader !== '' ? idHeader : randomUUID(),
-      deadline:
-        Number.isFinite(deadlineHeader) && deadlineHeader > 0 ? deadlineHeader : Date.now() + timeoutMs,
-      body,
+      ...read,
       vars,
       functionName,
       version,
@@ -116,11 +111,4 @@ export class InstanceServer {
     this.inFlight--;
     if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
-}
-
-/** The whole request body (the gateway buffers it, so it is bounded and complete). */
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

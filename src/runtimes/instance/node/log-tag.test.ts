@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { test } from 'node:test';
-import { parseTaggedLine, tagStream, tagText } from './log-tag.ts';
+import { parseTaggedLine, tagText } from '../../../core/index.ts';
+import { tagStream } from './log-tag.ts';
 
 test('parseTaggedLine splits a tagged line into its invocation id and text', () => {
   assert.deepEqual(parseTaggedLine('\u001eabc-123\u001fhello world'), {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseTaggedLine } from '../log-tag.ts';
-import { BINARY, withInstance } from '../test-support.ts';
+import { parseTaggedLine } from '../../../../core/index.ts';
+import { BINARY, withInstance } from '../../../node/test-support.ts';
 
 // CommonJS on purpose: `module.exports = fn` with (req, res) must be detected as node style.
 const NODE_FUNCTION = `

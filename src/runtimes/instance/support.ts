@@ -1,0 +1,121 @@
+/**
+ * What the shims Node runs inside instances share (node, exec, lua): the control message, the
+ * control variables every shim takes, the reading of one invocation, and the draining socket
+ * server. The names are the instance protocol's (core/instance-protocol.ts). Each shim is bundled
+ * into one file before it runs (shim-bundle.ts), so sharing this costs no mount.
+ */
+import { randomUUID } from 'node:crypto';
+import { closeSync, rmSync, writeSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { CONTROL_FD, ENV, invocationOf, type ControlMessage } from '../../core/index.ts';
+
+/** Writes the one control message and closes fd 3, so user code cannot write a second one. */
+export function report(message: ControlMessage): void {
+  try {
+    writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
+    closeSync(CONTROL_FD);
+  } catch {
+    // Started without the pipe (by hand): stderr is the only channel left.
+    if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
+  }
+}
+
+/** The control variables every launch plan sets, as a shim reads them. */
+export interface CommonControl {
+  socketPath: string;
+  /** The host channel's socket ('' when the function lists no plugin). */
+  hostSocket: string;
+  functionName: string;
+  version: string;
+  memoryMb: number;
+  timeoutMs: number;
+  /** The function's own variables (named by KUMO_ENV_KEYS), as its handler sees them. */
+  vars: Record<string, string>;
+}
+
+/** Takes the common control variables out of `env` (the function never sees them). */
+export function takeCommonControl(env: Record<string, string | undefined>): CommonControl {
+  const take = (name: string) => takeVariable(env, name);
+  const socketPath = take(ENV.socket);
+  const memoryMb = Number(take(ENV.memory));
+  const timeoutMs = Number(take(ENV.timeout));
+  const control: CommonControl = {
+    socketPath,
+    hostSocket: take(ENV.hostSocket),
+    functionName: take(ENV.functionName),
+    version: take(ENV.version),
+    memoryMb: Number.isFinite(memoryMb) ? memoryMb : 0,
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 30_000,
+    vars: {},
+  };
+  for (const key of take(ENV.envKeys).split(',')) {
+    const value = key ? env[key] : undefined;
+    if (value !== undefined) control.vars[key] = value;
+  }
+  if (!socketPath) throw new Error(`${ENV.socket} is not set: the shim is started by kumo, not by hand`);
+  return control;
+}
+
+/** One invocation as a shim reads it from its request: id, deadline and the whole body. */
+export interface RequestInvocation {
+  id: string;
+  /** Epoch ms after which the platform kills the run. */
+  deadline: number;
+  /** The whole body (the gateway buffers it, so it is bounded and complete). */
+  body: Buffer;
+}
+
+/** Reads the invocation `req` carries, with `timeoutMs` as the deadline of a request sent by hand. */
+export async function readInvocation(req: IncomingMessage, timeoutMs: number): Promise<RequestInvocation> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return { ...invocationOf(req.headers, timeoutMs, randomUUID), body: Buffer.concat(chunks) };
+}
+
+/** Reads one control variable and deletes it, so the function never sees it ('' when unset). */
+export function takeVariable(env: Record<string, string | undefined>, name: string): string {
+  const value = env[name];
+  Reflect.deleteProperty(env, name);
+  return value ?? '';
+}
+
+/**
+ * Serves `handle` on the Unix socket, reports ready once listening, and on SIGTERM or SIGINT
+ * stops taking connections, lets the requests in flight finish and exits. A handler that throws
+ * gets a bare 500 (or a cut connection once the answer began), logged with `label`.
+ */
+export function serveOnSocket(
+  socketPath: string,
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  label: string,
+): void {
+  let inFlight = 0;
+  let closing = false;
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (closing && inFlight === 0) process.exit(0);
+    });
+    // A stopping instance answers what it was sent but asks the client not to reuse the connection.
+    if (closing) res.setHeader('connection', 'close');
+    handle(req, res).catch((err: unknown) => {
+      console.error(`${label} error:`, err);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  // The only client is the platform, which manages its own pooled connections: a server-side
+  // idle timeout would only race it (a request sent just as the socket closes is lost).
+  server.keepAliveTimeout = 0;
+  rmSync(socketPath, { force: true });
+  server.listen(socketPath, () => report({ type: 'ready' }));
+  const stop = () => {
+    closing = true;
+    server.close();
+    server.closeIdleConnections();
+    if (inFlight === 0) process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
