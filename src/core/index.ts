@@ -13,3 +13,4 @@ export type * from './types.ts';
 export type * from './logger.ts';
 export { LogThrottle, type LogThrottleOptions } from './log-throttle.ts';
 export * from './build-limits.ts';
+export * from './plugin-quotas.ts';

@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from 'node:path';
 import { KumoError, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { readBody, sendError, sendJson } from '../http/index.ts';
+import { RawJson } from './plugin.ts';
 import type { PluginRegistry } from './registry.ts';
 
 /** The file name of the host socket inside an instance's socket folder. */
@@ -110,6 +111,15 @@ export class PluginHost {
       invocationId: typeof body.invocationId === 'string' ? body.invocationId : undefined,
       now: (this.d.now ?? Date.now)(),
     });
+    if (result instanceof RawJson) {
+      const body = `{"result":${result.text}}`;
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+      return;
+    }
     sendJson(res, 200, { result: result ?? null });
   }
 

@@ -195,7 +195,8 @@ export class CallbackDispatcher {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof DeliveryDeadline) return done('timeout', null, message);
-      if (err instanceof KumoError && err.code === 'callback_not_allowed') return done('refused', null, message);
+      if (err instanceof KumoError && err.code === 'callback_not_allowed')
+        return done('refused', null, message);
       return done('error', null, message);
     }
   }
@@ -224,7 +225,10 @@ export class CallbackDispatcher {
         },
       );
       // One deadline for the whole attempt: a socket timeout would restart at every dripped byte.
-      const deadline = setTimeout(() => req.destroy(new DeliveryDeadline(this.o.timeoutMs)), this.o.timeoutMs);
+      const deadline = setTimeout(
+        () => req.destroy(new DeliveryDeadline(this.o.timeoutMs)),
+        this.o.timeoutMs,
+      );
       req.on('close', () => clearTimeout(deadline));
       req.on('error', reject);
       req.end(data);

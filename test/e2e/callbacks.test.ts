@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiJson, eventually, mustDeploy, startTestServer, writeFunction, type TestServer } from './harness.ts';
+import {
+  apiJson,
+  eventually,
+  mustDeploy,
+  startTestServer,
+  writeFunction,
+  type TestServer,
+} from './harness.ts';
 import { startReceiver, type Receiver } from './async-helpers.ts';
 
 interface Delivery {

@@ -189,7 +189,10 @@ describe('hostile plugin users', () => {
 
   test('kv: past its key or byte quota a set fails with plugin_quota_exceeded and the store does not grow', async () => {
     for (let i = 0; i < 5; i++)
-      assert.equal(await resultOf(await callVia(server, 'hoarder', 'kv', 'set', { key: `k${i}`, value: i })), true);
+      assert.equal(
+        await resultOf(await callVia(server, 'hoarder', 'kv', 'set', { key: `k${i}`, value: i })),
+        true,
+      );
     const refused = await callVia(server, 'hoarder', 'kv', 'set', { key: 'k5', value: 5 });
     assert.equal(refused.status, 413, await refused.clone().text());
     const body = (await refused.json()) as ErrorBody;
@@ -204,7 +207,8 @@ describe('hostile plugin users', () => {
     assert.equal(list.length, 5);
 
     // Bytes: 1 MB in all. Free the keys, then fill with ~300 KB values.
-    for (let i = 0; i < 5; i++) await resultOf(await callVia(server, 'hoarder', 'kv', 'delete', { key: `k${i}` }));
+    for (let i = 0; i < 5; i++)
+      await resultOf(await callVia(server, 'hoarder', 'kv', 'delete', { key: `k${i}` }));
     const big = 'x'.repeat(300 * 1024);
     let stored = 0;
     let last: Response | undefined;
@@ -228,7 +232,9 @@ describe('hostile plugin users', () => {
     const body = (await refused.json()) as ErrorBody;
     assert.equal(body.error.code, 'plugin_quota_exceeded');
     assert.match(body.error.message, /docs.*4 documents/);
-    const docs = (await resultOf(await callVia(server, 'hoarder', 'docs', 'query', { collection: 'c' }))) as unknown[];
+    const docs = (await resultOf(
+      await callVia(server, 'hoarder', 'docs', 'query', { collection: 'c' }),
+    )) as unknown[];
     assert.equal(docs.length, 4, 'the collection did not grow');
     assert.equal(
       await resultOf(await callVia(server, 'hoarder', 'docs', 'delete', { collection: 'c', query: {} })),
@@ -276,11 +282,12 @@ describe('docs queries over many documents', () => {
   let server: TestServer;
   const DOCS = 40_000;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(['--docs-documents', '50000']);
     await mustDeploy(
       server,
       await writeFunction({
-        'kumo.yaml': 'name: scanner\nruntime: lua\nplugins: [docs]\ninstances:\n  max: 4\ndocs:\n  documents: 50000\n',
+        'kumo.yaml':
+          'name: scanner\nruntime: lua\nplugins: [docs]\ninstances:\n  max: 4\ndocs:\n  documents: 50000\n',
         's.lua': CALLER,
       }),
     );
@@ -292,7 +299,10 @@ describe('docs queries over many documents', () => {
       }),
     );
     for (let start = 0; start < DOCS; start += 1000) {
-      const documents = Array.from({ length: 1000 }, (_, i) => ({ n: start + i, tag: `t${(start + i) % 97}` }));
+      const documents = Array.from({ length: 1000 }, (_, i) => ({
+        n: start + i,
+        tag: `t${(start + i) % 97}`,
+      }));
       const inserted = await resultOf(
         await callVia(server, 'scanner', 'docs', 'insertMany', { collection: 'big', documents }),
       );
@@ -306,6 +316,11 @@ describe('docs queries over many documents', () => {
     const found = (await resultOf(await callVia(server, 'scanner', 'docs', 'query', query))) as unknown[];
     assert.equal(found.length, 3);
 
+    // The same measurement with nobody scanning: what this shared machine gives anyway.
+    const quiet = await bystanderFor(server, 2000);
+    console.log(
+      `without scans: event-loop delay max ${quiet.maxDelay.toFixed(1)} ms; bystander p50 ${quiet.p50.toFixed(1)} ms over ${quiet.count} requests`,
+    );
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     let stop = false;
     const loops = Array.from({ length: 4 }, async () => {
@@ -333,10 +348,37 @@ describe('docs queries over many documents', () => {
     const p50 = latencies[Math.floor(latencies.length / 2)] ?? Infinity;
     const maxDelay = histogram.max / 1e6;
     console.log(
-      `docs scans: ${queries} queries in 4 s; event-loop delay max ${maxDelay.toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms; bystander p50 ${p50.toFixed(1)} ms over ${latencies.length} requests`,
+      `docs scans: ${queries} queries in 4 s; event-loop delay max ${maxDelay.toFixed(1)} ms, p50 ${(histogram.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms; bystander p50 ${p50.toFixed(1)} ms over ${latencies.length} requests`,
     );
     assert.ok(queries >= 4, 'the scans ran');
-    assert.ok(maxDelay < 60, `the event loop was blocked for ${maxDelay.toFixed(1)} ms`);
-    assert.ok(p50 < 30, `the bystander's median latency was ${p50.toFixed(1)} ms`);
+    // On the scan-on-the-event-loop code one query blocked 250-270 ms here (delay p99 ~250 ms,
+    // bystander p50 ~185 ms): the loop was nearly always busy scanning. The bounds leave room for
+    // this shared 2-core machine's own noise (a quiet run sees single delays of 10-70 ms), never
+    // for a scan.
+    const p50Delay = histogram.percentile(50) / 1e6;
+    const p99 = histogram.percentile(99) / 1e6;
+    assert.ok(p50Delay < 20, `the event loop's median delay was ${p50Delay.toFixed(1)} ms`);
+    assert.ok(p99 < 100, `the event loop's p99 delay was ${p99.toFixed(1)} ms`);
+    assert.ok(p50 < 40, `the bystander's median latency was ${p50.toFixed(1)} ms`);
   });
 });
+
+/** Sequential requests to the bystander for `ms`: their median latency and the event loop's worst delay. */
+async function bystanderFor(server: TestServer, ms: number) {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const latencies: number[] = [];
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const t0 = performance.now();
+    await (await invoke(server, 'bystander')).text();
+    latencies.push(performance.now() - t0);
+  }
+  histogram.disable();
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: latencies[Math.floor(latencies.length / 2)] ?? Infinity,
+    maxDelay: histogram.max / 1e6,
+    count: latencies.length,
+  };
+}

@@ -291,9 +291,9 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
   }
 
   deliveries(id: string): CallbackDelivery[] {
-    const rows = this.prepare(
-      'SELECT * FROM callback_deliveries WHERE invocation_id = ? ORDER BY id',
-    ).all(id) as Row[];
+    const rows = this.prepare('SELECT * FROM callback_deliveries WHERE invocation_id = ? ORDER BY id').all(
+      id,
+    ) as Row[];
     return rows.map((r) => ({
       attempt: Number(r.attempt),
       startedAt: Number(r.started_at),
