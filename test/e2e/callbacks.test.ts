@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   apiJson,
   eventually,
+  kumo,
   mustDeploy,
   startTestServer,
   writeFunction,
@@ -89,6 +90,11 @@ describe('callback delivery attempts in the history', () => {
     }
     assert.match(deliveries[0]?.error ?? '', /503/);
     assert.ok((deliveries[1]?.startedAt ?? 0) > (deliveries[0]?.startedAt ?? 0), 'in order, with a backoff');
+    const cli = await kumo(server.url, ['history', id]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /callback .*\(delivered, 3 attempt\(s\)\)/);
+    assert.match(cli.stdout, /#1 .* answered 503 in /);
+    assert.match(cli.stdout, /#3 .* delivered 200 in /);
   });
 });
 

@@ -287,7 +287,7 @@ describe('docs queries over many documents', () => {
       server,
       await writeFunction({
         'kumo.yaml':
-          'name: scanner\nruntime: lua\nplugins: [docs]\ninstances:\n  max: 4\ndocs:\n  documents: 50000\n',
+          'name: scanner\nruntime: lua\nplugins: [docs]\ninstances:\n  min: 4\n  max: 4\ndocs:\n  documents: 50000\n',
         's.lua': CALLER,
       }),
     );
