@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   api,
   apiJson,
+  deploy,
   eventually,
   invoke,
   mustDeploy,
@@ -251,6 +252,20 @@ describe('hostile plugin users', () => {
       stored++;
     }
     assert.equal(stored, 2, 'two 400 KB documents fit in 1 MB, the third does not');
+  });
+
+  test('a quota over the server ceiling fails the deploy; refusals are logged, a few lines a minute', async () => {
+    const res = await deploy(
+      server,
+      await writeFunction({
+        'kumo.yaml': 'name: greedy\nruntime: lua\nkv:\n  keys: 20000000\n',
+        'g.lua': CALLER,
+      }),
+    );
+    assert.equal(res.status, 400);
+    assert.match(JSON.stringify(res.body), /kv.keys.*may be at most 10000 .*--kv-keys/);
+    const refusals = server.logLines.filter((l) => l.includes('plugin call refused'));
+    assert.ok(refusals.length >= 1 && refusals.length <= 10, `${refusals.length} log lines`);
   });
 
   test('deleting a function removes its kv and docs data: the next function of that name starts empty', async () => {
