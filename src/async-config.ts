@@ -14,6 +14,12 @@ export interface AsyncConfig {
   callbackAllow: string[];
   /** Delivery attempts of one callback. */
   callbackAttempts: number;
+  /** Deadline of one delivery attempt, DNS to last byte (ms). */
+  callbackTimeoutMs: number;
+  /** Deliveries at once over all receivers. */
+  callbackConcurrency: number;
+  /** Deliveries at once to one receiver (host:port). */
+  callbackPerHost: number;
   /** Bytes of each request and response body kept in the history. */
   historyBodyLimit: number;
   /** Finished invocations kept per function. */
@@ -30,6 +36,9 @@ export const ASYNC_OPTIONS = {
   'retry-backoff': { type: 'string' },
   'callback-allow': { type: 'string', multiple: true },
   'callback-attempts': { type: 'string' },
+  'callback-timeout': { type: 'string' },
+  'callback-concurrency': { type: 'string' },
+  'callback-per-host': { type: 'string' },
   'history-body-limit': { type: 'string' },
   'history-max': { type: 'string' },
   'history-age': { type: 'string' },
@@ -42,6 +51,9 @@ export const ASYNC_USAGE = `  --async-workers N        async runs at once over a
   --callback-allow LIST    callback allow-list: CIDRs, addresses, host names, *.suffix; repeatable or
                            comma-separated (env KUMO_CALLBACK_ALLOW; default: any but metadata/link-local)
   --callback-attempts N    delivery attempts of one callback (default 8)
+  --callback-timeout DUR   deadline of one delivery attempt, connect to last byte (default 10s)
+  --callback-concurrency N deliveries at once over all receivers (default 16)
+  --callback-per-host N    deliveries at once to one receiver host:port (default 2)
   --history-body-limit KB  bytes of each body kept in the invocation history (default 16)
   --history-max N          finished invocations kept per function (default 10000)
   --history-age DUR        finished invocations kept this long (default 7d)
@@ -88,6 +100,9 @@ export function parseAsyncConfig(values: Values, env: NodeJS.ProcessEnv): AsyncC
     retryBackoffMs: duration('retry-backoff', '1s'),
     callbackAllow: allow,
     callbackAttempts: int('callback-attempts', 8, 1),
+    callbackTimeoutMs: duration('callback-timeout', '10s'),
+    callbackConcurrency: int('callback-concurrency', 16, 1),
+    callbackPerHost: int('callback-per-host', 2, 1),
     historyBodyLimit: int('history-body-limit', 16, 0) * 1024,
     historyMax: int('history-max', 10_000, 1),
     historyAgeMs: duration('history-age', '7d'),

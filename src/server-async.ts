@@ -61,6 +61,9 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     policy,
     log,
     maxAttempts: config.callbackAttempts,
+    timeoutMs: config.callbackTimeoutMs,
+    concurrency: config.callbackConcurrency,
+    perDestination: config.callbackPerHost,
     onResult: (r) => metrics.observeCallback(r),
   });
   const settings = (fn: string): FunctionQueueSettings | undefined => {

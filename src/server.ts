@@ -29,7 +29,7 @@ import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
 import { ActiveVersions, openSqliteStore, SqlitePluginStore } from './store/index.ts';
-import { docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
+import { DocsScanner, docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
 import { createServerLog, InvocationTracker, LogSink, OutputBudget } from './telemetry/index.ts';
 
 /** A running server. */
@@ -69,10 +69,25 @@ export async function startServer(
   const outputBudget = new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation);
   const driver: Driver = new ProcessDriver(sandbox.sandbox);
   const pluginStore = new SqlitePluginStore(store.db);
+  // docs queries scan in a worker thread, taking each function's queries in turn.
+  const docsScanner = new DocsScanner({
+    dbFile: path.join(config.dataDir, 'kumo.db'),
+    scanLimit: config.plugins.scanLimit,
+    queuePerFunction: config.plugins.queuePerFunction,
+    log,
+  });
   // Every instance gets a host channel: plugins for functions that list them, limit reports for all.
   const plugins = new PluginHost({
-    registry: new PluginRegistry([kvPlugin(pluginStore), docsPlugin(pluginStore)]),
+    registry: new PluginRegistry(
+      [kvPlugin(pluginStore), docsPlugin(pluginStore, docsScanner)],
+      config.plugins.quotas,
+      (name) => versions.get(name) !== undefined,
+    ),
     log,
+  });
+  // A deleted function takes its kv keys and documents with it: a later one of that name starts empty.
+  const unfollowPlugins = versions.onChange((name) => {
+    if (!store.getFunction(name)) pluginStore.deleteFunctionData(name);
   });
 
   const pool = new InstancePool({
@@ -189,6 +204,7 @@ export async function startServer(
     builder,
     builds,
     buildLimits: config.build.limits,
+    pluginQuotas: config.plugins.quotas,
     keepVersions: config.build.keepVersions,
   });
   // Zip, git and multi-function project deploys, and the watched deploy folder.
@@ -353,6 +369,8 @@ export async function startServer(
       await sourceParts.close();
       await asyncParts.stop(config.shutdownGraceMs);
       await pool.close();
+      unfollowPlugins();
+      await docsScanner.close();
       logSink.close();
       asyncParts.close();
       access.close();

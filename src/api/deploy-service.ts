@@ -16,7 +16,14 @@ import {
   type BuildStore,
   type DeployOverrides,
 } from '../build/index.ts';
-import { KumoError, resolveBuildLimits, type BuildLimits, type FunctionSpec } from '../core/index.ts';
+import {
+  KumoError,
+  resolveBuildLimits,
+  resolvePluginQuotas,
+  type BuildLimits,
+  type FunctionSpec,
+  type PluginQuotas,
+} from '../core/index.ts';
 import type { ServerLog } from '../core/index.ts';
 import type { InstancePool, PoolTarget } from '../pool/index.ts';
 import type { ActiveVersions, Store } from '../store/index.ts';
@@ -59,6 +66,8 @@ export interface DeployServiceDeps {
   buildLimits: BuildLimits;
   /** Versions kept per function besides the active one and its rollback target. */
   keepVersions: number;
+  /** Ceilings of the manifest's `kv:` and `docs:` quotas (absent: only the schema's bounds). */
+  pluginQuotas?: PluginQuotas;
   now?: () => number;
 }
 
@@ -90,6 +99,7 @@ export class DeployService {
       const spec = resolveSpec(data, overrides, file ?? 'manifest');
       const runtime = runtimeFor(spec.runtime);
       const buildLimits = resolveBuildLimits(spec.build, this.d.buildLimits);
+      if (this.d.pluginQuotas) resolvePluginQuotas(spec, this.d.pluginQuotas);
       const treeHash = await hashTree(sourceDir);
       const hash = sha256(`${treeHash}\n${canonicalJson(spec)}`);
       return await this.withLock(spec.name, () =>

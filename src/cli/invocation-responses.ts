@@ -55,7 +55,26 @@ export const invocationDetailSchema = invocationSummarySchema.extend({
     }),
   ),
   logs: z.array(z.looseObject({ time: z.number(), stream: z.string(), line: z.string() })),
-  callback: z.looseObject({ url: z.string(), state: z.string(), attempts: z.number() }).nullable(),
+  callback: z
+    .looseObject({
+      url: z.string(),
+      state: z.string(),
+      attempts: z.number(),
+      // Servers before issue 12 do not list delivery attempts.
+      deliveries: z
+        .array(
+          z.looseObject({
+            attempt: z.number(),
+            startedAt: z.number(),
+            durationMs: z.number(),
+            outcome: z.string(),
+            statusCode: z.number().nullable(),
+            error: z.string().nullable(),
+          }),
+        )
+        .optional(),
+    })
+    .nullable(),
 });
 /** One invocation in full. */
 export type InvocationDetailOut = z.infer<typeof invocationDetailSchema>;

@@ -58,6 +58,18 @@ export const ERROR_CODES = {
     status: 400,
     doc: 'A plugin call was refused: unknown action or a payload of the wrong shape; the message says which.',
   },
+  plugin_quota_exceeded: {
+    status: 413,
+    doc: "A kv set or docs insert would take the function's data past its quota (`kv.keys`/`kv.size`, `docs.documents`/`docs.size`); nothing was stored.",
+  },
+  docs_query_too_large: {
+    status: 413,
+    doc: 'A docs query or delete would examine more documents than `kumo up --docs-scan-limit`, or answer more than 8 MB; narrow it or lower its limit.',
+  },
+  plugin_busy: {
+    status: 429,
+    doc: 'The function already has `kumo up --plugin-queue` docs queries waiting; retry when some have finished.',
+  },
   conflict: {
     status: 409,
     doc: 'The action conflicts with the current state (e.g. rollback to the active version).',

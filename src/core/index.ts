@@ -11,5 +11,7 @@ export * from './access.ts';
 export { ACCESS_LEVELS, RATE_LIMITS, type AccessLevel, type RateLimit } from './access-fields.ts';
 export type * from './types.ts';
 export type * from './logger.ts';
+export { LogThrottle, type LogThrottleOptions } from './log-throttle.ts';
 export * from './build-limits.ts';
 export * from './instance-protocol.ts';
+export * from './plugin-quotas.ts';

@@ -45,6 +45,36 @@ export interface CallbackState {
   lastError: string | null;
 }
 
+/**
+ * How one callback delivery attempt ended: the receiver took it (2xx), answered something else,
+ * did not finish within the delivery deadline, was refused by the callback policy (after DNS),
+ * or could not be reached.
+ */
+export type DeliveryOutcome = 'delivered' | 'answered' | 'timeout' | 'refused' | 'error';
+
+/** One attempt to deliver a callback. Times are epoch ms. */
+export interface CallbackDelivery {
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: DeliveryOutcome;
+  statusCode: number | null;
+  error: string | null;
+}
+
+/**
+ * The destination whose deliveries share one concurrency bound: `host:port` of the URL, lower-case,
+ * with the scheme's default port (the URL itself when it does not parse).
+ */
+export function callbackDestination(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname.toLowerCase()}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return url;
+  }
+}
+
 /** One invocation. Times are epoch ms. */
 export interface InvocationRecord {
   id: string;

@@ -11,6 +11,7 @@ import { scheduleField } from './schedule-field.ts';
 import { buildField } from './build-limits.ts';
 import { commandField, luaField, pluginsField } from './runtime-fields.ts';
 import { accessField, rateLimitField } from './access-fields.ts';
+import { docsQuotaField, kvQuotaField } from './plugin-quotas.ts';
 
 /** Runtimes this build of kumo can run. */
 export const RUNTIMES = ['node', 'python', 'exec', 'lua'] as const;
@@ -139,6 +140,10 @@ export const manifestSchema = z.strictObject({
   command: commandField,
   /** Plugins the function may `call()` (lua and node): e.g. [kv, docs]. */
   plugins: pluginsField,
+  /** What the function may keep in `kv`: keys and size (MB), within the server's ceilings. */
+  kv: kvQuotaField,
+  /** What the function may insert in `docs`: documents and size (MB), within the server's ceilings. */
+  docs: docsQuotaField,
   /** lua runtime: VM limits, `maxmem` in KB and `timeout` in ms. */
   lua: luaField,
   /** Limits of this function's builds (memory, cpu, timeout, disk), within the server's. */

@@ -9,8 +9,9 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
-import { KumoError, type FunctionSpec, type ServerLog } from '../core/index.ts';
+import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { readBody, sendError, sendJson } from '../http/index.ts';
+import { RawJson } from './plugin.ts';
 import type { PluginRegistry } from './registry.ts';
 
 /** The file name of the host socket inside an instance's socket folder. */
@@ -41,9 +42,11 @@ export interface PluginHostDeps {
 /** Opens host channels for instances. */
 export class PluginHost {
   private readonly d: PluginHostDeps;
+  private readonly throttled: LogThrottle;
 
   constructor(deps: PluginHostDeps) {
     this.d = deps;
+    this.throttled = new LogThrottle(deps.log, deps.now ? { now: deps.now } : {});
   }
 
   /**
@@ -86,7 +89,14 @@ export class PluginHost {
       throw new KumoError('route_not_found', `no host channel route ${req.url}`);
     } catch (err) {
       const error = sendError(res, err);
-      if (error.code === 'internal_error') {
+      if (error.code === 'plugin_quota_exceeded' || error.code === 'docs_query_too_large') {
+        // A function hammering its quota must not flood the log: a few lines a minute each.
+        this.throttled.warn(`${error.code}:${target.functionName}`, 'plugin call refused', {
+          function: target.functionName,
+          code: error.code,
+          error: error.message,
+        });
+      } else if (error.code === 'internal_error') {
         this.d.log.error('plugin call failed', {
           function: target.functionName,
           error: String((err as Error)?.stack ?? err),
@@ -110,6 +120,15 @@ export class PluginHost {
       invocationId: typeof body.invocationId === 'string' ? body.invocationId : undefined,
       now: (this.d.now ?? Date.now)(),
     });
+    if (result instanceof RawJson) {
+      const body = `{"result":${result.text}}`;
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+      return;
+    }
     sendJson(res, 200, { result: result ?? null });
   }
 

@@ -3,6 +3,7 @@
  * payload)`. The platform checks that the caller lists the plugin before a plugin sees a call, and
  * tells it which function calls, so a plugin can namespace its data per function.
  */
+import type { PluginQuotas } from '../core/index.ts';
 
 /** Who is calling. */
 export interface PluginContext {
@@ -11,6 +12,16 @@ export interface PluginContext {
   version: number;
   invocationId: string | undefined;
   now: number;
+  /** What the function may keep (its manifest's `kv:`/`docs:` within the server's ceilings). */
+  quotas: PluginQuotas;
+}
+
+/** A result that is already JSON text: sent as it is, never parsed and serialised again. */
+export class RawJson {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 /** A plugin: TypeScript module behind this interface, registered once in server.ts. */

@@ -2,15 +2,34 @@
  * The plugins of this server and the one check every call passes: the caller must list the plugin
  * in its manifest, and the plugin must exist here.
  */
-import { KumoError, type FunctionSpec } from '../core/index.ts';
+import {
+  DEFAULT_PLUGIN_QUOTAS,
+  KumoError,
+  resolvePluginQuotas,
+  type FunctionSpec,
+  type PluginQuotas,
+} from '../core/index.ts';
 import type { Plugin, PluginContext } from './plugin.ts';
 
 /** The plugins this server offers, by name. */
 export class PluginRegistry {
   private readonly plugins = new Map<string, Plugin>();
+  private readonly quotas: PluginQuotas;
+  private readonly exists: (fn: string) => boolean;
 
-  constructor(plugins: Plugin[]) {
+  /**
+   * `quotas`: the server's defaults and ceilings of what a function may keep; `exists`: whether a
+   * function is still deployed (an instance draining after a delete must not write data that the
+   * next function of that name would read).
+   */
+  constructor(
+    plugins: Plugin[],
+    quotas: PluginQuotas = DEFAULT_PLUGIN_QUOTAS,
+    exists: (fn: string) => boolean = () => true,
+  ) {
     for (const plugin of plugins) this.plugins.set(plugin.name, plugin);
+    this.quotas = quotas;
+    this.exists = exists;
   }
 
   /** Names of the plugins offered. */
@@ -33,11 +52,11 @@ export class PluginRegistry {
 
   /** Runs one call for a function with `spec`. */
   async call(
-    spec: Pick<FunctionSpec, 'name' | 'plugins'>,
+    spec: Pick<FunctionSpec, 'name' | 'plugins' | 'kv' | 'docs'>,
     plugin: string,
     action: string,
     payload: unknown,
-    ctx: PluginContext,
+    ctx: Omit<PluginContext, 'quotas'>,
   ): Promise<unknown> {
     const found = this.plugins.get(plugin);
     const listed = spec.plugins ?? [];
@@ -55,6 +74,10 @@ export class PluginRegistry {
         'plugin_not_found',
         `no plugin ${JSON.stringify(plugin)} on this server (have: ${this.names().join(', ')})`,
       );
-    return found.call(action, payload, ctx);
+    if (!this.exists(spec.name))
+      throw new KumoError('function_not_found', `${spec.name} was deleted: its plugin data is gone`);
+    // Clamped, not refused: the server's ceilings may have been lowered since the deploy.
+    const quotas = resolvePluginQuotas(spec, this.quotas, false);
+    return found.call(action, payload, { ...ctx, quotas });
   }
 }

@@ -3,12 +3,16 @@
  * always refused (an async request must not turn kumo into a proxy to the instance's credentials).
  * With no allow-list everything else is allowed, loopback included; with one, only what it lists.
  * Names are checked when the request is accepted and their addresses again when kumo connects,
- * so a name that later resolves to a refused address (DNS rebinding) is still refused.
+ * so a name that later resolves to a refused address (DNS rebinding) is still refused. An IPv6
+ * address that embeds an IPv4 one (NAT64, mapped, compatible, 6to4, Teredo, ISATAP) is judged by
+ * the IPv4 it embeds, and one embedding loopback is refused even though plain loopback is not:
+ * nothing legitimate needs the translated form, and it must not slip past a rule written for 127/8.
  */
 import dns from 'node:dns';
 import type { RequestOptions } from 'node:http';
 import net, { BlockList } from 'node:net';
 import { KumoError } from '../core/index.ts';
+import { embeddedIPv4, isUnspecified } from './embedded-ipv4.ts';
 
 /** Addresses no callback may reach. */
 const DENIED_SUBNETS: readonly [string, number, 'ipv4' | 'ipv6'][] = [
@@ -30,6 +34,19 @@ const DENIED_NAMES = new Set([
 /** Lookup function with the shape http.request accepts. */
 type Lookup = NonNullable<RequestOptions['lookup']>;
 
+/** How names are resolved (dns.lookup with `all: true`); a parameter so that tests can stand in for DNS. */
+export type Resolve = (
+  hostname: string,
+  options: dns.LookupAllOptions,
+  callback: (err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void,
+) => void;
+
+/** Embedded IPv4 addresses refused besides the deny-list: loopback and "this network". */
+const EMBEDDED_DENIED: readonly [string, number][] = [
+  ['127.0.0.0', 8],
+  ['0.0.0.0', 8],
+];
+
 /** The callback allow-list and the fixed deny-list. */
 export class CallbackPolicy {
   private readonly denied = new BlockList();
@@ -39,9 +56,12 @@ export class CallbackPolicy {
   /** For http.request: resolves like dns.lookup, then refuses denied addresses. */
   readonly lookup: Lookup;
 
+  private readonly deniedEmbedded = new BlockList();
+
   /** `allow`: CIDRs (10.0.0.0/8), addresses, host names, or `*.example.com` suffixes. */
-  constructor(allow: readonly string[]) {
+  constructor(allow: readonly string[], resolve: Resolve = dns.lookup) {
     for (const [address, prefix, type] of DENIED_SUBNETS) this.denied.addSubnet(address, prefix, type);
+    for (const [address, prefix] of EMBEDDED_DENIED) this.deniedEmbedded.addSubnet(address, prefix, 'ipv4');
     for (const raw of allow) {
       const entry = raw.trim().toLowerCase();
       if (!entry) continue;
@@ -71,7 +91,7 @@ export class CallbackPolicy {
       callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void,
     ) => {
       const named = this.nameAllowed(hostname.toLowerCase());
-      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      resolve(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return callback(err, '');
         const ok = addresses.filter((a) => this.addressProblem(a.address, named) === undefined);
         if (!ok.length)
@@ -115,10 +135,22 @@ export class CallbackPolicy {
 
   /** Why `address` may not be called back, or undefined. `named`: the host name was allowed by name. */
   addressProblem(address: string, named: boolean): string | undefined {
-    const plain = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
-    const type = net.isIPv4(plain) ? 'ipv4' : 'ipv6';
-    if (this.denied.check(plain, type)) return 'cloud metadata and link-local addresses are refused';
-    if (this.hasAllowList && !named && !this.allowedNets.check(plain, type))
+    const type = net.isIPv4(address) ? 'ipv4' : 'ipv6';
+    if (isUnspecified(address)) return 'the unspecified address (this host) is refused';
+    if (this.denied.check(address, type)) return 'cloud metadata and link-local addresses are refused';
+    const embedded = type === 'ipv6' ? embeddedIPv4(address) : [];
+    for (const v4 of embedded) {
+      if (this.denied.check(v4, 'ipv4'))
+        return `it embeds ${v4}: cloud metadata and link-local addresses are refused`;
+      if (this.deniedEmbedded.check(v4, 'ipv4'))
+        return `it embeds ${v4}: loopback and 0.0.0.0/8 are refused in NAT64, mapped and other embedded forms`;
+    }
+    if (
+      this.hasAllowList &&
+      !named &&
+      !this.allowedNets.check(address, type) &&
+      !embedded.some((v4) => this.allowedNets.check(v4, 'ipv4'))
+    )
       return 'not on the callback allow-list (--callback-allow)';
     return undefined;
   }

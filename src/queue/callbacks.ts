@@ -3,10 +3,22 @@
  * `{ "id", "status", "output", "task-token" }` to the URL until it answers 2xx, retrying with
  * exponential backoff up to a limit. The pending state lives in the store, so deliveries resume
  * after a restart (a receiver may see a result twice; the id lets it deduplicate).
+ *
+ * A slow or hostile receiver delays only its own callbacks: an attempt has one deadline for the
+ * whole exchange (DNS, connect, headers and body — a receiver dripping a byte at a time is cut off
+ * at it), and at most `perDestination` deliveries go to one host:port at once, so the other slots
+ * stay free for other receivers. Every attempt is recorded in the invocation's history.
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { InvocationRecord, ServerLog } from '../core/index.ts';
+import {
+  callbackDestination,
+  KumoError,
+  LogThrottle,
+  type CallbackDelivery,
+  type InvocationRecord,
+  type ServerLog,
+} from '../core/index.ts';
 import type { InvocationStore } from '../store/index.ts';
 import { backoffDelay } from './backoff.ts';
 import type { CallbackPolicy } from './callback-policy.ts';
@@ -20,9 +32,12 @@ export interface CallbackDispatcherOptions {
   maxAttempts?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Deadline of one attempt, from DNS to the last byte of the answer. */
   timeoutMs?: number;
   /** Deliveries at once. */
   concurrency?: number;
+  /** Deliveries at once to one destination (host:port). */
+  perDestination?: number;
   now?: () => number;
   onResult?: (result: 'delivered' | 'retry' | 'failed') => void;
 }
@@ -40,6 +55,9 @@ export class CallbackDispatcher {
   private readonly o: Required<Omit<CallbackDispatcherOptions, 'onResult'>> &
     Pick<CallbackDispatcherOptions, 'onResult'>;
   private readonly delivering: Set<string> = new Set();
+  /** Deliveries in flight per destination. */
+  private readonly busy: Map<string, number> = new Map();
+  private readonly throttled: LogThrottle;
   private readonly inflight: Set<Promise<void>> = new Set();
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
@@ -51,10 +69,12 @@ export class CallbackDispatcher {
       backoffMs: 1000,
       maxBackoffMs: 5 * 60_000,
       timeoutMs: 10_000,
-      concurrency: 8,
+      concurrency: 16,
+      perDestination: 2,
       now: Date.now,
       ...options,
     };
+    this.throttled = new LogThrottle(this.o.log, { now: this.o.now });
   }
 
   /** Starts delivering (pending deliveries from before a restart included). */
@@ -91,11 +111,19 @@ export class CallbackDispatcher {
     try {
       const free = this.o.concurrency - this.delivering.size;
       if (free > 0) {
-        for (const job of this.o.store.dueCallbacks(this.o.now(), free + this.delivering.size)) {
+        const full = [...this.busy].filter(([, n]) => n >= this.o.perDestination).map(([d]) => d);
+        for (const job of this.o.store.dueCallbacks(this.o.now(), free + this.delivering.size, full)) {
           if (this.delivering.has(job.id) || this.delivering.size >= this.o.concurrency) continue;
+          const destination = callbackDestination(job.url);
+          const busy = this.busy.get(destination) ?? 0;
+          if (busy >= this.o.perDestination) continue;
+          this.busy.set(destination, busy + 1);
           this.delivering.add(job.id);
           const p = this.deliver(job.id, job.url, job.attempts).finally(() => {
             this.delivering.delete(job.id);
+            const left = (this.busy.get(destination) ?? 1) - 1;
+            if (left > 0) this.busy.set(destination, left);
+            else this.busy.delete(destination);
             this.inflight.delete(p);
             this.wake();
           });
@@ -112,23 +140,33 @@ export class CallbackDispatcher {
   private async deliver(id: string, url: string, attempts: number): Promise<void> {
     const record = this.o.store.get(id);
     if (!record) return;
-    let problem: string | undefined;
-    try {
-      const status = await this.post(url, callbackBody(record));
-      if (status >= 200 && status < 300) {
-        if (!this.stopped) this.o.store.updateCallback(id, 'delivered', attempts + 1, null, null);
-        this.o.onResult?.('delivered');
-        return;
-      }
-      problem = `answered ${status}`;
-    } catch (err) {
-      problem = err instanceof Error ? err.message : String(err);
-    }
-    if (this.stopped) return;
     const tries = attempts + 1;
-    if (tries >= this.o.maxAttempts) {
+    const delivery = await this.attempt(url, callbackBody(record), tries);
+    // Stopping: the store may close under us; the delivery is simply due again after the restart.
+    if (this.stopped) return;
+    this.o.store.recordDelivery(id, delivery);
+    if (delivery.outcome === 'delivered') {
+      this.o.store.updateCallback(id, 'delivered', tries, null, null);
+      this.o.onResult?.('delivered');
+      return;
+    }
+    const problem = delivery.error ?? delivery.outcome;
+    const destination = callbackDestination(url);
+    if (delivery.outcome === 'timeout')
+      this.throttled.warn(`timeout:${destination}`, 'callback delivery cut at its deadline', {
+        id,
+        destination,
+        ms: this.o.timeoutMs,
+      });
+    // A refusal of the policy stays a refusal: retrying would only knock on the same door.
+    if (tries >= this.o.maxAttempts || delivery.outcome === 'refused') {
       this.o.store.updateCallback(id, 'failed', tries, null, problem);
-      this.o.log.warn('callback given up', { id, url, attempts: tries, error: problem });
+      this.throttled.warn(`failed:${destination}`, 'callback given up', {
+        id,
+        destination,
+        attempts: tries,
+        error: problem,
+      });
       this.o.onResult?.('failed');
       return;
     }
@@ -137,11 +175,37 @@ export class CallbackDispatcher {
     this.o.onResult?.('retry');
   }
 
+  /** One delivery attempt, classified; never throws. */
+  private async attempt(url: string, body: CallbackBody, attempt: number): Promise<CallbackDelivery> {
+    const startedAt = this.o.now();
+    const started = performance.now();
+    const done = (outcome: CallbackDelivery['outcome'], statusCode: number | null, error: string | null) => ({
+      attempt,
+      startedAt,
+      durationMs: Math.round(performance.now() - started),
+      outcome,
+      statusCode,
+      error,
+    });
+    try {
+      const status = await this.post(url, body);
+      return status >= 200 && status < 300
+        ? done('delivered', status, null)
+        : done('answered', status, `answered ${status}`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof DeliveryDeadline) return done('timeout', null, message);
+      if (err instanceof KumoError && err.code === 'callback_not_allowed')
+        return done('refused', null, message);
+      return done('error', null, message);
+    }
+  }
+
   private post(raw: string, body: CallbackBody): Promise<number> {
     const url = this.o.policy.checkUrl(raw);
     const data = Buffer.from(JSON.stringify(body));
     const client = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       const req = client.request(
         url,
         {
@@ -152,7 +216,6 @@ export class CallbackDispatcher {
             'user-agent': 'kumo-callback',
           },
           lookup: this.o.policy.lookup,
-          timeout: this.o.timeoutMs,
           agent: false,
         },
         (res) => {
@@ -161,10 +224,22 @@ export class CallbackDispatcher {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs}ms`)));
+      // One deadline for the whole attempt: a socket timeout would restart at every dripped byte.
+      const deadline = setTimeout(
+        () => req.destroy(new DeliveryDeadline(this.o.timeoutMs)),
+        this.o.timeoutMs,
+      );
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', reject);
       req.end(data);
     });
+  }
+}
+
+/** An attempt that did not finish within the delivery deadline. */
+class DeliveryDeadline extends Error {
+  constructor(ms: number) {
+    super(`the receiver did not take the callback within ${ms}ms (--callback-timeout)`);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type {
   AttemptRecord,
+  CallbackDelivery,
   InvocationRecord,
   InvocationStatus,
   LogLine,
@@ -135,8 +136,12 @@ export interface InvocationStore {
   recoverRunning(now: number, onlyExpired: boolean): number;
   /** Queues a failed or dead invocation again with `extraAttempts` more runs; its record, or undefined. */
   redrive(id: string, now: number, extraAttempts: number): InvocationRecord | undefined;
-  /** Invocations whose callback is due. */
-  dueCallbacks(now: number, limit: number): CallbackJob[];
+  /** Invocations whose callback is due, oldest first, skipping those bound for `excludeDestinations`. */
+  dueCallbacks(now: number, limit: number, excludeDestinations?: readonly string[]): CallbackJob[];
+  /** Records one delivery attempt in the invocation's history (nothing when the invocation is gone). */
+  recordDelivery(id: string, delivery: CallbackDelivery): void;
+  /** The delivery attempts of an invocation's callback, oldest first. */
+  deliveries(id: string): CallbackDelivery[];
   /** Records a callback delivery attempt. */
   updateCallback(
     id: string,

@@ -1,13 +1,26 @@
 /**
  * Persistence of the built-in plugins and of where versions came from. `kv` data is namespaced by
  * function; `docs` collections are one database shared by the functions that list the plugin (as
- * the lua action server's mongo plugin). Values and documents are stored as JSON text.
+ * the lua action server's mongo plugin), and each document belongs to the function that inserted
+ * it. Values and documents are stored as JSON text. What each function keeps is counted (entries
+ * and bytes, in the same transaction as every write), so a quota is checked without a scan.
  */
 
-/** One stored document. */
+/** One stored document, as JSON text. */
 export interface StoredDoc {
   id: string;
-  doc: Record<string, unknown>;
+  json: string;
+}
+
+/** What a function's data in one plugin takes: entries (keys, documents) and bytes (UTF-8). */
+export interface PluginUsage {
+  items: number;
+  bytes: number;
+}
+
+/** A write refused by its quota: the usage it would have reached. Nothing was written. */
+export interface QuotaRefusal {
+  refused: PluginUsage;
 }
 
 /** Where a version's source came from (git deploys record the commit). */
@@ -22,18 +35,32 @@ export interface VersionSource {
 
 /** The plugin and source persistence contract. */
 export interface PluginStore {
-  kvGet(fn: string, key: string): unknown;
-  kvSet(fn: string, key: string, value: unknown, now: number): void;
+  /** The value of `key` as JSON text, or undefined. */
+  kvGet(fn: string, key: string): string | undefined;
+  /** Stores `json` (a value as JSON text) unless that takes `fn` past `quota` (items: keys). */
+  kvSet(fn: string, key: string, json: string, now: number, quota: PluginUsage): QuotaRefusal | undefined;
   /** True when the key existed. */
   kvDelete(fn: string, key: string): boolean;
-  /** Keys (with values) of `fn` starting with `prefix`, sorted, at most `limit`. */
-  kvList(fn: string, prefix: string, limit: number): { key: string; value: unknown }[];
+  /** Keys (with values as JSON text) of `fn` starting with `prefix`, sorted, at most `limit`. */
+  kvList(fn: string, prefix: string, limit: number): { key: string; json: string }[];
 
-  docInsert(collection: string, doc: Record<string, unknown>, createdBy: string, now: number): string;
-  /** Every document of a collection, oldest first (filtering is the plugin's). */
-  docScan(collection: string): StoredDoc[];
-  /** Removes the documents with these ids from the collection; returns how many. */
-  docDelete(collection: string, ids: string[]): number;
+  /** Inserts documents (JSON objects as text) for `createdBy` unless that takes it past `quota`; their ids. */
+  docInsert(
+    collection: string,
+    docs: readonly string[],
+    createdBy: string,
+    now: number,
+    quota: PluginUsage,
+  ): string[] | QuotaRefusal;
+  /** The documents of a collection, oldest first, read one at a time (filtering is the plugin's). */
+  docRows(collection: string): Iterable<StoredDoc>;
+  /** Removes the documents with these ids from the collection (their owners' usage drops); returns how many. */
+  docDelete(collection: string, ids: readonly string[]): number;
+
+  /** What `fn` keeps in `plugin` (kv, docs). */
+  usage(fn: string, plugin: 'kv' | 'docs'): PluginUsage;
+  /** Removes everything `fn` keeps: its kv keys and the documents it inserted (it was deleted). */
+  deleteFunctionData(fn: string): void;
 
   recordSource(source: VersionSource): void;
   getSource(fn: string, version: number): VersionSource | undefined;

@@ -96,8 +96,11 @@ export function summaryView(r: InvocationRecord) {
 
 function fullView(r: InvocationRecord, d: HistoryRoutesDeps) {
   const hidden = !r.bodiesKept;
+  const summary = summaryView(r);
   return {
-    ...summaryView(r),
+    ...summary,
+    // Every delivery attempt of the callback: when, how it ended, the status or error, how long.
+    callback: summary.callback ? { ...summary.callback, deliveries: d.invocations.deliveries(r.id) } : null,
     bodies: !hidden,
     request: {
       method: r.request.method,

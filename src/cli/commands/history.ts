@@ -114,8 +114,13 @@ export function formatDetail(d: InvocationDetailOut): string {
   ];
   if (d.nextRunAt) lines.push(`next run  ${formatTime(d.nextRunAt)}`);
   if (d.error) lines.push(`error     ${d.error.code}: ${d.error.message}`);
-  if (d.callback)
+  if (d.callback) {
     lines.push(`callback  ${d.callback.url} (${d.callback.state}, ${d.callback.attempts} attempt(s))`);
+    for (const t of d.callback.deliveries ?? [])
+      lines.push(
+        `  #${t.attempt} ${formatTime(t.startedAt)} ${t.outcome}${t.statusCode === null ? '' : ` ${t.statusCode}`} in ${formatDuration(t.durationMs)}${t.error && t.outcome !== 'answered' ? `: ${t.error}` : ''}`,
+      );
+  }
   lines.push('', `request   ${d.request.method} ${d.request.path}`);
   for (const [k, v] of Object.entries(d.request.headers)) lines.push(`  ${k}: ${v}`);
   lines.push(...bodyLines(d.request));

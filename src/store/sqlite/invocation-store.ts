@@ -5,7 +5,16 @@
  */
 import { SqliteStatements } from './statements.ts';
 import type { SQLInputValue } from 'node:sqlite';
-import type { AttemptRecord, InvocationRecord, LogLine, Outcome, ScheduleRecord } from '../../core/index.ts';
+import {
+  callbackDestination,
+  type AttemptRecord,
+  type CallbackDelivery,
+  type DeliveryOutcome,
+  type InvocationRecord,
+  type LogLine,
+  type Outcome,
+  type ScheduleRecord,
+} from '../../core/index.ts';
 import type {
   CallbackJob,
   ClaimedRun,
@@ -81,8 +90,8 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
   private insertQueued(q: NewQueuedInvocation): void {
     this.prepare(
       `INSERT INTO invocations (id, function, trigger, status, attempt, max_attempts, created_at, run_at, schedule_id, serial_key,
-         request, request_body, bodies_kept, callback_url, task_token)
-       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         request, request_body, bodies_kept, callback_url, task_token, callback_dest)
+       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       q.id,
       q.function,
@@ -97,6 +106,7 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
       q.bodiesKept ? 1 : 0,
       q.callbackUrl,
       q.taskToken,
+      q.callbackUrl === null ? null : callbackDestination(q.callbackUrl),
     );
   }
 
@@ -246,11 +256,13 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
     return row ? toRecord(row) : undefined;
   }
 
-  dueCallbacks(now: number, limit: number): CallbackJob[] {
+  dueCallbacks(now: number, limit: number, excludeDestinations: readonly string[] = []): CallbackJob[] {
     const rows = this.prepare(
       `SELECT id, callback_url, task_token, callback_attempts FROM invocations
-       WHERE callback_state = 'pending' AND callback_next_at <= ? ORDER BY callback_next_at LIMIT ?`,
-    ).all(now, limit) as Row[];
+       WHERE callback_state = 'pending' AND callback_next_at <= ?
+         AND (callback_dest IS NULL OR callback_dest NOT IN (SELECT value FROM json_each(?)))
+       ORDER BY callback_next_at LIMIT ?`,
+    ).all(now, JSON.stringify(excludeDestinations), limit) as Row[];
     return rows.map((r) => ({
       id: String(r.id),
       url: String(r.callback_url),
@@ -269,6 +281,27 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
     this.prepare(
       'UPDATE invocations SET callback_state = ?, callback_attempts = ?, callback_next_at = ?, callback_error = ? WHERE id = ?',
     ).run(state, attempts, nextAt, error, id);
+  }
+
+  recordDelivery(id: string, d: CallbackDelivery): void {
+    this.prepare(
+      `INSERT INTO callback_deliveries (invocation_id, attempt, started_at, duration_ms, outcome, status_code, error)
+       SELECT id, ?, ?, ?, ?, ?, ? FROM invocations WHERE id = ?`,
+    ).run(d.attempt, d.startedAt, d.durationMs, d.outcome, d.statusCode, d.error, id);
+  }
+
+  deliveries(id: string): CallbackDelivery[] {
+    const rows = this.prepare('SELECT * FROM callback_deliveries WHERE invocation_id = ? ORDER BY id').all(
+      id,
+    ) as Row[];
+    return rows.map((r) => ({
+      attempt: Number(r.attempt),
+      startedAt: Number(r.started_at),
+      durationMs: Number(r.duration_ms),
+      outcome: String(r.outcome) as DeliveryOutcome,
+      statusCode: num(r.status_code),
+      error: r.error === null ? null : String(r.error),
+    }));
   }
 
   get(id: string): InvocationRecord | undefined {

@@ -192,4 +192,35 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'callback destinations and delivery attempts; plugin usage per function',
+    sql: `
+      ALTER TABLE invocations ADD COLUMN callback_dest TEXT;
+      CREATE TABLE callback_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        invocation_id TEXT NOT NULL REFERENCES invocations(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        status_code INTEGER,
+        error TEXT
+      );
+      CREATE INDEX callback_deliveries_invocation ON callback_deliveries(invocation_id, id);
+      CREATE TABLE plugin_usage (
+        function TEXT NOT NULL,
+        plugin TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (function, plugin)
+      );
+      INSERT INTO plugin_usage (function, plugin, items, bytes)
+        SELECT function, 'kv', count(*), sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)))
+        FROM plugin_kv GROUP BY function;
+      INSERT INTO plugin_usage (function, plugin, items, bytes)
+        SELECT created_by, 'docs', count(*), sum(length(CAST(doc AS BLOB))) FROM plugin_docs GROUP BY created_by;
+      CREATE INDEX plugin_docs_created_by ON plugin_docs(created_by);
+    `,
+  },
 ];
