@@ -30,7 +30,14 @@ import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
 import { ActiveVersions, openSqliteStore, SqlitePluginStore } from './store/index.ts';
 import { docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
-import { createServerLog, InvocationTracker, LogSink, OutputBudget } from './telemetry/index.ts';
+import {
+  createServerLog,
+  InstanceTimeline,
+  InvocationTracker,
+  LogSink,
+  OutputBudget,
+} from './telemetry/index.ts';
+import { buildConsoleAssets, ConsoleHandler } from './ui/index.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -69,6 +76,8 @@ export async function startServer(
   const outputBudget = new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation);
   const driver: Driver = new ProcessDriver(sandbox.sandbox);
   const pluginStore = new SqlitePluginStore(store.db);
+  // Instance counts over time, for the console's charts (the pool knows only the present).
+  const instanceTimeline = new InstanceTimeline();
   // Every instance gets a host channel: plugins for functions that list them, limit reports for all.
   const plugins = new PluginHost({
     registry: new PluginRegistry([kvPlugin(pluginStore), docsPlugin(pluginStore)]),
@@ -144,7 +153,10 @@ export async function startServer(
         throw err;
       }
     },
-    onEvent: (e) => logPoolEvent(log, e),
+    onEvent: (e) => {
+      logPoolEvent(log, e);
+      instanceTimeline.record(e.target.functionName, pool.stats(e.target.functionName).total, Date.now());
+    },
   });
   // API keys, secrets, audit, rate limits and the front door every request passes first.
   const access = await createAccessParts({
@@ -233,7 +245,9 @@ export async function startServer(
     version: KUMO_VERSION,
     invocations: asyncParts.apiDeps,
     access: access.apiDeps,
+    instancePeaks: (fn, start, step, count) => instanceTimeline.peaks(fn, start, step, count),
   });
+  const webConsole = new ConsoleHandler({ build: buildConsoleAssets });
   const gateway = new Gateway({
     versions,
     pool,
@@ -286,6 +300,7 @@ export async function startServer(
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (ConsoleHandler.owns(pathname)) return webConsole.handle(req, res, pathname);
     const asyncRoute = asyncParts.route(req, res, url, pathname);
     if (asyncRoute) return asyncRoute;
     if (pathname.startsWith('/api/v1/'))
@@ -325,6 +340,7 @@ export async function startServer(
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info('kumo is listening', {
     url,
+    console: `${url}/ui`,
     data: config.dataDir,
     domain: config.baseDomain,
     runtime: nodeRuntime.name,

@@ -96,6 +96,8 @@ export interface QueueDepth {
 /** One finished invocation's figures, for stats. */
 export interface StatsSample {
   function: string;
+  /** When the invocation was created (epoch ms), for bucketing. */
+  createdAt: number;
   status: InvocationStatus;
   durationMs: number;
   cold: boolean;
@@ -152,7 +154,7 @@ export interface InvocationStore {
   logs(id: string, limit: number): LogLine[];
   /** Invocations without their bodies, newest first. */
   list(query: HistoryQuery): InvocationRecord[];
-  /** Finished invocations since `since` (for p50/p95/p99). */
+  /** Finished invocations created since `since` (for p50/p95/p99 and time buckets), newest first. */
   statsSamples(since: number, fn: string | undefined, limit: number): StatsSample[];
   queueDepth(): QueueDepth[];
   /** Enqueue time of the oldest ready queued invocation (for the async lag). */

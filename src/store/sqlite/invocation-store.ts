@@ -331,12 +331,13 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
 
   statsSamples(since: number, fn: string | undefined, limit: number): StatsSample[] {
     const rows = this.prepare(
-      `SELECT function, status, duration_ms, cold FROM invocations
+      `SELECT function, created_at, status, duration_ms, cold FROM invocations
        WHERE created_at >= ? AND status IN ${TERMINAL_SQL} AND duration_ms IS NOT NULL AND (? IS NULL OR function = ?)
        ORDER BY created_at DESC LIMIT ?`,
     ).all(since, fn ?? null, fn ?? null, limit) as Row[];
     return rows.map((r) => ({
       function: String(r.function),
+      createdAt: Number(r.created_at),
       status: String(r.status) as StatsSample['status'],
       durationMs: Number(r.duration_ms),
       cold: Number(r.cold) === 1,
