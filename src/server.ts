@@ -245,7 +245,11 @@ export async function startServer(
     version: KUMO_VERSION,
     invocations: asyncParts.apiDeps,
     access: access.apiDeps,
-    instancePeaks: (fn, start, step, count) => instanceTimeline.peaks(fn, start, step, count),
+    instancePeaks: (fn, start, step, count) => {
+      // The present count too: an instance started with the deploy may have raised no pool event.
+      instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
+      return instanceTimeline.peaks(fn, start, step, count);
+    },
   });
   const webConsole = new ConsoleHandler({ build: buildConsoleAssets });
   const gateway = new Gateway({

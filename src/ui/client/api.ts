@@ -94,13 +94,20 @@ export class Api {
    * Follows an NDJSON stream (the logs' follow=1), calling `onItem` for each object, until
    * `signal` aborts or the server ends it.
    */
-  async follow<T>(path: string, query: Query, onItem: (item: T) => void, signal: AbortSignal): Promise<void> {
+  async follow<T>(
+    path: string,
+    query: Query,
+    onItem: (item: T) => void,
+    signal: AbortSignal,
+    onOpen?: () => void,
+  ): Promise<void> {
     const res = await fetch(`/api/v1${path}${queryString(query)}`, {
       headers: { authorization: `Bearer ${this.key}` },
       signal,
       cache: 'no-store',
     });
     if (!res.ok || !res.body) throw this.failure(res.status, await res.json().catch(() => ({})));
+    onOpen?.();
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let rest = '';
     for (;;) {

@@ -26,7 +26,7 @@ export function Chart(props: { title: string; x: number[]; series: ChartSeries[]
       height: 160,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [{}, { size: 56, values: (_u, ticks) => ticks.map((t) => `${Number(t.toFixed(2))}${unit}`) }],
       series: [
         {},
@@ -34,7 +34,6 @@ export function Chart(props: { title: string; x: number[]; series: ChartSeries[]
           label: s.label,
           stroke: COLORS[s.color % COLORS.length] ?? '#333',
           width: 1.5,
-          points: { show: false },
           ...(s.bars
             ? {
                 fill: `${COLORS[s.color % COLORS.length] ?? '#333'}33`,

@@ -116,6 +116,6 @@ export function Section(props: { title: string; children: ComponentChildren; act
 }
 
 /** A status as a coloured label. */
-export function StatusBadge({ status }: { status: string }) {
-  return <span class={`badge status-${status.replace(/[^a-z_]/g, '')}`}>{status}</span>;
+export function StatusBadge({ status, label }: { status: string; label?: string }) {
+  return <span class={`badge status-${status.replace(/[^a-z_]/g, '')}`}>{label ?? status}</span>;
 }

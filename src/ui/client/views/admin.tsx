@@ -232,7 +232,7 @@ function Audit() {
               <td>{a.scope}</td>
               <td class="num">{a.status}</td>
               <td>
-                <StatusBadge status={a.outcome === 'ok' ? 'succeeded' : a.outcome} />
+                <StatusBadge status={a.outcome === 'ok' ? 'succeeded' : a.outcome} label={a.outcome} />
               </td>
               <td class="num">{formatMs(a.durationMs)}</td>
             </tr>

@@ -58,11 +58,11 @@ function LiveTail({ name }: { name: string }) {
         `/functions/${encodeURIComponent(name)}/logs`,
         { follow: 1, since: '15m', limit: 200 },
         (line) => {
-          setState('live');
           pending.push(line);
           timer ??= requestAnimationFrame(flush);
         },
         abort.signal,
+        () => setState('live'),
       )
       .then(
         () => setState('ended'),
@@ -72,11 +72,8 @@ function LiveTail({ name }: { name: string }) {
           setState('ended');
         },
       );
-    // The stream's headers arrive before any line: say it is live once connected.
-    const connected = setTimeout(() => setState((s) => (s === 'connecting' ? 'live' : s)), 300);
     return () => {
       abort.abort();
-      clearTimeout(connected);
       if (timer !== undefined) cancelAnimationFrame(timer);
     };
   }, [api, name]);
