@@ -191,10 +191,12 @@ function DeadLetters() {
 function Audit() {
   const { api } = useSession();
   const [fn, setFn] = useState('');
+  const [limit, setLimit] = useState(25);
   const audit = useLoad(
-    () => api.get<{ entries: AuditEntry[] }>('/audit', { limit: 100, function: fn.trim() }),
-    [api, fn],
+    () => api.get<{ entries: AuditEntry[] }>('/audit', { limit, function: fn.trim() }),
+    [api, fn, limit],
   );
+  const entries = audit.data?.entries ?? [];
   return (
     <Section
       title="Audit log"
@@ -222,7 +224,7 @@ function Audit() {
           </tr>
         </thead>
         <tbody>
-          {(audit.data?.entries ?? []).map((a) => (
+          {entries.map((a) => (
             <tr key={a.id}>
               <td>{formatTime(a.time)}</td>
               <td>{a.keyName ? `${a.keyName} (${a.keyId ?? ''})` : (a.keyId ?? '–')}</td>
@@ -239,6 +241,13 @@ function Audit() {
           ))}
         </tbody>
       </table>
+      {entries.length === limit ? (
+        <div class="pager">
+          <button type="button" onClick={() => setLimit((n) => n * 4)}>
+            Show more
+          </button>
+        </div>
+      ) : null}
     </Section>
   );
 }
