@@ -328,7 +328,7 @@ describe('web console', () => {
       /<img src=x onerror=window.__pwned=5>/,
     );
     assert.equal(
-      await page.locator('main img, main script, main b').count(),
+      await page.locator('main img, main script, [data-field=invoke-body] *').count(),
       0,
       'no element from the function',
     );
@@ -353,7 +353,7 @@ describe('web console', () => {
     await page.goto(`${server.url}/ui/#/logs/evil`);
     await page.waitForSelector('[data-field=live-logs] :text("onerror")');
     assert.equal(
-      await page.locator('main img, main script, main b').count(),
+      await page.locator('main img, main script, [data-field=invoke-body] *').count(),
       0,
       'no element from the function',
     );

@@ -73,9 +73,9 @@ export function bucketWindow(sinceText: string | null, stepText: string | null, 
   return { start, until: now, step, count };
 }
 
-/** The smallest of 1s, 10s, 1m, 5m, 15m, 1h, 6h, 1d that is at least `ms`. */
+/** The smallest of 1s, 10s, 1m, 5m, 15m, 30m, 1h, 6h, 1d that is at least `ms`. */
 function niceStep(ms: number): number {
-  const steps = [1000, 10_000, 60_000, 300_000, 900_000, 3_600_000, 21_600_000, DAY_MS];
+  const steps = [1000, 10_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 21_600_000, DAY_MS];
   return steps.find((s) => s >= ms) ?? DAY_MS;
 }
 
