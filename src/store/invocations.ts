@@ -103,6 +103,18 @@ export interface StatsSample {
   cold: boolean;
 }
 
+/** A function's finished invocations in one time bucket. */
+export interface StatsBucketRow {
+  /** Which bucket: 0 is the one starting at the window's start. */
+  index: number;
+  count: number;
+  /** Failed and dead ones. */
+  errors: number;
+  coldStarts: number;
+  /** Their durations (ms), in no order. */
+  durations: number[];
+}
+
 /** Persistence of invocations and attempts. */
 export interface InvocationStore {
   /** Records finished sync invocations (one transaction for the batch). */
@@ -156,6 +168,8 @@ export interface InvocationStore {
   list(query: HistoryQuery): InvocationRecord[];
   /** Finished invocations created since `since` (for p50/p95/p99 and time buckets), newest first. */
   statsSamples(since: number, fn: string | undefined, limit: number): StatsSample[];
+  /** Finished invocations of `fn` created since `start`, grouped in buckets of `step` ms; empty ones left out. */
+  statsBuckets(fn: string, start: number, step: number): StatsBucketRow[];
   queueDepth(): QueueDepth[];
   /** Enqueue time of the oldest ready queued invocation (for the async lag). */
   oldestReady(now: number): number | undefined;

@@ -6,10 +6,10 @@
  */
 import { sendJson } from '../../http/index.ts';
 import type { InstancePool } from '../../pool/index.ts';
-import type { ActiveVersions, InvocationStore, StatsSample, Store } from '../../store/index.ts';
+import type { ActiveVersions, InvocationStore, StatsBucketRow, Store } from '../../store/index.ts';
 import type { RouteContext } from '../router.ts';
 import { bucketWindow } from './stats-buckets.ts';
-import { summarize } from './stats.ts';
+import { percentile } from './stats.ts';
 
 /** What the overview needs. */
 export interface OverviewDeps {
@@ -21,29 +21,16 @@ export interface OverviewDeps {
   now: () => number;
 }
 
-/** Invocations looked at, at most (the newest ones). */
-const MAX_SAMPLES = 500_000;
-
 /** The overview route handler. */
 export function overviewRoute(d: OverviewDeps) {
   return ({ res, query }: RouteContext) => {
     d.flushHistory();
     const w = bucketWindow(query.get('since'), query.get('step'), d.now());
-    const samples = d.invocations.statsSamples(w.start, undefined, MAX_SAMPLES);
-    const byFunction = new Map<string, StatsSample[]>();
-    for (const s of samples) {
-      let list = byFunction.get(s.function);
-      if (!list) byFunction.set(s.function, (list = []));
-      list.push(s);
-    }
+    // One aggregate over an indexed range per function (a covering index).
     const functions = d.store.listFunctions().map((fn) => {
-      const list = byFunction.get(fn.name) ?? [];
-      const { function: _name, ...stats } = summarize(fn.name, list);
+      const rows = d.invocations.statsBuckets(fn.name, w.start, w.step);
       const spark = new Array<number>(w.count).fill(0);
-      for (const s of list) {
-        const i = Math.floor((s.createdAt - w.start) / w.step);
-        if (i >= 0 && i < w.count) spark[i] = (spark[i] as number) + 1;
-      }
+      for (const r of rows) if (r.index >= 0 && r.index < w.count) spark[r.index] = r.count;
       const spec = d.versions.get(fn.name)?.spec;
       const pool = d.pool.stats(fn.name);
       return {
@@ -53,7 +40,7 @@ export function overviewRoute(d: OverviewDeps) {
         activeVersion: fn.activeVersion,
         updatedAt: fn.updatedAt,
         instances: { total: pool.total, busy: pool.busy },
-        ...stats,
+        ...figures(rows),
         spark,
       };
     });
@@ -61,8 +48,25 @@ export function overviewRoute(d: OverviewDeps) {
       since: w.start,
       until: w.until,
       step: w.step,
-      complete: samples.length < MAX_SAMPLES,
       functions,
     });
+  };
+}
+
+/** Count, errors, latency percentiles and cold starts of a function's buckets together. */
+function figures(rows: readonly StatsBucketRow[]) {
+  const durations = rows.flatMap((r) => r.durations).sort((a, b) => a - b);
+  const count = rows.reduce((n, r) => n + r.count, 0);
+  const errors = rows.reduce((n, r) => n + r.errors, 0);
+  const coldStarts = rows.reduce((n, r) => n + r.coldStarts, 0);
+  return {
+    count,
+    errors,
+    errorRate: count ? errors / count : 0,
+    p50: percentile(durations, 50),
+    p95: percentile(durations, 95),
+    p99: percentile(durations, 99),
+    coldStarts,
+    coldShare: count ? coldStarts / count : 0,
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StatsSample } from '../../store/index.ts';
+import type { StatsBucketRow } from '../../store/index.ts';
 import { bucketize, bucketWindow } from './stats-buckets.ts';
 
 const HOUR = 3_600_000;
@@ -24,29 +24,14 @@ test('bad windows are refused, naming the parameter', () => {
   assert.throws(() => bucketWindow('yesterday', '1h', NOW), /"since"/);
 });
 
-test('samples land in their bucket with errors, cold starts and nearest-rank percentiles', () => {
+test("store buckets become the window's buckets with nearest-rank percentiles; empty ones are zeros", () => {
   const w = bucketWindow('3h', '1h', NOW);
-  const at = (i: number) => w.start + i * HOUR + 10;
-  const sample = (
-    i: number,
-    durationMs: number,
-    status: StatsSample['status'] = 'succeeded',
-    cold = false,
-  ) => ({
-    function: 'f',
-    createdAt: at(i),
-    status,
-    durationMs,
-    cold,
-  });
-  const samples: StatsSample[] = [
-    sample(0, 10),
-    sample(0, 30, 'failed', true),
-    sample(0, 20),
-    sample(2, 5, 'dead'),
-    { ...sample(0, 1), createdAt: w.start - 1 },
+  const rows: StatsBucketRow[] = [
+    { index: 0, count: 3, errors: 1, coldStarts: 1, durations: [10, 30, 20] },
+    { index: 2, count: 1, errors: 1, coldStarts: 0, durations: [5] },
+    { index: 99, count: 1, errors: 0, coldStarts: 0, durations: [1] },
   ];
-  const b = bucketize(samples, w, [1, 2, 0, 3]);
+  const b = bucketize(rows, w, [1, 2, 0, 3]);
   assert.equal(b.length, w.count);
   assert.deepEqual(b[0], {
     start: w.start,
@@ -70,6 +55,6 @@ test('samples land in their bucket with errors, cold starts and nearest-rank per
   assert.equal(
     b.reduce((n, x) => n + x.count, 0),
     4,
-    'a sample before the window is left out',
+    'a bucket outside the window is left out',
   );
 });

@@ -4,7 +4,7 @@
  */
 import { KumoError, parseDuration } from '../../core/index.ts';
 import { sendJson } from '../../http/index.ts';
-import type { InvocationStore, StatsSample, Store } from '../../store/index.ts';
+import type { InvocationStore, StatsBucketRow, Store } from '../../store/index.ts';
 import type { RouteContext } from '../router.ts';
 import { mustGet } from './functions.ts';
 import { parseSince } from './logs.ts';
@@ -42,8 +42,6 @@ export interface BucketWindow {
 
 const DAY_MS = 86_400_000;
 const MAX_BUCKETS = 1000;
-/** Invocations looked at, at most (the newest ones). */
-const MAX_SAMPLES = 500_000;
 
 /**
  * The window of `since` (default 24h) to now cut into `step`-long buckets (default: about 48 of
@@ -79,14 +77,13 @@ function niceStep(ms: number): number {
   return steps.find((s) => s >= ms) ?? DAY_MS;
 }
 
-/** Cuts `samples` into the buckets of `w`; samples outside the window are ignored. */
+/** The buckets of `w` from the store's non-empty ones (`rows`) and the peak instance counts. */
 export function bucketize(
-  samples: readonly StatsSample[],
+  rows: readonly StatsBucketRow[],
   w: BucketWindow,
   instances?: number[],
 ): StatsBucket[] {
-  const durations: number[][] = Array.from({ length: w.count }, () => []);
-  const buckets: StatsBucket[] = durations.map((_d, i) => ({
+  const buckets: StatsBucket[] = Array.from({ length: w.count }, (_v, i) => ({
     start: w.start + i * w.step,
     count: 0,
     errors: 0,
@@ -95,20 +92,16 @@ export function bucketize(
     coldStarts: 0,
     instances: instances?.[i] ?? 0,
   }));
-  for (const s of samples) {
-    const i = Math.floor((s.createdAt - w.start) / w.step);
-    const b = buckets[i];
+  for (const r of rows) {
+    const b = buckets[r.index];
     if (!b) continue;
-    b.count++;
-    if (s.status !== 'succeeded') b.errors++;
-    if (s.cold) b.coldStarts++;
-    (durations[i] as number[]).push(s.durationMs);
-  }
-  buckets.forEach((b, i) => {
-    const sorted = (durations[i] as number[]).sort((x, y) => x - y);
+    const sorted = [...r.durations].sort((x, y) => x - y);
+    b.count = r.count;
+    b.errors = r.errors;
+    b.coldStarts = r.coldStarts;
     b.p50 = percentile(sorted, 50);
     b.p95 = percentile(sorted, 95);
-  });
+  }
   return buckets;
 }
 
@@ -118,15 +111,14 @@ export function statsBucketsRoute(d: BucketRoutesDeps) {
     const fn = mustGet(d.store, params.name ?? '').name;
     d.flushHistory();
     const w = bucketWindow(query.get('since'), query.get('step'), d.now());
-    const samples = d.invocations.statsSamples(w.start, fn, MAX_SAMPLES);
+    const rows = d.invocations.statsBuckets(fn, w.start, w.step);
     const peaks = d.instancePeaks?.(fn, w.start, w.step, w.count);
     sendJson(res, 200, {
       function: fn,
       since: w.start,
       until: w.until,
       step: w.step,
-      complete: samples.length < MAX_SAMPLES,
-      buckets: bucketize(samples, w, peaks),
+      buckets: bucketize(rows, w, peaks),
     });
   };
 }
