@@ -34,6 +34,8 @@ export function Chart(props: { title: string; x: number[]; series: ChartSeries[]
           label: s.label,
           stroke: COLORS[s.color % COLORS.length] ?? '#333',
           width: 1.5,
+          // Points too: a window with one busy bucket still shows its latency.
+          points: { show: !s.bars, size: 5 },
           ...(s.bars
             ? {
                 fill: `${COLORS[s.color % COLORS.length] ?? '#333'}33`,
