@@ -21,10 +21,12 @@ if [ "$EUID" = 0 ] && ! command -v setpriv >/dev/null 2>&1; then missing+=(util-
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v git >/dev/null 2>&1 || missing+=(git)
+# The web console's end-to-end tests drive Debian's chromium (`setup-host.sh --test`, run by npm test).
+if [ "${1:-}" = --test ] && [ ! -x "${KUMO_CHROMIUM:-/usr/bin/chromium}" ]; then missing+=(chromium); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$EUID" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "kumo: installing ${missing[*]} (the sandbox, runtimes and git deploys need them)"
+  echo "kumo: installing ${missing[*]} (the sandbox, runtimes, git deploys and the console tests need them)"
   export DEBIAN_FRONTEND=noninteractive
   if log=$({ apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } 2>&1); then exit 0; fi
   printf '%s\n' "$log" | tail -n 5

@@ -67,7 +67,8 @@ async function deployExamples(url: string, dataDir: string): Promise<void> {
     process.stderr.write(err.text());
   }
   process.stdout.write(
-    `\nkumo is up at ${url} with ${names.length} example functions. Try:\n  npx kumo deploy ./examples/greet --name greet\n\n`,
+    `\nkumo is up at ${url} with ${names.length} example functions. Try:\n  npx kumo deploy ./examples/greet --name greet\n` +
+      `The web console is at ${url}/ui (sign in with the key in ${path.join(dataDir, 'admin.key')}).\n\n`,
   );
 }
 

@@ -30,7 +30,14 @@ import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
 import { ActiveVersions, openSqliteStore, SqlitePluginStore } from './store/index.ts';
 import { DocsScanner, docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
-import { createServerLog, InvocationTracker, LogSink, OutputBudget } from './telemetry/index.ts';
+import {
+  createServerLog,
+  InstanceTimeline,
+  InvocationTracker,
+  LogSink,
+  OutputBudget,
+} from './telemetry/index.ts';
+import { buildConsoleAssets, ConsoleHandler } from './ui/index.ts';
 
 /** A running server. */
 export interface RunningServer {
@@ -76,6 +83,8 @@ export async function startServer(
     queuePerFunction: config.plugins.queuePerFunction,
     log,
   });
+  // Instance counts over time, for the console's charts (the pool knows only the present).
+  const instanceTimeline = new InstanceTimeline();
   // Every instance gets a host channel: plugins for functions that list them, limit reports for all.
   const plugins = new PluginHost({
     registry: new PluginRegistry(
@@ -159,7 +168,10 @@ export async function startServer(
         throw err;
       }
     },
-    onEvent: (e) => logPoolEvent(log, e),
+    onEvent: (e) => {
+      logPoolEvent(log, e);
+      instanceTimeline.record(e.target.functionName, pool.stats(e.target.functionName).total, Date.now());
+    },
   });
   // API keys, secrets, audit, rate limits and the front door every request passes first.
   const access = await createAccessParts({
@@ -249,7 +261,13 @@ export async function startServer(
     version: KUMO_VERSION,
     invocations: asyncParts.apiDeps,
     access: access.apiDeps,
+    instancePeaks: (fn, start, step, count) => {
+      // The present count too: an instance started with the deploy may have raised no pool event.
+      instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
+      return instanceTimeline.peaks(fn, start, step, count);
+    },
   });
+  const webConsole = new ConsoleHandler({ build: buildConsoleAssets });
   const gateway = new Gateway({
     versions,
     pool,
@@ -302,6 +320,7 @@ export async function startServer(
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (ConsoleHandler.owns(pathname)) return webConsole.handle(req, res, pathname);
     const asyncRoute = asyncParts.route(req, res, url, pathname);
     if (asyncRoute) return asyncRoute;
     if (pathname.startsWith('/api/v1/'))
@@ -341,6 +360,7 @@ export async function startServer(
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info('kumo is listening', {
     url,
+    console: `${url}/ui`,
     data: config.dataDir,
     domain: config.baseDomain,
     runtime: nodeRuntime.name,

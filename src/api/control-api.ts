@@ -9,6 +9,7 @@ import { Router } from './router.ts';
 import { deployRoute } from './routes/deploy.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { registerAccessRoutes, type AccessRoutesDeps } from './routes/access.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerInvocationRoutes, type InvocationRoutesDeps } from './routes/invocations.ts';
 import { logsRoute, type LogFeed } from './routes/logs.ts';
 import { versionRoutes } from './routes/versions.ts';
@@ -33,6 +34,8 @@ export interface ControlApiDeps {
   invocations?: InvocationRoutesDeps;
   /** Keys, whoami, scopes, secrets and the audit log (absent in API-only tests). */
   access?: AccessRoutesDeps;
+  /** Peak instance count of a function per time bucket, for the stats buckets. */
+  instancePeaks?: (fn: string, start: number, step: number, count: number) => number[];
   /** The isolation every instance runs in, for /status and list. */
   sandbox: { name: string; isolated: boolean };
   version: string;
@@ -43,7 +46,16 @@ export function createControlApi(d: ControlApiDeps): Router {
   const fns = functionRoutes({ ...d, remove: (name) => d.deployer.remove(name) });
   const versions = versionRoutes(d);
   const router = new Router(d.log);
-  if (d.invocations) registerInvocationRoutes(router, d.invocations);
+  if (d.invocations) {
+    registerInvocationRoutes(router, d.invocations);
+    registerDashboardRoutes(router, {
+      ...d.invocations,
+      store: d.store,
+      versions: d.versions,
+      pool: d.pool,
+      ...(d.instancePeaks ? { instancePeaks: d.instancePeaks } : {}),
+    });
+  }
   if (d.access) registerAccessRoutes(router, d.access);
   return router
     .on('POST', '/functions', deployRoute(d.deployer, d.uploadLimit, d.sources))

@@ -34,6 +34,8 @@ export const CONTROL_RULES: readonly AccessRule[] = [
   { method: 'GET', path: '/functions/:name/invocations', need: 'read' },
   { method: 'GET', path: '/functions/:name/history', need: 'read' },
   { method: 'GET', path: '/functions/:name/stats', need: 'read' },
+  { method: 'GET', path: '/functions/:name/stats/buckets', need: 'read' },
+  { method: 'GET', path: '/overview', need: 'read' },
   { method: 'GET', path: '/functions/:name/schedules', need: 'read' },
   { method: 'POST', path: '/functions/:name/schedules', need: 'deploy' },
   { method: 'PUT', path: '/functions/:name/schedules/:id', need: 'deploy' },
@@ -69,6 +71,8 @@ export const CONTROL_RULES: readonly AccessRule[] = [
 /** Paths outside /api/v1 that are not invocations: health, metrics, and the compatibility listings. */
 export const TOP_LEVEL_RULES: readonly AccessRule[] = [
   { method: 'GET', path: '/healthz', need: 'none' },
+  // The web console's static files: public, since they hold no data; the page asks for a key.
+  { method: 'GET', path: '/ui/**', need: 'none' },
   { method: 'GET', path: '/metrics', need: 'read' },
   { method: 'GET', path: '/list', need: 'read' },
   { method: 'GET', path: '/history', need: 'read' },

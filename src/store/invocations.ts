@@ -97,9 +97,23 @@ export interface QueueDepth {
 /** One finished invocation's figures, for stats. */
 export interface StatsSample {
   function: string;
+  /** When the invocation was created (epoch ms), for bucketing. */
+  createdAt: number;
   status: InvocationStatus;
   durationMs: number;
   cold: boolean;
+}
+
+/** A function's finished invocations in one time bucket. */
+export interface StatsBucketRow {
+  /** Which bucket: 0 is the one starting at the window's start. */
+  index: number;
+  count: number;
+  /** Failed and dead ones. */
+  errors: number;
+  coldStarts: number;
+  /** Their durations (ms), in no order. */
+  durations: number[];
 }
 
 /** Persistence of invocations and attempts. */
@@ -157,8 +171,10 @@ export interface InvocationStore {
   logs(id: string, limit: number): LogLine[];
   /** Invocations without their bodies, newest first. */
   list(query: HistoryQuery): InvocationRecord[];
-  /** Finished invocations since `since` (for p50/p95/p99). */
+  /** Finished invocations created since `since` (for p50/p95/p99 and time buckets), newest first. */
   statsSamples(since: number, fn: string | undefined, limit: number): StatsSample[];
+  /** Finished invocations of `fn` created since `start`, grouped in buckets of `step` ms; empty ones left out. */
+  statsBuckets(fn: string, start: number, step: number): StatsBucketRow[];
   queueDepth(): QueueDepth[];
   /** Enqueue time of the oldest ready queued invocation (for the async lag). */
   oldestReady(now: number): number | undefined;

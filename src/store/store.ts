@@ -9,8 +9,12 @@ export interface LogQuery {
   function: string;
   /** Only lines at or after this time (epoch ms). */
   since?: number;
+  /** Only lines before this time (epoch ms). */
+  until?: number;
   /** Only lines with an id greater than this (for following). */
   afterId?: number;
+  /** Only lines containing this text, ignoring ASCII case (log search). */
+  contains?: string;
   /** At most this many, the newest ones, returned oldest first. */
   limit: number;
 }

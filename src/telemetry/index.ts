@@ -5,3 +5,4 @@ export { createServerLog } from './server-log.ts';
 export { OutputBudget, type OutputVerdict } from './output-budget.ts';
 export { HistoryRecorder, type HistoryOptions } from './history.ts';
 export { Metrics, type GaugeSnapshot, type InvocationSample } from './metrics.ts';
+export { InstanceTimeline, type InstanceTimelineOptions } from './instance-timeline.ts';

@@ -33,9 +33,13 @@ export function logsRoute(d: LogRoutesDeps) {
         `"limit" must be a whole number from 1 to ${MAX_LIMIT} (got ${JSON.stringify(limitText)})`,
       );
     }
+    const until = parseSince(query.get('until'), d.now());
+    const contains = query.get('q') || undefined;
+    const filter = (line: LogLine) => contains === undefined || matches(line.line, contains);
     d.feed.flush();
     if (query.get('follow') !== '1' && query.get('follow') !== 'true') {
-      sendJson(res, 200, { lines: d.store.queryLogs({ function: fn.name, since, limit }).map(publicLine) });
+      const lines = d.store.queryLogs({ function: fn.name, since, until, contains, limit });
+      sendJson(res, 200, { lines: lines.map(publicLine) });
       return;
     }
     // Subscribe before reading the store, then drop live lines already sent: no gap, no repeat.
@@ -43,7 +47,7 @@ export function logsRoute(d: LogRoutesDeps) {
     let lastId = 0;
     let live = false;
     const send = (line: LogLine) => {
-      if ((line.id ?? 0) <= lastId) return;
+      if ((line.id ?? 0) <= lastId || !filter(line)) return;
       lastId = line.id ?? lastId;
       res.write(`${JSON.stringify(publicLine(line))}\n`);
     };
@@ -52,7 +56,7 @@ export function logsRoute(d: LogRoutesDeps) {
       'content-type': 'application/x-ndjson; charset=utf-8',
       'cache-control': 'no-store',
     });
-    for (const line of d.store.queryLogs({ function: fn.name, since, limit })) send(line);
+    for (const line of d.store.queryLogs({ function: fn.name, since, contains, limit })) send(line);
     for (const line of early) send(line);
     live = true;
     res.flushHeaders();
@@ -75,6 +79,15 @@ export function parseSince(text: string | null, now: number): number | undefined
       `"since" must be a duration like 10m or 2h, or epoch ms (got ${JSON.stringify(text)})`,
     );
   return now - ms;
+}
+
+/** Whether `line` contains `text`, ignoring ASCII case as SQLite's lower() does. */
+function matches(line: string, text: string): boolean {
+  return asciiLower(line).includes(asciiLower(text));
+}
+
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 function publicLine(l: LogLine) {

@@ -176,3 +176,59 @@ test('retention drops finished invocations beyond the count per function and pas
   );
   base.close();
 });
+
+test('stats buckets group one function’s finished invocations by time, with counts, errors, cold starts and durations', () => {
+  const { base, store } = open();
+  const finished = (
+    id: string,
+    fn: string,
+    createdAt: number,
+    durationMs: number,
+    status = 'succeeded',
+    cold = false,
+  ) =>
+    ({
+      id,
+      function: fn,
+      version: 1,
+      trigger: 'http',
+      status,
+      attempt: 1,
+      maxAttempts: 1,
+      statusCode: status === 'succeeded' ? 200 : 500,
+      outcome: status === 'succeeded' ? 'ok' : 'error',
+      cold,
+      createdAt,
+      startedAt: createdAt,
+      finishedAt: createdAt + durationMs,
+      durationMs,
+      runAt: null,
+      scheduleId: null,
+      request: { method: 'GET', path: '/', headers: {} },
+      requestBody: null,
+      requestTruncated: false,
+      responseHeaders: {},
+      responseBody: null,
+      responseTruncated: false,
+      error: null,
+      callback: null,
+      bodiesKept: true,
+    }) as InvocationRecord;
+  store.insertFinished([
+    finished('x1', 'f', 1000, 4),
+    finished('x2', 'f', 1500, 2.5, 'failed', true),
+    finished('x3', 'f', 2100, 7),
+    finished('x4', 'g', 1200, 1),
+    finished('x5', 'f', 500, 9),
+  ]);
+  store.enqueue(queued('q1', 'f', { createdAt: 1100 }));
+  const rows = store.statsBuckets('f', 1000, 1000).sort((a, b) => a.index - b.index);
+  assert.deepEqual(
+    rows.map((r) => ({ ...r, durations: [...r.durations].sort((a, b) => a - b) })),
+    [
+      { index: 0, count: 2, errors: 1, coldStarts: 1, durations: [2.5, 4] },
+      { index: 1, count: 1, errors: 0, coldStarts: 0, durations: [7] },
+    ],
+  );
+  base.close();
+});

@@ -159,8 +159,17 @@ export class SqliteStore extends SqliteStatements implements Store {
 
   queryLogs(q: LogQuery): LogLine[] {
     const rows = this.prepare(
-      `SELECT * FROM (SELECT * FROM logs WHERE function = ? AND time >= ? AND id > ? ORDER BY id DESC LIMIT ?) ORDER BY id`,
-    ).all(q.function, q.since ?? 0, q.afterId ?? 0, q.limit) as Row[];
+      `SELECT * FROM (SELECT * FROM logs WHERE function = ? AND time >= ? AND time < ? AND id > ?
+         AND (? IS NULL OR instr(lower(line), lower(?)) > 0) ORDER BY id DESC LIMIT ?) ORDER BY id`,
+    ).all(
+      q.function,
+      q.since ?? 0,
+      q.until ?? Number.MAX_SAFE_INTEGER,
+      q.afterId ?? 0,
+      q.contains ?? null,
+      q.contains ?? null,
+      q.limit,
+    ) as Row[];
     return rows.map(toLogLine);
   }
 
