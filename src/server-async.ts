@@ -34,6 +34,8 @@ export interface AsyncPartsDeps {
   functions: () => string[];
   /** Runs a queued invocation (the gateway's buffered path). */
   invoke: Invoker;
+  /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
+  admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => boolean;
   /** Serves a request the async way (the gateway with forceAsync). */
   invokeAsync: (
     req: IncomingMessage,
@@ -140,7 +142,9 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       req.resume();
       history.flush();
       const expected = new URLSearchParams(url.slice(pathname.length + 1)).get('function') ?? undefined;
-      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)), expected);
+      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)), expected, (fn) =>
+        d.admitResult(req, res, fn),
+      );
       return Promise.resolve();
     }
     if (pathname.startsWith('/async/fn/')) {

@@ -215,6 +215,7 @@ export async function startServer(
     functions: () => store.listFunctions().map((f) => f.name),
     invoke: (job) => gateway.invokeBuffered(job),
     invokeAsync: (req, res, fnRoute) => gateway.invoke(req, res, fnRoute, true),
+    admitResult: (req, res, fn) => access.admitResult(req, res, fn),
   });
   const api = createControlApi({
     store,
