@@ -105,6 +105,10 @@ export const ERROR_CODES = {
     status: 502,
     doc: 'The function answered with more than the response limit (20 MB by default); the connection is cut when the body was already streaming.',
   },
+  upgrade_not_supported: {
+    status: 502,
+    doc: 'The function answered 101 Switching Protocols (a WebSocket upgrade); kumo does not proxy upgraded connections, so the call ends and the instance is replaced.',
+  },
   instance_failed_to_start: {
     status: 502,
     doc: 'A new instance did not start or did not become ready in time.',

@@ -11,4 +11,5 @@ export * from './access.ts';
 export { ACCESS_LEVELS, RATE_LIMITS, type AccessLevel, type RateLimit } from './access-fields.ts';
 export type * from './types.ts';
 export type * from './logger.ts';
+export { LogThrottle } from './log-throttle.ts';
 export * from './build-limits.ts';

@@ -7,7 +7,7 @@
 import type { QueueJob, QueueJobResult } from '../queue/index.ts';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { KumoError } from '../core/index.ts';
+import { KumoError, LogThrottle } from '../core/index.ts';
 import type { Outcome, ServerLog, Trigger } from '../core/index.ts';
 import type { ExitInfo, LimitViolation } from '../drivers/index.ts';
 import { readBody, sendError } from '../http/index.ts';
@@ -103,6 +103,7 @@ interface RunResult {
 /** Serves function invocations. */
 export class Gateway {
   private readonly o: Required<Omit<GatewayOptions, 'intake'>> & { intake: AsyncIntake | undefined };
+  private readonly throttle: LogThrottle;
 
   constructor(options: GatewayOptions) {
     this.o = {
@@ -114,6 +115,7 @@ export class Gateway {
       intake: undefined,
       ...options,
     };
+    this.throttle = new LogThrottle(this.o.log);
   }
 
   /** Invokes the function `route` names with `req`, answering on `res`. Never rejects. */
@@ -356,6 +358,22 @@ export class Gateway {
       return { status: error.status, outcome: 'error', error };
     }
     const f = { function: target.functionName, version: target.version, id };
+    if (outcome.kind === 'upgrade') {
+      // The function believes it holds an upgraded connection: replace the instance rather than reuse it.
+      lease.discard();
+      this.throttle.warn(
+        `upgrade:${target.functionName}`,
+        'function answered 101 Switching Protocols, which kumo does not proxy; instance replaced',
+        f,
+      );
+      const error = c.fail(
+        new KumoError(
+          'upgrade_not_supported',
+          `function '${target.functionName}' answered ${outcome.status} Switching Protocols; kumo does not proxy upgraded connections (WebSocket)`,
+        ),
+      );
+      return { status: error.status, outcome: 'error', error };
+    }
     if (outcome.kind === 'limit') {
       lease.discard();
       return this.limitHit(c, outcome.violation, f);
