@@ -5,6 +5,7 @@ import { ASYNC_OPTIONS, ASYNC_USAGE, parseAsyncConfig, type AsyncConfig } from '
 import { ACCESS_OPTIONS, ACCESS_USAGE, parseAccessConfig, type AccessConfig } from './access-config.ts';
 import { BUILD_OPTIONS, BUILD_USAGE, parseBuildConfig, type BuildConfig } from './build-config.ts';
 import { KumoError } from './core/index.ts';
+import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits-config.ts';
 import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources-config.ts';
 
 /** Everything the server reads at start. */
@@ -37,6 +38,8 @@ export interface ServerConfig {
   sources: SourcesConfig;
   /** Build limits, build network, version retention (build-config.ts). */
   build: BuildConfig;
+  /** Request timeouts, the body budget, deploy concurrency and bundle size (limits-config.ts). */
+  limits: LimitsConfig;
 }
 
 const MB = 1024 * 1024;
@@ -56,7 +59,7 @@ Options:
   --response-limit MB      largest function response (default 20)
   --insecure-no-sandbox    run functions without isolation (logged at every start)
   --deploy-examples        deploy the example functions once listening
-${BUILD_USAGE}${ASYNC_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
+${LIMITS_USAGE}${BUILD_USAGE}${ASYNC_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
 `;
 
 /** Parses `kumo up` arguments over the environment. */
@@ -77,6 +80,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       ...ACCESS_OPTIONS,
       ...SOURCES_OPTIONS,
       ...BUILD_OPTIONS,
+      ...LIMITS_OPTIONS,
     },
     strict: true,
   });
@@ -107,5 +111,6 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     access: parseAccessConfig(values, env, dataDir, cwd),
     sources: parseSourcesConfig(values, env, cwd),
     build: parseBuildConfig(values, env),
+    limits: parseLimitsConfig(values),
   };
 }

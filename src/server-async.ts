@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DatabaseSync } from 'node:sqlite';
 import type { AsyncConfig } from './async-config.ts';
 import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
-import { redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
+import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
+import type { BodyBudget } from './http/index.ts';
 import { QueueIntake, routeFunction, serveResult, type InvocationSummary } from './gateway/index.ts';
 import type { InstancePool } from './pool/index.ts';
 import {
@@ -29,6 +30,8 @@ export interface AsyncPartsDeps {
   pool: InstancePool;
   log: ServerLog;
   bodyLimit: number;
+  /** Bytes of bodies being held in memory over all requests. */
+  bodyBudget: BodyBudget;
   baseDomain: string;
   /** Names of the deployed functions. */
   functions: () => string[];
@@ -50,6 +53,7 @@ export type AsyncParts = ReturnType<typeof createAsyncParts>;
 /** Builds the queue, callbacks, scheduler, history and metrics. */
 export function createAsyncParts(d: AsyncPartsDeps) {
   const { config, log } = d;
+  const throttle = new LogThrottle(log);
   const store = new SqliteInvocationStore(d.db);
   const metrics = new Metrics();
   const history = new HistoryRecorder(store, {
@@ -86,6 +90,18 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     backoffMs: config.retryBackoffMs,
     onStart: (lag) => metrics.observeAsyncLag(lag),
     onCallbackDue: () => callbacks.wake(),
+    maxPerFunction: config.queueMax,
+    maxTotal: config.queueMaxTotal,
+    onFull: (fn, scope, depth) =>
+      throttle.warn(
+        `queue_full:${scope === 'total' ? '*' : fn}`,
+        'async request refused with 429: the queue is full',
+        {
+          function: fn,
+          scope,
+          depth,
+        },
+      ),
   });
   const scheduler = new Scheduler({
     store,
@@ -98,7 +114,14 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     onTick: (fn, result) => metrics.observeTick(fn, result),
   });
   const unfollow = d.versions.onChange((fn) => scheduler.functionChanged(fn));
-  const intake = new QueueIntake({ versions: d.versions, queue, policy, bodyLimit: d.bodyLimit, log });
+  const intake = new QueueIntake({
+    versions: d.versions,
+    queue,
+    policy,
+    bodyLimit: Math.min(config.asyncBodyLimit, d.bodyLimit),
+    bodyBudget: d.bodyBudget,
+    log,
+  });
 
   const apiDeps: InvocationRoutesDeps = {
     invocations: store,

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { KumoError, LogThrottle } from '../core/index.ts';
 import type { Outcome, ServerLog, Trigger } from '../core/index.ts';
 import type { ExitInfo, LimitViolation } from '../drivers/index.ts';
-import { readBody, sendError } from '../http/index.ts';
+import { readBody, sendError, type BodyBudget } from '../http/index.ts';
 import type { InstancePool, Lease, PoolTarget } from '../pool/index.ts';
 import type { ActiveVersions } from '../store/index.ts';
 import type { InvocationTracker } from '../telemetry/index.ts';
@@ -62,6 +62,8 @@ export interface GatewayOptions {
   log: ServerLog;
   /** Largest request body in bytes (413 above), and the largest async result kept. */
   bodyLimit: number;
+  /** Bytes of bodies being held in memory over all requests (503 server_busy when full). */
+  bodyBudget?: BodyBudget | undefined;
   /** Largest function response body in bytes (cut off above). */
   responseLimit?: number;
   /** Bytes of a sync response body kept for the history (0: none). */
@@ -102,7 +104,8 @@ interface RunResult {
 
 /** Serves function invocations. */
 export class Gateway {
-  private readonly o: Required<Omit<GatewayOptions, 'intake'>> & { intake: AsyncIntake | undefined };
+  private readonly o: Required<Omit<GatewayOptions, 'intake' | 'bodyBudget'>> &
+    Pick<GatewayOptions, 'intake' | 'bodyBudget'>;
   private readonly throttle: LogThrottle;
 
   constructor(options: GatewayOptions) {
@@ -154,7 +157,7 @@ export class Gateway {
     let body: Buffer = Buffer.alloc(0);
     let result: RunResult;
     try {
-      body = await readBody(req, this.o.bodyLimit);
+      body = await readBody(req, this.o.bodyLimit, 'request body', { res, budget: this.o.bodyBudget });
       result = await this.run({
         id,
         target,

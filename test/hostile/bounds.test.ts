@@ -127,7 +127,7 @@ describe('slow clients are cut off and cannot hold memory', () => {
     assert.match(server.output(), /request_timeout|timed out/, 'the cut is in the server log');
   });
 
-  test('slow body: 60 connections holding 2 MB bodies one byte short stay within the body budget and are cut at the request timeout', async () => {
+  test('slow body: 60 connections holding 2 MB bodies one byte short stay within the body budget and are cut at the request timeout', async (t) => {
     const before = await rssMb(server.child.pid ?? 0);
     const size = 2 * 1024 * 1024;
     const chunk = Buffer.alloc(size - 1, 0x61);
@@ -159,6 +159,7 @@ describe('slow clients are cut off and cannot hold memory', () => {
       for (const c of conns) c.socket.destroy();
     }
     // 60 × 2 MB = 120 MB was offered; the budget is 16 MB.
+    t.diagnostic(`RSS ${before.toFixed(0)} MB before, ${peak.toFixed(0)} MB at the peak`);
     assert.ok(
       peak - before < 70,
       `server RSS grew ${(peak - before).toFixed(0)} MB (from ${before.toFixed(0)} MB)`,
@@ -431,7 +432,7 @@ describe('deploys cannot exhaust the server', () => {
   });
   after(() => server.stop());
 
-  test('four concurrent big deploys keep the server under a memory bound and the neighbour answering', async () => {
+  test('four concurrent big deploys keep the server under a memory bound and the neighbour answering', async (t) => {
     const before = await rssMb(server.child.pid ?? 0);
     let peak = before;
     const sampler = setInterval(() => {
