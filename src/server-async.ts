@@ -59,6 +59,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   const history = new HistoryRecorder(store, {
     maxPerFunction: config.historyMax,
     maxAgeMs: config.historyAgeMs,
+    maxBodyBytes: config.historyMaxBytes,
     onError: (err) => log.error('history: writing failed', { error: String(err) }),
   });
   const policy = new CallbackPolicy(config.callbackAllow);
@@ -90,6 +91,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     backoffMs: config.retryBackoffMs,
     onStart: (lag) => metrics.observeAsyncLag(lag),
     onCallbackDue: () => callbacks.wake(),
+    keepRequestBytes: config.historyBodyLimit,
     maxPerFunction: config.queueMax,
     maxTotal: config.queueMaxTotal,
     onFull: (fn, scope, depth) =>
@@ -137,7 +139,21 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   const onInvocation = (s: InvocationSummary): void => {
     if (s.trigger === 'http' && !config.telemetry) return;
     metrics.observeInvocation(s);
-    if (s.trigger === 'http') history.record(syncRecord(s, config.historyBodyLimit));
+    if (s.trigger === 'http') {
+      const record = syncRecord(s, config.historyBodyLimit);
+      history.record(record);
+      history.written(s.function, (record.requestBody?.length ?? 0) + (record.responseBody?.length ?? 0));
+    } else {
+      // The queue stores its own rows: the result, and the request (cut to the body limit once it succeeded).
+      // A run that may be retried is counted once its row is final (its last attempt is one such run).
+      const request =
+        s.outcome === 'ok' && s.status < 400
+          ? Math.min(s.requestBody.length, config.historyBodyLimit)
+          : s.outcome === 'ok'
+            ? s.requestBody.length
+            : 0;
+      history.written(s.function, request + (s.responseSize ?? 0));
+    }
   };
 
   /** /metrics, /invocations/ID and /async/fn/NAME/…; undefined when the path is none of these. */

@@ -38,6 +38,8 @@ export interface InvocationSummary {
   responseHeaders: OutgoingHttpHeaders | undefined;
   /** The first bytes of the response body, when the history keeps bodies. */
   response: BodyCapture | undefined;
+  /** Bytes of the response kept in memory by a queued run (its stored result). */
+  responseSize?: number;
   /** False when the function's history must not keep bodies (`history.bodies: false`). */
   bodies: boolean;
   error: KumoError | undefined;
@@ -247,6 +249,7 @@ export class Gateway {
       requestHeaders: job.request.headers,
       requestBody: job.body,
       response: undefined,
+      responseSize: sink.capture.size,
       bodies: target.spec.history?.bodies !== false,
       ...result,
       responseHeaders: result.responseHeaders,

@@ -89,6 +89,8 @@ export interface AsyncQueueOptions {
   maxPerFunction?: number;
   /** Queued and running invocations of all functions: enqueue refuses above. */
   maxTotal?: number;
+  /** Bytes of a succeeded invocation's request body kept in the history (the rest is dropped). */
+  keepRequestBytes?: number;
   /** Told of each refusal (for the throttled server log). */
   onFull?: (fn: string, scope: 'function' | 'total', depth: number) => void;
 }
@@ -137,6 +139,7 @@ export class AsyncQueue {
       newId: randomUUID,
       maxPerFunction: Number.MAX_SAFE_INTEGER,
       maxTotal: Number.MAX_SAFE_INTEGER,
+      keepRequestBytes: Number.MAX_SAFE_INTEGER,
       ...options,
     };
     this.recount();
@@ -400,6 +403,7 @@ export class AsyncQueue {
       responseBody: result.body,
       responseTruncated: result.truncated,
       error: result.error,
+      keepRequestBytes: this.o.keepRequestBytes,
     };
     await new Promise<void>((done) => {
       this.pendingFinishes.push({ run, result: recorded, next, done });

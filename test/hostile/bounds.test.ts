@@ -235,8 +235,10 @@ describe('async intake: body limit and queue depth', () => {
     let total = 0;
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${server.url}/async/fn/slow2`, { method: 'POST', body: `other ${i}` });
-      if (res.status === 202) (accepted.push(((await res.json()) as { id: string }).id), total++);
-      else assert.equal(await errorOf(res), 'queue_full');
+      if (res.status === 202) {
+        accepted.push(((await res.json()) as { id: string }).id);
+        total++;
+      } else assert.equal(await errorOf(res), 'queue_full');
     }
     assert.ok(total < 4, 'the total cap refused some of the second function');
     for (const id of accepted) {
@@ -477,6 +479,9 @@ describe('deploys cannot exhaust the server', () => {
       clearInterval(sampler);
       await neighbour;
     }
+    t.diagnostic(
+      `RSS ${before.toFixed(0)} MB before, ${peak.toFixed(0)} MB at the peak; slowest neighbour answer ${worst} ms`,
+    );
     assert.ok(
       peak - before < 150,
       `server RSS grew ${(peak - before).toFixed(0)} MB (from ${before.toFixed(0)} MB)`,
