@@ -201,6 +201,7 @@ export async function startServer(
     builds,
     buildLimits: config.build.limits,
     keepVersions: config.build.keepVersions,
+    bundleLimit: config.limits.bundleLimit,
   });
   // Zip, git and multi-function project deploys, and the watched deploy folder.
   const sourceParts = createSourceParts({
@@ -240,6 +241,7 @@ export async function startServer(
     log,
     dataDir: config.dataDir,
     uploadLimit: config.uploadLimit,
+    deployConcurrency: config.limits.deployConcurrency,
     urls,
     now: Date.now,
     sandbox: { name: sandbox.sandbox.name, isolated: sandbox.sandbox.isolated },
