@@ -26,7 +26,7 @@ export interface AsyncConfig {
   queueMax: number;
   /** Queued and running async invocations over all functions: 429 queue_full above. */
   queueMaxTotal: number;
-  /** Bytes of request and response bodies kept in the history over all functions. */
+  /** Bytes of requests and responses (bodies and headers) kept in the history over all functions. */
   historyMaxBytes: number;
   /** false: sync requests are not recorded in the history nor counted in metrics (benchmark baseline). */
   telemetry: boolean;
@@ -57,7 +57,7 @@ export const ASYNC_USAGE = `  --async-workers N        async runs at once over a
   --history-body-limit KB  bytes of each body kept in the invocation history (default 16)
   --history-max N          finished invocations kept per function (default 10000)
   --history-age DUR        finished invocations kept this long (default 7d)
-  --history-max-bytes MB   bytes of bodies kept in the history over all functions (default 256)
+  --history-max-bytes MB   bytes of requests and responses kept in the history in all (default 256)
   --async-body-limit KB    largest async request body, 413 above (default 256)
   --queue-max N            queued and running async invocations per function, 429 above (default 1000)
   --queue-max-total N      queued and running async invocations in all, 429 above (default 10000)

@@ -3,7 +3,7 @@
  * callbacks and scheduler, and gives server.ts the few hooks it wires (gateway intake and
  * invocation summaries, control API routes, top-level routes, start and stop).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { DatabaseSync } from 'node:sqlite';
 import type { AsyncConfig } from './async-config.ts';
 import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
@@ -142,7 +142,13 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     if (s.trigger === 'http') {
       const record = syncRecord(s, config.historyBodyLimit);
       history.record(record);
-      history.written(s.function, (record.requestBody?.length ?? 0) + (record.responseBody?.length ?? 0));
+      history.written(
+        s.function,
+        (record.requestBody?.length ?? 0) +
+          (record.responseBody?.length ?? 0) +
+          headerBytes(s.requestHeaders) +
+          headerBytes(s.responseHeaders),
+      );
     } else {
       // The queue stores its own rows: the result, and the request (cut to the body limit once it succeeded).
       // A run that may be retried is counted once its row is final (its last attempt is one such run).
@@ -152,7 +158,10 @@ export function createAsyncParts(d: AsyncPartsDeps) {
           : s.outcome === 'ok'
             ? s.requestBody.length
             : 0;
-      history.written(s.function, request + (s.responseSize ?? 0));
+      history.written(
+        s.function,
+        request + (s.responseSize ?? 0) + headerBytes(s.requestHeaders) + headerBytes(s.responseHeaders),
+      );
     }
   };
 
@@ -217,6 +226,13 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       history.close();
     },
   };
+}
+
+/** About the bytes `headers` take when stored (a request may carry up to --header-limit of them). */
+function headerBytes(headers: OutgoingHttpHeaders | undefined): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(headers ?? {})) n += k.length + String(v).length + 6;
+  return n;
 }
 
 function ageOf(t: number | undefined): number {

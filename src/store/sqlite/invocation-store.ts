@@ -23,8 +23,9 @@ import type {
 type Row = Record<string, unknown>;
 
 const TERMINAL_SQL = "('succeeded', 'failed', 'dead')";
-/** The bytes of a row's stored bodies. */
-const BODY_BYTES = 'COALESCE(length(request_body), 0) + COALESCE(length(response_body), 0)';
+/** The bytes of a row's stored request and response: bodies and headers (a request may carry 16 KB of headers). */
+const BODY_BYTES =
+  'COALESCE(length(request_body), 0) + COALESCE(length(response_body), 0) + length(request) + COALESCE(length(response_headers), 0)';
 /** Columns of a listing: everything but the bodies. */
 const SUMMARY_COLUMNS = `id, function, version, trigger, status, attempt, max_attempts, status_code, outcome, cold, created_at,
   started_at, finished_at, duration_ms, run_at, schedule_id, request, request_truncated, response_headers, response_truncated,
