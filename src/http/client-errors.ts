@@ -7,6 +7,9 @@
 import type { Duplex } from 'node:stream';
 import { KumoError } from '../core/index.ts';
 
+/** How long a refused connection may take to read its answer before it is destroyed. */
+const LINGER_MS = 1000;
+
 /** Sockets cut by a request timeout, so a body read they broke says why. */
 const cut = new WeakSet<Duplex>();
 
@@ -50,15 +53,25 @@ export function answerClientError(
     error = new KumoError('bad_request', 'the request is not valid HTTP/1.1');
   }
   const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
-  if (socket.writable && written === 0) {
-    const body = JSON.stringify(error.toBody());
-    socket.write(
-      `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status] ?? 'Error'}\r\n` +
-        'content-type: application/json; charset=utf-8\r\n' +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+  if (!socket.writable || written > 0) {
+    socket.destroy();
+    return kind;
   }
-  socket.destroy();
+  const body = JSON.stringify(error.toBody());
+  const answer =
+    `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status] ?? 'Error'}\r\n` +
+    'content-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  if (kind === 'body_timeout') {
+    // A route is reading this request: the socket must go now, before more of the body arrives.
+    socket.write(answer);
+    socket.destroy();
+    return kind;
+  }
+  // end(), not destroy(): closing at once with the client's bytes unread sends a reset, which can
+  // reach the client before the answer does. The socket is destroyed shortly after in any case.
+  socket.end(answer);
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
   return kind;
 }
 
