@@ -52,8 +52,8 @@ export function answerClientError(
     kind = 'bad_request';
     error = new KumoError('bad_request', 'the request is not valid HTTP/1.1');
   }
-  const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
-  if (!socket.writable || written > 0) {
+  // Nothing may be written once a response has begun (bytesWritten counts earlier keep-alive answers too).
+  if (!socket.writable || responseOf(socket)?.headersSent) {
     socket.destroy();
     return kind;
   }
@@ -83,6 +83,10 @@ const STATUS_TEXT: Record<number, string> = {
 
 /** Whether Node made a response object for the socket's request (its headers were read). */
 function hasResponse(socket: Duplex): boolean {
-  // Node's own field: the ServerResponse being written on this socket, if any.
-  return Boolean((socket as Duplex & { _httpMessage?: unknown })._httpMessage);
+  return responseOf(socket) !== undefined;
+}
+
+/** Node's own field: the ServerResponse of the socket's current request, if any. */
+function responseOf(socket: Duplex): { headersSent: boolean } | undefined {
+  return (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage ?? undefined;
 }
