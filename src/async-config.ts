@@ -26,6 +26,14 @@ export interface AsyncConfig {
   historyMax: number;
   /** Finished invocations older than this are dropped (ms). */
   historyAgeMs: number;
+  /** Largest body of an async request (bytes): 413 above. Smaller than the sync limit: it is stored. */
+  asyncBodyLimit: number;
+  /** Queued and running async invocations per function: 429 queue_full above. */
+  queueMax: number;
+  /** Queued and running async invocations over all functions: 429 queue_full above. */
+  queueMaxTotal: number;
+  /** Bytes of requests and responses (bodies and headers) kept in the history over all functions. */
+  historyMaxBytes: number;
   /** false: sync requests are not recorded in the history nor counted in metrics (benchmark baseline). */
   telemetry: boolean;
 }
@@ -42,6 +50,10 @@ export const ASYNC_OPTIONS = {
   'history-body-limit': { type: 'string' },
   'history-max': { type: 'string' },
   'history-age': { type: 'string' },
+  'history-max-bytes': { type: 'string' },
+  'async-body-limit': { type: 'string' },
+  'queue-max': { type: 'string' },
+  'queue-max-total': { type: 'string' },
   'telemetry-off': { type: 'boolean', default: false },
 } as const;
 
@@ -57,6 +69,10 @@ export const ASYNC_USAGE = `  --async-workers N        async runs at once over a
   --history-body-limit KB  bytes of each body kept in the invocation history (default 16)
   --history-max N          finished invocations kept per function (default 10000)
   --history-age DUR        finished invocations kept this long (default 7d)
+  --history-max-bytes MB   bytes of requests and responses kept in the history in all (default 256)
+  --async-body-limit KB    largest async request body, 413 above (default 256)
+  --queue-max N            queued and running async invocations per function, 429 above (default 1000)
+  --queue-max-total N      queued and running async invocations in all, 429 above (default 10000)
   --telemetry-off          record no history or metrics for sync requests (benchmark baseline)
 `;
 
@@ -88,6 +104,14 @@ export function parseAsyncConfig(values: Values, env: NodeJS.ProcessEnv): AsyncC
       throw new KumoError('bad_request', `--${flag} must be a duration like 1s, 10m or 7d (got ${text})`);
     return ms;
   };
+  const positive = (flag: keyof Values, def: number) => {
+    const text = values[flag];
+    if (text === undefined) return def;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new KumoError('bad_request', `--${flag} must be a positive number (got ${String(text)})`);
+    return n;
+  };
   const allow = [
     ...(values['callback-allow'] ?? []),
     ...(env.KUMO_CALLBACK_ALLOW ? [env.KUMO_CALLBACK_ALLOW] : []),
@@ -106,6 +130,10 @@ export function parseAsyncConfig(values: Values, env: NodeJS.ProcessEnv): AsyncC
     historyBodyLimit: int('history-body-limit', 16, 0) * 1024,
     historyMax: int('history-max', 10_000, 1),
     historyAgeMs: duration('history-age', '7d'),
+    historyMaxBytes: Math.round(positive('history-max-bytes', 256) * 1024 * 1024),
+    asyncBodyLimit: int('async-body-limit', 256, 1) * 1024,
+    queueMax: int('queue-max', 1000, 1),
+    queueMaxTotal: int('queue-max-total', 10_000, 1),
     telemetry: !(values['telemetry-off'] ?? false) && env.KUMO_TELEMETRY !== 'off',
   };
 }

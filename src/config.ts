@@ -6,6 +6,7 @@ import { ACCESS_OPTIONS, ACCESS_USAGE, parseAccessConfig, type AccessConfig } fr
 import { BUILD_OPTIONS, BUILD_USAGE, parseBuildConfig, type BuildConfig } from './build-config.ts';
 import { KumoError } from './core/index.ts';
 import { parsePluginConfig, PLUGIN_OPTIONS, PLUGIN_USAGE, type PluginConfig } from './plugin-config.ts';
+import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits-config.ts';
 import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources-config.ts';
 
 /** Everything the server reads at start. */
@@ -40,6 +41,8 @@ export interface ServerConfig {
   build: BuildConfig;
   /** Plugin quotas, docs scan limit and queue (plugin-config.ts). */
   plugins: PluginConfig;
+  /** Request timeouts, the body budget, deploy concurrency and bundle size (limits-config.ts). */
+  limits: LimitsConfig;
 }
 
 const MB = 1024 * 1024;
@@ -59,7 +62,7 @@ Options:
   --response-limit MB      largest function response (default 20)
   --insecure-no-sandbox    run functions without isolation (logged at every start)
   --deploy-examples        deploy the example functions once listening
-${BUILD_USAGE}${ASYNC_USAGE}${PLUGIN_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
+${LIMITS_USAGE}${BUILD_USAGE}${ASYNC_USAGE}${PLUGIN_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
 `;
 
 /** Parses `kumo up` arguments over the environment. */
@@ -81,6 +84,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       ...SOURCES_OPTIONS,
       ...BUILD_OPTIONS,
       ...PLUGIN_OPTIONS,
+      ...LIMITS_OPTIONS,
     },
     strict: true,
   });
@@ -112,5 +116,6 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     sources: parseSourcesConfig(values, env, cwd),
     build: parseBuildConfig(values, env),
     plugins: parsePluginConfig(values),
+    limits: parseLimitsConfig(values),
   };
 }

@@ -26,13 +26,7 @@ import {
 import type { FunctionSpec, ServerLog } from './core/index.ts';
 import { nameFromHost } from './gateway/index.ts';
 import type { InstancePool } from './pool/index.ts';
-import {
-  SqliteAuditStore,
-  SqliteInvocationStore,
-  SqliteKeyStore,
-  SqliteSecretStore,
-  type ActiveVersions,
-} from './store/index.ts';
+import { SqliteAuditStore, SqliteKeyStore, SqliteSecretStore, type ActiveVersions } from './store/index.ts';
 
 /** What the access parts need from the server. */
 export interface AccessPartsDeps {
@@ -70,7 +64,6 @@ export async function createAccessParts(d: AccessPartsDeps) {
   }
   const secrets = new FunctionSecrets({ store: secretStore, box: new SecretBox(master.key), now });
   const limiter = new RateLimiter(now);
-  const invocations = new SqliteInvocationStore(d.db);
   const guard = new AccessGuard({
     keys,
     audit,
@@ -81,7 +74,6 @@ export async function createAccessParts(d: AccessPartsDeps) {
       // Versions deployed before access control have no `access` field: they stay public.
       return spec ? { access: spec.access ?? 'public', rateLimit: spec.rateLimit } : undefined;
     },
-    invocationFunction: (id) => invocations.get(id)?.function,
     urlLimit: d.config.urlLimit,
     headerLimit: d.config.headerLimit,
     now,
@@ -141,6 +133,9 @@ export async function createAccessParts(d: AccessPartsDeps) {
       if (Object.keys(env).length === 0) return { spec, mask: (line) => line };
       return { spec: { ...spec, env: { ...spec.env, ...env } }, mask: secretMasker(Object.values(env)) };
     },
+    /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
+    admitResult: (req: IncomingMessage, res: ServerResponse, fn: string): boolean =>
+      guard.admitResult(req, res, fn),
     /** Creates the first admin key when there is none. */
     firstStart: () => ensureAdminKey(keys, d.dataDir, d.log),
     /** Node's own header limit: above ours (so we answer with JSON), but bounded. */

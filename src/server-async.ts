@@ -3,11 +3,12 @@
  * callbacks and scheduler, and gives server.ts the few hooks it wires (gateway intake and
  * invocation summaries, control API routes, top-level routes, start and stop).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { DatabaseSync } from 'node:sqlite';
 import type { AsyncConfig } from './async-config.ts';
 import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
-import { redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
+import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
+import type { BodyBudget } from './http/index.ts';
 import { QueueIntake, routeFunction, serveResult, type InvocationSummary } from './gateway/index.ts';
 import type { InstancePool } from './pool/index.ts';
 import {
@@ -29,11 +30,15 @@ export interface AsyncPartsDeps {
   pool: InstancePool;
   log: ServerLog;
   bodyLimit: number;
+  /** Bytes of bodies being held in memory over all requests. */
+  bodyBudget: BodyBudget;
   baseDomain: string;
   /** Names of the deployed functions. */
   functions: () => string[];
   /** Runs a queued invocation (the gateway's buffered path). */
   invoke: Invoker;
+  /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
+  admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => boolean;
   /** Serves a request the async way (the gateway with forceAsync). */
   invokeAsync: (
     req: IncomingMessage,
@@ -48,11 +53,13 @@ export type AsyncParts = ReturnType<typeof createAsyncParts>;
 /** Builds the queue, callbacks, scheduler, history and metrics. */
 export function createAsyncParts(d: AsyncPartsDeps) {
   const { config, log } = d;
+  const throttle = new LogThrottle(log);
   const store = new SqliteInvocationStore(d.db);
   const metrics = new Metrics();
   const history = new HistoryRecorder(store, {
     maxPerFunction: config.historyMax,
     maxAgeMs: config.historyAgeMs,
+    maxBodyBytes: config.historyMaxBytes,
     onError: (err) => log.error('history: writing failed', { error: String(err) }),
   });
   const policy = new CallbackPolicy(config.callbackAllow);
@@ -87,6 +94,19 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     backoffMs: config.retryBackoffMs,
     onStart: (lag) => metrics.observeAsyncLag(lag),
     onCallbackDue: () => callbacks.wake(),
+    keepRequestBytes: config.historyBodyLimit,
+    maxPerFunction: config.queueMax,
+    maxTotal: config.queueMaxTotal,
+    onFull: (fn, scope, depth) =>
+      throttle.warn(
+        `queue_full:${scope === 'total' ? '*' : fn}`,
+        'async request refused with 429: the queue is full',
+        {
+          function: fn,
+          scope,
+          depth,
+        },
+      ),
   });
   const scheduler = new Scheduler({
     store,
@@ -99,7 +119,14 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     onTick: (fn, result) => metrics.observeTick(fn, result),
   });
   const unfollow = d.versions.onChange((fn) => scheduler.functionChanged(fn));
-  const intake = new QueueIntake({ versions: d.versions, queue, policy, bodyLimit: d.bodyLimit, log });
+  const intake = new QueueIntake({
+    versions: d.versions,
+    queue,
+    policy,
+    bodyLimit: Math.min(config.asyncBodyLimit, d.bodyLimit),
+    bodyBudget: d.bodyBudget,
+    log,
+  });
 
   const apiDeps: InvocationRoutesDeps = {
     invocations: store,
@@ -115,7 +142,30 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   const onInvocation = (s: InvocationSummary): void => {
     if (s.trigger === 'http' && !config.telemetry) return;
     metrics.observeInvocation(s);
-    if (s.trigger === 'http') history.record(syncRecord(s, config.historyBodyLimit));
+    if (s.trigger === 'http') {
+      const record = syncRecord(s, config.historyBodyLimit);
+      history.record(record);
+      history.written(
+        s.function,
+        (record.requestBody?.length ?? 0) +
+          (record.responseBody?.length ?? 0) +
+          headerBytes(s.requestHeaders) +
+          headerBytes(s.responseHeaders),
+      );
+    } else {
+      // The queue stores its own rows: the result, and the request (cut to the body limit once it succeeded).
+      // A run that may be retried is counted once its row is final (its last attempt is one such run).
+      const request =
+        s.outcome === 'ok' && s.status < 400
+          ? Math.min(s.requestBody.length, config.historyBodyLimit)
+          : s.outcome === 'ok'
+            ? s.requestBody.length
+            : 0;
+      history.written(
+        s.function,
+        request + (s.responseSize ?? 0) + headerBytes(s.requestHeaders) + headerBytes(s.responseHeaders),
+      );
+    }
   };
 
   /** /metrics, /invocations/ID and /async/fn/NAME/…; undefined when the path is none of these. */
@@ -143,7 +193,9 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       req.resume();
       history.flush();
       const expected = new URLSearchParams(url.slice(pathname.length + 1)).get('function') ?? undefined;
-      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)), expected);
+      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)), expected, (fn) =>
+        d.admitResult(req, res, fn),
+      );
       return Promise.resolve();
     }
     if (pathname.startsWith('/async/fn/')) {
@@ -177,6 +229,13 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       history.close();
     },
   };
+}
+
+/** About the bytes `headers` take when stored (a request may carry up to --header-limit of them). */
+function headerBytes(headers: OutgoingHttpHeaders | undefined): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(headers ?? {})) n += k.length + String(v).length + 6;
+  return n;
 }
 
 function ageOf(t: number | undefined): number {

@@ -3,6 +3,7 @@
  * listener and the graceful shutdown. Nothing else creates long-lived objects.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import type { ServerConfig } from './config.ts';
 import { createAsyncParts } from './server-async.ts';
 import { createAccessParts } from './server-access.ts';
 import { createSourceParts } from './server-sources.ts';
-import { ENV, KumoError, parseTaggedLine, type ServerLog } from './core/index.ts';
+import { ENV, KumoError, LogThrottle, parseTaggedLine, type ServerLog } from './core/index.ts';
 import {
   BubblewrapSandbox,
   ownedTempDir,
@@ -24,7 +25,7 @@ import {
   type Sandbox,
 } from './drivers/index.ts';
 import { compatUrl, Gateway, routeFunction } from './gateway/index.ts';
-import { sendError, sendJson } from './http/index.ts';
+import { answerClientError, BodyBudget, sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
@@ -186,6 +187,16 @@ export async function startServer(
     log,
   });
 
+  // What strangers can make the server hold: their log lines are throttled, so they cannot flood the log either.
+  const throttle = new LogThrottle(log);
+  const bodyBudget = new BodyBudget(config.limits.bodyBudget, (wanted, used) =>
+    throttle.warn('body_budget', 'request body refused with 503: the body budget is full', {
+      wanted,
+      used,
+      budget: config.limits.bodyBudget,
+    }),
+  );
+
   let port = config.port;
   const urls = (name: string) => ({
     url: `http://${name}.${config.baseDomain}${port === 80 ? '' : `:${port}`}`,
@@ -218,6 +229,7 @@ export async function startServer(
     buildLimits: config.build.limits,
     pluginQuotas: config.plugins.quotas,
     keepVersions: config.build.keepVersions,
+    bundleLimit: config.limits.bundleLimit,
   });
   // Zip, git and multi-function project deploys, and the watched deploy folder.
   const sourceParts = createSourceParts({
@@ -239,10 +251,12 @@ export async function startServer(
     pool,
     log,
     bodyLimit: config.bodyLimit,
+    bodyBudget,
     baseDomain: config.baseDomain,
     functions: () => store.listFunctions().map((f) => f.name),
     invoke: (job) => gateway.invokeBuffered(job),
     invokeAsync: (req, res, fnRoute) => gateway.invoke(req, res, fnRoute, true),
+    admitResult: (req, res, fn) => access.admitResult(req, res, fn),
   });
   const api = createControlApi({
     store,
@@ -255,6 +269,7 @@ export async function startServer(
     log,
     dataDir: config.dataDir,
     uploadLimit: config.uploadLimit,
+    deployConcurrency: config.limits.deployConcurrency,
     urls,
     now: Date.now,
     sandbox: { name: sandbox.sandbox.name, isolated: sandbox.sandbox.isolated },
@@ -274,6 +289,7 @@ export async function startServer(
     tracker,
     log,
     bodyLimit: config.bodyLimit,
+    bodyBudget,
     responseLimit: config.responseLimit,
     historyBodyLimit: asyncParts.historyBodyLimit,
     intake: asyncParts.intake,
@@ -339,14 +355,35 @@ export async function startServer(
   const server = http.createServer(
     {
       keepAliveTimeout: 65_000,
-      requestTimeout: 0,
-      headersTimeout: 30_000,
+      // Headers, then headers and body, must arrive in time: slow clients cannot hold a connection and its buffers.
+      headersTimeout: config.limits.headersTimeoutMs,
+      requestTimeout: config.limits.requestTimeoutMs,
+      // Node looks for late requests this often (30 s by default, which would stretch every timeout).
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(1000, Math.floor(config.limits.headersTimeoutMs / 4)),
+      ),
       maxHeaderSize: access.maxHeaderSize,
     },
     (req, res) => {
       void handle(req, res);
     },
   );
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    const kind = answerClientError(err, socket);
+    if (kind === 'headers_timeout' || kind === 'body_timeout')
+      throttle.warn(
+        kind,
+        `request_timeout: a client was too slow sending its request ${kind === 'headers_timeout' ? 'headers' : 'body'}; answered 408 and closed`,
+        {
+          remote: socket.remoteAddress ?? null,
+          timeoutMs:
+            kind === 'headers_timeout' ? config.limits.headersTimeoutMs : config.limits.requestTimeoutMs,
+        },
+      );
+    else if (kind)
+      throttle.warn(kind, `refused a malformed request (${kind})`, { remote: socket.remoteAddress ?? null });
+  });
   await access.firstStart();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,6 +3,7 @@ import type { ServerLog } from '../core/index.ts';
 import { sendJson } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { ActiveVersions, Store, VersionSource } from '../store/index.ts';
+import { DeployGate } from './deploy-gate.ts';
 import type { DeployService } from './deploy-service.ts';
 import type { SourceDeployer } from './source-deploy.ts';
 import { Router } from './router.ts';
@@ -28,6 +29,8 @@ export interface ControlApiDeps {
   log: ServerLog;
   dataDir: string;
   uploadLimit: number;
+  /** Deploys at once (503 deploy_busy above); unbounded when absent. */
+  deployConcurrency?: number;
   urls: (name: string) => { url: string; path: string };
   now: () => number;
   /** History, async results, redrive, stats and schedules (absent in API-only tests). */
@@ -58,7 +61,16 @@ export function createControlApi(d: ControlApiDeps): Router {
   }
   if (d.access) registerAccessRoutes(router, d.access);
   return router
-    .on('POST', '/functions', deployRoute(d.deployer, d.uploadLimit, d.sources))
+    .on(
+      'POST',
+      '/functions',
+      deployRoute(
+        d.deployer,
+        d.uploadLimit,
+        d.sources,
+        d.deployConcurrency ? new DeployGate(d.deployConcurrency, d.log) : undefined,
+      ),
+    )
     .on('GET', '/status', ({ res }) =>
       sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
     )

@@ -6,12 +6,14 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  DEFAULT_ARCHIVE_LIMITS,
   extractBundle,
   hashTree,
   readManifestFile,
   resolveSpec,
   runtimeFor,
   sha256,
+  type ArchiveLimits,
   type Builder,
   type BuildStore,
   type DeployOverrides,
@@ -68,6 +70,8 @@ export interface DeployServiceDeps {
   keepVersions: number;
   /** Ceilings of the manifest's `kv:` and `docs:` quotas (absent: only the schema's bounds). */
   pluginQuotas?: PluginQuotas;
+  /** Bytes a bundle may expand to (the default of archive.ts when absent). */
+  bundleLimit?: number;
   now?: () => number;
 }
 
@@ -75,9 +79,15 @@ export interface DeployServiceDeps {
 export class DeployService {
   private readonly d: DeployServiceDeps & { now: () => number };
   private readonly locks: Map<string, Promise<unknown>> = new Map();
+  /** The bounds every bundle is unpacked within (source deploys use them too). */
+  readonly archiveLimits: ArchiveLimits;
 
   constructor(deps: DeployServiceDeps) {
     this.d = { now: Date.now, ...deps };
+    this.archiveLimits = {
+      ...DEFAULT_ARCHIVE_LIMITS,
+      ...(deps.bundleLimit ? { maxExpandedBytes: deps.bundleLimit } : {}),
+    };
   }
 
   /** Deploys `archive` (a gzipped tar) with `overrides` applied over its kumo.yaml. */
@@ -94,7 +104,7 @@ export class DeployService {
     try {
       const sourceDir = path.join(work, 'src');
       await mkdir(sourceDir);
-      const { files, bytes } = await extractBundle(archive, sourceDir);
+      const { files, bytes } = await extractBundle(archive, sourceDir, this.archiveLimits);
       const { file, data } = await readManifestFile(sourceDir);
       const spec = resolveSpec(data, overrides, file ?? 'manifest');
       const runtime = runtimeFor(spec.runtime);

@@ -84,8 +84,8 @@ export class SourceDeployer {
     return this.withWorkDir(async (work) => {
       const dir = path.join(work, 'src');
       await mkdir(dir);
-      if (zip) await extractZip(archive, dir);
-      else await extractBundle(archive, dir);
+      if (zip) await extractZip(archive, dir, this.d.deployer.archiveLimits);
+      else await extractBundle(archive, dir, this.d.deployer.archiveLimits);
       return this.deployDir(
         dir,
         work,
@@ -108,7 +108,7 @@ export class SourceDeployer {
       const archive = await packDirectory(folder);
       const dir = path.join(work, 'src');
       await mkdir(dir);
-      await extractBundle(archive, dir);
+      await extractBundle(archive, dir, this.d.deployer.archiveLimits);
       return this.deployDir(
         dir,
         work,

@@ -38,8 +38,6 @@ export interface AccessGuardOptions {
   apiRate: Rate;
   /** The access settings of function `name`, undefined when it is not deployed. */
   functionAccess: (name: string) => FunctionAccess | undefined;
-  /** The function an async invocation belongs to, for `/invocations/ID` results. */
-  invocationFunction?: (id: string) => string | undefined;
   /** Longest request URL (path and query), in bytes. */
   urlLimit: number;
   /** Largest request header section (names, values and separators), in bytes. */
@@ -79,17 +77,30 @@ export class AccessGuard {
         case 'invoke':
           this.admitInvocation(req, cls.function, true);
           return true;
-        case 'result': {
-          const fn = this.o.invocationFunction?.(cls.invocationId);
-          if (fn === undefined) stripKumoKey(req);
-          else this.admitInvocation(req, fn, false);
+        case 'result':
+          // Decided by the result route once it has read the invocation (admitResult): deciding
+          // here would read "no row yet" (a sync record still in its write batch) as "public".
           return true;
-        }
         case 'guarded':
           return this.admitControl(req, res, pathname, cls);
       }
     } catch (err) {
       req.resume();
+      sendError(res, err, err instanceof KumoError ? headersFor(err) : {});
+      return false;
+    }
+  }
+
+  /**
+   * Whether `req` may read the result of an invocation of function `fn` (a private function's
+   * needs an invoke key). Called by the result route with the invocation in hand; when it may
+   * not, the refusal has been sent and this returns false.
+   */
+  admitResult(req: IncomingMessage, res: ServerResponse, fn: string): boolean {
+    try {
+      this.admitInvocation(req, fn, false);
+      return true;
+    } catch (err) {
       sendError(res, err, err instanceof KumoError ? headersFor(err) : {});
       return false;
     }

@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { create as createTar } from 'tar';
 import { KumoError, type BuildLimits, type FunctionSpec } from '../core/index.ts';
 import type { Driver, JobResult } from '../drivers/index.ts';
 import { buildJobPlan, NEUTRAL, taskDir, writeLaunchRecord } from '../runtimes/index.ts';
-import { extractBundle } from './archive.ts';
+import { BundleReader } from './archive.ts';
 
 /** How builds run on this server. */
 export interface BuilderOptions {
@@ -71,6 +71,7 @@ export class Builder {
     const neutral = this.o.driver.neutralPaths;
     await mkdir(this.o.workRoot, { recursive: true });
     const hostWork = await mkdtemp(path.join(this.o.workRoot, 'build-'));
+    let output: BundleReader | undefined;
     try {
       const dir = neutral ? NEUTRAL.task : hostWork;
       const launch = buildJobPlan({
@@ -85,7 +86,11 @@ export class Builder {
         launch.mounts.push({ source: path.dirname(this.o.proxySocket), target: at });
         launch.env.KUMO_PROXY_SOCKET = `${at}/${path.basename(this.o.proxySocket)}`;
       }
-      const output = new OutputCollector(r.limits.diskMb * 1024 * 1024);
+      // The built tree streams out of the job into a spool beside its destination, never whole in memory.
+      await mkdir(r.outDir, { recursive: true });
+      await mkdir(taskDir(r.outDir));
+      const diskBytes = r.limits.diskMb * 1024 * 1024;
+      output = await BundleReader.open(r.outDir, { maxEntries: 100_000, maxExpandedBytes: diskBytes });
       const result = await this.o.driver.run({
         id: `build-${randomUUID().slice(0, 12)}`,
         launch,
@@ -100,20 +105,19 @@ export class Builder {
         work: { sizeMb: r.limits.diskMb, hostDir: hostWork },
         timeoutMs: r.limits.timeoutMs,
         stdin: packSource(r.sourceDir),
-        stdout: output,
+        stdout: output.writable(),
         onStderr: log,
         signal: r.signal,
       });
-      const record = this.verdict(result, r, output, fail);
-      await mkdir(r.outDir, { recursive: true });
-      await mkdir(taskDir(r.outDir));
+      const record = this.verdict(result, r, fail);
       try {
-        await extractBundle(output.data(), taskDir(r.outDir), {
-          maxEntries: 100_000,
-          maxExpandedBytes: r.limits.diskMb * 1024 * 1024,
-        });
+        await output.finish();
+        await output.writeTo(taskDir(r.outDir));
       } catch (err) {
-        throw fail(`the build's output was refused: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        if (/expands to more than/.test(message))
+          throw fail(`the build's output is larger than its ${r.limits.diskMb} MB disk limit (build.disk)`);
+        throw fail(`the build's output was refused: ${message}`);
       }
       await writeLaunchRecord(r.outDir, r.runtime, record);
       return lines.join('\n');
@@ -128,6 +132,7 @@ export class Builder {
       }
       throw fail(`build of '${r.spec.name}' failed: ${(err as Error).message}`);
     } finally {
+      await output?.close();
       await rm(hostWork, { recursive: true, force: true });
     }
   }
@@ -136,7 +141,6 @@ export class Builder {
   private verdict(
     result: JobResult,
     r: BuildRequest,
-    output: OutputCollector,
     fail: (message: string) => KumoError,
   ): Record<string, unknown> {
     const { limits } = r;
@@ -145,8 +149,6 @@ export class Builder {
       throw fail(`the build took longer than its ${limits.timeoutMs / 1000} s limit (build.timeout)`);
     if (result.reason === 'memory_limit')
       throw fail(`the build ran out of memory: it may use ${limits.memoryMb} MB (build.memory)`);
-    if (output.overflowed)
-      throw fail(`the build's output is larger than its ${limits.diskMb} MB disk limit (build.disk)`);
     const message = lastJson(result.control);
     if (message?.type === 'error') {
       const code =
@@ -184,35 +186,9 @@ function lastJson(text: string): Record<string, unknown> | undefined {
 /** A tar stream of the checked source, as the build reads it on stdin. */
 function packSource(dir: string): PassThrough {
   const out = new PassThrough();
-  const tar = createTar({ cwd: dir, portable: true }, ['.']);
+  // tar reads files 16 MB at a time by default: a big bundle would cost that much memory per read.
+  const tar = createTar({ cwd: dir, portable: true, maxReadSize: 256 * 1024 }, ['.']);
   tar.on('error', (err: unknown) => out.destroy(err as Error));
   tar.pipe(out);
   return out;
-}
-
-/** Collects a job's stdout up to a bound; past it, the rest is dropped and the overflow noted. */
-class OutputCollector extends Writable {
-  overflowed = false;
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-  private readonly limit: number;
-
-  constructor(limit: number) {
-    super();
-    // A tar of the tree carries headers and padding besides the bytes the disk limit counts.
-    this.limit = limit + Math.max(1024 * 1024, limit / 4);
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.size + chunk.length > this.limit) this.overflowed = true;
-    else {
-      this.chunks.push(chunk);
-      this.size += chunk.length;
-    }
-    done();
-  }
-
-  data(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
 }

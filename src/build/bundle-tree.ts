@@ -11,8 +11,9 @@
  * symlinks last, so nothing is ever written through a link.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { SpooledFile } from './spool.ts';
 
 /** One entry as a source lists it: a relative path with `/` separators, as in the archive. */
 export type BundleEntry =
@@ -23,6 +24,11 @@ export type BundleEntry =
       executable: boolean;
       /** May still be filled after add() by a streaming reader; only write() reads it. */
       data: Buffer[];
+      /**
+       * Or the contents already on disk (a spool file, spool.ts), set by a streaming reader before
+       * write(): linked into place instead of written. The caller owns the file's folder.
+       */
+      spooled?: { file?: SpooledFile };
     }
   | { kind: 'symlink'; path: string; target: string };
 
@@ -52,6 +58,7 @@ interface FileNode {
   path: string;
   executable: boolean;
   data: Buffer[];
+  spooled: { file?: SpooledFile } | undefined;
 }
 
 interface LinkNode {
@@ -138,7 +145,13 @@ export class BundleTree {
     if (entry.kind === 'dir') {
       dir.children.set(name, { kind: 'dir', path: at, parent: dir, children: new Map() });
     } else if (entry.kind === 'file') {
-      const file: FileNode = { kind: 'file', path: at, executable: entry.executable, data: entry.data };
+      const file: FileNode = {
+        kind: 'file',
+        path: at,
+        executable: entry.executable,
+        data: entry.data,
+        spooled: entry.spooled,
+      };
       dir.children.set(name, file);
       this.files.push(file);
     } else {
@@ -160,7 +173,10 @@ export class BundleTree {
   /** Files and symlinks, and the files' bytes, as the extractors report them. */
   counts(): { files: number; bytes: number } {
     let bytes = 0;
-    for (const f of this.files) for (const chunk of f.data) bytes += chunk.length;
+    for (const f of this.files) {
+      bytes += f.spooled?.file?.size ?? 0;
+      for (const chunk of f.data) bytes += chunk.length;
+    }
     return { files: this.files.length + this.links.length, bytes };
   }
 
@@ -254,6 +270,19 @@ function join(dir: string, name: string): string {
 async function writeFileExclusive(abs: string, file: FileNode): Promise<void> {
   // Only the executable bit is kept: nothing setuid, nothing group- or world-writable.
   const mode = file.executable ? 0o755 : 0o644;
+  if (file.spooled) {
+    const spooled = file.spooled.file;
+    if (!spooled) throw new Error(`the contents of ${file.path} were never spooled`);
+    // The spool file is ours alone (a 0700 folder): its mode is set there, then it is linked in,
+    // which fails like O_EXCL if anything, a symlink included, is at `abs`.
+    await chmod(spooled.path, mode);
+    await link(spooled.path, abs).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EXDEV') throw err;
+      await copyFile(spooled.path, abs, constants.COPYFILE_EXCL);
+      await chmod(abs, mode);
+    });
+    return;
+  }
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   const fh = await open(abs, flags, mode);
   try {

@@ -6,10 +6,13 @@
  * refused here, within the same bounds on entry count and expanded size (a zip bomb stops at the
  * bound, counted on the bytes actually inflated).
  */
+import path from 'node:path';
+import type { Readable } from 'node:stream';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { KumoError } from '../core/index.ts';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './archive.ts';
 import { BundleTree } from './bundle-tree.ts';
+import { Spool, type SpooledFile } from './spool.ts';
 
 /** The four bytes every zip starts with (a local file header), or an empty archive's end record. */
 export function isZip(data: Buffer): boolean {
@@ -34,8 +37,14 @@ export async function extractZip(
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<{ files: number; bytes: number }> {
   const tree = new BundleTree({ refuse });
-  await readZip(archive, tree, limits);
-  return tree.write(dest);
+  // File contents wait on disk beside `dest`, never all in memory (spool.ts).
+  const spool = await Spool.open(path.dirname(dest));
+  try {
+    await readZip(archive, tree, limits, spool);
+    return await tree.write(dest);
+  } finally {
+    await spool.close();
+  }
 }
 
 function refuse(message: string): KumoError {
@@ -55,8 +64,13 @@ function openZip(archive: Buffer): Promise<ZipFile> {
   });
 }
 
-/** Reads every entry into `tree`, keeping file contents in memory (bounded by the limits). */
-async function readZip(archive: Buffer, tree: BundleTree, limits: ArchiveLimits): Promise<void> {
+/** Reads every entry into `tree`, file contents into `spool` (bounded by the limits). */
+async function readZip(
+  archive: Buffer,
+  tree: BundleTree,
+  limits: ArchiveLimits,
+  spool: Spool,
+): Promise<void> {
   const zip = await openZip(archive);
   if (zip.entryCount > limits.maxEntries) {
     zip.close();
@@ -67,7 +81,7 @@ async function readZip(archive: Buffer, tree: BundleTree, limits: ArchiveLimits)
     for (;;) {
       const entry = await nextEntry(zip);
       if (!entry) break;
-      expanded += await readItem(zip, entry, tree, limits.maxExpandedBytes - expanded);
+      expanded += await readItem(zip, entry, tree, limits.maxExpandedBytes - expanded, spool);
     }
   } finally {
     zip.close();
@@ -110,7 +124,13 @@ function yauzlRefusal(err: Error): KumoError {
 }
 
 /** One entry checked and added to `tree`; returns the bytes it expanded to. */
-async function readItem(zip: ZipFile, entry: Entry, tree: BundleTree, budget: number): Promise<number> {
+async function readItem(
+  zip: ZipFile,
+  entry: Entry,
+  tree: BundleTree,
+  budget: number,
+  spool: Spool,
+): Promise<number> {
   const raw = entry.fileName;
   const name = JSON.stringify(raw);
   if (raw.includes('\0')) throw refuse(`entry ${name} has a NUL byte in its path`);
@@ -132,11 +152,39 @@ async function readItem(zip: ZipFile, entry: Entry, tree: BundleTree, budget: nu
     return 0;
   }
   // Added before reading, so a bad path or a duplicate is refused before inflating anything.
-  const data: Buffer[] = [];
-  tree.add({ kind: 'file', path: raw, executable: (unixMode & 0o111) !== 0, data });
-  const content = await readEntryData(zip, entry, budget);
-  data.push(content);
-  return content.length;
+  const spooled: { file?: SpooledFile } = {};
+  tree.add({ kind: 'file', path: raw, executable: (unixMode & 0o111) !== 0, data: [], spooled });
+  spooled.file = await spoolEntryData(zip, entry, budget, spool);
+  return spooled.file.size;
+}
+
+/** The contents of a file entry, written into the spool (refused past `budget` bytes). */
+async function spoolEntryData(
+  zip: ZipFile,
+  entry: Entry,
+  budget: number,
+  spool: Spool,
+): Promise<SpooledFile> {
+  const over = () => refuse(`expands to more than the limit (at ${JSON.stringify(entry.fileName)})`);
+  if (entry.uncompressedSize > budget) throw over();
+  const stream = await new Promise<Readable>((resolve, reject) =>
+    zip.openReadStream(entry, (err, s) => {
+      if (err) reject(refuse(`entry ${JSON.stringify(entry.fileName)} cannot be read (${err.message})`));
+      else resolve(s);
+    }),
+  );
+  let size = 0;
+  try {
+    return await spool.take(stream, (bytes) => {
+      size += bytes;
+      if (size > budget) throw over();
+    });
+  } catch (e) {
+    stream.destroy();
+    throw e instanceof KumoError
+      ? e
+      : refuse(`entry ${JSON.stringify(entry.fileName)} is corrupt (${(e as Error).message})`);
+  }
 }
 
 function readEntryData(zip: ZipFile, entry: Entry, budget: number): Promise<Buffer> {

@@ -78,6 +78,10 @@ export const ERROR_CODES = {
     status: 413,
     doc: 'The request body is over the limit (6 MB for invocations, 50 MB for uploads by default).',
   },
+  request_timeout: {
+    status: 408,
+    doc: 'The request headers or body did not arrive in time (`kumo up --headers-timeout`, default 10 s; `--request-timeout`, default 30 s); the connection is closed.',
+  },
   uri_too_long: {
     status: 414,
     doc: 'The request URL is longer than the limit (8 KiB by default, `kumo up --url-limit`).',
@@ -91,6 +95,10 @@ export const ERROR_CODES = {
     doc: 'The build step failed; the previous version keeps serving. The build log is attached.',
   },
   over_capacity: { status: 429, doc: 'Every instance is busy and the wait queue is full.' },
+  queue_full: {
+    status: 429,
+    doc: "The function's async queue (`kumo up --queue-max`, default 1,000) or the server's (`--queue-max-total`, default 10,000) is full; retry after the Retry-After seconds. Nothing accepted before is dropped.",
+  },
   rate_limited: {
     status: 429,
     doc: 'Too many requests for this API key (control plane) or this function (invocations); wait for the Retry-After seconds.',
@@ -117,6 +125,10 @@ export const ERROR_CODES = {
     status: 502,
     doc: 'The function answered with more than the response limit (20 MB by default); the connection is cut when the body was already streaming.',
   },
+  upgrade_not_supported: {
+    status: 502,
+    doc: 'The function answered 101 Switching Protocols (a WebSocket upgrade); kumo does not proxy upgraded connections, so the call ends and the instance is replaced.',
+  },
   instance_failed_to_start: {
     status: 502,
     doc: 'A new instance did not start or did not become ready in time.',
@@ -130,6 +142,14 @@ export const ERROR_CODES = {
     doc: 'This host cannot build the sandbox; kumo doctor says what to install.',
   },
   shutting_down: { status: 503, doc: 'The server is stopping and accepts no new work.' },
+  server_busy: {
+    status: 503,
+    doc: "Request bodies held in memory are at the server's budget (`kumo up --body-budget`, default 64 MB); retry after the Retry-After seconds.",
+  },
+  deploy_busy: {
+    status: 503,
+    doc: 'As many deploys as the server runs at once are unpacking or building (`kumo up --deploy-concurrency`, default 2); retry after the Retry-After seconds.',
+  },
   secrets_unavailable: {
     status: 503,
     doc: 'The function has secrets but the master key that sealed them is missing or different (see README "Access control").',

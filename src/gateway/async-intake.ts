@@ -4,8 +4,8 @@
  * then answered `202 {id}` with `Location: /invocations/ID`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KumoError, type ServerLog } from '../core/index.ts';
-import { readBody, sendError, sendJson } from '../http/index.ts';
+import { KumoError, LogThrottle, type ServerLog } from '../core/index.ts';
+import { readBody, sendError, sendJson, type BodyBudget } from '../http/index.ts';
 import type { AsyncQueue, CallbackPolicy } from '../queue/index.ts';
 import type { ActiveVersions } from '../store/index.ts';
 import type { AsyncIntake } from './gateway.ts';
@@ -22,16 +22,21 @@ export interface QueueIntakeOptions {
   versions: ActiveVersions;
   queue: AsyncQueue;
   policy: CallbackPolicy;
+  /** Largest async body (bytes): smaller than the sync limit, since every accepted body is stored. */
   bodyLimit: number;
+  /** Bytes of bodies being held in memory over all requests (503 server_busy when full). */
+  bodyBudget?: BodyBudget | undefined;
   log: ServerLog;
 }
 
 /** Accepts async invocations into the queue. */
 export class QueueIntake implements AsyncIntake {
   private readonly o: QueueIntakeOptions;
+  private readonly throttle: LogThrottle;
 
   constructor(options: QueueIntakeOptions) {
     this.o = options;
+    this.throttle = new LogThrottle(options.log);
   }
 
   async accept(req: IncomingMessage, res: ServerResponse, route: FunctionRoute): Promise<void> {
@@ -51,7 +56,12 @@ export class QueueIntake implements AsyncIntake {
           `X-Task-Token must be at most ${MAX_TASK_TOKEN} characters (got ${taskToken.length})`,
         );
       }
-      const body = await readBody(req, this.o.bodyLimit);
+      // A full queue refuses before a byte of the body is read.
+      this.o.queue.checkRoom(target.functionName);
+      const body = await readBody(req, this.o.bodyLimit, 'async request body', {
+        res,
+        budget: this.o.bodyBudget,
+      });
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(forwardedHeaders(req))) {
         if (v !== undefined && !CONTROL_HEADERS.includes(k))
@@ -70,6 +80,15 @@ export class QueueIntake implements AsyncIntake {
     } catch (err) {
       if (!req.readableEnded) req.resume();
       const error = sendError(res, err);
+      if (error.code === 'payload_too_large')
+        this.throttle.warn(
+          `async_too_large:${route.name}`,
+          'async request refused with 413: body over the async limit',
+          {
+            function: route.name,
+            limit: this.o.bodyLimit,
+          },
+        );
       if (error.code === 'internal_error')
         this.o.log.error('async request failed', { function: route.name, error: String(err) });
     }

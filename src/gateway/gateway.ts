@@ -7,10 +7,10 @@
 import type { QueueJob, QueueJobResult } from '../queue/index.ts';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { KumoError } from '../core/index.ts';
+import { KumoError, LogThrottle } from '../core/index.ts';
 import type { Outcome, ServerLog, Trigger } from '../core/index.ts';
 import type { ExitInfo, LimitViolation } from '../drivers/index.ts';
-import { readBody, sendError } from '../http/index.ts';
+import { readBody, sendError, type BodyBudget } from '../http/index.ts';
 import type { InstancePool, Lease, PoolTarget } from '../pool/index.ts';
 import type { ActiveVersions } from '../store/index.ts';
 import type { InvocationTracker } from '../telemetry/index.ts';
@@ -38,6 +38,8 @@ export interface InvocationSummary {
   responseHeaders: OutgoingHttpHeaders | undefined;
   /** The first bytes of the response body, when the history keeps bodies. */
   response: BodyCapture | undefined;
+  /** Bytes of the response kept in memory by a queued run (its stored result). */
+  responseSize?: number;
   /** False when the function's history must not keep bodies (`history.bodies: false`). */
   bodies: boolean;
   error: KumoError | undefined;
@@ -62,6 +64,8 @@ export interface GatewayOptions {
   log: ServerLog;
   /** Largest request body in bytes (413 above), and the largest async result kept. */
   bodyLimit: number;
+  /** Bytes of bodies being held in memory over all requests (503 server_busy when full). */
+  bodyBudget?: BodyBudget | undefined;
   /** Largest function response body in bytes (cut off above). */
   responseLimit?: number;
   /** Bytes of a sync response body kept for the history (0: none). */
@@ -102,7 +106,9 @@ interface RunResult {
 
 /** Serves function invocations. */
 export class Gateway {
-  private readonly o: Required<Omit<GatewayOptions, 'intake'>> & { intake: AsyncIntake | undefined };
+  private readonly o: Required<Omit<GatewayOptions, 'intake' | 'bodyBudget'>> &
+    Pick<GatewayOptions, 'intake' | 'bodyBudget'>;
+  private readonly throttle: LogThrottle;
 
   constructor(options: GatewayOptions) {
     this.o = {
@@ -114,6 +120,7 @@ export class Gateway {
       intake: undefined,
       ...options,
     };
+    this.throttle = new LogThrottle(this.o.log);
   }
 
   /** Invokes the function `route` names with `req`, answering on `res`. Never rejects. */
@@ -152,7 +159,7 @@ export class Gateway {
     let body: Buffer = Buffer.alloc(0);
     let result: RunResult;
     try {
-      body = await readBody(req, this.o.bodyLimit);
+      body = await readBody(req, this.o.bodyLimit, 'request body', { res, budget: this.o.bodyBudget });
       result = await this.run({
         id,
         target,
@@ -242,6 +249,7 @@ export class Gateway {
       requestHeaders: job.request.headers,
       requestBody: job.body,
       response: undefined,
+      responseSize: sink.capture.size,
       bodies: target.spec.history?.bodies !== false,
       ...result,
       responseHeaders: result.responseHeaders,
@@ -356,6 +364,22 @@ export class Gateway {
       return { status: error.status, outcome: 'error', error };
     }
     const f = { function: target.functionName, version: target.version, id };
+    if (outcome.kind === 'upgrade') {
+      // The function believes it holds an upgraded connection: replace the instance rather than reuse it.
+      lease.discard();
+      this.throttle.warn(
+        `upgrade:${target.functionName}`,
+        'function answered 101 Switching Protocols, which kumo does not proxy; instance replaced',
+        f,
+      );
+      const error = c.fail(
+        new KumoError(
+          'upgrade_not_supported',
+          `function '${target.functionName}' answered ${outcome.status} Switching Protocols; kumo does not proxy upgraded connections (WebSocket)`,
+        ),
+      );
+      return { status: error.status, outcome: 'error', error };
+    }
     if (outcome.kind === 'limit') {
       lease.discard();
       return this.limitHit(c, outcome.violation, f);

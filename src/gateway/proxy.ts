@@ -3,6 +3,7 @@
  * Connections to an instance are kept alive and reused (one agent per instance).
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Instance, LimitViolation } from '../drivers/index.ts';
 
 const agents: WeakMap<Instance, http.Agent> = new WeakMap();
@@ -38,7 +39,9 @@ export type ProxyOutcome =
   /** The function's response went over the size limit (cut off, or refused up front when declared). */
   | { kind: 'too_large'; responseStarted: boolean; limit: number }
   /** The function answered an error after running into one of its limits (nothing was sent on). */
-  | { kind: 'limit'; violation: LimitViolation };
+  | { kind: 'limit'; violation: LimitViolation }
+  /** The function answered 101 Switching Protocols: kumo does not proxy upgraded connections. */
+  | { kind: 'upgrade'; status: number };
 
 /** What to send, where, and what to add to the response. */
 export interface ProxyRequest {
@@ -191,6 +194,12 @@ export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcom
           resumeRelay(ures);
         },
       );
+    });
+    // Node hands a 101 only to 'upgrade' listeners; without one it drops the socket and the
+    // request never settles (the caller hung past the function's timeout). Nothing was sent on.
+    upstream.on('upgrade', (ures: IncomingMessage, socket: Duplex) => {
+      socket.destroy();
+      settle({ kind: 'upgrade', status: ures.statusCode ?? 101 });
     });
     upstream.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: started }));
     upstream.end(r.body);

@@ -8,12 +8,13 @@ import { KumoError, TERMINAL_STATUSES } from '../core/index.ts';
 import { sendError, sendJson } from '../http/index.ts';
 import type { InvocationStore } from '../store/index.ts';
 
-/** Answers with the result of invocation `id`. */
+/** Answers with the result of invocation `id`, if `mayRead` allows its function. */
 export function serveResult(
   res: ServerResponse,
   store: InvocationStore,
   id: string,
-  expectedFunction?: string,
+  expectedFunction: string | undefined,
+  mayRead: (fn: string) => boolean,
 ): void {
   const r = store.get(id);
   if (!r || (expectedFunction !== undefined && r.function !== expectedFunction)) {
@@ -23,6 +24,8 @@ export function serveResult(
     );
     return;
   }
+  // Access is decided on the record itself, never before it is read (mayRead answers a refusal).
+  if (!mayRead(r.function)) return;
   const meta = {
     'x-kumo-invocation-id': r.id,
     'x-kumo-status': r.status,

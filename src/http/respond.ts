@@ -28,7 +28,11 @@ export function sendError(
   headers: Record<string, string> = {},
 ): KumoError {
   const error = toKumoError(err);
+  // A refusal that says when to come back (429, 503) says it in Retry-After too.
+  const retryAfter = (error.details as { retryAfter?: unknown } | undefined)?.retryAfter;
+  const retry: Record<string, string> =
+    typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {};
   if (res.headersSent) res.destroy();
-  else sendJson(res, error.status, error.toBody(), headers);
+  else sendJson(res, error.status, error.toBody(), { ...retry, ...headers });
   return error;
 }

@@ -7,7 +7,13 @@
  * Delivery is at-least-once: runs interrupted by a crash are requeued at the next start.
  */
 import { randomUUID } from 'node:crypto';
-import type { Outcome, RecordedRequest, ServerLog, Trigger } from '../core/index.ts';
+import {
+  KumoError,
+  type Outcome,
+  type RecordedRequest,
+  type ServerLog,
+  type Trigger,
+} from '../core/index.ts';
 import type { ClaimedRun, InvocationStore, NewQueuedInvocation, RunNext, RunResult } from '../store/index.ts';
 import { backoffDelay } from './backoff.ts';
 
@@ -79,7 +85,18 @@ export interface AsyncQueueOptions {
   onStart?: (lagMs: number) => void;
   /** An invocation reached a terminal state with a callback to deliver. */
   onCallbackDue?: () => void;
+  /** Queued and running invocations of one function: enqueue refuses (429 queue_full) above. */
+  maxPerFunction?: number;
+  /** Queued and running invocations of all functions: enqueue refuses above. */
+  maxTotal?: number;
+  /** Bytes of a succeeded invocation's request body kept in the history (the rest is dropped). */
+  keepRequestBytes?: number;
+  /** Told of each refusal (for the throttled server log). */
+  onFull?: (fn: string, scope: 'function' | 'total', depth: number) => void;
 }
+
+/** How long a client refused by a full queue is told to wait (s). */
+const FULL_RETRY_AFTER_S = 5;
 
 /** Lease slack over the function's timeout: past it a run is presumed lost and requeued. */
 const LEASE_SLACK_MS = 60_000;
@@ -90,8 +107,11 @@ const MAX_IDLE_MS = 1000;
 
 /** The queue and its worker. */
 export class AsyncQueue {
-  private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>> &
-    Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue'>;
+  private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>> &
+    Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>;
+  /** Queued and running invocations per function (committed or on their way), resynced from the store at each reap. */
+  private readonly depth: Map<string, number> = new Map();
+  private depthTotal = 0;
   private readonly running: Map<string, number> = new Map();
   private readonly runningSerial: Set<string> = new Set();
   private readonly inflight: Set<Promise<void>> = new Set();
@@ -112,7 +132,55 @@ export class AsyncQueue {
   private closed = false;
 
   constructor(options: AsyncQueueOptions) {
-    this.o = { maxBackoffMs: 5 * 60_000, now: Date.now, random: Math.random, newId: randomUUID, ...options };
+    this.o = {
+      maxBackoffMs: 5 * 60_000,
+      now: Date.now,
+      random: Math.random,
+      newId: randomUUID,
+      maxPerFunction: Number.MAX_SAFE_INTEGER,
+      maxTotal: Number.MAX_SAFE_INTEGER,
+      keepRequestBytes: Number.MAX_SAFE_INTEGER,
+      ...options,
+    };
+    this.recount();
+  }
+
+  /**
+   * Throws queue_full (429, Retry-After) when function `fn`'s queue or the whole queue is at its
+   * bound. The async intake asks before reading a body, and enqueue asks again.
+   */
+  checkRoom(fn: string): void {
+    const mine = this.depth.get(fn) ?? 0;
+    const scope =
+      mine >= this.o.maxPerFunction ? 'function' : this.depthTotal >= this.o.maxTotal ? 'total' : undefined;
+    if (!scope) return;
+    this.o.onFull?.(fn, scope, scope === 'function' ? mine : this.depthTotal);
+    throw new KumoError(
+      'queue_full',
+      scope === 'function'
+        ? `the async queue of '${fn}' is full (${mine} queued or running, the bound is ${this.o.maxPerFunction}, kumo up --queue-max): retry after ${FULL_RETRY_AFTER_S} s`
+        : `the server's async queue is full (${this.depthTotal} queued or running, the bound is ${this.o.maxTotal}, kumo up --queue-max-total): retry after ${FULL_RETRY_AFTER_S} s`,
+      { retryAfter: FULL_RETRY_AFTER_S },
+    );
+  }
+
+  /** Counts one more (or, with -1, one fewer) queued or running invocation of `fn`. */
+  private count(fn: string, delta: 1 | -1): void {
+    const n = (this.depth.get(fn) ?? 0) + delta;
+    if (n > 0) this.depth.set(fn, n);
+    else this.depth.delete(fn);
+    this.depthTotal = Math.max(0, this.depthTotal + delta);
+  }
+
+  /** Reads the depth from the store again (redrives and other writers change it behind the queue's back). */
+  private recount(): void {
+    this.depth.clear();
+    this.depthTotal = 0;
+    for (const d of this.o.store.queueDepth()) {
+      this.depth.set(d.function, d.queued + d.running);
+      this.depthTotal += d.queued + d.running;
+    }
+    for (const p of this.pendingInserts) this.count(p.row.function, 1);
   }
 
   /**
@@ -120,6 +188,12 @@ export class AsyncQueue {
    * Invocations arriving in the same event-loop turn share one transaction (group commit).
    */
   enqueue(input: EnqueueInput): Promise<string> {
+    try {
+      this.checkRoom(input.function);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    this.count(input.function, 1);
     const id = input.id ?? this.o.newId();
     const settings = this.o.settings(input.function);
     const now = this.o.now();
@@ -153,7 +227,10 @@ export class AsyncQueue {
     try {
       this.o.store.enqueueMany(batch.map((b) => b.row));
     } catch (err) {
-      for (const b of batch) b.reject(err);
+      for (const b of batch) {
+        this.count(b.row.function, -1);
+        b.reject(err);
+      }
       return;
     }
     for (const b of batch) b.resolve();
@@ -174,7 +251,10 @@ export class AsyncQueue {
         });
       }
     }
-    for (const b of batch) b.done();
+    for (const b of batch) {
+      if (b.next.status !== 'queued') this.count(b.run.function, -1);
+      b.done();
+    }
   }
 
   /** Recovers runs a previous process left behind, then starts working. */
@@ -230,6 +310,7 @@ export class AsyncQueue {
       if (now - this.lastReap > REAP_EVERY_MS) {
         this.lastReap = now;
         this.o.store.recoverRunning(now, true);
+        this.recount();
       }
       const free = this.o.workers - this.total;
       if (free > 0) {
@@ -322,6 +403,7 @@ export class AsyncQueue {
       responseBody: result.body,
       responseTruncated: result.truncated,
       error: result.error,
+      keepRequestBytes: this.o.keepRequestBytes,
     };
     await new Promise<void>((done) => {
       this.pendingFinishes.push({ run, result: recorded, next, done });

@@ -63,6 +63,11 @@ export interface RunResult {
   responseBody: Buffer;
   responseTruncated: boolean;
   error: { code: string; message: string } | null;
+  /**
+   * Bytes of the request body kept once the invocation has succeeded (the history's body limit):
+   * the whole body is needed only while it may run again (a failed or dead one can be redriven).
+   */
+  keepRequestBytes: number;
 }
 
 /** What happens to the invocation after a run. */
@@ -85,6 +90,12 @@ export interface HistoryQuery {
   /** Only invocations created before this (paging). */
   before?: number | undefined;
   limit: number;
+}
+
+/** What a retention step removed: invocations, and the bytes of their bodies. */
+export interface Pruned {
+  removed: number;
+  bytes: number;
 }
 
 /** Queue depth of one function. */
@@ -180,8 +191,15 @@ export interface InvocationStore {
   oldestReady(now: number): number | undefined;
   /** Queued or running invocations of a schedule. */
   activeForSchedule(scheduleId: string): number;
-  /** Drops finished invocations beyond `maxPerFunction` per function or older than `olderThan`. */
-  prune(maxPerFunction: number, olderThan: number): number;
+  /**
+   * Drops finished invocations older than `olderThan`, and those of `functions` (every function
+   * when undefined) beyond the newest `maxPerFunction` of each.
+   */
+  prune(maxPerFunction: number, olderThan: number, functions?: readonly string[]): Pruned;
+  /** Drops the `limit` oldest finished invocations (one short step of a byte-bound prune). */
+  pruneOldest(limit: number): Pruned;
+  /** Bytes of the request and response bodies of finished invocations (reads them all: at start only). */
+  bodyBytes(): number;
 }
 
 /** Persistence of cron schedules. */

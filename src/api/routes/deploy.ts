@@ -2,15 +2,23 @@
 import { KumoError, LIMITS } from '../../core/index.ts';
 import { readBody, sendJson } from '../../http/index.ts';
 import type { DeployOverrides } from '../../build/index.ts';
+import type { DeployGate } from '../deploy-gate.ts';
 import type { DeployService } from '../deploy-service.ts';
 import type { SourceDeployer } from '../source-deploy.ts';
 import type { RouteContext } from '../router.ts';
 import { deployRun } from './deploy-source.ts';
 
 /** The deploy route handler (tar.gz, zip or a git repository with `sources`). */
-export function deployRoute(service: DeployService, uploadLimit: number, sources?: SourceDeployer) {
+export function deployRoute(
+  service: DeployService,
+  uploadLimit: number,
+  sources?: SourceDeployer,
+  gate?: DeployGate,
+) {
   return async ({ req, res, query }: RouteContext): Promise<void> => {
     const overrides = parseOverrides(query);
+    // A slot first: the upload is read, unpacked and built only within the bound.
+    gate?.enter(res);
     const archive = await readBody(req, uploadLimit, 'upload');
     if (!archive.length)
       throw new KumoError(

@@ -162,11 +162,13 @@ async function upload(
   progress: DeployProgress,
   contentType = 'application/gzip',
 ): Promise<DeployResult> {
-  const response = await client.send(client.url('/api/v1/functions', query), {
-    method: 'POST',
-    headers: { 'content-type': contentType, accept: 'application/x-ndjson' },
-    body: data,
-  });
+  const response = await sendWhenFree(() =>
+    client.send(client.url('/api/v1/functions', query), {
+      method: 'POST',
+      headers: { 'content-type': contentType, accept: 'application/x-ndjson' },
+      body: data,
+    }),
+  );
   if (!response.ok) throw await responseError(response);
   if (!(response.headers.get('content-type') ?? '').includes('ndjson')) {
     // A server that ignores Accept answers with the DeployResult itself.
@@ -184,6 +186,27 @@ async function upload(
     if (result) return result;
   }
   return progress.truncated();
+}
+
+/** How long a deploy waits in all for the server's deploy slots (it answers 503 deploy_busy while they are taken). */
+const BUSY_WAIT_MS = 5 * 60_000;
+
+/** Sends again, after the server's Retry-After, while it answers deploy_busy (at most BUSY_WAIT_MS). */
+async function sendWhenFree(send: () => Promise<Response>): Promise<Response> {
+  const until = Date.now() + BUSY_WAIT_MS;
+  for (;;) {
+    const response = await send();
+    if (response.status !== 503 || Date.now() > until) return response;
+    const body = (await response
+      .clone()
+      .json()
+      .catch(() => undefined)) as { error?: { code?: unknown } } | undefined;
+    if (body?.error?.code !== 'deploy_busy') return response;
+    await response.body?.cancel();
+    const seconds = Number(response.headers.get('retry-after'));
+    const wait = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) * 1000 : 5000;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 const KNOWN_EVENTS = new Set(['build', 'log', 'start', 'done', 'error']);

@@ -40,6 +40,7 @@ const ok = (status = 200): RunResult => ({
   responseBody: Buffer.from('out'),
   responseTruncated: false,
   error: null,
+  keepRequestBytes: 4,
 });
 
 const claimAll = (store: SqliteInvocationStore, now: number, perFunction = 10, serials: string[] = []) =>
@@ -164,12 +165,12 @@ test('retention drops finished invocations beyond the count per function and pas
   });
   store.insertFinished(Array.from({ length: 10 }, (_, i) => finished(`s${i}`, 1000 + i)));
   store.enqueue(queued('q', 'f', { createdAt: 1 }));
-  assert.equal(store.prune(4, 1003), 6);
+  assert.equal(store.prune(4, 1003).removed, 6);
   assert.deepEqual(
     store.list({ function: 'f', limit: 100 }).map((r) => r.id),
     ['s9', 's8', 's7', 's6', 'q'],
   );
-  assert.equal(store.prune(100, 1008), 2, 'age: s6 and s7 are older than the cut');
+  assert.equal(store.prune(100, 1008).removed, 2, 'age: s6 and s7 are older than the cut');
   assert.deepEqual(
     store.list({ limit: 100 }).map((r) => r.id),
     ['s9', 's8', 'q'],
@@ -229,6 +230,73 @@ test('stats buckets group one function’s finished invocations by time, with co
       { index: 0, count: 2, errors: 1, coldStarts: 1, durations: [2.5, 4] },
       { index: 1, count: 1, errors: 0, coldStarts: 0, durations: [7] },
     ],
+  );
+  base.close();
+});
+
+test('a succeeded async invocation keeps its request body up to the history limit; a dead one keeps it whole for redrive', () => {
+  const { base, store } = open();
+  store.enqueue(queued('win', 'f'));
+  store.enqueue(queued('lose', 'f', { maxAttempts: 1 }));
+  const runs = claimAll(store, 1000);
+  for (const run of runs)
+    store.finishRun(run, ok(run.id === 'win' ? 200 : 500), {
+      status: run.id === 'win' ? 'succeeded' : 'dead',
+    });
+  const win = store.get('win');
+  assert.equal(win?.requestBody?.toString(), 'body');
+  assert.equal(win.requestTruncated, true);
+  assert.equal(store.get('lose')?.requestBody?.toString(), 'body of lose');
+  assert.equal(store.get('lose')?.requestTruncated, false);
+  base.close();
+});
+
+test('retention counts the bytes it frees, drops the oldest first, and prunes only the functions it is given', () => {
+  const { base, store } = open();
+  const row = (id: string, createdAt: number): Parameters<typeof store.insertFinished>[0][number] => ({
+    id,
+    function: id.startsWith('a') ? 'a' : 'b',
+    version: 1,
+    trigger: 'http',
+    status: 'succeeded',
+    attempt: 1,
+    maxAttempts: 1,
+    statusCode: 200,
+    outcome: 'ok',
+    cold: false,
+    createdAt,
+    startedAt: createdAt,
+    finishedAt: createdAt + 1,
+    durationMs: 1,
+    runAt: null,
+    scheduleId: null,
+    request: { method: 'POST', path: '/', headers: {} },
+    requestBody: Buffer.alloc(60),
+    requestTruncated: false,
+    responseHeaders: {},
+    responseBody: Buffer.alloc(40),
+    responseTruncated: false,
+    error: null,
+    callback: null,
+    bodiesKept: true,
+  });
+  store.insertFinished(['a1', 'b2', 'a3', 'b4', 'a5'].map((id, i) => row(id, 1000 + i)));
+  store.enqueue(queued('q', 'a', { createdAt: 1 }));
+  // 100 bytes of bodies and 43 of request and response headers ({"method":"POST",…} and {}) each.
+  const row143 = 143;
+  assert.equal(store.bodyBytes(), 5 * row143, 'the queued one is not counted');
+  assert.deepEqual(store.pruneOldest(2), { removed: 2, bytes: 2 * row143 });
+  assert.deepEqual(
+    store.list({ limit: 100 }).map((r) => r.id),
+    ['a5', 'b4', 'a3', 'q'],
+    'the oldest finished went; the queued one stays whatever its age',
+  );
+  assert.deepEqual(store.pruneOldest(10), { removed: 3, bytes: 3 * row143 });
+  store.insertFinished(['a1', 'b2', 'a3', 'b4', 'a5'].map((id, i) => row(id, 1000 + i)));
+  assert.deepEqual(store.prune(2, 0, ['a']), { removed: 1, bytes: row143 }, 'a1 goes, b is not looked at');
+  assert.deepEqual(
+    store.list({ limit: 100 }).map((r) => r.id),
+    ['a5', 'b4', 'a3', 'b2', 'q'],
   );
   base.close();
 });

@@ -21,6 +21,7 @@ import type {
   HistoryQuery,
   InvocationStore,
   NewQueuedInvocation,
+  Pruned,
   QueueDepth,
   RunNext,
   RunResult,
@@ -32,6 +33,9 @@ import type {
 type Row = Record<string, unknown>;
 
 const TERMINAL_SQL = "('succeeded', 'failed', 'dead')";
+/** The bytes of a row's stored request and response: bodies and headers (a request may carry 16 KB of headers). */
+const BODY_BYTES =
+  'COALESCE(length(request_body), 0) + COALESCE(length(response_body), 0) + length(request) + COALESCE(length(response_headers), 0)';
 /** Columns of a listing: everything but the bodies. */
 const SUMMARY_COLUMNS = `id, function, version, trigger, status, attempt, max_attempts, status_code, outcome, cold, created_at,
   started_at, finished_at, duration_ms, run_at, schedule_id, request, request_truncated, response_headers, response_truncated,
@@ -178,7 +182,9 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
          callback_state = CASE WHEN ? AND callback_url IS NOT NULL THEN 'pending' ELSE callback_state END,
          callback_next_at = CASE WHEN ? AND callback_url IS NOT NULL THEN ? ELSE callback_next_at END,
          callback_attempts = CASE WHEN ? AND callback_url IS NOT NULL THEN 0 ELSE callback_attempts END,
-         request_body = CASE WHEN ? = 'succeeded' AND bodies_kept = 0 THEN NULL ELSE request_body END
+         request_truncated = CASE WHEN ? = 'succeeded' AND bodies_kept = 1 AND length(request_body) > ? THEN 1 ELSE request_truncated END,
+         request_body = CASE WHEN ? != 'succeeded' THEN request_body WHEN bodies_kept = 0 THEN NULL
+           WHEN length(request_body) > ? THEN substr(request_body, 1, ?) ELSE request_body END
        WHERE id = ? AND attempt = ? AND status = 'running'`,
     ).run(
       next.status,
@@ -199,6 +205,10 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
       r.finishedAt,
       terminal ? 1 : 0,
       next.status,
+      r.keepRequestBytes,
+      next.status,
+      r.keepRequestBytes,
+      r.keepRequestBytes,
       run.id,
       run.attempt,
     );
@@ -407,8 +417,11 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
 
   queueDepth(): QueueDepth[] {
     const rows = this.prepare(
-      `SELECT function, SUM(status = 'queued') AS queued, SUM(status = 'running') AS running FROM invocations
-       WHERE status IN ('queued', 'running') GROUP BY function`,
+      // Two reads of the partial indexes of queued and running rows, not a scan of the whole history.
+      `SELECT function, SUM(q) AS queued, SUM(r) AS running FROM (
+         SELECT function, 1 AS q, 0 AS r FROM invocations WHERE status = 'queued'
+         UNION ALL SELECT function, 0, 1 FROM invocations WHERE status = 'running')
+       GROUP BY function ORDER BY function`,
     ).all() as Row[];
     return rows.map((r) => ({
       function: String(r.function),
@@ -431,33 +444,64 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
     return Number(row.n);
   }
 
-  prune(maxPerFunction: number, olderThan: number): number {
+  prune(maxPerFunction: number, olderThan: number, functions?: readonly string[]): Pruned {
     return this.transaction(() => {
-      const deleteAttempts = this.prepare('DELETE FROM invocation_attempts WHERE invocation_id = ?');
-      const drop = (rows: Row[]) => {
-        for (const r of rows) deleteAttempts.run(String(r.id));
-        return rows.length;
-      };
-      let removed = drop(
+      const pruned = this.dropRows(
         this.prepare(
-          `DELETE FROM invocations WHERE created_at < ? AND status IN ${TERMINAL_SQL} RETURNING id`,
+          `DELETE FROM invocations WHERE created_at < ? AND status IN ${TERMINAL_SQL} RETURNING id, ${BODY_BYTES} AS bytes`,
         ).all(olderThan) as Row[],
       );
-      for (const { function: fn } of this.prepare(
-        'SELECT DISTINCT function FROM invocations',
-      ).all() as Row[]) {
+      const names =
+        functions ??
+        (this.prepare('SELECT DISTINCT function FROM invocations').all() as Row[]).map((r) =>
+          String(r.function),
+        );
+      for (const fn of names) {
         const cut = this.prepare(
           `SELECT created_at FROM invocations WHERE function = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?`,
-        ).get(String(fn), maxPerFunction) as Row | undefined;
+        ).get(fn, maxPerFunction) as Row | undefined;
         if (!cut) continue;
-        removed += drop(
+        const more = this.dropRows(
           this.prepare(
-            `DELETE FROM invocations WHERE function = ? AND created_at <= ? AND status IN ${TERMINAL_SQL} RETURNING id`,
-          ).all(String(fn), Number(cut.created_at)) as Row[],
+            `DELETE FROM invocations WHERE function = ? AND created_at <= ? AND status IN ${TERMINAL_SQL}
+             RETURNING id, ${BODY_BYTES} AS bytes`,
+          ).all(fn, Number(cut.created_at)) as Row[],
         );
+        pruned.removed += more.removed;
+        pruned.bytes += more.bytes;
       }
-      return removed;
+      return pruned;
     });
+  }
+
+  pruneOldest(limit: number): Pruned {
+    return this.transaction(() =>
+      this.dropRows(
+        this.prepare(
+          `DELETE FROM invocations WHERE rowid IN (
+             SELECT rowid FROM invocations WHERE status IN ${TERMINAL_SQL} ORDER BY created_at, rowid LIMIT ?)
+           RETURNING id, ${BODY_BYTES} AS bytes`,
+        ).all(limit) as Row[],
+      ),
+    );
+  }
+
+  bodyBytes(): number {
+    const row = this.prepare(
+      `SELECT SUM(${BODY_BYTES}) AS n FROM invocations WHERE status IN ${TERMINAL_SQL}`,
+    ).get() as Row | undefined;
+    return Number(row?.n ?? 0);
+  }
+
+  /** Removes the attempts of deleted invocations; counts them and their body bytes. */
+  private dropRows(rows: Row[]): Pruned {
+    const deleteAttempts = this.prepare('DELETE FROM invocation_attempts WHERE invocation_id = ?');
+    let bytes = 0;
+    for (const r of rows) {
+      deleteAttempts.run(String(r.id));
+      bytes += Number(r.bytes ?? 0);
+    }
+    return { removed: rows.length, bytes };
   }
 
   listSchedules(fn?: string): ScheduleRecord[] {
