@@ -14,7 +14,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { api, eventually, invoke, mustDeploy, startTestServer, writeFunction, type TestServer } from '../e2e/harness.ts';
+import {
+  api,
+  eventually,
+  invoke,
+  mustDeploy,
+  startTestServer,
+  writeFunction,
+  type TestServer,
+} from '../e2e/harness.ts';
 
 /** Runs `args` as host uid/gid `id` with no capabilities; returns its exit status and output. */
 function runAs(id: number, args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -91,10 +99,14 @@ describe('tenants on one host', () => {
     // A new version starts a new instance, which gets the secret.
     await mustDeploy(server, await writeFunction(files('v2')));
     assert.equal(await (await invoke(server, name)).text(), 'has token');
-    const [pid] = await eventually(async () => {
-      const pids = await pidsWithEnv(`TOKEN=${value}`);
-      return pids.length > 0 && pids;
-    }, 5000, `the instance of ${name}`);
+    const [pid] = await eventually(
+      async () => {
+        const pids = await pidsWithEnv(`TOKEN=${value}`);
+        return pids.length > 0 && pids;
+      },
+      5000,
+      `the instance of ${name}`,
+    );
     assert.ok(pid);
     return pid;
   }
@@ -139,8 +151,14 @@ describe('tenants on one host', () => {
         sockets.push(`/dev/shm/${run}/${entry}/${entry.endsWith('.host') ? 'host.sock' : 'fn.sock'}`);
       }
     }
-    assert.ok(sockets.some((s) => s.endsWith('host.sock')), `no plugin socket found in ${runs.join(', ')}`);
-    assert.ok(sockets.some((s) => s.endsWith('fn.sock')), 'no instance socket found');
+    assert.ok(
+      sockets.some((s) => s.endsWith('host.sock')),
+      `no plugin socket found in ${runs.join(', ')}`,
+    );
+    assert.ok(
+      sockets.some((s) => s.endsWith('fn.sock')),
+      'no instance socket found',
+    );
     for (const socket of sockets) {
       const r = runAs(NOBODY, [process.execPath, '-e', CONNECT_UNIX, socket]);
       assert.match(r.stdout.trim(), /^(EACCES|ENOENT)$/, `nobody reached ${socket}: ${r.stdout}${r.stderr}`);
@@ -296,27 +314,44 @@ describe('network: true', () => {
       ['127.0.0.1', hostPort],
       ...hostAddresses().map((a): [string, number] => [a, hostPort]),
     ];
-    assert.ok(targets.some(([h]) => h === peer?.hostAddress), 'the veth host side is a host address');
-    const res = await invoke(server, 'tenant-net', `/?targets=${encodeURIComponent(JSON.stringify(targets))}`);
+    assert.ok(
+      targets.some(([h]) => h === peer?.hostAddress),
+      'the veth host side is a host address',
+    );
+    const res = await invoke(
+      server,
+      'tenant-net',
+      `/?targets=${encodeURIComponent(JSON.stringify(targets))}`,
+    );
     assert.equal(res.status, 200);
     const out = (await res.json()) as Record<string, string>;
     assert.equal(out[`${peer.peerAddress}:${peer.port}`], 'hello from the internet', JSON.stringify(out));
     for (const [host, port] of targets.slice(1)) {
       assert.notEqual(out[`${host}:${port}`], 'host service', `the function reached the host at ${host}`);
-      assert.match(out[`${host}:${port}`] ?? '', /^(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|ETIMEDOUT|ECONNRESET)$/);
+      assert.match(
+        out[`${host}:${port}`] ?? '',
+        /^(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|ETIMEDOUT|ECONNRESET)$/,
+      );
     }
   });
 
   test('a port the function listens on is not reachable from the host', async () => {
     await mustDeploy(
       server,
-      await writeFunction({ 'kumo.yaml': 'name: tenant-listen\nnetwork: true\n', 'index.js': PROBE_FUNCTION }),
+      await writeFunction({
+        'kumo.yaml': 'name: tenant-listen\nnetwork: true\n',
+        'index.js': PROBE_FUNCTION,
+      }),
     );
     const res = await invoke(server, 'tenant-listen', '/listen');
     assert.equal(res.status, 200);
     const { port } = (await res.json()) as { port: number };
     for (const host of ['127.0.0.1', ...hostAddresses()]) {
-      assert.notEqual(await tcpFromHost(host, port), 'connected', `the host reached the function at ${host}:${port}`);
+      assert.notEqual(
+        await tcpFromHost(host, port),
+        'connected',
+        `the host reached the function at ${host}:${port}`,
+      );
     }
   });
 });
