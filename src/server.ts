@@ -108,6 +108,8 @@ export async function startServer(
           version: target.version,
           launch,
           socketPath,
+          // The host channel is the instance's alone: only its host user may connect.
+          ownDirs: [path.dirname(channel.socketPath)],
           limits: {
             memoryMb: target.spec.memory,
             network: target.spec.network,
