@@ -400,7 +400,7 @@ describe('bubblewrap sandbox', () => {
     }
   });
 
-  test('network off: a loopback listener of the host is unreachable; network on: reachable', async () => {
+  test('a loopback listener of the host is unreachable with network off and with network on', async () => {
     const server: Server = createServer((s) => s.end());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
@@ -411,7 +411,10 @@ describe('bubblewrap sandbox', () => {
       const denied = await ask(off.instance, { action: 'connect', port });
       assert.equal(denied.ok, false);
       assert.match(denied.code ?? '', /ECONNREFUSED|ENETUNREACH/);
-      assert.deepEqual(await ask(on.instance, { action: 'connect', port }), { ok: true });
+      // network: true is a namespace of its own (pasta), whose 127.0.0.1 is its own.
+      const alsoDenied = await ask(on.instance, { action: 'connect', port });
+      assert.equal(alsoDenied.ok, false);
+      assert.match(alsoDenied.code ?? '', /ECONNREFUSED/);
       const resolv = await ask(on.instance, { action: 'stat', path: '/etc/resolv.conf' });
       assert.equal(resolv.ok, await exists('/etc/resolv.conf'));
     } finally {

@@ -24,6 +24,7 @@ import { NEUTRAL, type Mount } from '../../../runtimes/index.ts';
 import type { Sandbox, SandboxPlan } from '../sandbox.ts';
 import { bwrapArgs, envArgsData, launchCommand, type BwrapConfig } from './bwrap-command.ts';
 import { Cgroups, type InstanceCgroup } from './cgroups.ts';
+import { installFirewall, openEgress, type Egress } from './egress.ts';
 import { HostIds, type HostId } from './host-ids.ts';
 import { hostConfig, probeCapabilities, sandboxProblems, type HostProbe } from './host-probe.ts';
 import { accessProblem } from './path-access.ts';
@@ -84,6 +85,8 @@ export class BubblewrapSandbox implements Sandbox {
   private readonly mirror: PathMirror | undefined;
   /** One host uid per instance and job when kumo is root; none otherwise (they run as kumo's user). */
   private readonly ids: HostIds | undefined;
+  /** The firewall rule `network: true` relies on, installed at the first such instance. */
+  private firewall: Promise<void> | undefined;
 
   constructor(options: BubblewrapSandboxOptions) {
     this.ids = options.probe.runsAsRoot ? new HostIds(options.probe.idRange, options.idClaimDir) : undefined;
@@ -108,6 +111,7 @@ export class BubblewrapSandbox implements Sandbox {
       memoryBytes: Math.round(limits.memoryMb * 1024 * 1024),
       writable: [{ source: socketDir, target: NEUTRAL.socketDir }],
       beforeGroup: (owner) => this.handOver(socketDir, spec.ownDirs ?? [], owner),
+      egressDir: `${socketDir}.net`,
     });
   }
 
@@ -141,14 +145,18 @@ export class BubblewrapSandbox implements Sandbox {
     writable: Mount[];
     workTmpfs?: { target: string; sizeBytes: number };
     beforeGroup?: (owner: HostId | undefined) => Promise<void>;
+    /** Where pasta keeps its pid file when the instance has network (a new folder). */
+    egressDir?: string;
   }): Promise<SandboxPlan> {
     // The id names the cgroup and the env file: it must be one plain path component.
     if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(c.id)) {
       throw startError(`instance id ${JSON.stringify(c.id)} must be letters, digits, ".", "_" or "-"`);
     }
     this.checkPaths(c.launch);
+    this.refuseNetworkWithoutEgress(c.limits);
     const owner = await this.claimId();
     let group: InstanceCgroup | undefined;
+    let egress: Egress | undefined;
     let mounts: Mount[];
     const files = await this.sandboxFiles().catch(async (err: unknown) => {
       await owner?.release();
@@ -161,16 +169,19 @@ export class BubblewrapSandbox implements Sandbox {
       mounts = await this.checkMounts(c.launch, owner);
       group = await this.createGroup(c.id, c.limits, c.memoryBytes);
       await writeFile(envFile, envArgsData(c.launch.env), { mode: 0o600 });
+      if (c.limits.network) egress = await this.openNetwork(owner, c.egressDir);
     } catch (err) {
-      await this.releaseInstance(c.id, group, envFile, owner);
+      await this.releaseInstance(c.id, { group, envFile, owner, egress });
       throw err instanceof KumoError
         ? err
         : startError(`could not prepare the sandbox: ${(err as Error).message}`);
     }
     const cfg = this.config(c.launch, c.limits, files, group, envFile, c.writable);
+    const { nsenterPath } = this.probe.egressTools;
     const cmd = launchCommand({
       ...cfg,
       ...(owner && cfg.dropTo ? { dropTo: { ...cfg.dropTo, uid: owner.id, gid: owner.id } } : {}),
+      ...(egress && nsenterPath ? { netns: { nsenterPath, path: egress.netnsPath } } : {}),
       mounts,
       ...(c.workTmpfs ? { workTmpfs: c.workTmpfs } : {}),
     });
@@ -189,7 +200,7 @@ export class BubblewrapSandbox implements Sandbox {
       release: async () => {
         if (released) return;
         released = true;
-        await this.releaseInstance(c.id, group, envFile, owner);
+        await this.releaseInstance(c.id, { group, envFile, owner, egress });
       },
     };
   }
@@ -373,6 +384,38 @@ export class BubblewrapSandbox implements Sandbox {
     return out;
   }
 
+  /** `network: true` never falls back to the host's network: without pasta (or root) it is refused. */
+  private refuseNetworkWithoutEgress(limits: ResolvedLimits): void {
+    const check = this.probe.checks.network;
+    if (limits.network && !check.ok)
+      throw startError(
+        `the function asks for network: true, which needs a network namespace of its own: ${check.detail}${check.fix ? ` (fix: ${check.fix})` : ''}`,
+      );
+  }
+
+  /** The instance's own network namespace, connected by pasta running as its host uid. */
+  private async openNetwork(owner: HostId | undefined, dir: string | undefined): Promise<Egress> {
+    const { pastaPath, nftPath, sleepPath } = this.probe.egressTools;
+    if (!owner || !dir || !pastaPath || !nftPath || !sleepPath || !this.probe.setprivPath)
+      throw startError('network: true needs kumo to run as root with pasta and nft installed');
+    this.firewall ??= installFirewall(nftPath, this.probe.idRange).catch((err: unknown) => {
+      this.firewall = undefined;
+      throw err;
+    });
+    try {
+      await this.firewall;
+    } catch (err) {
+      throw startError(
+        `could not install the firewall rule that keeps network: true functions off this host's services: ${(err as Error).message}`,
+      );
+    }
+    try {
+      return await openEgress({ pastaPath, setprivPath: this.probe.setprivPath, sleepPath }, owner.id, dir);
+    } catch (err) {
+      throw startError((err as Error).message);
+    }
+  }
+
   /** The instance's own host id (kumo is root), claimed for its whole life. */
   private async claimId(): Promise<HostId | undefined> {
     try {
@@ -434,14 +477,13 @@ export class BubblewrapSandbox implements Sandbox {
    */
   private async releaseInstance(
     id: string,
-    group: InstanceCgroup | undefined,
-    envFile: string,
-    owner: HostId | undefined,
+    held: { group?: InstanceCgroup; envFile: string; owner?: HostId; egress?: Egress },
   ): Promise<void> {
     try {
-      await rm(envFile, { force: true });
-      await group?.remove();
-      await owner?.release();
+      await rm(held.envFile, { force: true });
+      await held.group?.remove();
+      await held.egress?.close();
+      await held.owner?.release();
     } finally {
       this.groups.delete(id);
     }

@@ -59,6 +59,13 @@ export interface HostProbe {
   /** bwrap options that older versions lack. */
   bwrapFeatures: { disableUserns: boolean; size: boolean; perms: boolean };
   setprivPath: string | null;
+  /** What `network: true` needs (egress.ts): pasta, nsenter, sleep for its placeholder, nft for the firewall rule. */
+  egressTools: {
+    pastaPath: string | null;
+    nsenterPath: string | null;
+    sleepPath: string | null;
+    nftPath: string | null;
+  };
   rootfs: RootEntry[];
   cgroups: CgroupLayout;
   checks: {
@@ -72,6 +79,8 @@ export interface HostProbe {
     cgroupMemory: ProbeResult;
     cgroupPids: ProbeResult;
     cgroupCpu: ProbeResult;
+    /** Not required (only `network: true` functions need it): a network namespace per instance. */
+    network: ProbeResult;
     /** Not required: how fast a new instance joins its cgroups (see fastCgroupJoinCheck). */
     fastCgroupJoin: ProbeResult;
     /** The full sandbox (namespaces, mounts, seccomp, cgroups) started `true` successfully. */
@@ -93,6 +102,12 @@ export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> 
     ...(options.cgroupV2Parent === undefined ? {} : { v2Parent: options.cgroupV2Parent }),
   };
   const cgroups = await detectCgroupLayout(layoutOptions);
+  const egressTools = {
+    pastaPath: await findExecutable('pasta'),
+    nsenterPath: await findExecutable('nsenter'),
+    sleepPath: await findExecutable('sleep'),
+    nftPath: await findExecutable('nft'),
+  };
   const probe: HostProbe = {
     arch: process.arch,
     runsAsRoot,
@@ -107,6 +122,7 @@ export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> 
       perms: help.text.includes('--perms'),
     },
     setprivPath,
+    egressTools,
     rootfs: await rootfsEntries(),
     cgroups,
     checks: {
@@ -121,6 +137,7 @@ export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> 
       cgroupMemory: controllerCheck(cgroups, 'memory'),
       cgroupPids: controllerCheck(cgroups, 'pids'),
       cgroupCpu: controllerCheck(cgroups, 'cpu'),
+      network: networkCheck(runsAsRoot, egressTools),
       fastCgroupJoin: await fastCgroupJoinCheck(),
       sandbox: { ok: false, detail: 'not tried' },
     },
@@ -163,6 +180,7 @@ export function probeCapabilities(probe: HostProbe): Capability[] {
     ['limit: processes (cgroup)', c.cgroupPids],
     ['limit: cpu (cgroup)', c.cgroupCpu],
     ['limit: /tmp size', tmpSizeCheck(probe)],
+    ['network: a namespace per instance (network: true)', c.network],
     ['speed: fast cgroup joins', c.fastCgroupJoin],
     ['sandbox: end-to-end trial', c.sandbox],
   ];
@@ -247,6 +265,33 @@ async function tenantIdsCheck(runsAsRoot: boolean, range: IdRange): Promise<Prob
       fix: 'choose a free range with kumo up --sandbox-ids BASE:COUNT (or KUMO_SANDBOX_IDS)',
     };
   return { ok: true, detail: `each instance and build runs as its own uid/gid from ${span}` };
+}
+
+/** `network: true` gets its own namespace through pasta, and a firewall rule keeps it off the host's services. */
+function networkCheck(runsAsRoot: boolean, tools: HostProbe['egressTools']): ProbeResult {
+  const fix = 'apt-get install -y passt nftables util-linux';
+  if (!runsAsRoot)
+    return {
+      ok: false,
+      detail: 'network: true needs kumo to run as root (to enter the namespace and set the firewall rule)',
+      fix: 'run kumo as root',
+    };
+  const missing = [
+    ['pasta (package passt)', tools.pastaPath],
+    ['nft (package nftables)', tools.nftPath],
+    ['nsenter (package util-linux)', tools.nsenterPath],
+    ['sleep (package coreutils)', tools.sleepPath],
+  ].filter(([, path]) => !path);
+  if (missing.length)
+    return {
+      ok: false,
+      detail: `network: true functions cannot start: ${missing.map(([name]) => name).join(', ')} not installed`,
+      fix,
+    };
+  return {
+    ok: true,
+    detail: `pasta at ${tools.pastaPath}: egress only, no host loopback, no port forwarding; nftables keeps sandbox uids off the host's addresses`,
+  };
 }
 
 /** Kernel settings that allow or forbid unprivileged user namespaces. */
