@@ -381,7 +381,7 @@ async function createSandbox(
     );
     return { sandbox: new NoSandbox(), close: async () => {} };
   }
-  const probe = await probeHost();
+  const probe = await probeHost(config.sandboxIds ? { idRange: config.sandboxIds } : {});
   const problems = sandboxProblems(probe);
   if (problems.length) {
     throw new KumoError(

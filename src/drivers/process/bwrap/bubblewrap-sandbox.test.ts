@@ -423,6 +423,32 @@ describe('bubblewrap sandbox', () => {
     }
   });
 
+  test('network: true on a host without pasta is refused, naming the package to install', async () => {
+    const bare = await probeHost({ cgroupName, pastaPath: join(base, 'no-such-pasta') });
+    assert.equal(bare.checks.network.ok, false);
+    const refusing = new ProcessDriver(
+      new BubblewrapSandbox({ probe: bare, runDir: join(base, 'data', 'sandbox2') }),
+    );
+    const id = `t${process.pid}-nopasta`;
+    await mkdir(join(base, 'run', id));
+    await assert.rejects(
+      refusing.start({
+        id,
+        functionName: 'agent',
+        version: 1,
+        socketPath: join(base, 'run', id, 'x.sock'),
+        limits: { memoryMb: 64, network: true },
+        startTimeoutMs: 5000,
+        onOutput: () => {},
+        launch: { command: process.execPath, args: [], env: {}, cwd: buildDir, mounts: [] },
+      }),
+      {
+        code: 'instance_failed_to_start',
+        message: /network: true.*pasta \(package passt\).*apt-get install -y passt/,
+      },
+    );
+  });
+
   test('a memory hog is killed and the exit is classified memory_limit', async () => {
     const { instance } = await startAgent({ memoryMb: 96 });
     await ask(instance, { action: 'hog' });

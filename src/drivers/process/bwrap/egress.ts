@@ -108,6 +108,7 @@ export async function openEgress(tools: EgressTools, id: number, dir: string): P
       .join('; ');
     throw new Error(
       `pasta could not set up the network namespace: ${(err as Error).message}${said ? ` (${said})` : ''}`,
+      { cause: err },
     );
   }
 }

@@ -27,6 +27,8 @@ export interface ProbeOptions {
   bwrapPath?: string;
   /** setpriv binary, used to drop root (default: found on PATH). */
   setprivPath?: string;
+  /** pasta binary, for `network: true` (default: found on PATH). */
+  pastaPath?: string;
   /** Host ids sandboxed processes run as when kumo is root, one per instance or build (default DEFAULT_ID_RANGE). */
   idRange?: IdRange;
   /** Name of the cgroup folder that holds instance groups (default `kumo`). */
@@ -103,7 +105,7 @@ export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> 
   };
   const cgroups = await detectCgroupLayout(layoutOptions);
   const egressTools = {
-    pastaPath: await findExecutable('pasta'),
+    pastaPath: await executableOrNull(options.pastaPath ?? (await findExecutable('pasta'))),
     nsenterPath: await findExecutable('nsenter'),
     sleepPath: await findExecutable('sleep'),
     nftPath: await findExecutable('nft'),
