@@ -90,14 +90,17 @@ export async function openEgress(tools: EgressTools, id: number, dir: string): P
   pasta.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 4096) stderr += d.toString();
   });
+  let holder = 0;
   const close = async () => {
+    // The placeholder too: killed before it has exec'd (and so armed its pdeathsig), it would stay.
+    if (holder) killQuietly(holder);
     pasta.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   };
   try {
     const pid = await pastaReady(pasta, dir, pidFile);
     const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
-    const holder = Number(children.trim().split(/\s+/)[0]);
+    holder = Number(children.trim().split(/\s+/)[0]);
     if (!holder) throw new Error('pasta started no placeholder process');
     return { netnsPath: `/proc/${holder}/ns/net`, close };
   } catch (err) {
@@ -110,6 +113,15 @@ export async function openEgress(tools: EgressTools, id: number, dir: string): P
       `pasta could not set up the network namespace: ${(err as Error).message}${said ? ` (${said})` : ''}`,
       { cause: err },
     );
+  }
+}
+
+/** SIGKILLs `pid` if it still exists. */
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
 
