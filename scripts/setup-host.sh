@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure this host can sandbox function instances (bubblewrap; setpriv to drop root), and
+# Makes sure this host can sandbox function instances (bubblewrap; setpriv to drop root; pasta and
+# nftables for network: true), and
 # tunes the one kernel setting that slows sandboxed cold starts (below).
 # Runs before every `npm start` and `npm test`: silent and instant when nothing is missing, and it
 # never fails the command — without bubblewrap the server refuses sandboxed instances and says why.
@@ -17,6 +18,12 @@ fi
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 if [ "$EUID" = 0 ] && ! command -v setpriv >/dev/null 2>&1; then missing+=(util-linux); fi
+# network: true functions: pasta gives each its own network namespace, nftables keeps them off the
+# host's own addresses (both only usable when kumo runs as root).
+if [ "$EUID" = 0 ]; then
+  command -v pasta >/dev/null 2>&1 || missing+=(passt)
+  command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
+fi
 # Runtimes and sources: python3 (python runtime), jq (the exec examples), git (deploys from git).
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v jq >/dev/null 2>&1 || missing+=(jq)

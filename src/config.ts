@@ -7,6 +7,7 @@ import { BUILD_OPTIONS, BUILD_USAGE, parseBuildConfig, type BuildConfig } from '
 import { KumoError } from './core/index.ts';
 import { parsePluginConfig, PLUGIN_OPTIONS, PLUGIN_USAGE, type PluginConfig } from './plugin-config.ts';
 import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits-config.ts';
+import { parseIdRange, type IdRange } from './drivers/index.ts';
 import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources-config.ts';
 
 /** Everything the server reads at start. */
@@ -22,6 +23,8 @@ export interface ServerConfig {
   uploadLimit: number;
   /** Run instances without a sandbox (never the default; logged at every start). */
   insecureNoSandbox: boolean;
+  /** Host uids (and gids) for instances and builds when kumo is root: one each (default DEFAULT_ID_RANGE). */
+  sandboxIds?: IdRange;
   /** Deploy the folders under examples/ once listening. */
   deployExamples: boolean;
   /** How long SIGTERM waits for in-flight requests (ms). */
@@ -61,6 +64,8 @@ Options:
   --upload-limit MB        largest deploy upload (default 50)
   --response-limit MB      largest function response (default 20)
   --insecure-no-sandbox    run functions without isolation (logged at every start)
+  --sandbox-ids BASE:COUNT host uids/gids for instances and builds, one each (env KUMO_SANDBOX_IDS,
+                           default 1879048192:65536)
   --deploy-examples        deploy the example functions once listening
 ${LIMITS_USAGE}${BUILD_USAGE}${ASYNC_USAGE}${PLUGIN_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
 `;
@@ -78,6 +83,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       'upload-limit': { type: 'string' },
       'response-limit': { type: 'string' },
       'insecure-no-sandbox': { type: 'boolean', default: false },
+      'sandbox-ids': { type: 'string' },
       'deploy-examples': { type: 'boolean', default: false },
       ...ASYNC_OPTIONS,
       ...ACCESS_OPTIONS,
@@ -98,6 +104,13 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     return Math.round(n * MB);
   };
   const dataDir = path.resolve(cwd, values.data ?? env.KUMO_DATA ?? '.kumo');
+  const ids = values['sandbox-ids'] ?? env.KUMO_SANDBOX_IDS;
+  let sandboxIds: IdRange | undefined;
+  try {
+    sandboxIds = ids === undefined ? undefined : parseIdRange(ids);
+  } catch (err) {
+    throw new KumoError('bad_request', `--sandbox-ids: ${(err as Error).message}`);
+  }
   return {
     port,
     host: values.host ?? env.KUMO_HOST ?? '127.0.0.1',
@@ -106,6 +119,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     bodyLimit: sizeMb('body-limit', values['body-limit'], 6),
     uploadLimit: sizeMb('upload-limit', values['upload-limit'], 50),
     insecureNoSandbox: values['insecure-no-sandbox'] ?? false,
+    ...(sandboxIds ? { sandboxIds } : {}),
     deployExamples: values['deploy-examples'] ?? false,
     shutdownGraceMs: 10_000,
     responseLimit: sizeMb('response-limit', values['response-limit'], 20),

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { findKey } from './cli/index.ts';
-import { probeCapabilities, probeHost, sandboxProblems } from './drivers/index.ts';
+import { parseIdRange, probeCapabilities, probeHost, sandboxProblems } from './drivers/index.ts';
 
 /** Usage of `kumo doctor`. */
 export const DOCTOR_USAGE = `Usage: kumo doctor [--json] [--url URL]
@@ -34,7 +34,8 @@ export async function doctor(
     out.write(DOCTOR_USAGE);
     return 0;
   }
-  const probe = await probeHost();
+  // The same id range as `kumo up` (KUMO_SANDBOX_IDS), so the overlap check is about the real one.
+  const probe = await probeHost(env.KUMO_SANDBOX_IDS ? { idRange: parseIdRange(env.KUMO_SANDBOX_IDS) } : {});
   const capabilities = probeCapabilities(probe);
   const problems = sandboxProblems(probe);
   const server = await serverStatus(values.url ?? env.KUMO_URL ?? 'http://127.0.0.1:8080', env);

@@ -133,6 +133,8 @@ export async function startServer(
           version: target.version,
           launch,
           socketPath,
+          // The host channel is the instance's alone: only its host user may connect.
+          ownDirs: [path.dirname(channel.socketPath)],
           limits: {
             memoryMb: target.spec.memory,
             network: target.spec.network,
@@ -454,7 +456,7 @@ async function createSandbox(
     );
     return { sandbox: new NoSandbox(), close: async () => {} };
   }
-  const probe = await probeHost();
+  const probe = await probeHost(config.sandboxIds ? { idRange: config.sandboxIds } : {});
   const problems = sandboxProblems(probe);
   if (problems.length) {
     throw new KumoError(

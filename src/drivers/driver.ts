@@ -27,6 +27,11 @@ export interface InstanceSpec {
   launch: LaunchPlan;
   /** The Unix socket the instance will listen on; the driver waits for it to be ready. */
   socketPath: string;
+  /**
+   * Host folders only this instance may use (its host channel): the sandbox makes the instance's
+   * own host identity their owner, and of what is directly in them, mode 0700.
+   */
+  ownDirs?: string[];
   limits: InstanceLimits;
   /** Give up on an instance that is not ready after this long. */
   startTimeoutMs: number;

@@ -52,11 +52,13 @@ export class PluginHost {
   /**
    * Opens the channel of an instance in the new folder `dir` (removed on close). The instance
    * gets the folder read-only: connecting to a Unix socket needs no write access to its mount.
+   * Folder and socket are kumo's alone (0700, 0600) until the driver hands them to the instance's
+   * own host user (`InstanceSpec.ownDirs`): no other instance and no other local user can connect.
    */
   async open(dir: string, target: ChannelTarget): Promise<HostChannel> {
     this.d.registry.checkListed(target.spec);
-    await mkdir(dir, { mode: 0o755 });
-    await chmod(dir, 0o755);
+    await mkdir(dir, { mode: 0o700 });
+    await chmod(dir, 0o700);
     const socketPath = path.join(dir, HOST_SOCKET_NAME);
     const server = createServer((req, res) => void this.handle(target, req, res));
     await rm(socketPath, { force: true });
@@ -67,9 +69,8 @@ export class PluginHost {
         resolve();
       });
     });
-    // The sandbox user must be able to connect; the folder (mode 0700, owned by that user) is
-    // what keeps everyone else out.
-    await chmod(socketPath, 0o666);
+    // Connecting needs write permission on the socket: its owner's alone.
+    await chmod(socketPath, 0o600);
     return {
       socketPath,
       close: async () => {

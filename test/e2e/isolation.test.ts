@@ -7,7 +7,15 @@ test('kumo doctor lists every isolation feature of this host and the server mode
   try {
     const res = await kumo(server.url, ['doctor']);
     assert.equal(res.code, 0, res.stdout + res.stderr);
-    for (const feature of ['bubblewrap', 'seccomp', 'memory (cgroup)', 'processes (cgroup)', '/tmp size']) {
+    for (const feature of [
+      'bubblewrap',
+      'seccomp',
+      'a host uid per instance',
+      'memory (cgroup)',
+      'processes (cgroup)',
+      '/tmp size',
+      'network: a namespace per instance (network: true)',
+    ]) {
       assert.match(res.stdout, new RegExp(`ok\\s+.*${feature.replace(/[()/]/g, '\\$&')}`), feature);
     }
     // a hint, not a requirement: reported either way (setup-host.sh turned it on for this run)

@@ -129,6 +129,19 @@ after(async () => {
   }
 });
 
+/** The pids in an instance's cgroup (bwrap, the function and what it started). */
+async function instancePids(instance: Instance): Promise<string[]> {
+  const procs = await sandbox.cgroupOf(instance.id)?.read('pids', 'cgroup.procs');
+  return (procs ?? '').split('\n').filter(Boolean);
+}
+
+/** The host uid an instance's processes run as. */
+async function hostUidOf(instance: Instance): Promise<number> {
+  const [pid] = await instancePids(instance);
+  const st = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^Uid:\s+(\d+)/m.exec(st)?.[1]);
+}
+
 /** Starts one agent instance with `limits`. */
 async function startAgent(
   limits: Partial<InstanceLimits> = {},
@@ -284,18 +297,21 @@ describe('bubblewrap sandbox', () => {
         [],
         'the env file outlived the launch',
       );
-      // On the host, every process of the instance belongs to the unprivileged user, and the
+      // On the host, every process of the instance belongs to one unprivileged user of its own
+      // (when kumo is root: a uid of the range, claimed host-wide while it runs), and the
       // function's variables appear in no command line (which every local user can read).
-      const procs = await sandbox.cgroupOf(instance.id)?.read('pids', 'cgroup.procs');
-      const pids = (procs ?? '').split('\n').filter(Boolean);
+      const uid = await hostUidOf(instance);
+      const pids = await instancePids(instance);
       assert.ok(pids.length >= 2, `expected bwrap and the agent in the cgroup, got ${pids.length}`);
+      if (probe.runsAsRoot) {
+        assert.ok(uid >= probe.idRange.base && uid < probe.idRange.base + probe.idRange.count, `uid ${uid}`);
+        assert.equal(await exists(`/run/kumo/ids/${uid}`), true, 'the uid is claimed host-wide');
+      }
       for (const pid of pids) {
         const st = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
         if (!st) continue; // exited meanwhile
-        assert.match(
-          st,
-          new RegExp(`^Uid:\\s+${probe.hostUid}\\s+${probe.hostUid}\\s+${probe.hostUid}\\s`, 'm'),
-        );
+        assert.match(st, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s`, 'm'));
+        assert.match(st, new RegExp(`^Gid:\\s+${uid}\\s+${uid}\\s+${uid}\\s`, 'm'));
         const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
         assert.equal(
           cmdline.includes(FUNCTION_SECRET_VALUE),
@@ -306,6 +322,19 @@ describe('bubblewrap sandbox', () => {
     } finally {
       await instance.stop(1000);
     }
+  });
+
+  test('two instances run as two host uids; an instance’s uid is released when it stops', async (t) => {
+    if (!probe.runsAsRoot) {
+      t.skip('kumo is not root: instances run as its own user');
+      return;
+    }
+    const [one, two] = await Promise.all([startAgent(), startAgent()]);
+    const uids = [await hostUidOf(one.instance), await hostUidOf(two.instance)];
+    await Promise.all([one.instance.stop(1000), two.instance.stop(1000)]);
+    assert.notEqual(uids[0], uids[1]);
+    for (const uid of uids)
+      assert.equal(await exists(`/run/kumo/ids/${uid}`), false, `uid ${uid} still claimed`);
   });
 
   test('the seccomp filter denies ptrace, unshare, mount, keyctl, bpf, setns and userfaultfd', async (t) => {
@@ -371,7 +400,7 @@ describe('bubblewrap sandbox', () => {
     }
   });
 
-  test('network off: a loopback listener of the host is unreachable; network on: reachable', async () => {
+  test('a loopback listener of the host is unreachable with network off and with network on', async () => {
     const server: Server = createServer((s) => s.end());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
@@ -382,13 +411,42 @@ describe('bubblewrap sandbox', () => {
       const denied = await ask(off.instance, { action: 'connect', port });
       assert.equal(denied.ok, false);
       assert.match(denied.code ?? '', /ECONNREFUSED|ENETUNREACH/);
-      assert.deepEqual(await ask(on.instance, { action: 'connect', port }), { ok: true });
+      // network: true is a namespace of its own (pasta), whose 127.0.0.1 is its own.
+      const alsoDenied = await ask(on.instance, { action: 'connect', port });
+      assert.equal(alsoDenied.ok, false);
+      assert.match(alsoDenied.code ?? '', /ECONNREFUSED/);
       const resolv = await ask(on.instance, { action: 'stat', path: '/etc/resolv.conf' });
       assert.equal(resolv.ok, await exists('/etc/resolv.conf'));
     } finally {
       await Promise.all([off.instance.stop(1000), on.instance.stop(1000)]);
       server.close();
     }
+  });
+
+  test('network: true on a host without pasta is refused, naming the package to install', async () => {
+    const bare = await probeHost({ cgroupName, pastaPath: join(base, 'no-such-pasta') });
+    assert.equal(bare.checks.network.ok, false);
+    const refusing = new ProcessDriver(
+      new BubblewrapSandbox({ probe: bare, runDir: join(base, 'data', 'sandbox2') }),
+    );
+    const id = `t${process.pid}-nopasta`;
+    await mkdir(join(base, 'run', id));
+    await assert.rejects(
+      refusing.start({
+        id,
+        functionName: 'agent',
+        version: 1,
+        socketPath: join(base, 'run', id, 'x.sock'),
+        limits: { memoryMb: 64, network: true },
+        startTimeoutMs: 5000,
+        onOutput: () => {},
+        launch: { command: process.execPath, args: [], env: {}, cwd: buildDir, mounts: [] },
+      }),
+      {
+        code: 'instance_failed_to_start',
+        message: /network: true.*pasta \(package passt\).*apt-get install -y passt/,
+      },
+    );
   });
 
   test('a memory hog is killed and the exit is classified memory_limit', async () => {

@@ -5,7 +5,18 @@
  * for memory, processes and CPU. See bwrap-command.ts for the launch chain and cgroups.ts for
  * the groups. It refuses to prepare anything on a host where the probe found a missing piece.
  */
-import { chmod, chown, lstat, readdir, readlink, realpath, rm, statfs, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lchown,
+  lstat,
+  readdir,
+  readlink,
+  realpath,
+  rm,
+  statfs,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { KumoError } from '../../../core/index.ts';
 import type { Capability, InstanceLimits, InstanceSpec, JobSpec, LimitViolation } from '../../driver.ts';
@@ -13,6 +24,8 @@ import { NEUTRAL, type Mount } from '../../../runtimes/index.ts';
 import type { Sandbox, SandboxPlan } from '../sandbox.ts';
 import { bwrapArgs, envArgsData, launchCommand, type BwrapConfig } from './bwrap-command.ts';
 import { Cgroups, type InstanceCgroup } from './cgroups.ts';
+import { installFirewall, openEgress, type Egress } from './egress.ts';
+import { HostIds, type HostId } from './host-ids.ts';
 import { hostConfig, probeCapabilities, sandboxProblems, type HostProbe } from './host-probe.ts';
 import { accessProblem } from './path-access.ts';
 import { PathMirror } from './path-mirror.ts';
@@ -46,6 +59,8 @@ export interface BubblewrapSandboxOptions {
    */
   stageDir?: string;
   defaults?: Partial<SandboxDefaults>;
+  /** Where host-wide claims of sandbox ids are kept (default DEFAULT_CLAIM_DIR; tests use their own). */
+  idClaimDir?: string;
 }
 
 /** The limits of one instance with every default filled in. */
@@ -68,8 +83,13 @@ export class BubblewrapSandbox implements Sandbox {
   private readonly groups = new Map<string, InstanceCgroup>();
   private files: Promise<SandboxFiles> | undefined;
   private readonly mirror: PathMirror | undefined;
+  /** One host uid per instance and job when kumo is root; none otherwise (they run as kumo's user). */
+  private readonly ids: HostIds | undefined;
+  /** The firewall rule `network: true` relies on, installed at the first such instance. */
+  private firewall: Promise<void> | undefined;
 
   constructor(options: BubblewrapSandboxOptions) {
+    this.ids = options.probe.runsAsRoot ? new HostIds(options.probe.idRange, options.idClaimDir) : undefined;
     this.mirror = options.stageDir
       ? new PathMirror(options.stageDir, options.probe.hostUid, options.probe.hostGid)
       : undefined;
@@ -90,7 +110,8 @@ export class BubblewrapSandbox implements Sandbox {
       limits,
       memoryBytes: Math.round(limits.memoryMb * 1024 * 1024),
       writable: [{ source: socketDir, target: NEUTRAL.socketDir }],
-      beforeGroup: () => this.claimSocketDir(socketDir),
+      beforeGroup: (owner) => this.handOver(socketDir, spec.ownDirs ?? [], owner),
+      egressDir: `${socketDir}.net`,
     });
   }
 
@@ -123,25 +144,44 @@ export class BubblewrapSandbox implements Sandbox {
     memoryBytes: number;
     writable: Mount[];
     workTmpfs?: { target: string; sizeBytes: number };
-    beforeGroup?: () => Promise<void>;
+    beforeGroup?: (owner: HostId | undefined) => Promise<void>;
+    /** Where pasta keeps its pid file when the instance has network (a new folder). */
+    egressDir?: string;
   }): Promise<SandboxPlan> {
     // The id names the cgroup and the env file: it must be one plain path component.
     if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(c.id)) {
       throw startError(`instance id ${JSON.stringify(c.id)} must be letters, digits, ".", "_" or "-"`);
     }
-    const mounts = await this.checkMounts(c.launch);
-    await c.beforeGroup?.();
-    const files = await this.sandboxFiles();
-    const group = await this.createGroup(c.id, c.limits, c.memoryBytes);
+    this.checkPaths(c.launch);
+    this.refuseNetworkWithoutEgress(c.limits);
+    const owner = await this.claimId();
+    let group: InstanceCgroup | undefined;
+    let egress: Egress | undefined;
+    let mounts: Mount[];
+    const files = await this.sandboxFiles().catch(async (err: unknown) => {
+      await owner?.release();
+      throw err;
+    });
     const envFile = join(files.envDir, c.id);
     try {
+      // Handed over first: the instance's own folders are then readable by it, and not mirrored.
+      await c.beforeGroup?.(owner);
+      mounts = await this.checkMounts(c.launch, owner);
+      group = await this.createGroup(c.id, c.limits, c.memoryBytes);
       await writeFile(envFile, envArgsData(c.launch.env), { mode: 0o600 });
+      if (c.limits.network) egress = await this.openNetwork(owner, c.egressDir);
     } catch (err) {
-      await this.releaseInstance(c.id, group, envFile);
-      throw startError(`could not prepare the sandbox: ${(err as Error).message}`);
+      await this.releaseInstance(c.id, { group, envFile, owner, egress });
+      throw err instanceof KumoError
+        ? err
+        : startError(`could not prepare the sandbox: ${(err as Error).message}`);
     }
+    const cfg = this.config(c.launch, c.limits, files, group, envFile, c.writable);
+    const { nsenterPath } = this.probe.egressTools;
     const cmd = launchCommand({
-      ...this.config(c.launch, c.limits, files, group, envFile, c.writable),
+      ...cfg,
+      ...(owner && cfg.dropTo ? { dropTo: { ...cfg.dropTo, uid: owner.id, gid: owner.id } } : {}),
+      ...(egress && nsenterPath ? { netns: { nsenterPath, path: egress.netnsPath } } : {}),
       mounts,
       ...(c.workTmpfs ? { workTmpfs: c.workTmpfs } : {}),
     });
@@ -160,7 +200,7 @@ export class BubblewrapSandbox implements Sandbox {
       release: async () => {
         if (released) return;
         released = true;
-        await this.releaseInstance(c.id, group, envFile);
+        await this.releaseInstance(c.id, { group, envFile, owner, egress });
       },
     };
   }
@@ -315,11 +355,8 @@ export class BubblewrapSandbox implements Sandbox {
     }
   }
 
-  /**
-   * Refuses mounts that would widen the view, and gives each source the sandbox user cannot
-   * reach (a checkout under a 0700 folder) a staged copy it can.
-   */
-  private async checkMounts(launch: InstanceSpec['launch']): Promise<Mount[]> {
+  /** Refuses mounts that would widen the view. */
+  private checkPaths(launch: InstanceSpec['launch']): void {
     const bad = launch.mounts.find(
       (m) =>
         !isAbsolute(m.source) ||
@@ -332,10 +369,14 @@ export class BubblewrapSandbox implements Sandbox {
         `sandbox paths must be absolute, and / cannot be mounted (got ${JSON.stringify(bad ?? launch.cwd)})`,
       );
     }
-    if (!this.probe.runsAsRoot) return launch.mounts; // bwrap runs as kumo's user, which owns these paths
+  }
+
+  /** Gives each source the instance's host user cannot reach (a checkout under a 0700 folder) a staged copy it can. */
+  private async checkMounts(launch: InstanceSpec['launch'], owner: HostId | undefined): Promise<Mount[]> {
+    if (!owner) return launch.mounts; // bwrap runs as kumo's user, which owns these paths
     const out: Mount[] = [];
     for (const m of launch.mounts) {
-      const problem = await accessProblem(m.source, this.probe.hostUid, this.probe.hostGid, 'read');
+      const problem = await accessProblem(m.source, owner.id, owner.id, 'read');
       if (!problem) out.push(m);
       else if (!this.mirror) throw startError(`the sandbox cannot see ${m.source}: ${problem}`);
       else out.push({ source: await this.mirror.sourceFor(m.source), target: m.target });
@@ -343,13 +384,62 @@ export class BubblewrapSandbox implements Sandbox {
     return out;
   }
 
-  /** Hands the socket folder to the sandbox's host user, so the function can create its socket there. */
-  private async claimSocketDir(socketDir: string): Promise<void> {
-    if (!this.probe.runsAsRoot) return;
-    const { hostUid, hostGid } = this.probe;
-    await chown(socketDir, hostUid, hostGid);
-    await chmod(socketDir, 0o700);
-    const problem = await accessProblem(socketDir, hostUid, hostGid, 'write');
+  /** `network: true` never falls back to the host's network: without pasta (or root) it is refused. */
+  private refuseNetworkWithoutEgress(limits: ResolvedLimits): void {
+    const check = this.probe.checks.network;
+    if (limits.network && !check.ok)
+      throw startError(
+        `the function asks for network: true, which needs a network namespace of its own: ${check.detail}${check.fix ? ` (fix: ${check.fix})` : ''}`,
+      );
+  }
+
+  /** The instance's own network namespace, connected by pasta running as its host uid. */
+  private async openNetwork(owner: HostId | undefined, dir: string | undefined): Promise<Egress> {
+    const { pastaPath, nftPath, sleepPath } = this.probe.egressTools;
+    if (!owner || !dir || !pastaPath || !nftPath || !sleepPath || !this.probe.setprivPath)
+      throw startError('network: true needs kumo to run as root with pasta and nft installed');
+    this.firewall ??= installFirewall(nftPath, this.probe.idRange).catch((err: unknown) => {
+      this.firewall = undefined;
+      throw err;
+    });
+    try {
+      await this.firewall;
+    } catch (err) {
+      throw startError(
+        `could not install the firewall rule that keeps network: true functions off this host's services: ${(err as Error).message}`,
+      );
+    }
+    try {
+      return await openEgress({ pastaPath, setprivPath: this.probe.setprivPath, sleepPath }, owner.id, dir);
+    } catch (err) {
+      throw startError((err as Error).message);
+    }
+  }
+
+  /** The instance's own host id (kumo is root), claimed for its whole life. */
+  private async claimId(): Promise<HostId | undefined> {
+    try {
+      return await this.ids?.claim();
+    } catch (err) {
+      throw startError(`could not give the instance a host uid of its own: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Makes the instance's host identity the owner of its socket folder (where the function creates
+   * its socket) and of its own folders (`ownDirs`: the host channel) and what is directly in them,
+   * each 0700: no other instance and no other local user can enter them or use their sockets.
+   */
+  private async handOver(socketDir: string, ownDirs: string[], owner: HostId | undefined): Promise<void> {
+    if (!owner) return; // not root: these are kumo's own, 0700, and instances run as kumo's user
+    for (const dir of [socketDir, ...ownDirs]) {
+      const st = await lstat(dir).catch(() => undefined);
+      if (!st?.isDirectory()) throw startError(`the instance folder ${dir} must exist and be a real folder`);
+      for (const name of await readdir(dir)) await lchown(join(dir, name), owner.id, owner.id);
+      await chown(dir, owner.id, owner.id);
+      await chmod(dir, 0o700);
+    }
+    const problem = await accessProblem(socketDir, owner.id, owner.id, 'write');
     if (problem) throw startError(`the sandbox cannot use its socket folder: ${problem}`);
   }
 
@@ -381,11 +471,19 @@ export class BubblewrapSandbox implements Sandbox {
     }
   }
 
-  /** Removes the cgroup (killing stragglers) and the env file, whatever state they are in. */
-  private async releaseInstance(id: string, group: InstanceCgroup, envFile: string): Promise<void> {
+  /**
+   * Removes the cgroup (killing stragglers) and the env file, whatever state they are in; the host
+   * id is handed back last, once no process can hold it.
+   */
+  private async releaseInstance(
+    id: string,
+    held: { group?: InstanceCgroup; envFile: string; owner?: HostId; egress?: Egress },
+  ): Promise<void> {
     try {
-      await rm(envFile, { force: true });
-      await group.remove();
+      await rm(held.envFile, { force: true });
+      await held.group?.remove();
+      await held.egress?.close();
+      await held.owner?.release();
     } finally {
       this.groups.delete(id);
     }

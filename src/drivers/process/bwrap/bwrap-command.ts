@@ -55,7 +55,13 @@ export interface BwrapConfig {
   /** bwrap ≥ 0.8 can forbid nested user namespaces (`--disable-userns`). */
   disableUserns: boolean;
   rootfs: RootEntry[];
+  /**
+   * Network beyond the instance's socket. Never the host's: with `network: true` the launcher
+   * first enters `netns` (the instance's own namespace, connected by pasta: egress.ts) and bwrap
+   * keeps it; without, bwrap makes an empty one (loopback only).
+   */
   network: boolean;
+  netns?: { nsenterPath: string; path: string };
   tmpSizeBytes: number;
   /** Host paths shown read-only at `target` (runtime, shim, bundle); `source` may be a mirror. */
   mounts: Mount[];
@@ -86,6 +92,9 @@ const LAUNCHER = [
 /** The command to spawn: the launcher with all data as positional arguments (never in the script). */
 export function launchCommand(cfg: BwrapConfig): { command: string; args: string[] } {
   const { files } = cfg;
+  if (cfg.network && !cfg.netns) throw new Error('network: true needs a network namespace of its own');
+  // As root, before privileges are dropped: entering a namespace needs CAP_SYS_ADMIN.
+  const enter = cfg.netns ? [cfg.netns.nsenterPath, `--net=${cfg.netns.path}`, '--'] : [];
   const drop = cfg.dropTo
     ? [
         cfg.dropTo.setprivPath,
@@ -111,6 +120,7 @@ export function launchCommand(cfg: BwrapConfig): { command: string; args: string
       files.passwd,
       files.group,
       files.hosts,
+      ...enter,
       ...drop,
       cfg.bwrapPath,
       ...bwrapArgs(cfg),
@@ -122,7 +132,7 @@ export function launchCommand(cfg: BwrapConfig): { command: string; args: string
 export function bwrapArgs(cfg: BwrapConfig): string[] {
   const a: string[] = ['--args', String(FD.env)];
   a.push('--unshare-all');
-  if (cfg.network) a.push('--share-net');
+  if (cfg.network) a.push('--share-net'); // the namespace the launcher entered, not the host's
   a.push('--unshare-user');
   if (cfg.disableUserns) a.push('--disable-userns');
   a.push(

@@ -12,13 +12,11 @@ import { promisify } from 'node:util';
 import type { Capability } from '../../driver.ts';
 import { launchCommand, envArgsData, type BwrapConfig, type RootEntry } from './bwrap-command.ts';
 import { Cgroups, detectCgroupLayout, type CgroupLayout, type InstanceCgroup } from './cgroups.ts';
+import { DEFAULT_ID_RANGE, rangeOverlaps, type IdRange } from './host-ids.ts';
 import { writeSandboxFiles } from './sandbox-files.ts';
 import { seccompSupportsArch } from './seccomp.ts';
 
 const run = promisify(execFile);
-
-/** Host identity sandboxed processes run as when kumo is root (`nobody` on Debian and Fedora). */
-export const DEFAULT_SANDBOX_HOST_ID = 65534;
 
 /** Top-level system paths the runtime may need, shown read-only (or as their merged-/usr symlinks). */
 const ROOTFS_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32'];
@@ -29,9 +27,10 @@ export interface ProbeOptions {
   bwrapPath?: string;
   /** setpriv binary, used to drop root (default: found on PATH). */
   setprivPath?: string;
-  /** Host uid and gid sandboxed processes run as when kumo is root (default 65534). */
-  hostUid?: number;
-  hostGid?: number;
+  /** pasta binary, for `network: true` (default: found on PATH). */
+  pastaPath?: string;
+  /** Host ids sandboxed processes run as when kumo is root, one per instance or build (default DEFAULT_ID_RANGE). */
+  idRange?: IdRange;
   /** Name of the cgroup folder that holds instance groups (default `kumo`). */
   cgroupName?: string;
   /** A delegated cgroup v2 folder to use as parent instead of `<mount>/<cgroupName>`. */
@@ -49,25 +48,41 @@ export interface ProbeResult {
 export interface HostProbe {
   arch: string;
   runsAsRoot: boolean;
-  /** Host uid/gid the sandboxed processes run as (kumo's own when it is not root). */
+  /**
+   * A host uid/gid the sandboxed processes run as: kumo's own when it is not root; when it is, the
+   * first of `idRange` stands for all of them (to check what they can reach: none owns a file).
+   */
   hostUid: number;
   hostGid: number;
+  /** When kumo is root: the range each instance and build gets its own id from. */
+  idRange: IdRange;
   bwrapPath: string | null;
   bwrapVersion: string | null;
   /** bwrap options that older versions lack. */
   bwrapFeatures: { disableUserns: boolean; size: boolean; perms: boolean };
   setprivPath: string | null;
+  /** What `network: true` needs (egress.ts): pasta, nsenter, sleep for its placeholder, nft for the firewall rule. */
+  egressTools: {
+    pastaPath: string | null;
+    nsenterPath: string | null;
+    sleepPath: string | null;
+    nftPath: string | null;
+  };
   rootfs: RootEntry[];
   cgroups: CgroupLayout;
   checks: {
     arch: ProbeResult;
     bwrap: ProbeResult;
     setpriv: ProbeResult;
+    /** A host uid per instance and build, from a range no user or subordinate range overlaps. */
+    tenantIds: ProbeResult;
     userNamespaces: ProbeResult;
     seccomp: ProbeResult;
     cgroupMemory: ProbeResult;
     cgroupPids: ProbeResult;
     cgroupCpu: ProbeResult;
+    /** Not required (only `network: true` functions need it): a network namespace per instance. */
+    network: ProbeResult;
     /** Not required: how fast a new instance joins its cgroups (see fastCgroupJoinCheck). */
     fastCgroupJoin: ProbeResult;
     /** The full sandbox (namespaces, mounts, seccomp, cgroups) started `true` successfully. */
@@ -78,8 +93,9 @@ export interface HostProbe {
 /** Probes the host; takes a few tens of milliseconds (it starts one real sandbox). */
 export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> {
   const runsAsRoot = process.getuid?.() === 0;
-  const hostUid = runsAsRoot ? (options.hostUid ?? DEFAULT_SANDBOX_HOST_ID) : (process.getuid?.() ?? 0);
-  const hostGid = runsAsRoot ? (options.hostGid ?? DEFAULT_SANDBOX_HOST_ID) : (process.getgid?.() ?? 0);
+  const idRange = options.idRange ?? DEFAULT_ID_RANGE;
+  const hostUid = runsAsRoot ? idRange.base : (process.getuid?.() ?? 0);
+  const hostGid = runsAsRoot ? idRange.base : (process.getgid?.() ?? 0);
   const bwrapPath = await executableOrNull(options.bwrapPath ?? (await findExecutable('bwrap')));
   const setprivPath = await executableOrNull(options.setprivPath ?? (await findExecutable('setpriv')));
   const help = bwrapPath ? await bwrapHelp(bwrapPath) : { version: null, text: '' };
@@ -88,11 +104,18 @@ export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> 
     ...(options.cgroupV2Parent === undefined ? {} : { v2Parent: options.cgroupV2Parent }),
   };
   const cgroups = await detectCgroupLayout(layoutOptions);
+  const egressTools = {
+    pastaPath: await executableOrNull(options.pastaPath ?? (await findExecutable('pasta'))),
+    nsenterPath: await findExecutable('nsenter'),
+    sleepPath: await findExecutable('sleep'),
+    nftPath: await findExecutable('nft'),
+  };
   const probe: HostProbe = {
     arch: process.arch,
     runsAsRoot,
     hostUid,
     hostGid,
+    idRange,
     bwrapPath,
     bwrapVersion: help.version,
     bwrapFeatures: {
@@ -101,6 +124,7 @@ export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> 
       perms: help.text.includes('--perms'),
     },
     setprivPath,
+    egressTools,
     rootfs: await rootfsEntries(),
     cgroups,
     checks: {
@@ -109,11 +133,13 @@ export async function probeHost(options: ProbeOptions = {}): Promise<HostProbe> 
         : { ok: false, detail: `no seccomp filter for ${process.arch} (only x64 and arm64)` },
       bwrap: bwrapCheck(bwrapPath, help),
       setpriv: setprivCheck(runsAsRoot, setprivPath),
+      tenantIds: await tenantIdsCheck(runsAsRoot, idRange),
       userNamespaces: await userNamespaceCheck(),
       seccomp: await seccompCheck(),
       cgroupMemory: controllerCheck(cgroups, 'memory'),
       cgroupPids: controllerCheck(cgroups, 'pids'),
       cgroupCpu: controllerCheck(cgroups, 'cpu'),
+      network: networkCheck(runsAsRoot, egressTools),
       fastCgroupJoin: await fastCgroupJoinCheck(),
       sandbox: { ok: false, detail: 'not tried' },
     },
@@ -129,6 +155,7 @@ export function sandboxProblems(probe: HostProbe): string[] {
     checks.arch,
     checks.bwrap,
     checks.setpriv,
+    checks.tenantIds,
     checks.seccomp,
     checks.cgroupMemory,
     checks.cgroupPids,
@@ -148,12 +175,14 @@ export function probeCapabilities(probe: HostProbe): Capability[] {
   const entries: [string, ProbeResult][] = [
     ['sandbox: bubblewrap', c.bwrap],
     ['sandbox: unprivileged host user', c.setpriv],
+    ['sandbox: a host uid per instance', c.tenantIds],
     ['sandbox: user namespaces', c.userNamespaces],
     ['sandbox: seccomp filter', c.seccomp.ok ? c.arch : c.seccomp],
     ['limit: memory (cgroup)', c.cgroupMemory],
     ['limit: processes (cgroup)', c.cgroupPids],
     ['limit: cpu (cgroup)', c.cgroupCpu],
     ['limit: /tmp size', tmpSizeCheck(probe)],
+    ['network: a namespace per instance (network: true)', c.network],
     ['speed: fast cgroup joins', c.fastCgroupJoin],
     ['sandbox: end-to-end trial', c.sandbox],
   ];
@@ -216,6 +245,54 @@ function setprivCheck(runsAsRoot: boolean, path: string | null): ProbeResult {
     ok: false,
     detail: 'setpriv is missing (needed to drop root)',
     fix: 'apt-get install -y util-linux',
+  };
+}
+
+/**
+ * As root, each instance and build runs as its own uid of the range, which must be nobody else's.
+ * Not root: every instance runs as kumo's own user (nothing to separate them with on the host).
+ */
+async function tenantIdsCheck(runsAsRoot: boolean, range: IdRange): Promise<ProbeResult> {
+  const span = `${range.base}-${range.base + range.count - 1}`;
+  if (!runsAsRoot)
+    return {
+      ok: true,
+      detail: 'kumo is not root: instances run as kumo’s own user, apart only by namespaces',
+    };
+  const overlaps = await rangeOverlaps(range);
+  if (overlaps.length)
+    return {
+      ok: false,
+      detail: `the sandbox id range ${span} is in use: ${overlaps.slice(0, 3).join('; ')}`,
+      fix: 'choose a free range with kumo up --sandbox-ids BASE:COUNT (or KUMO_SANDBOX_IDS)',
+    };
+  return { ok: true, detail: `each instance and build runs as its own uid/gid from ${span}` };
+}
+
+/** `network: true` gets its own namespace through pasta, and a firewall rule keeps it off the host's services. */
+function networkCheck(runsAsRoot: boolean, tools: HostProbe['egressTools']): ProbeResult {
+  const fix = 'apt-get install -y passt nftables util-linux';
+  if (!runsAsRoot)
+    return {
+      ok: false,
+      detail: 'network: true needs kumo to run as root (to enter the namespace and set the firewall rule)',
+      fix: 'run kumo as root',
+    };
+  const missing = [
+    ['pasta (package passt)', tools.pastaPath],
+    ['nft (package nftables)', tools.nftPath],
+    ['nsenter (package util-linux)', tools.nsenterPath],
+    ['sleep (package coreutils)', tools.sleepPath],
+  ].filter(([, path]) => !path);
+  if (missing.length)
+    return {
+      ok: false,
+      detail: `network: true functions cannot start: ${missing.map(([name]) => name).join(', ')} not installed`,
+      fix,
+    };
+  return {
+    ok: true,
+    detail: `pasta at ${tools.pastaPath}: egress only, no host loopback, no port forwarding; nftables keeps sandbox uids off the host's addresses`,
   };
 }
 

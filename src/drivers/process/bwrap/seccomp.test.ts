@@ -24,11 +24,12 @@ const SIGCHLD = 17;
 const THREAD_FLAGS = 0x3d0f00; // what glibc's pthread_create passes to clone
 
 /** Runs the program on one `struct seccomp_data` and returns the action (a tiny cBPF interpreter). */
-function run(prog: Buffer, arch: number, nr: number, arg0 = 0): number {
+function run(prog: Buffer, arch: number, nr: number, arg0 = 0, arg2 = 0): number {
   const data = Buffer.alloc(64);
   data.writeInt32LE(nr, 0);
   data.writeUInt32LE(arch, 4);
   data.writeUInt32LE(arg0 >>> 0, 16);
+  data.writeUInt32LE(arg2 >>> 0, 32);
   let acc = 0;
   for (let pc = 0; pc * 8 < prog.length; pc++) {
     const op = prog.readUInt16LE(pc * 8);
@@ -82,6 +83,21 @@ describe('seccomp program', () => {
       assert.equal(run(prog, audit, clone, THREAD_FLAGS), SECCOMP_RET.allow);
       assert.equal(run(prog, audit, clone, CLONE_NEWUSER | SIGCHLD), EPERM);
       assert.equal(run(prog, audit, clone, CLONE_NEWNET), EPERM);
+    });
+
+    test(`${name}: socket and socketpair create only AF_UNIX, AF_INET, AF_INET6 and route netlink`, () => {
+      const EAFNOSUPPORT = SECCOMP_RET.errno | 97;
+      const EPROTONOSUPPORT = SECCOMP_RET.errno | 93;
+      for (const call of ['socket', 'socketpair'] as const) {
+        const nr = numbers[call];
+        assert.ok(nr !== undefined);
+        for (const family of [1, 2, 10]) assert.equal(run(prog, audit, nr, family), SECCOMP_RET.allow);
+        assert.equal(run(prog, audit, nr, 16, 0), SECCOMP_RET.allow, 'NETLINK_ROUTE');
+        assert.equal(run(prog, audit, nr, 16, 9), EPROTONOSUPPORT, 'NETLINK_AUDIT');
+        // AF_VSOCK, AF_ALG, AF_PACKET, AF_BLUETOOTH, AF_KEY, AF_XDP
+        for (const family of [40, 38, 17, 31, 15, 44])
+          assert.equal(run(prog, audit, nr, family), EAFNOSUPPORT, `family ${family}`);
+      }
     });
 
     test(`${name}: ordinary syscalls are allowed`, () => {

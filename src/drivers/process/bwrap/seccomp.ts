@@ -10,6 +10,11 @@
  * `clone` is allowed only without namespace flags (clone3 hides its flags behind a pointer,
  * which is why it is refused). A system call made through another ABI (i386 or x32 on x86_64,
  * arm32 on aarch64) kills the process: the tables below only describe the native one.
+ *
+ * Sockets: `socket` and `socketpair` are allowed only for the families a function has a use for
+ * (AF_UNIX, AF_INET, AF_INET6, and AF_NETLINK with NETLINK_ROUTE, which getaddrinfo and
+ * getifaddrs use); any other (AF_VSOCK to the hypervisor, AF_ALG, AF_PACKET, AF_BLUETOOTH...)
+ * fails with EAFNOSUPPORT, as on a kernel built without it, so callers fall back cleanly.
  */
 
 /** `AUDIT_ARCH_X86_64` from <linux/audit.h>: EM_X86_64 | 64BIT | LE. */
@@ -25,7 +30,13 @@ export const SECCOMP_RET = {
 } as const;
 
 /** errno values the filter returns. */
-export const ERRNO = { EPERM: 1, ENOSYS: 38 } as const;
+export const ERRNO = { EPERM: 1, ENOSYS: 38, EPROTONOSUPPORT: 93, EAFNOSUPPORT: 97 } as const;
+
+/** Socket families (<linux/socket.h>) `socket` and `socketpair` may create; the rest get EAFNOSUPPORT. */
+export const ALLOWED_SOCKET_FAMILIES = { AF_UNIX: 1, AF_INET: 2, AF_INET6: 10 } as const;
+/** AF_NETLINK is allowed with this protocol only (NETLINK_ROUTE: addresses and routes of its own namespace). */
+export const AF_NETLINK = 16;
+export const NETLINK_ROUTE = 0;
 
 /** Namespace flags `clone` may not carry (CLONE_NEWTIME shares bits with the exit signal in clone). */
 export const CLONE_NAMESPACE_FLAGS =
@@ -97,7 +108,12 @@ export const UNIMPLEMENTED_SYSCALLS = [
   'io_uring_register',
 ] as const;
 
-type SyscallName = (typeof DENIED_SYSCALLS)[number] | (typeof UNIMPLEMENTED_SYSCALLS)[number] | 'clone';
+type SyscallName =
+  | (typeof DENIED_SYSCALLS)[number]
+  | (typeof UNIMPLEMENTED_SYSCALLS)[number]
+  | 'clone'
+  | 'socket'
+  | 'socketpair';
 
 /** One native system-call table: syscalls absent on an architecture are left out. */
 interface ArchTable {
@@ -114,6 +130,8 @@ export const ARCH_TABLES: Record<'x64' | 'arm64', ArchTable> = {
     foreignFrom: X32_SYSCALL_BIT,
     numbers: {
       clone: 56,
+      socket: 41,
+      socketpair: 53,
       clone3: 435,
       io_uring_setup: 425,
       io_uring_enter: 426,
@@ -169,6 +187,8 @@ export const ARCH_TABLES: Record<'x64' | 'arm64', ArchTable> = {
     audit: AUDIT_ARCH_AARCH64,
     numbers: {
       clone: 220,
+      socket: 198,
+      socketpair: 199,
       clone3: 435,
       io_uring_setup: 425,
       io_uring_enter: 426,
@@ -236,6 +256,8 @@ const DATA_NR = 0;
 const DATA_ARCH = 4;
 /** Low 32 bits of args[0] on a little-endian machine (both supported architectures are). */
 const DATA_ARG0_LO = 16;
+/** Low 32 bits of args[2] (the kernel reads `int` arguments from the low half). */
+const DATA_ARG2_LO = 32;
 
 /** One instruction whose jump targets are labels, resolved by `assemble`. */
 type Insn =
@@ -256,6 +278,7 @@ export function seccompProgram(): Buffer {
     { op: 'ld', offset: DATA_ARG0_LO },
     { op: 'jset', k: CLONE_NAMESPACE_FLAGS, then: 'eperm' },
     { op: 'ret', k: SECCOMP_RET.allow },
+    ...socketBlock(),
     { op: 'label', name: 'eperm' },
     { op: 'ret', k: SECCOMP_RET.errno | ERRNO.EPERM },
     { op: 'label', name: 'enosys' },
@@ -276,6 +299,10 @@ function archBlock(name: string, table: ArchTable): Insn[] {
   const nr = (call: SyscallName) => table.numbers[call];
   const clone = nr('clone');
   if (clone !== undefined) out.push({ op: 'jeq', k: clone, then: 'clone' });
+  for (const call of ['socket', 'socketpair'] as const) {
+    const n = nr(call);
+    if (n !== undefined) out.push({ op: 'jeq', k: n, then: 'socket' });
+  }
   for (const call of UNIMPLEMENTED_SYSCALLS) {
     const n = nr(call);
     if (n !== undefined) out.push({ op: 'jeq', k: n, then: 'enosys' });
@@ -285,6 +312,27 @@ function archBlock(name: string, table: ArchTable): Insn[] {
     if (n !== undefined) out.push({ op: 'jeq', k: n, then: 'eperm' });
   }
   out.push({ op: 'ret', k: SECCOMP_RET.allow });
+  return out;
+}
+
+/** `socket`/`socketpair`: the family (args[0]) must be allowed; netlink only with NETLINK_ROUTE. */
+function socketBlock(): Insn[] {
+  const out: Insn[] = [
+    { op: 'label', name: 'socket' },
+    { op: 'ld', offset: DATA_ARG0_LO },
+  ];
+  for (const family of Object.values(ALLOWED_SOCKET_FAMILIES))
+    out.push({ op: 'jeq', k: family, then: 'socket_allow' });
+  out.push(
+    { op: 'jeq', k: AF_NETLINK, then: 'netlink' },
+    { op: 'ret', k: SECCOMP_RET.errno | ERRNO.EAFNOSUPPORT },
+    { op: 'label', name: 'netlink' },
+    { op: 'ld', offset: DATA_ARG2_LO },
+    { op: 'jeq', k: NETLINK_ROUTE, then: 'socket_allow' },
+    { op: 'ret', k: SECCOMP_RET.errno | ERRNO.EPROTONOSUPPORT },
+    { op: 'label', name: 'socket_allow' },
+    { op: 'ret', k: SECCOMP_RET.allow },
+  );
   return out;
 }
 
