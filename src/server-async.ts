@@ -16,7 +16,7 @@ import {
   CallbackDispatcher,
   CallbackPolicy,
   type FunctionQueueSettings,
-  type Invoker,
+  type QueueRunner,
 } from './queue/index.ts';
 import { Scheduler } from './scheduler/index.ts';
 import { SqliteInvocationStore, type ActiveVersions } from './store/index.ts';
@@ -36,7 +36,7 @@ export interface AsyncPartsDeps {
   /** Names of the deployed functions. */
   functions: () => string[];
   /** Runs a queued invocation (the gateway's buffered path). */
-  invoke: Invoker;
+  runner: QueueRunner;
   /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
   admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => boolean;
   /** Serves a request the async way (the gateway with forceAsync). */
@@ -87,7 +87,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   };
   const queue = new AsyncQueue({
     store,
-    invoke: d.invoke,
+    runner: d.runner,
     settings,
     log,
     workers: config.workers,

@@ -24,7 +24,7 @@ import {
   type Driver,
   type Sandbox,
 } from './drivers/index.ts';
-import { compatUrl, Gateway, routeFunction } from './gateway/index.ts';
+import { compatUrl, Gateway, Invoker, routeFunction } from './gateway/index.ts';
 import { answerClientError, BodyBudget, sendError, sendJson } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
@@ -246,6 +246,20 @@ export async function startServer(
     urls,
   });
   // Async invocations, callbacks, history, metrics and schedules; the queue calls the gateway only once started.
+  const invoker = new Invoker({
+    versions,
+    pool,
+    tracker,
+    log,
+    bodyLimit: config.bodyLimit,
+    responseLimit: config.responseLimit,
+    // asyncParts (below) is ready before the first invocation.
+    onInvocation: (summary) => {
+      asyncParts.onInvocation(summary);
+      // Its last lines may still sit in the instance's stdout pipe: keep counting them for a while.
+      setTimeout(() => outputBudget.forget(summary.id), 10_000).unref();
+    },
+  });
   const asyncParts = createAsyncParts({
     config: config.async,
     db: store.db,
@@ -256,7 +270,7 @@ export async function startServer(
     bodyBudget,
     baseDomain: config.baseDomain,
     functions: () => store.listFunctions().map((f) => f.name),
-    invoke: (job) => gateway.invokeBuffered(job),
+    runner: invoker,
     invokeAsync: (req, res, fnRoute) => gateway.invoke(req, res, fnRoute, true),
     admitResult: (req, res, fn) => access.admitResult(req, res, fn),
   });
@@ -286,20 +300,11 @@ export async function startServer(
   });
   const webConsole = new ConsoleHandler({ build: buildConsoleAssets });
   const gateway = new Gateway({
-    versions,
-    pool,
-    tracker,
-    log,
+    invoker,
     bodyLimit: config.bodyLimit,
     bodyBudget,
-    responseLimit: config.responseLimit,
     historyBodyLimit: asyncParts.historyBodyLimit,
     intake: asyncParts.intake,
-    onInvocation: (summary) => {
-      asyncParts.onInvocation(summary);
-      // Its last lines may still sit in the instance's stdout pipe: keep counting them for a while.
-      setTimeout(() => outputBudget.forget(summary.id), 10_000).unref();
-    },
   });
 
   // Functions with min instances come back warm after a restart; the rest start on first request.

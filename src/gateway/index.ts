@@ -1,12 +1,6 @@
 /** gateway: the data plane — routing, proxying to instances, deadlines, body limits, streaming, the async 202 path. */
-export {
-  Gateway,
-  type AsyncIntake,
-  type BufferedInvocation,
-  type BufferedResult,
-  type GatewayOptions,
-  type InvocationSummary,
-} from './gateway.ts';
+export { Gateway, type AsyncIntake, type GatewayOptions } from './gateway.ts';
+export { Invoker, type InvocationSummary, type InvokerOptions } from './invoker.ts';
 export { routeFunction, nameFromHost, type FunctionRoute } from './route.ts';
 export { QueueIntake, type QueueIntakeOptions } from './async-intake.ts';
 export { serveResult } from './result.ts';

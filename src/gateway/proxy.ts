@@ -4,7 +4,7 @@
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Instance, LimitViolation } from '../drivers/index.ts';
+import type { Instance, LimitViolation } from '../pool/index.ts';
 
 const agents: WeakMap<Instance, http.Agent> = new WeakMap();
 

@@ -1,7 +1,7 @@
 /**
  * The durable async queue and its worker. An accepted invocation is a row in the store before the
  * client hears 202; the worker claims ready rows (oldest first) under a global worker bound and
- * each function's async concurrency, runs them through the injected Invoker (the gateway's path,
+ * each function's async concurrency, runs them through the injected QueueRunner (the gateway's path,
  * so the pool is shared with sync traffic), and records the result: succeeded, failed (4xx),
  * queued again with exponential backoff (5xx, timeout, crash), or dead once the retries are spent.
  * Delivery is at-least-once: runs interrupted by a crash are requeued at the next start.
@@ -41,8 +41,10 @@ export interface QueueJobResult {
   error: { code: string; message: string } | null;
 }
 
-/** Runs one queued invocation; never rejects. */
-export type Invoker = (job: QueueJob) => Promise<QueueJobResult>;
+/** Runs one queued invocation; never rejects (the gateway's Invoker). */
+export interface QueueRunner {
+  runQueued(job: QueueJob): Promise<QueueJobResult>;
+}
 
 /** The queue settings of a function, from its active version (undefined when it is not deployed). */
 export interface FunctionQueueSettings {
@@ -70,7 +72,7 @@ export interface EnqueueInput {
 /** What the queue needs. */
 export interface AsyncQueueOptions {
   store: InvocationStore;
-  invoke: Invoker;
+  runner: QueueRunner;
   settings: (fn: string) => FunctionQueueSettings | undefined;
   log: ServerLog;
   /** Async runs at once over all functions. */
@@ -362,7 +364,7 @@ export class AsyncQueue {
   }
 
   private async execute(run: ClaimedRun): Promise<void> {
-    const result = await this.o.invoke({
+    const result = await this.o.runner.runQueued({
       id: run.id,
       function: run.function,
       attempt: run.attempt,

@@ -4,7 +4,7 @@ export {
   type AsyncQueueOptions,
   type EnqueueInput,
   type FunctionQueueSettings,
-  type Invoker,
+  type QueueRunner,
   type QueueJob,
   type QueueJobResult,
 } from './async-queue.ts';
