@@ -26,7 +26,7 @@ import {
   type Sandbox,
 } from './drivers/index.ts';
 import { compatRoutes, Gateway, gatewayRoutes } from './gateway/index.ts';
-import { answerClientError, BodyBudget, sendError, type Route } from './http/index.ts';
+import { answerClientError, BodyBudget, sendError } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
@@ -256,8 +256,6 @@ export async function startServer(
     invoke: (job) => gateway.invokeBuffered(job),
     admitResult: (req, res, fn) => access.admitResult(req, res, fn),
   });
-  // Every route, declared beside its handler, in one table (server-routes.ts); read lazily by /scopes and /openapi.json.
-  let listRoutes: () => readonly Route[] = () => [];
   const api = controlRoutes({
     store,
     versions,
@@ -281,7 +279,8 @@ export async function startServer(
       instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
       return instanceTimeline.peaks(fn, start, step, count);
     },
-    routes: () => listRoutes(),
+    // The whole table (built below), for /scopes and /openapi.json: read at request time.
+    routes: () => routes.table.routes(),
   });
   const webConsole = new ConsoleHandler({ build: buildConsoleAssets });
   const gateway = new Gateway({
@@ -300,6 +299,7 @@ export async function startServer(
       setTimeout(() => outputBudget.forget(summary.id), 10_000).unref();
     },
   });
+  // Every route kumo serves, each declared beside its handler, in one table (server-routes.ts).
   const routes = createRoutes({
     parts: [
       api,
@@ -316,7 +316,6 @@ export async function startServer(
     port: () => port,
     log,
   });
-  listRoutes = () => routes.table.routes();
 
   // Functions with min instances come back warm after a restart; the rest start on first request.
   for (const fn of store.listFunctions()) {
