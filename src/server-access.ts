@@ -11,20 +11,16 @@ import type { AccessRoutesDeps } from './api/index.ts';
 import {
   AccessGuard,
   AuditLog,
-  controlRequirement,
   ensureAdminKey,
   FunctionSecrets,
-  INVOCATION_PATHS,
   KeyRing,
   loadMasterKey,
   RateLimiter,
-  RESULT_PATH,
   SecretBox,
   secretMasker,
-  TOP_LEVEL_RULES,
 } from './auth/index.ts';
 import type { FunctionSpec, ServerLog } from './core/index.ts';
-import { nameFromHost } from './gateway/index.ts';
+import type { Lookup } from './http/index.ts';
 import type { InstancePool } from './pool/index.ts';
 import { SqliteAuditStore, SqliteKeyStore, SqliteSecretStore, type ActiveVersions } from './store/index.ts';
 
@@ -37,7 +33,6 @@ export interface AccessPartsDeps {
   db: DatabaseSync;
   versions: ActiveVersions;
   pool: InstancePool;
-  baseDomain: string;
   /** Whether function `name` is deployed. */
   exists: (name: string) => boolean;
   log: ServerLog;
@@ -98,32 +93,13 @@ export async function createAccessParts(d: AccessPartsDeps) {
     },
     audit,
     now,
-    requirementOf: (method, p) => controlRequirement(method, p),
-    topLevel: [
-      ...TOP_LEVEL_RULES.map((r) => ({ method: r.method, path: r.path, scope: r.need, explicit: true })),
-      ...INVOCATION_PATHS.map((p) => ({ method: '*', path: p, scope: 'invoke if private', explicit: true })),
-      {
-        method: 'GET',
-        path: RESULT_PATH,
-        scope: "invoke if the invocation's function is private",
-        explicit: true,
-      },
-    ],
   };
 
   return {
     apiDeps,
-    /** Admits or answers `req` (see auth/access-guard.ts); false when it was answered. */
-    admit(req: IncomingMessage, res: ServerResponse): boolean {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      return guard.admit(
-        req,
-        res,
-        q === -1 ? url : url.slice(0, q),
-        nameFromHost(req.headers.host, d.baseDomain),
-      );
-    },
+    /** Admits or answers `req`, found in the route table as `found`; false when it was answered. */
+    admit: (req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup): boolean =>
+      guard.admit(req, res, pathname, found),
     /**
      * What a new instance of function `fn` gets: its spec with the opened secrets added to `env` (secrets
      * win over manifest variables of the same name), and a masker for its log lines.

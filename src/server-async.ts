@@ -1,15 +1,15 @@
 /**
  * Part of the composition root: builds the invocation store, history, metrics, durable queue,
  * callbacks and scheduler, and gives server.ts the few hooks it wires (gateway intake and
- * invocation summaries, control API routes, top-level routes, start and stop).
+ * invocation summaries, control API routes, the /metrics and /invocations/ID routes, start and stop).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { DatabaseSync } from 'node:sqlite';
 import type { AsyncConfig } from './async-config.ts';
 import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
 import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
-import type { BodyBudget } from './http/index.ts';
-import { QueueIntake, routeFunction, serveResult, type InvocationSummary } from './gateway/index.ts';
+import type { BodyBudget, Route } from './http/index.ts';
+import { QueueIntake, serveResult, type InvocationSummary } from './gateway/index.ts';
 import type { InstancePool } from './pool/index.ts';
 import {
   AsyncQueue,
@@ -32,19 +32,12 @@ export interface AsyncPartsDeps {
   bodyLimit: number;
   /** Bytes of bodies being held in memory over all requests. */
   bodyBudget: BodyBudget;
-  baseDomain: string;
   /** Names of the deployed functions. */
   functions: () => string[];
   /** Runs a queued invocation (the gateway's buffered path). */
   runner: QueueRunner;
   /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
   admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => boolean;
-  /** Serves a request the async way (the gateway with forceAsync). */
-  invokeAsync: (
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: { name: string; path: string },
-  ) => Promise<void>;
 }
 
 /** The built parts and their hooks. */
@@ -168,49 +161,49 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     }
   };
 
-  /** /metrics, /invocations/ID and /async/fn/NAME/…; undefined when the path is none of these. */
-  const route = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: string,
-    pathname: string,
-  ): Promise<void> | undefined => {
-    if (pathname === '/metrics' && req.method === 'GET') {
-      req.resume();
-      const body = metrics.render({
-        instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
-        queue: store.queueDepth(),
-        oldestReadyAgeMs: ageOf(store.oldestReady(Date.now())),
-      });
-      res.writeHead(200, {
-        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
-      return Promise.resolve();
-    }
-    if (pathname.startsWith('/invocations/') && req.method === 'GET') {
-      req.resume();
-      history.flush();
-      const expected = new URLSearchParams(url.slice(pathname.length + 1)).get('function') ?? undefined;
-      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)), expected, (fn) =>
-        d.admitResult(req, res, fn),
-      );
-      return Promise.resolve();
-    }
-    if (pathname.startsWith('/async/fn/')) {
-      const fnRoute = routeFunction(undefined, url.slice('/async'.length), d.baseDomain);
-      if (!fnRoute) return undefined;
-      return d.invokeAsync(req, res, fnRoute);
-    }
-    return undefined;
-  };
+  /** GET /metrics and GET /invocations/:id. */
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      path: '/metrics',
+      scope: 'read',
+      tag: 'server',
+      summary: 'Prometheus metrics (text format 0.0.4)',
+      handler: ({ req, res }) => {
+        req.resume();
+        const body = metrics.render({
+          instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
+          queue: store.queueDepth(),
+          oldestReadyAgeMs: ageOf(store.oldestReady(Date.now())),
+        });
+        res.writeHead(200, {
+          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+        });
+        res.end(body);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/invocations/:id',
+      scope: 'result',
+      tag: 'invoke',
+      summary:
+        "An async invocation's result: 202 while queued or running, then the function's status, headers and body",
+      handler: ({ req, res, params, query }) => {
+        req.resume();
+        history.flush();
+        const expected = query.get('function') ?? undefined;
+        serveResult(res, store, params.id ?? '', expected, (fn) => d.admitResult(req, res, fn));
+      },
+    },
+  ];
 
   return {
     intake,
     apiDeps,
     onInvocation,
-    route,
+    routes,
     historyBodyLimit: config.telemetry ? config.historyBodyLimit : 0,
     /** Recovers interrupted runs, then starts the worker, the callbacks and the schedules. */
     start(): void {

@@ -7,10 +7,11 @@ import type { Socket } from 'node:net';
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createControlApi, DeployService } from './api/index.ts';
+import { controlRoutes, DeployService } from './api/index.ts';
 import type { ServerConfig } from './config.ts';
 import { createAsyncParts } from './server-async.ts';
 import { createAccessParts } from './server-access.ts';
+import { createRoutes } from './server-routes.ts';
 import { createSourceParts } from './server-sources.ts';
 import { ENV, KumoError, LogThrottle, parseTaggedLine, type ServerLog } from './core/index.ts';
 import {
@@ -24,8 +25,8 @@ import {
   type Driver,
   type Sandbox,
 } from './drivers/index.ts';
-import { compatUrl, Gateway, Invoker, routeFunction } from './gateway/index.ts';
-import { answerClientError, BodyBudget, sendError, sendJson } from './http/index.ts';
+import { compatRoutes, Gateway, gatewayRoutes, Invoker } from './gateway/index.ts';
+import { answerClientError, BodyBudget, sendError } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
@@ -184,7 +185,6 @@ export async function startServer(
     db: store.db,
     versions,
     pool,
-    baseDomain: config.baseDomain,
     exists: (name) => store.getFunction(name) !== undefined,
     log,
   });
@@ -268,13 +268,11 @@ export async function startServer(
     log,
     bodyLimit: config.bodyLimit,
     bodyBudget,
-    baseDomain: config.baseDomain,
     functions: () => store.listFunctions().map((f) => f.name),
     runner: invoker,
-    invokeAsync: (req, res, fnRoute) => gateway.invoke(req, res, fnRoute, true),
     admitResult: (req, res, fn) => access.admitResult(req, res, fn),
   });
-  const api = createControlApi({
+  const api = controlRoutes({
     store,
     versions,
     pool,
@@ -297,6 +295,8 @@ export async function startServer(
       instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
       return instanceTimeline.peaks(fn, start, step, count);
     },
+    // The whole table (built below), for /scopes and /openapi.json: read at request time.
+    routes: () => routes.table.routes(),
   });
   const webConsole = new ConsoleHandler({ build: buildConsoleAssets });
   const gateway = new Gateway({
@@ -305,6 +305,23 @@ export async function startServer(
     bodyBudget,
     historyBodyLimit: asyncParts.historyBodyLimit,
     intake: asyncParts.intake,
+  });
+  // Every route kumo serves, each declared beside its handler, in one table (server-routes.ts).
+  const routes = createRoutes({
+    parts: [
+      api,
+      gatewayRoutes({
+        invoke: (req, res, fnRoute, forceAsync) => gateway.invoke(req, res, fnRoute, forceAsync),
+        baseDomain: config.baseDomain,
+      }),
+      asyncParts.routes,
+      compatRoutes(config.baseDomain),
+    ],
+    admit: access.admit,
+    console: (req, res, pathname) => webConsole.handle(req, res, pathname),
+    baseDomain: config.baseDomain,
+    port: () => port,
+    log,
   });
 
   // Functions with min instances come back warm after a restart; the rest start on first request.
@@ -324,7 +341,7 @@ export async function startServer(
     }
     inflight++;
     try {
-      await route(req, res);
+      await routes.handle(req, res);
     } catch (err) {
       log.error('request failed', { url: req.url, error: String(err) });
       sendError(res, err);
@@ -332,33 +349,6 @@ export async function startServer(
       if (--inflight === 0) idle?.();
     }
   };
-  const route = async (req: IncomingMessage, res: ServerResponse) => {
-    // ShortedFaaS's /f /a /r /list /history are aliases: rewritten before auth, so they get their target's.
-    const alias = compatUrl(req.headers.host, req.url ?? '/', config.baseDomain);
-    if (alias) req.url = alias;
-    if (!access.admit(req, res)) return;
-    const url = req.url ?? '/';
-    const fnRoute = routeFunction(req.headers.host, url, config.baseDomain);
-    if (fnRoute && !url.startsWith('/fn/')) return gateway.invoke(req, res, fnRoute);
-    const q = url.indexOf('?');
-    const pathname = q === -1 ? url : url.slice(0, q);
-    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (ConsoleHandler.owns(pathname)) return webConsole.handle(req, res, pathname);
-    const asyncRoute = asyncParts.route(req, res, url, pathname);
-    if (asyncRoute) return asyncRoute;
-    if (pathname.startsWith('/api/v1/'))
-      return api.handle(req, res, pathname.slice(7), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
-    if (fnRoute) return gateway.invoke(req, res, fnRoute);
-    req.resume();
-    sendError(
-      res,
-      new KumoError(
-        'route_not_found',
-        `nothing at ${pathname}: functions are at /fn/NAME/ or http://NAME.${config.baseDomain}:${port}/`,
-      ),
-    );
-  };
-
   const server = http.createServer(
     {
       keepAliveTimeout: 65_000,

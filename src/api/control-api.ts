@@ -1,19 +1,25 @@
-/** The control plane under /api/v1: deploy, list, get, delete, versions, rollback, logs. */
+/**
+ * The control plane under /api/v1: the declarations of every route in `routes/`, put under the
+ * prefix. The whole table (these and the data plane's) is assembled in `server-routes.ts`.
+ */
 import type { ServerLog } from '../core/index.ts';
-import { sendJson } from '../http/index.ts';
+import { sendJson, type Route } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { ActiveVersions, Store, VersionSource } from '../store/index.ts';
 import { DeployGate } from './deploy-gate.ts';
 import type { DeployService } from './deploy-service.ts';
 import type { SourceDeployer } from './source-deploy.ts';
-import { Router } from './router.ts';
 import { deployRoute } from './routes/deploy.ts';
 import { functionRoutes } from './routes/functions.ts';
-import { registerAccessRoutes, type AccessRoutesDeps } from './routes/access.ts';
-import { registerDashboardRoutes } from './routes/dashboard.ts';
-import { registerInvocationRoutes, type InvocationRoutesDeps } from './routes/invocations.ts';
+import { accessRoutes, type AccessRoutesDeps } from './routes/access.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+import { invocationRoutes, type InvocationRoutesDeps } from './routes/invocations.ts';
 import { logsRoute, type LogFeed } from './routes/logs.ts';
+import { openApiRoute } from './routes/openapi.ts';
 import { versionRoutes } from './routes/versions.ts';
+
+/** Where the control plane lives. */
+export const API_PREFIX = '/api/v1';
 
 /** What the control API needs. */
 export interface ControlApiDeps {
@@ -42,42 +48,45 @@ export interface ControlApiDeps {
   /** The isolation every instance runs in, for /status and list. */
   sandbox: { name: string; isolated: boolean };
   version: string;
+  /** Every declared route of the server (for GET /scopes and GET /openapi.json). */
+  routes: () => readonly Route[];
 }
 
-/** Builds the router of the control API (paths relative to /api/v1). */
-export function createControlApi(d: ControlApiDeps): Router {
-  const fns = functionRoutes({ ...d, remove: (name) => d.deployer.remove(name) });
-  const versions = versionRoutes(d);
-  const router = new Router(d.log);
+/** The declarations of the control API, with their full paths (below /api/v1). */
+export function controlRoutes(d: ControlApiDeps): Route[] {
+  const routes: Route[] = [
+    deployRoute(
+      d.deployer,
+      d.uploadLimit,
+      d.sources,
+      d.deployConcurrency ? new DeployGate(d.deployConcurrency, d.log) : undefined,
+    ),
+    ...functionRoutes({ ...d, remove: (name) => d.deployer.remove(name) }),
+    ...versionRoutes(d),
+    logsRoute({ store: d.store, feed: d.logs, now: d.now }),
+    {
+      method: 'GET',
+      path: '/status',
+      scope: 'read',
+      tag: 'server',
+      summary: "The server's version and the isolation functions run in",
+      handler: ({ res }) =>
+        sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
+    },
+    openApiRoute({ routes: d.routes, version: d.version }),
+  ];
   if (d.invocations) {
-    registerInvocationRoutes(router, d.invocations);
-    registerDashboardRoutes(router, {
-      ...d.invocations,
-      store: d.store,
-      versions: d.versions,
-      pool: d.pool,
-      ...(d.instancePeaks ? { instancePeaks: d.instancePeaks } : {}),
-    });
+    routes.push(...invocationRoutes(d.invocations));
+    routes.push(
+      ...dashboardRoutes({
+        ...d.invocations,
+        store: d.store,
+        versions: d.versions,
+        pool: d.pool,
+        ...(d.instancePeaks ? { instancePeaks: d.instancePeaks } : {}),
+      }),
+    );
   }
-  if (d.access) registerAccessRoutes(router, d.access);
-  return router
-    .on(
-      'POST',
-      '/functions',
-      deployRoute(
-        d.deployer,
-        d.uploadLimit,
-        d.sources,
-        d.deployConcurrency ? new DeployGate(d.deployConcurrency, d.log) : undefined,
-      ),
-    )
-    .on('GET', '/status', ({ res }) =>
-      sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
-    )
-    .on('GET', '/functions', fns.list)
-    .on('GET', '/functions/:name', fns.get)
-    .on('DELETE', '/functions/:name', fns.remove)
-    .on('GET', '/functions/:name/versions', versions.list)
-    .on('POST', '/functions/:name/rollback', versions.rollback)
-    .on('GET', '/functions/:name/logs', logsRoute({ store: d.store, feed: d.logs, now: d.now }));
+  if (d.access) routes.push(...accessRoutes(d.access, d.routes));
+  return routes.map((r) => ({ ...r, path: `${API_PREFIX}${r.path}` }));
 }

@@ -1,7 +1,7 @@
-/** api: the control plane (deploy, list, versions, rollback, logs), schema-validated. */
-export { createControlApi, type ControlApiDeps } from './control-api.ts';
+/** api: the control plane (deploy, list, versions, rollback, logs, keys, history, …), each route declared once. */
+export { API_PREFIX, controlRoutes, type ControlApiDeps } from './control-api.ts';
 export { DeployService, type DeployResult, type DeployServiceDeps } from './deploy-service.ts';
 export { SourceDeployer, type SourceDeployResult, type SourceDeployerDeps } from './source-deploy.ts';
-export type { Router } from './router.ts';
+export { openApiDocument } from './openapi.ts';
 export type { FunctionInfo } from './routes/functions.ts';
 export type { AccessRoutesDeps } from './routes/access.ts';

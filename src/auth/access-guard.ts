@@ -1,10 +1,15 @@
 /**
  * The front door: one check in front of every request, before any route runs. It enforces the
- * header and URL size limits, classifies the request (access-rules.ts), and then
- *  - control plane: a valid, unrevoked key (401) with the route's scope (403), within the key's
- *    rate limit (429 + Retry-After); every such request is audited when its response ends;
- *  - invocations: a private function needs a key with the invoke scope; every function's own
- *    rate limit applies; and a kumo key is removed from the request before the function sees it.
+ * header and URL size limits, then applies what the matched route's declaration requires
+ * (`scope`, see http/route.ts):
+ *  - a scope or `any`: a valid, unrevoked key (401) with the scope (403), within the key's rate
+ *    limit (429 + Retry-After); every such request is audited when its response ends;
+ *  - `function`: a private function needs a key with the invoke scope; every function's own
+ *    rate limit applies; and a kumo key is removed from the request before the function sees it;
+ *  - `result`: decided by the result route once it has read the invocation (admitResult);
+ *  - `none`: nothing.
+ * A request no declaration matches runs no handler: it needs a valid key (401 without one, and
+ * audited) before it is told 404 or 405.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -16,9 +21,8 @@ import {
   type RateLimit,
   type Scope,
 } from '../core/index.ts';
-import { sendError } from '../http/index.ts';
+import { sendError, type Lookup } from '../http/index.ts';
 import type { AuditLog } from './audit-log.ts';
-import { classifyRequest, type RequestClass } from './access-rules.ts';
 import { credentialOf, stripKumoKey } from './authorization.ts';
 import type { KeyCheck, KeyRing } from './key-ring.ts';
 import { retryAfterSeconds, type Rate, type RateLimiter } from './rate-limiter.ts';
@@ -45,7 +49,13 @@ export interface AccessGuardOptions {
   now: () => number;
 }
 
-type Guarded = Extract<RequestClass, { kind: 'guarded' }>;
+/** A request that needs a key: what it needs, and what the audit log records of it. */
+interface Guarded {
+  need: Scope | 'any';
+  /** The declared path pattern (`/api/v1/functions/:name`), or the path when nothing matched. */
+  route: string;
+  function: string | null;
+}
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="kumo"' };
 
@@ -59,30 +69,32 @@ export class AccessGuard {
   }
 
   /**
-   * Checks `req` (whose Host names `hostFunction`, if any). Returns true when it may go on to its
-   * route; otherwise it has answered with the error and returns false.
+   * Checks `req` for `pathname`, found in the route table as `found`. Returns true when it may go
+   * on to its route (or to its 404/405); otherwise it has answered with the error and returns false.
    */
-  admit(
-    req: IncomingMessage,
-    res: ServerResponse,
-    pathname: string,
-    hostFunction: string | undefined,
-  ): boolean {
+  admit(req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup): boolean {
     try {
       this.checkSize(req);
-      const cls = classifyRequest(req.method ?? 'GET', pathname, hostFunction);
-      switch (cls.kind) {
-        case 'open':
+      // Undeclared: nothing can run, but only a key holder learns that (and the attempt is audited).
+      if (found.kind !== 'route')
+        return this.admitControl(req, res, pathname, { need: 'any', route: pathname, function: null });
+      const { route, params } = found;
+      switch (route.scope) {
+        case 'none':
           return true;
-        case 'invoke':
-          this.admitInvocation(req, cls.function, true);
+        case 'function':
+          this.admitInvocation(req, params.name ?? '', true);
           return true;
         case 'result':
           // Decided by the result route once it has read the invocation (admitResult): deciding
           // here would read "no row yet" (a sync record still in its write batch) as "public".
           return true;
-        case 'guarded':
-          return this.admitControl(req, res, pathname, cls);
+        default:
+          return this.admitControl(req, res, pathname, {
+            need: route.scope,
+            route: route.path,
+            function: params.name ?? null,
+          });
       }
     } catch (err) {
       req.resume();

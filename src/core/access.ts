@@ -17,6 +17,25 @@ export const SCOPE_DOCS: Record<Scope, string> = {
   read: 'list functions, versions, logs, history, schedules, stats and metrics',
 };
 
+/**
+ * What a route needs (its declaration says, `http/route.ts`): a key with a scope, any valid key
+ * (`any`), nothing (`none`), or what the function decides: `function` — the function the request
+ * names (path or Host) is public (nothing needed) or private (a key with `invoke`); `result` — the
+ * same for the function of the invocation whose result is read, decided by the route once it has
+ * read the invocation.
+ */
+export type Requirement = Scope | 'any' | 'none' | 'function' | 'result';
+
+/** What each requirement that is not a scope means, for `GET /api/v1/scopes` and the OpenAPI document. */
+export const REQUIREMENT_DOCS: Record<Exclude<Requirement, Scope>, string> = {
+  any: 'any valid API key, whatever its scopes',
+  none: 'nothing: public',
+  function:
+    "the function's access setting decides: a public function needs nothing, a private one a key with invoke",
+  result:
+    "as for function, for the invocation's function (decided once the invocation is read; unknown ids are 404)",
+};
+
 /** Whether `text` names a scope. */
 export function isScope(text: string): text is Scope {
   return (SCOPES as readonly string[]).includes(text);

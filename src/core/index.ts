@@ -5,7 +5,7 @@ export * from './name.ts';
 export * from './manifest.ts';
 export { PLUGIN_NAME, LUA_LIMITS, splitCommandLine } from './runtime-fields.ts';
 export * from './schedule.ts';
-export { MAX_SCHEDULES, parseScheduleEntry } from './schedule-field.ts';
+export { MAX_SCHEDULES, parseScheduleEntry, scheduleBody } from './schedule-field.ts';
 export * from './invocation.ts';
 export * from './access.ts';
 export { ACCESS_LEVELS, RATE_LIMITS, type AccessLevel, type RateLimit } from './access-fields.ts';

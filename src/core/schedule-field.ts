@@ -21,6 +21,17 @@ const entrySchema = z.strictObject({
     .default('none'),
 });
 
+/** A schedule as the API takes it (`POST /functions/NAME/schedules`): the mapping form, cron checked. */
+export const scheduleBody = entrySchema.superRefine((entry, ctx) => {
+  const problem = cronProblem(entry.cron, entry.tz);
+  if (problem)
+    ctx.addIssue({
+      code: 'custom',
+      path: [problem.startsWith('time zone') ? 'tz' : 'cron'],
+      message: problem,
+    });
+});
+
 /** Receives one problem: where (below the entry's path) and what. */
 export type ReportIssue = (path: (string | number)[], message: string) => void;
 

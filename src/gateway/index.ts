@@ -4,4 +4,5 @@ export { Invoker, type InvocationSummary, type InvokerOptions } from './invoker.
 export { routeFunction, nameFromHost, type FunctionRoute } from './route.ts';
 export { QueueIntake, type QueueIntakeOptions } from './async-intake.ts';
 export { serveResult } from './result.ts';
-export { compatUrl } from './compat.ts';
+export { compatRoutes, compatUrl } from './compat.ts';
+export { gatewayRoutes, type GatewayRoutesDeps } from './routes.ts';

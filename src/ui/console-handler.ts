@@ -45,12 +45,7 @@ export class ConsoleHandler {
     this.build = options.build;
   }
 
-  /** Whether `pathname` belongs to the console. */
-  static owns(pathname: string): boolean {
-    return pathname === '/ui' || pathname.startsWith('/ui/');
-  }
-
-  /** Answers a request for `pathname` (one that `owns`). */
+  /** Answers a request for `pathname` (`/ui` or below it: the route `GET /ui/**` in server-routes.ts). */
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD')

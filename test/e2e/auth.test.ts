@@ -22,7 +22,7 @@ interface RouteAccess {
   method: string;
   path: string;
   scope: string;
-  explicit: boolean;
+  summary: string;
 }
 
 const SCOPES = ['admin', 'deploy', 'invoke', 'read'] as const;
@@ -143,7 +143,13 @@ describe('control plane: every route refuses a missing, wrong, revoked or under-
     return { status: res.status, text, challenge: res.headers.get('www-authenticate') };
   };
 
-  test('the server lists its routes and every control-plane route has an explicit rule', async () => {
+  test('the server lists its routes, each declared with what it needs and a summary', async () => {
+    const all = (await apiJson<{ routes: RouteAccess[] }>(server, '/scopes')).routes;
+    const needs = new Set([...SCOPES, 'any', 'none', 'function', 'result']);
+    for (const r of all) {
+      assert.ok(needs.has(r.scope), `${r.method} ${r.path} needs ${r.scope}`);
+      assert.ok(r.summary.length > 0, `${r.method} ${r.path} has a summary`);
+    }
     const routes = await guardedRoutes();
     const control = routes.filter((r) => r.path.startsWith('/api/v1/'));
     for (const path of [
@@ -157,12 +163,15 @@ describe('control plane: every route refuses a missing, wrong, revoked or under-
         `${path} is listed`,
       );
     }
-    const defaulted = control.filter((r) => !r.explicit).map((r) => `${r.method} ${r.path}`);
-    assert.deepEqual(
-      defaulted,
-      [],
-      'routes that only the default (admin) protects: give them a rule in src/auth/access-rules.ts',
-    );
+    // A path nobody declared runs nothing: no key → 401, any valid key → 404 (405 for a known path).
+    const nowhere = await fetch(`${server.url}/api/v1/not-a-route`);
+    assert.equal(nowhere.status, 401);
+    const unknown = await api(server, '/not-a-route', {}, { key: keys.read.key });
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'route_not_found');
+    const patch = await api(server, '/functions/target', { method: 'PATCH' }, { key: keys.read.key });
+    assert.equal(patch.status, 405);
+    assert.equal(patch.headers.get('allow'), 'GET, DELETE, HEAD');
   });
 
   test('no key, a malformed key, an unknown key and a revoked key get 401 on every route; nothing changes', async () => {

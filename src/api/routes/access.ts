@@ -1,9 +1,9 @@
 /**
- * The access-control routes of the control API — keys, whoami, scopes, secrets, audit — registered
- * on its router. Who may call them (and every other route) is decided before routing, by the front
- * door (auth/access-guard.ts); these handlers only do the work.
+ * The access-control routes of the control API — keys, whoami, scopes, secrets, audit. Each
+ * declares the scope it needs; the front door (auth/access-guard.ts) applies it before the
+ * handler runs, so these handlers only do the work.
  */
-import type { Router } from '../router.ts';
+import type { Route } from '../../http/index.ts';
 import { auditRoute, type AuditReader } from './audit.ts';
 import { keyRoutes, type KeyRoutesDeps, type RouteAccess } from './keys.ts';
 import { secretRoutes, type SecretRoutesDeps } from './secrets.ts';
@@ -12,31 +12,11 @@ import { secretRoutes, type SecretRoutesDeps } from './secrets.ts';
 export interface AccessRoutesDeps extends KeyRoutesDeps, SecretRoutesDeps {
   audit: AuditReader;
   now: () => number;
-  /** What a control-plane route (method, path below /api/v1) needs, from the access rules. */
-  requirementOf: (method: string, path: string) => { need: string; explicit: boolean };
-  /** The guarded routes outside /api/v1 (health, metrics, compatibility listings, invocations). */
-  topLevel: RouteAccess[];
 }
 
-/** Adds the routes to `router`. */
-export function registerAccessRoutes(router: Router, d: AccessRoutesDeps): Router {
-  const routeAccess = (): RouteAccess[] => [
-    ...router.list().map((r) => {
-      const { need, explicit } = d.requirementOf(r.method, r.path);
-      return { method: r.method, path: `/api/v1${r.path}`, scope: need, explicit };
-    }),
-    ...d.topLevel,
-  ];
-  const keys = keyRoutes(d, routeAccess);
-  const secrets = secretRoutes(d);
-  return router
-    .on('GET', '/whoami', keys.whoami)
-    .on('GET', '/scopes', keys.scopes)
-    .on('GET', '/keys', keys.list)
-    .on('POST', '/keys', keys.create)
-    .on('DELETE', '/keys/:id', keys.revoke)
-    .on('GET', '/functions/:name/secrets', secrets.list)
-    .on('PUT', '/functions/:name/secrets/:secret', secrets.set)
-    .on('DELETE', '/functions/:name/secrets/:secret', secrets.unset)
-    .on('GET', '/audit', auditRoute(d));
+/** The key, whoami, scopes, secret and audit routes; `routes` is every declared route (for GET /scopes). */
+export function accessRoutes(d: AccessRoutesDeps, routes: () => readonly Route[]): Route[] {
+  const routeAccess = (): RouteAccess[] =>
+    routes().map((r) => ({ method: r.method, path: r.path, scope: r.scope, summary: r.summary }));
+  return [...keyRoutes(d, routeAccess), ...secretRoutes(d), auditRoute(d)];
 }

@@ -1,7 +1,6 @@
 /** GET /audit — the audit log, newest first, filtered by time, key or function. */
 import { KumoError, type AuditEntry, type AuditQuery } from '../../core/index.ts';
-import { sendJson } from '../../http/index.ts';
-import type { RouteContext } from '../router.ts';
+import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import { parseSince } from './logs.ts';
 
 /** The audit log as the route reads it. */
@@ -17,8 +16,25 @@ export interface AuditRouteDeps {
 
 const MAX_LIMIT = 10_000;
 
-/** The audit route handler. */
-export function auditRoute(d: AuditRouteDeps) {
+/** GET /audit. */
+export function auditRoute(d: AuditRouteDeps): Route {
+  return {
+    method: 'GET',
+    path: '/audit',
+    scope: 'admin',
+    tag: 'access',
+    summary: 'The audit log of control-plane requests, newest first',
+    query: queryOf({
+      since: 'entries after this: a duration before now (10m, 2h) or epoch ms',
+      limit: 'at most this many entries (default 100, max 10000)',
+      key: "only this key's requests (a key id)",
+      function: 'only requests about this function',
+    }),
+    handler: auditHandler(d),
+  };
+}
+
+function auditHandler(d: AuditRouteDeps) {
   return ({ res, query }: RouteContext) => {
     const limitText = query.get('limit');
     const limit = limitText === null ? 100 : Number(limitText);

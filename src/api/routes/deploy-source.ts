@@ -5,10 +5,25 @@
  * names a function whose manifest does not (the CLI sends an archive's file name).
  */
 import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
 import type { DeployOverrides, ExtraFields } from '../../build/index.ts';
 import { KumoError } from '../../core/index.ts';
+import { decodeJson } from '../../http/index.ts';
 import type { DeployResult, DeployService } from '../deploy-service.ts';
 import type { SourceDeployer, SourceProgress } from '../source-deploy.ts';
+
+/** A JSON deploy body: a git repository to clone at a ref. */
+export const repositoryBody = {
+  schema: z.object({
+    repository: z
+      .string({ error: 'must be a git URL or owner/repo' })
+      .min(1, { error: 'must be a git URL or owner/repo' })
+      .describe('https://…, ssh://…, git@host:owner/repo, or owner/repo on the server’s --git-base'),
+    ref: z.string({ error: 'must be a branch, tag or commit' }).optional().describe('default: HEAD'),
+  }),
+  what: 'deploy',
+  example: '{"repository": "https://…/repo.git", "ref"?: "main"}',
+};
 
 /** Runs the deploy the request asks for. */
 export type DeployRun = (progress: SourceProgress, signal: AbortSignal) => Promise<DeployResult>;
@@ -27,29 +42,10 @@ export function deployRun(
   const options = { overrides, extra: extraFields(query), ...(fallbackName ? { fallbackName } : {}) };
   const type = String(req.headers['content-type'] ?? '').toLowerCase();
   if (type.includes('json')) {
-    const { repository, ref } = repositoryRequest(body);
+    const { repository, ref } = decodeJson(repositoryBody, body);
     return (progress, signal) => sources.deployRepository(repository, ref, options, progress, signal);
   }
   return (progress, signal) => sources.deployArchive(body, options, progress, signal);
-}
-
-function repositoryRequest(body: Buffer): { repository: string; ref: string | undefined } {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new KumoError(
-      'bad_request',
-      'a JSON deploy body must be {"repository": "https://…/repo.git", "ref"?: "main"}',
-    );
-  }
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  if (typeof v.repository !== 'string' || v.repository === '') {
-    throw new KumoError('bad_request', 'a JSON deploy body needs "repository": a git URL or owner/repo');
-  }
-  if (v.ref !== undefined && typeof v.ref !== 'string')
-    throw new KumoError('bad_request', '"ref" must be a branch, tag or commit');
-  return { repository: v.repository, ref: v.ref };
 }
 
 function extraFields(query: URLSearchParams): ExtraFields {

@@ -1,15 +1,45 @@
 /** POST /functions — deploy a bundle, answering with one JSON result or a stream of progress lines. */
 import { KumoError, LIMITS } from '../../core/index.ts';
-import { readBody, sendJson } from '../../http/index.ts';
+import { queryOf, readBody, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { DeployOverrides } from '../../build/index.ts';
 import type { DeployGate } from '../deploy-gate.ts';
 import type { DeployService } from '../deploy-service.ts';
 import type { SourceDeployer } from '../source-deploy.ts';
-import type { RouteContext } from '../router.ts';
-import { deployRun } from './deploy-source.ts';
+import { deployRun, repositoryBody } from './deploy-source.ts';
 
-/** The deploy route handler (tar.gz, zip or a git repository with `sources`). */
+/** POST /functions (tar.gz, zip, or a git repository with `sources`). */
 export function deployRoute(
+  service: DeployService,
+  uploadLimit: number,
+  sources?: SourceDeployer,
+  gate?: DeployGate,
+): Route {
+  return {
+    method: 'POST',
+    path: '/functions',
+    scope: 'deploy',
+    tag: 'functions',
+    summary:
+      'Deploy a bundle (gzipped tar or zip) or a git repository (JSON); progress as NDJSON with Accept: application/x-ndjson',
+    body: { ...repositoryBody, raw: ['application/gzip', 'application/zip'], limit: uploadLimit },
+    query: queryOf({
+      name: 'the function name (overrides kumo.yaml)',
+      handler: 'the handler (overrides kumo.yaml)',
+      memory: 'memory in MB',
+      timeout: 'timeout: 30s, or seconds',
+      cpu: 'CPU share',
+      maxProcesses: 'most processes at once',
+      tmpSize: 'size of /tmp in MB',
+      env: 'KEY=VALUE (repeatable)',
+      luaMemory: 'lua VM memory in KB',
+      luaTimeout: 'lua VM time per call in ms',
+      fallbackName: 'the name when neither the manifest nor `name` gives one',
+    }),
+    handler: deployHandler(service, uploadLimit, sources, gate),
+  };
+}
+
+function deployHandler(
   service: DeployService,
   uploadLimit: number,
   sources?: SourceDeployer,

@@ -3,7 +3,7 @@ import { KumoError, type FunctionRecord, type FunctionSpec } from '../../core/in
 import { sendJson } from '../../http/index.ts';
 import type { InstancePool, PoolStats } from '../../pool/index.ts';
 import type { ActiveVersions, Store } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
+import type { Route, RouteContext } from '../../http/index.ts';
 
 /** One function as the API shows it. */
 export interface FunctionInfo {
@@ -31,8 +31,8 @@ export interface FunctionRoutesDeps {
   sandbox: { name: string; isolated: boolean };
 }
 
-/** The function routes. */
-export function functionRoutes(d: FunctionRoutesDeps) {
+/** The function routes' handlers. */
+function functionHandlers(d: FunctionRoutesDeps) {
   const info = (fn: FunctionRecord): FunctionInfo => {
     const versions = d.store.listVersions(fn.name);
     const active = versions.find((v) => v.version === fn.activeVersion);
@@ -59,6 +59,31 @@ export function functionRoutes(d: FunctionRoutesDeps) {
       sendJson(res, 200, { deleted: name });
     },
   };
+}
+
+/** GET /functions, GET|DELETE /functions/:name. */
+export function functionRoutes(d: FunctionRoutesDeps): Route[] {
+  const h = functionHandlers(d);
+  const tag = 'functions';
+  return [
+    {
+      method: 'GET',
+      path: '/functions',
+      scope: 'read',
+      tag,
+      summary: 'List the deployed functions',
+      handler: h.list,
+    },
+    { method: 'GET', path: '/functions/:name', scope: 'read', tag, summary: 'One function', handler: h.get },
+    {
+      method: 'DELETE',
+      path: '/functions/:name',
+      scope: 'deploy',
+      tag,
+      summary: 'Delete a function with its versions, logs, schedules and data',
+      handler: h.remove,
+    },
+  ];
 }
 
 /** The function `name`, or function_not_found. */

@@ -9,9 +9,8 @@ import {
   type InvocationStatus,
   type Trigger,
 } from '../../core/index.ts';
-import { sendJson } from '../../http/index.ts';
+import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InvocationStore } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
 
 /** What the history routes need. */
 export interface HistoryRoutesDeps {
@@ -26,8 +25,38 @@ export interface HistoryRoutesDeps {
 const MAX_LIMIT = 1000;
 const MAX_LOG_LINES = 1000;
 
-/** The history routes. */
-export function historyRoutes(d: HistoryRoutesDeps) {
+/** GET /history and GET /invocations/:id. */
+export function historyRoutes(d: HistoryRoutesDeps): Route[] {
+  const h = historyHandlers(d);
+  return [
+    {
+      method: 'GET',
+      path: '/history',
+      scope: 'read',
+      tag: 'invocations',
+      summary: 'Invocations, newest first',
+      query: queryOf({
+        function: 'only this function',
+        status: `only invocations in this status (${INVOCATION_STATUSES.join(', ')})`,
+        trigger: `only this trigger (${TRIGGERS.join(', ')})`,
+        since: 'created after this: a duration before now (10m, 2h) or epoch ms',
+        before: 'created before this epoch ms (paging)',
+        limit: 'at most this many (default 50, max 1000)',
+      }),
+      handler: h.list,
+    },
+    {
+      method: 'GET',
+      path: '/invocations/:id',
+      scope: 'read',
+      tag: 'invocations',
+      summary: 'One invocation in full: request, response, attempts, logs, callback deliveries',
+      handler: h.get,
+    },
+  ];
+}
+
+function historyHandlers(d: HistoryRoutesDeps) {
   return {
     list: ({ res, query }: RouteContext) => {
       d.flushHistory();

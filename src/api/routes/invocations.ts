@@ -1,7 +1,7 @@
-/** The async, history, stats and schedule routes of the control API, registered on its router. */
+/** The async, history, stats and schedule routes of the control API. */
 import type { Scheduler } from '../../scheduler/index.ts';
 import type { InvocationStore } from '../../store/index.ts';
-import type { Router } from '../router.ts';
+import type { Route } from '../../http/index.ts';
 import { historyRoutes } from './history.ts';
 import { redriveRoute } from './redrive.ts';
 import { scheduleRoutes } from './schedules.ts';
@@ -19,18 +19,7 @@ export interface InvocationRoutesDeps {
   now: () => number;
 }
 
-/** Adds the routes to `router`. */
-export function registerInvocationRoutes(router: Router, d: InvocationRoutesDeps): Router {
-  const history = historyRoutes(d);
-  const schedules = scheduleRoutes(d.scheduler);
-  return router
-    .on('GET', '/history', history.list)
-    .on('GET', '/invocations/:id', history.get)
-    .on('POST', '/invocations/:id/redrive', redriveRoute(d))
-    .on('GET', '/stats', statsRoute(d))
-    .on('GET', '/schedules', schedules.listAll)
-    .on('GET', '/functions/:name/schedules', schedules.list)
-    .on('POST', '/functions/:name/schedules', schedules.add)
-    .on('DELETE', '/functions/:name/schedules', schedules.removeAll)
-    .on('DELETE', '/functions/:name/schedules/:id', schedules.remove);
+/** The history, redrive, stats and schedule routes. */
+export function invocationRoutes(d: InvocationRoutesDeps): Route[] {
+  return [...historyRoutes(d), redriveRoute(d), statsRoute(d), ...scheduleRoutes(d.scheduler)];
 }

@@ -5,9 +5,16 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { KumoError, SCOPE_DOCS, SCOPES, type ApiKeyInfo, type Scope } from '../../core/index.ts';
-import { readBody, sendJson } from '../../http/index.ts';
-import type { RouteContext } from '../router.ts';
+import {
+  KumoError,
+  REQUIREMENT_DOCS,
+  SCOPE_DOCS,
+  SCOPES,
+  type ApiKeyInfo,
+  type Requirement,
+  type Scope,
+} from '../../core/index.ts';
+import { jsonBody, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 
 /** The key operations the routes need (auth/key-ring.ts provides them). */
 export interface KeyAdmin {
@@ -20,10 +27,9 @@ export interface KeyAdmin {
 export interface RouteAccess {
   method: string;
   path: string;
-  /** A scope, `any` (any valid key) or `none`. */
-  scope: string;
-  /** False when no rule names the route and the default (admin) applies. */
-  explicit: boolean;
+  /** A scope, `any` (any valid key), `none`, or what the function decides (`function`, `result`). */
+  scope: Requirement;
+  summary: string;
 }
 
 /** What the key routes need. */
@@ -40,11 +46,51 @@ const createBody = z.strictObject({
     .min(1, { error: `give at least one scope (${SCOPES.join(', ')})` }),
 });
 
-/** The key routes. */
-export function keyRoutes(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]) {
+/** GET /whoami, GET /scopes, GET|POST /keys, DELETE /keys/:id. */
+export function keyRoutes(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]): Route[] {
+  const h = keyHandlers(d, routeAccess);
+  const tag = 'access';
+  return [
+    { method: 'GET', path: '/whoami', scope: 'any', tag, summary: 'The calling key', handler: h.whoami },
+    {
+      method: 'GET',
+      path: '/scopes',
+      scope: 'any',
+      tag,
+      summary: 'What each scope allows and what every route needs',
+      handler: h.scopes,
+    },
+    {
+      method: 'GET',
+      path: '/keys',
+      scope: 'admin',
+      tag,
+      summary: 'Every API key (never a key or its hash)',
+      handler: h.list,
+    },
+    {
+      method: 'POST',
+      path: '/keys',
+      scope: 'admin',
+      tag,
+      summary: 'Create a key; the answer is the only time the key is sent',
+      ...jsonBody(
+        {
+          schema: createBody,
+          limit: 16 * 1024,
+          what: 'key',
+          example: '{"name": "ci", "scopes": ["deploy"]}',
+        },
+        h.create,
+      ),
+    },
+    { method: 'DELETE', path: '/keys/:id', scope: 'admin', tag, summary: 'Revoke a key', handler: h.revoke },
+  ];
+}
+
+function keyHandlers(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]) {
   return {
-    create: async ({ req, res }: RouteContext) => {
-      const body = parseCreate(await readBody(req, 16 * 1024));
+    create: ({ req, res }: RouteContext, body: z.output<typeof createBody>) => {
       const created = d.keys.create(
         body.name ?? body.scopes.join('-'),
         body.scopes,
@@ -61,20 +107,7 @@ export function keyRoutes(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]) {
       if (!caller) throw new KumoError('unauthorized', 'this request was not made with an API key');
       sendJson(res, 200, caller);
     },
-    scopes: ({ res }: RouteContext) => sendJson(res, 200, { scopes: SCOPE_DOCS, routes: routeAccess() }),
+    scopes: ({ res }: RouteContext) =>
+      sendJson(res, 200, { scopes: SCOPE_DOCS, requirements: REQUIREMENT_DOCS, routes: routeAccess() }),
   };
-}
-
-function parseCreate(raw: Buffer): z.infer<typeof createBody> {
-  let data: unknown;
-  try {
-    data = JSON.parse(raw.toString('utf8') || '{}');
-  } catch {
-    throw new KumoError('bad_request', 'the body must be JSON like {"name": "ci", "scopes": ["deploy"]}');
-  }
-  const parsed = createBody.safeParse(data);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.length ? `"${issue.path.join('.')}" ` : '';
-  throw new KumoError('bad_request', `key: ${field}${issue?.message ?? 'is invalid'}`);
 }

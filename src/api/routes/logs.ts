@@ -1,8 +1,7 @@
 /** GET /functions/:name/logs — stored lines, or (follow=1) stored lines then live ones as NDJSON. */
 import { KumoError, parseDuration, type LogLine } from '../../core/index.ts';
-import { sendJson } from '../../http/index.ts';
+import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { Store } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
 import { mustGet } from './functions.ts';
 
 /** Live log lines, as the telemetry part provides them. */
@@ -20,8 +19,26 @@ export interface LogRoutesDeps {
 
 const MAX_LIMIT = 10_000;
 
-/** The logs route handler. */
-export function logsRoute(d: LogRoutesDeps) {
+/** GET /functions/:name/logs. */
+export function logsRoute(d: LogRoutesDeps): Route {
+  return {
+    method: 'GET',
+    path: '/functions/:name/logs',
+    scope: 'read',
+    tag: 'functions',
+    summary: "A function's log lines, oldest first; with follow=1 an NDJSON stream of new lines",
+    query: queryOf({
+      since: 'lines after this: a duration before now (10m, 2h) or epoch ms',
+      until: 'lines before this (the same forms)',
+      q: 'only lines containing this text (ASCII case ignored)',
+      limit: 'at most this many lines, the newest of the window (default 200, max 10000)',
+      follow: '1: keep the response open and stream new lines as NDJSON',
+    }),
+    handler: logsHandler(d),
+  };
+}
+
+function logsHandler(d: LogRoutesDeps) {
   return ({ req, res, params, query }: RouteContext) => {
     const fn = mustGet(d.store, params.name ?? '');
     const since = parseSince(query.get('since'), d.now());

@@ -4,10 +4,9 @@
  * per-bucket count for a sparkline. The console's functions view and `kumo list`-style tools
  * read it instead of one request per function.
  */
-import { sendJson } from '../../http/index.ts';
+import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InstancePool } from '../../pool/index.ts';
 import type { ActiveVersions, InvocationStore, StatsBucketRow, Store } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
 import { bucketWindow } from './stats-buckets.ts';
 import { percentile } from './stats.ts';
 
@@ -21,8 +20,23 @@ export interface OverviewDeps {
   now: () => number;
 }
 
-/** The overview route handler. */
-export function overviewRoute(d: OverviewDeps) {
+/** GET /overview. */
+export function overviewRoute(d: OverviewDeps): Route {
+  return {
+    method: 'GET',
+    path: '/overview',
+    scope: 'read',
+    tag: 'dashboard',
+    summary: "Every function's figures and sparkline over a window, in one call",
+    query: queryOf({
+      since: 'the window start: a duration before now (default 24h) or epoch ms',
+      step: 'the sparkline bucket (1m, 1h, …; default about 48 buckets)',
+    }),
+    handler: overviewHandler(d),
+  };
+}
+
+function overviewHandler(d: OverviewDeps) {
   return ({ res, query }: RouteContext) => {
     d.flushHistory();
     const w = bucketWindow(query.get('since'), query.get('step'), d.now());

@@ -1,8 +1,7 @@
 /** POST /invocations/:id/redrive — queues a failed or dead async/cron invocation again (same id). */
 import { KumoError } from '../../core/index.ts';
-import { sendJson } from '../../http/index.ts';
+import { sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InvocationStore } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
 import { mustGetInvocation, summaryView } from './history.ts';
 
 /** What redrive needs. */
@@ -14,8 +13,19 @@ export interface RedriveDeps {
   now: () => number;
 }
 
-/** The redrive route handler. */
-export function redriveRoute(d: RedriveDeps) {
+/** POST /invocations/:id/redrive. */
+export function redriveRoute(d: RedriveDeps): Route {
+  return {
+    method: 'POST',
+    path: '/invocations/:id/redrive',
+    scope: 'deploy',
+    tag: 'invocations',
+    summary: 'Queue a failed or dead async or cron invocation again, under the same id',
+    handler: redriveHandler(d),
+  };
+}
+
+function redriveHandler(d: RedriveDeps) {
   return ({ res, params }: RouteContext) => {
     const current = mustGetInvocation(d.invocations, params.id ?? '');
     if (current.trigger === 'http') {

@@ -1,20 +1,67 @@
 /** Schedules: GET /schedules, GET|POST|DELETE /functions/:name/schedules, DELETE /functions/:name/schedules/:id. */
-import { KumoError, parseScheduleEntry, type ScheduleSpec } from '../../core/index.ts';
-import { readBody, sendJson } from '../../http/index.ts';
+import { scheduleBody, type ScheduleSpec } from '../../core/index.ts';
+import { jsonBody, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { Scheduler, ScheduleView } from '../../scheduler/index.ts';
-import type { RouteContext } from '../router.ts';
 
 /** Largest schedule request body. */
 const BODY_LIMIT = 64 * 1024;
 
-/** The schedule routes. */
-export function scheduleRoutes(scheduler: Scheduler) {
+/** GET /schedules, GET|POST|DELETE /functions/:name/schedules, DELETE /functions/:name/schedules/:id. */
+export function scheduleRoutes(scheduler: Scheduler): Route[] {
+  const h = scheduleHandlers(scheduler);
+  const tag = 'schedules';
+  return [
+    { method: 'GET', path: '/schedules', scope: 'read', tag, summary: 'Every schedule', handler: h.listAll },
+    {
+      method: 'GET',
+      path: '/functions/:name/schedules',
+      scope: 'read',
+      tag,
+      summary: "A function's schedules",
+      handler: h.list,
+    },
+    {
+      method: 'POST',
+      path: '/functions/:name/schedules',
+      scope: 'deploy',
+      tag,
+      summary: 'Add a schedule to a function',
+      ...jsonBody(
+        {
+          schema: scheduleBody,
+          limit: BODY_LIMIT,
+          what: 'schedule',
+          invalid: 'invalid_schedule',
+          example: '{"cron": "0 * * * *"}',
+        },
+        h.add,
+      ),
+    },
+    {
+      method: 'DELETE',
+      path: '/functions/:name/schedules',
+      scope: 'deploy',
+      tag,
+      summary: "Remove every schedule of a function added through the API (kumo.yaml's stay)",
+      handler: h.removeAll,
+    },
+    {
+      method: 'DELETE',
+      path: '/functions/:name/schedules/:id',
+      scope: 'deploy',
+      tag,
+      summary: 'Remove one schedule added through the API',
+      handler: h.remove,
+    },
+  ];
+}
+
+function scheduleHandlers(scheduler: Scheduler) {
   return {
     listAll: ({ res }: RouteContext) => sendJson(res, 200, { schedules: scheduler.list().map(view) }),
     list: ({ res, params }: RouteContext) =>
       sendJson(res, 200, { schedules: scheduler.list(params.name ?? '').map(view) }),
-    add: async ({ req, res, params }: RouteContext) => {
-      const spec = parseSchedule(await readBody(req, BODY_LIMIT, 'schedule'));
+    add: ({ res, params }: RouteContext, spec: ScheduleSpec) => {
       sendJson(res, 201, view(scheduler.add(params.name ?? '', spec)));
     },
     removeAll: ({ res, params }: RouteContext) =>
@@ -22,26 +69,6 @@ export function scheduleRoutes(scheduler: Scheduler) {
     remove: ({ res, params }: RouteContext) =>
       sendJson(res, 200, { removed: scheduler.remove(params.name ?? '', params.id ?? '') }),
   };
-}
-
-/** A schedule body `{cron, tz?, data?, overlap?, catchup?}`; invalid_schedule names the field. */
-function parseSchedule(raw: Buffer): ScheduleSpec {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new KumoError('bad_request', 'the schedule must be a JSON object like {"cron": "0 * * * *"}');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new KumoError('invalid_schedule', 'the schedule must be a JSON object like {"cron": "0 * * * *"}');
-  }
-  const problems: string[] = [];
-  const spec = parseScheduleEntry(value, [], (path, message) =>
-    problems.push(`"${path.length ? path.join('.') : 'schedule'}" ${message}`),
-  );
-  if (!spec)
-    throw new KumoError('invalid_schedule', `schedule: ${problems.join('; ')}`, { issues: problems });
-  return spec;
 }
 
 function view(s: ScheduleView) {

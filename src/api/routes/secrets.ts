@@ -4,8 +4,7 @@
  * value: after it is set, a secret leaves the server only as an instance's environment.
  */
 import { SECRET_MAX_BYTES } from '../../core/index.ts';
-import { readBody, sendJson } from '../../http/index.ts';
-import type { RouteContext } from '../router.ts';
+import { readBody, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 
 /** A secret as listed. */
 export interface SecretListing {
@@ -28,8 +27,44 @@ export interface SecretRoutesDeps {
   restart: (fn: string) => void;
 }
 
-/** The secret routes. */
-export function secretRoutes(d: SecretRoutesDeps) {
+/** PUT|DELETE /functions/:name/secrets/:secret and GET /functions/:name/secrets. */
+export function secretRoutes(d: SecretRoutesDeps): Route[] {
+  const h = secretHandlers(d);
+  const tag = 'secrets';
+  return [
+    {
+      method: 'GET',
+      path: '/functions/:name/secrets',
+      scope: 'deploy',
+      tag,
+      summary: "The names of a function's secrets (never a value)",
+      handler: h.list,
+    },
+    {
+      method: 'PUT',
+      path: '/functions/:name/secrets/:secret',
+      scope: 'deploy',
+      tag,
+      summary: 'Set a secret (the body is the value); the function gets it as an environment variable',
+      body: {
+        raw: ['application/octet-stream', 'text/plain'],
+        limit: SECRET_MAX_BYTES,
+        what: 'secret value',
+      },
+      handler: h.set,
+    },
+    {
+      method: 'DELETE',
+      path: '/functions/:name/secrets/:secret',
+      scope: 'deploy',
+      tag,
+      summary: 'Remove a secret',
+      handler: h.unset,
+    },
+  ];
+}
+
+function secretHandlers(d: SecretRoutesDeps) {
   return {
     set: async ({ req, res, params }: RouteContext) => {
       const fn = params.name ?? '';

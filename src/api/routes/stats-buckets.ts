@@ -3,9 +3,8 @@
  * errors, p50/p95 latency, cold starts, peak instances), for charts over a chosen window.
  */
 import { KumoError, parseDuration } from '../../core/index.ts';
-import { sendJson } from '../../http/index.ts';
+import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InvocationStore, StatsBucketRow, Store } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
 import { mustGet } from './functions.ts';
 import { parseSince } from './logs.ts';
 import { percentile } from './stats.ts';
@@ -105,8 +104,23 @@ export function bucketize(
   return buckets;
 }
 
-/** The bucket route handler. */
-export function statsBucketsRoute(d: BucketRoutesDeps) {
+/** GET /functions/:name/stats/buckets. */
+export function statsBucketsRoute(d: BucketRoutesDeps): Route {
+  return {
+    method: 'GET',
+    path: '/functions/:name/stats/buckets',
+    scope: 'read',
+    tag: 'dashboard',
+    summary: "A function's invocations in time buckets (count, errors, p50/p95, cold starts, instances)",
+    query: queryOf({
+      since: 'the window start: a duration before now (default 24h) or epoch ms',
+      step: 'the bucket length, at least 1s (default about 48 buckets); at most 1000 buckets',
+    }),
+    handler: statsBucketsHandler(d),
+  };
+}
+
+function statsBucketsHandler(d: BucketRoutesDeps) {
   return ({ res, params, query }: RouteContext) => {
     const fn = mustGet(d.store, params.name ?? '').name;
     d.flushHistory();

@@ -1,7 +1,6 @@
 /** GET /stats — count, error rate, latency percentiles and cold-start share per function, from the history. */
-import { sendJson } from '../../http/index.ts';
+import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InvocationStore, StatsSample } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
 import { parseSince } from './logs.ts';
 
 /** What the stats route needs. */
@@ -28,8 +27,23 @@ export interface FunctionStats {
   coldShare: number;
 }
 
-/** The stats route handler. */
-export function statsRoute(d: StatsDeps) {
+/** GET /stats. */
+export function statsRoute(d: StatsDeps): Route {
+  return {
+    method: 'GET',
+    path: '/stats',
+    scope: 'read',
+    tag: 'invocations',
+    summary: 'Count, error rate, latency percentiles and cold starts per function',
+    query: queryOf({
+      function: 'only this function',
+      since: 'the window start: a duration before now (default 24h) or epoch ms',
+    }),
+    handler: statsHandler(d),
+  };
+}
+
+function statsHandler(d: StatsDeps) {
   return ({ res, query }: RouteContext) => {
     d.flushHistory();
     const now = d.now();

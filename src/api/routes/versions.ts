@@ -1,9 +1,9 @@
 /** GET /functions/:name/versions and POST /functions/:name/rollback. */
 import { KumoError } from '../../core/index.ts';
-import { readBody, sendJson } from '../../http/index.ts';
+import { z } from 'zod';
+import { jsonBody, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InstancePool } from '../../pool/index.ts';
 import type { ActiveVersions, Store, VersionSource } from '../../store/index.ts';
-import type { RouteContext } from '../router.ts';
 import { mustGet } from './functions.ts';
 
 /** What the version routes need. */
@@ -16,8 +16,38 @@ export interface VersionRoutesDeps {
   sourceOf?: (name: string, version: number) => VersionSource | undefined;
 }
 
-/** The version routes. */
-export function versionRoutes(d: VersionRoutesDeps) {
+const rollbackBody = z.object({
+  to: z.int({ error: 'must be a version number' }).min(1, { error: 'must be a version number' }).nullish(),
+});
+
+/** GET /functions/:name/versions and POST /functions/:name/rollback. */
+export function versionRoutes(d: VersionRoutesDeps): Route[] {
+  const h = versionHandlers(d);
+  return [
+    {
+      method: 'GET',
+      path: '/functions/:name/versions',
+      scope: 'read',
+      tag: 'functions',
+      summary: "A function's versions, oldest first",
+      handler: h.list,
+    },
+    {
+      method: 'POST',
+      path: '/functions/:name/rollback',
+      scope: 'deploy',
+      tag: 'functions',
+      summary: 'Make an earlier version active (the one before the active one unless `to` says)',
+      ...jsonBody(
+        { schema: rollbackBody, limit: 64 * 1024, what: 'rollback', example: '{"to": 1}' },
+        (ctx, body) => h.rollback(ctx, body.to ?? undefined),
+      ),
+    },
+  ];
+}
+
+/** The version routes' handlers. */
+function versionHandlers(d: VersionRoutesDeps) {
   return {
     list: ({ res, params }: RouteContext) => {
       const fn = mustGet(d.store, params.name ?? '');
@@ -35,9 +65,8 @@ export function versionRoutes(d: VersionRoutesDeps) {
         })),
       });
     },
-    rollback: async ({ req, res, params }: RouteContext) => {
+    rollback: ({ res, params }: RouteContext, to: number | undefined) => {
       const fn = mustGet(d.store, params.name ?? '');
-      const to = parseTo(await readBody(req, 64 * 1024));
       const all = d.store.listVersions(fn.name);
       let target: number;
       if (to === undefined) {
@@ -67,25 +96,6 @@ export function versionRoutes(d: VersionRoutesDeps) {
       sendJson(res, 200, { function: fn.name, from: fn.activeVersion, to: target });
     },
   };
-}
-
-/** `{ "to": N }` or an empty body. */
-function parseTo(body: Buffer): number | undefined {
-  if (!body.length) return undefined;
-  let data: unknown;
-  try {
-    data = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new KumoError('bad_request', 'rollback body must be JSON like {"to": 1}');
-  }
-  if (typeof data !== 'object' || data === null)
-    throw new KumoError('bad_request', 'rollback body must be JSON like {"to": 1}');
-  const to = (data as { to?: unknown }).to;
-  if (to === undefined || to === null) return undefined;
-  if (typeof to !== 'number' || !Number.isInteger(to) || to < 1) {
-    throw new KumoError('bad_request', `"to" must be a version number (got ${JSON.stringify(to)})`);
-  }
-  return to;
 }
 
 /** `source: { kind, repository?, ref?, commit? }` of a version, when recorded. */
