@@ -1,10 +1,9 @@
 /**
- * Part of the composition root: builds the invocation store, history, metrics, durable queue,
+ * Part of the composition root: builds the history, metrics, durable queue,
  * callbacks and scheduler, and gives server.ts the few hooks it wires (gateway intake and
  * invocation summaries, control API routes, top-level routes, start and stop).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { DatabaseSync } from 'node:sqlite';
 import type { AsyncConfig } from './async-config.ts';
 import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
 import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
@@ -19,13 +18,13 @@ import {
   type Invoker,
 } from './queue/index.ts';
 import { Scheduler } from './scheduler/index.ts';
-import { SqliteInvocationStore, type ActiveVersions } from './store/index.ts';
+import type { ActiveVersions, InvocationStore, QueueStore, ScheduleStore } from './store/index.ts';
 import { HistoryRecorder, Metrics } from './telemetry/index.ts';
 
 /** What the async parts need from the server. */
 export interface AsyncPartsDeps {
   config: AsyncConfig;
-  db: DatabaseSync;
+  stores: { invocations: InvocationStore; queue: QueueStore; schedules: ScheduleStore };
   versions: ActiveVersions;
   pool: InstancePool;
   log: ServerLog;
@@ -38,7 +37,7 @@ export interface AsyncPartsDeps {
   /** Runs a queued invocation (the gateway's buffered path). */
   invoke: Invoker;
   /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
-  admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => boolean;
+  admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => Promise<boolean>;
   /** Serves a request the async way (the gateway with forceAsync). */
   invokeAsync: (
     req: IncomingMessage,
@@ -54,9 +53,9 @@ export type AsyncParts = ReturnType<typeof createAsyncParts>;
 export function createAsyncParts(d: AsyncPartsDeps) {
   const { config, log } = d;
   const throttle = new LogThrottle(log);
-  const store = new SqliteInvocationStore(d.db);
+  const { invocations, queue: queueStore, schedules } = d.stores;
   const metrics = new Metrics();
-  const history = new HistoryRecorder(store, {
+  const history = new HistoryRecorder(invocations, {
     maxPerFunction: config.historyMax,
     maxAgeMs: config.historyAgeMs,
     maxBodyBytes: config.historyMaxBytes,
@@ -64,7 +63,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   });
   const policy = new CallbackPolicy(config.callbackAllow);
   const callbacks = new CallbackDispatcher({
-    store,
+    invocations,
+    queue: queueStore,
     policy,
     log,
     maxAttempts: config.callbackAttempts,
@@ -86,7 +86,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     };
   };
   const queue = new AsyncQueue({
-    store,
+    store: queueStore,
     invoke: d.invoke,
     settings,
     log,
@@ -109,7 +109,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       ),
   });
   const scheduler = new Scheduler({
-    store,
+    store: schedules,
+    queue: queueStore,
     enqueue: (input) => queue.enqueue(input),
     manifestSchedules: (fn) => {
       const spec = d.versions.get(fn)?.spec;
@@ -118,7 +119,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     log,
     onTick: (fn, result) => metrics.observeTick(fn, result),
   });
-  const unfollow = d.versions.onChange((fn) => scheduler.functionChanged(fn));
+  const unfollow = d.versions.onChange((fn) => void scheduler.functionChanged(fn));
   const intake = new QueueIntake({
     versions: d.versions,
     queue,
@@ -129,7 +130,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   });
 
   const apiDeps: InvocationRoutesDeps = {
-    invocations: store,
+    invocations,
+    queue: queueStore,
     scheduler,
     flushHistory: () => history.flush(),
     wakeQueue: () => queue.wake(),
@@ -177,26 +179,22 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   ): Promise<void> | undefined => {
     if (pathname === '/metrics' && req.method === 'GET') {
       req.resume();
-      const body = metrics.render({
-        instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
-        queue: store.queueDepth(),
-        oldestReadyAgeMs: ageOf(store.oldestReady(Date.now())),
-      });
-      res.writeHead(200, {
-        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
-      return Promise.resolve();
+      return serveMetrics(res);
     }
     if (pathname.startsWith('/invocations/') && req.method === 'GET') {
       req.resume();
-      history.flush();
       const expected = new URLSearchParams(url.slice(pathname.length + 1)).get('function') ?? undefined;
-      serveResult(res, store, decodeURIComponent(pathname.slice('/invocations/'.length)), expected, (fn) =>
-        d.admitResult(req, res, fn),
-      );
-      return Promise.resolve();
+      return history
+        .flush()
+        .then(() =>
+          serveResult(
+            res,
+            invocations,
+            decodeURIComponent(pathname.slice('/invocations/'.length)),
+            expected,
+            (fn) => d.admitResult(req, res, fn),
+          ),
+        );
     }
     if (pathname.startsWith('/async/fn/')) {
       const fnRoute = routeFunction(undefined, url.slice('/async'.length), d.baseDomain);
@@ -206,6 +204,19 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     return undefined;
   };
 
+  const serveMetrics = async (res: ServerResponse): Promise<void> => {
+    const body = metrics.render({
+      instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
+      queue: await queueStore.queueDepth(),
+      oldestReadyAgeMs: ageOf(await queueStore.oldestReady(Date.now())),
+    });
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+
   return {
     intake,
     apiDeps,
@@ -213,10 +224,10 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     route,
     historyBodyLimit: config.telemetry ? config.historyBodyLimit : 0,
     /** Recovers interrupted runs, then starts the worker, the callbacks and the schedules. */
-    start(): void {
-      queue.start();
+    async start(): Promise<void> {
+      await queue.start();
       callbacks.start();
-      scheduler.start(d.functions());
+      await scheduler.start(d.functions());
     },
     /** Stops taking work and waits (bounded) for runs and deliveries in flight. */
     async stop(graceMs: number): Promise<void> {
@@ -224,9 +235,9 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       unfollow();
       await Promise.all([queue.stop(graceMs), callbacks.stop(Math.min(graceMs, 2000))]);
     },
-    /** Writes what is buffered; call before the database closes. */
-    close(): void {
-      history.close();
+    /** Writes what is buffered; call before the stores close. */
+    close(): Promise<void> {
+      return history.close();
     },
   };
 }

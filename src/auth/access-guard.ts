@@ -19,6 +19,7 @@ import {
 import { sendError } from '../http/index.ts';
 import type { AuditLog } from './audit-log.ts';
 import { classifyRequest, type RequestClass } from './access-rules.ts';
+import { keyIdOf } from './api-key.ts';
 import { credentialOf, stripKumoKey } from './authorization.ts';
 import type { KeyCheck, KeyRing } from './key-ring.ts';
 import { retryAfterSeconds, type Rate, type RateLimiter } from './rate-limiter.ts';
@@ -59,15 +60,15 @@ export class AccessGuard {
   }
 
   /**
-   * Checks `req` (whose Host names `hostFunction`, if any). Returns true when it may go on to its
-   * route; otherwise it has answered with the error and returns false.
+   * Checks `req` (whose Host names `hostFunction`, if any). Resolves true when it may go on to its
+   * route; otherwise it has answered with the error and resolves false.
    */
-  admit(
+  async admit(
     req: IncomingMessage,
     res: ServerResponse,
     pathname: string,
     hostFunction: string | undefined,
-  ): boolean {
+  ): Promise<boolean> {
     try {
       this.checkSize(req);
       const cls = classifyRequest(req.method ?? 'GET', pathname, hostFunction);
@@ -75,14 +76,14 @@ export class AccessGuard {
         case 'open':
           return true;
         case 'invoke':
-          this.admitInvocation(req, cls.function, true);
+          await this.admitInvocation(req, cls.function, true);
           return true;
         case 'result':
           // Decided by the result route once it has read the invocation (admitResult): deciding
           // here would read "no row yet" (a sync record still in its write batch) as "public".
           return true;
         case 'guarded':
-          return this.admitControl(req, res, pathname, cls);
+          return await this.admitControl(req, res, pathname, cls);
       }
     } catch (err) {
       req.resume();
@@ -96,9 +97,9 @@ export class AccessGuard {
    * needs an invoke key). Called by the result route with the invocation in hand; when it may
    * not, the refusal has been sent and this returns false.
    */
-  admitResult(req: IncomingMessage, res: ServerResponse, fn: string): boolean {
+  async admitResult(req: IncomingMessage, res: ServerResponse, fn: string): Promise<boolean> {
     try {
-      this.admitInvocation(req, fn, false);
+      await this.admitInvocation(req, fn, false);
       return true;
     } catch (err) {
       sendError(res, err, err instanceof KumoError ? headersFor(err) : {});
@@ -130,10 +131,10 @@ export class AccessGuard {
     }
   }
 
-  private admitInvocation(req: IncomingMessage, fn: string, rateLimited: boolean): void {
+  private async admitInvocation(req: IncomingMessage, fn: string, rateLimited: boolean): Promise<void> {
     const settings = this.o.functionAccess(fn);
     if (settings?.access === 'private') {
-      const check = this.o.keys.check(presentedKey(req));
+      const check = await this.o.keys.check(presentedKey(req));
       if (!check.ok)
         throw refusal(check, `function '${fn}' is private: it needs an API key with the invoke scope`);
       if (!grants(check.key.scopes, 'invoke')) {
@@ -155,16 +156,24 @@ export class AccessGuard {
     }
   }
 
-  private admitControl(req: IncomingMessage, res: ServerResponse, pathname: string, cls: Guarded): boolean {
+  private async admitControl(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    cls: Guarded,
+  ): Promise<boolean> {
     const startedAt = this.o.now();
-    const check = this.o.keys.check(presentedKey(req));
+    const seen: { check?: KeyCheck } = {};
     let outcome: AuditOutcome | undefined;
+    // Listening before the key is read: a client gone meanwhile is audited too.
     res.once('close', () => {
       const status = res.statusCode;
-      this.o.audit.record({
+      const c = seen.check;
+      // A failed write rejects unhandled, as the synchronous write it replaced threw from this listener.
+      void this.o.audit.record({
         time: startedAt,
-        keyId: check.ok ? check.key.id : check.keyId,
-        keyName: check.ok ? check.key.name : null,
+        keyId: c?.ok ? c.key.id : (c?.keyId ?? keyIdOf(presentedKey(req) ?? '') ?? null),
+        keyName: c?.ok ? c.key.name : null,
         method: req.method ?? 'GET',
         path: pathname,
         route: cls.route,
@@ -176,6 +185,8 @@ export class AccessGuard {
         durationMs: this.o.now() - startedAt,
       });
     });
+    const check = await this.o.keys.check(presentedKey(req));
+    seen.check = check;
     const refuse = (err: KumoError, as: AuditOutcome) => {
       outcome = as;
       req.resume();

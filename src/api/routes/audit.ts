@@ -6,7 +6,7 @@ import { parseSince } from './logs.ts';
 
 /** The audit log as the route reads it. */
 export interface AuditReader {
-  query(query: AuditQuery): AuditEntry[];
+  query(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
 /** What the audit route needs. */
@@ -19,7 +19,7 @@ const MAX_LIMIT = 10_000;
 
 /** The audit route handler. */
 export function auditRoute(d: AuditRouteDeps) {
-  return ({ res, query }: RouteContext) => {
+  return async ({ res, query }: RouteContext) => {
     const limitText = query.get('limit');
     const limit = limitText === null ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -35,6 +35,6 @@ export function auditRoute(d: AuditRouteDeps) {
     if (key) q.keyId = key;
     const fn = query.get('function');
     if (fn) q.function = fn;
-    sendJson(res, 200, { entries: d.audit.query(q) });
+    sendJson(res, 200, { entries: await d.audit.query(q) });
   };
 }

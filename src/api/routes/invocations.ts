@@ -1,6 +1,6 @@
 /** The async, history, stats and schedule routes of the control API, registered on its router. */
 import type { Scheduler } from '../../scheduler/index.ts';
-import type { InvocationStore } from '../../store/index.ts';
+import type { InvocationStore, QueueStore } from '../../store/index.ts';
 import type { Router } from '../router.ts';
 import { historyRoutes } from './history.ts';
 import { redriveRoute } from './redrive.ts';
@@ -10,8 +10,9 @@ import { statsRoute } from './stats.ts';
 /** What these routes need. */
 export interface InvocationRoutesDeps {
   invocations: InvocationStore;
+  queue: QueueStore;
   scheduler: Scheduler;
-  flushHistory: () => void;
+  flushHistory: () => Promise<void>;
   wakeQueue: () => void;
   retries: (fn: string) => number;
   /** Bodies are shown up to this many bytes. */

@@ -10,17 +10,18 @@ const BODY_LIMIT = 64 * 1024;
 /** The schedule routes. */
 export function scheduleRoutes(scheduler: Scheduler) {
   return {
-    listAll: ({ res }: RouteContext) => sendJson(res, 200, { schedules: scheduler.list().map(view) }),
-    list: ({ res, params }: RouteContext) =>
-      sendJson(res, 200, { schedules: scheduler.list(params.name ?? '').map(view) }),
+    listAll: async ({ res }: RouteContext) =>
+      sendJson(res, 200, { schedules: (await scheduler.list()).map(view) }),
+    list: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { schedules: (await scheduler.list(params.name ?? '')).map(view) }),
     add: async ({ req, res, params }: RouteContext) => {
       const spec = parseSchedule(await readBody(req, BODY_LIMIT, 'schedule'));
-      sendJson(res, 201, view(scheduler.add(params.name ?? '', spec)));
+      sendJson(res, 201, view(await scheduler.add(params.name ?? '', spec)));
     },
-    removeAll: ({ res, params }: RouteContext) =>
-      sendJson(res, 200, { removed: scheduler.remove(params.name ?? '') }),
-    remove: ({ res, params }: RouteContext) =>
-      sendJson(res, 200, { removed: scheduler.remove(params.name ?? '', params.id ?? '') }),
+    removeAll: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { removed: await scheduler.remove(params.name ?? '') }),
+    remove: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { removed: await scheduler.remove(params.name ?? '', params.id ?? '') }),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { KumoError, parseDuration } from '../../core/index.ts';
 import { sendJson } from '../../http/index.ts';
-import type { InvocationStore, StatsBucketRow, Store } from '../../store/index.ts';
+import type { FunctionStore, InvocationStore, StatsBucketRow } from '../../store/index.ts';
 import type { RouteContext } from '../router.ts';
 import { mustGet } from './functions.ts';
 import { parseSince } from './logs.ts';
@@ -12,9 +12,9 @@ import { percentile } from './stats.ts';
 
 /** What the bucket routes need. */
 export interface BucketRoutesDeps {
-  store: Store;
+  store: FunctionStore;
   invocations: InvocationStore;
-  flushHistory: () => void;
+  flushHistory: () => Promise<void>;
   /** Peak instance count of a function per bucket (absent: zeros). */
   instancePeaks?: (fn: string, start: number, step: number, count: number) => number[];
   now: () => number;
@@ -107,11 +107,11 @@ export function bucketize(
 
 /** The bucket route handler. */
 export function statsBucketsRoute(d: BucketRoutesDeps) {
-  return ({ res, params, query }: RouteContext) => {
-    const fn = mustGet(d.store, params.name ?? '').name;
-    d.flushHistory();
+  return async ({ res, params, query }: RouteContext) => {
+    const fn = (await mustGet(d.store, params.name ?? '')).name;
+    await d.flushHistory();
     const w = bucketWindow(query.get('since'), query.get('step'), d.now());
-    const rows = d.invocations.statsBuckets(fn, w.start, w.step);
+    const rows = await d.invocations.statsBuckets(fn, w.start, w.step);
     const peaks = d.instancePeaks?.(fn, w.start, w.step, w.count);
     sendJson(res, 200, {
       function: fn,
