@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { parseManifest, toFunctionSpec, type InvocationRecord } from '../src/core/index.ts';
-import { openSqliteStore, SqliteInvocationStore } from '../src/store/index.ts';
+import { openSqliteStores } from '../src/store/index.ts';
 import { startKumo, stopKumo } from './kumo-process.ts';
 
 const FUNCTIONS = Number(process.env.BENCH_FUNCTIONS ?? 500);
@@ -27,9 +27,9 @@ const DAY = 86_400_000;
 const RUNTIMES = ['node', 'python', 'lua', 'exec'] as const;
 
 /** Writes FUNCTIONS functions (2 versions each) and ROWS finished invocations into `dataDir`. */
-function seed(dataDir: string): void {
-  const store = openSqliteStore(path.join(dataDir, 'kumo.db'));
-  const invocations = new SqliteInvocationStore(store.db);
+async function seed(dataDir: string): Promise<void> {
+  const stores = openSqliteStores(path.join(dataDir, 'kumo.db'));
+  const { functions: store, invocations } = stores;
   const now = Date.now();
   const names = Array.from({ length: FUNCTIONS }, (_v, i) => `fn-${String(i).padStart(3, '0')}`);
   names[0] = 'hot';
@@ -40,7 +40,7 @@ function seed(dataDir: string): void {
       name,
     );
     for (const version of [1, 2]) {
-      store.addVersion({
+      await store.addVersion({
         function: name,
         version,
         hash: `${name}-${version}`.padEnd(64, '0'),
@@ -86,10 +86,10 @@ function seed(dataDir: string): void {
       callback: null,
       bodiesKept: true,
     });
-    if (batch.length === 5000) invocations.insertFinished(batch.splice(0));
+    if (batch.length === 5000) await invocations.insertFinished(batch.splice(0));
   }
-  invocations.insertFinished(batch);
-  store.close();
+  await invocations.insertFinished(batch);
+  await stores.close();
 }
 
 /** Milliseconds of `n` runs of `fn`, sorted. */
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kumo-bench-ui-'));
   await chmod(dataDir, 0o711);
   const seedStart = performance.now();
-  seed(dataDir);
+  await seed(dataDir);
   process.stderr.write(
     `seeded ${FUNCTIONS} functions and ${ROWS} rows in ${Math.round(performance.now() - seedStart)} ms\n`,
   );

@@ -5,7 +5,6 @@
  */
 import { chmod } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DatabaseSync } from 'node:sqlite';
 import type { AccessConfig } from './access-config.ts';
 import type { AccessRoutesDeps } from './api/index.ts';
 import {
@@ -22,7 +21,7 @@ import {
 import type { FunctionSpec, ServerLog } from './core/index.ts';
 import type { Lookup } from './http/index.ts';
 import type { InstancePool } from './pool/index.ts';
-import { SqliteAuditStore, SqliteKeyStore, SqliteSecretStore, type ActiveVersions } from './store/index.ts';
+import type { ActiveVersions, AuditStore, KeyStore, SecretStore } from './store/index.ts';
 
 /** What the access parts need from the server. */
 export interface AccessPartsDeps {
@@ -30,7 +29,7 @@ export interface AccessPartsDeps {
   dataDir: string;
   /** The database file (made readable by its owner only). */
   dbFile: string;
-  db: DatabaseSync;
+  stores: { keys: KeyStore; secrets: SecretStore; audit: AuditStore };
   versions: ActiveVersions;
   pool: InstancePool;
   /** Whether function `name` is deployed. */
@@ -45,11 +44,11 @@ export type AccessParts = Awaited<ReturnType<typeof createAccessParts>>;
 export async function createAccessParts(d: AccessPartsDeps) {
   await ownerOnlyDatabase(d.dbFile);
   const now = Date.now;
-  const keys = new KeyRing({ store: new SqliteKeyStore(d.db), now });
-  const audit = new AuditLog({ store: new SqliteAuditStore(d.db) });
-  const secretStore = new SqliteSecretStore(d.db);
+  const keys = new KeyRing({ store: d.stores.keys, now });
+  const audit = new AuditLog({ store: d.stores.audit });
+  const secretStore = d.stores.secrets;
   const master = await loadMasterKey({ file: d.config.secretsKeyFile, inline: d.config.secretsKeyInline });
-  if (master.created && secretStore.countSecrets() > 0) {
+  if (master.created && (await secretStore.countSecrets()) > 0) {
     d.log.warn(
       'a new secrets master key was created but secrets exist: they were sealed with another key and will not open',
       {
@@ -76,8 +75,13 @@ export async function createAccessParts(d: AccessPartsDeps) {
   // A deleted function takes its secrets with it: a later function of the same name starts clean.
   const unfollow = d.versions.onChange((name) => {
     if (d.exists(name)) return;
-    secrets.deleteFunction(name);
     limiter.forget(`fn:${name}`);
+    secrets.deleteFunction(name).catch((err: unknown) =>
+      d.log.error('secrets: removing those of a deleted function failed', {
+        function: name,
+        error: String(err),
+      }),
+    );
   });
 
   const apiDeps: AccessRoutesDeps = {
@@ -98,19 +102,22 @@ export async function createAccessParts(d: AccessPartsDeps) {
   return {
     apiDeps,
     /** Admits or answers `req`, found in the route table as `found`; false when it was answered. */
-    admit: (req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup): boolean =>
+    admit: (req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup): Promise<boolean> =>
       guard.admit(req, res, pathname, found),
     /**
      * What a new instance of function `fn` gets: its spec with the opened secrets added to `env` (secrets
      * win over manifest variables of the same name), and a masker for its log lines.
      */
-    instanceSecrets(fn: string, spec: FunctionSpec): { spec: FunctionSpec; mask: (line: string) => string } {
-      const env = secrets.environment(fn);
+    async instanceSecrets(
+      fn: string,
+      spec: FunctionSpec,
+    ): Promise<{ spec: FunctionSpec; mask: (line: string) => string }> {
+      const env = await secrets.environment(fn);
       if (Object.keys(env).length === 0) return { spec, mask: (line) => line };
       return { spec: { ...spec, env: { ...spec.env, ...env } }, mask: secretMasker(Object.values(env)) };
     },
     /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
-    admitResult: (req: IncomingMessage, res: ServerResponse, fn: string): boolean =>
+    admitResult: (req: IncomingMessage, res: ServerResponse, fn: string): Promise<boolean> =>
       guard.admitResult(req, res, fn),
     /** Creates the first admin key when there is none. */
     firstStart: () => ensureAdminKey(keys, d.dataDir, d.log),

@@ -1,10 +1,9 @@
 /**
- * Part of the composition root: builds the invocation store, history, metrics, durable queue,
+ * Part of the composition root: builds the history, metrics, durable queue,
  * callbacks and scheduler, and gives server.ts the few hooks it wires (gateway intake and
  * invocation summaries, control API routes, the /metrics and /invocations/ID routes, start and stop).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { DatabaseSync } from 'node:sqlite';
 import type { AsyncConfig } from './async-config.ts';
 import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
 import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
@@ -19,13 +18,13 @@ import {
   type QueueRunner,
 } from './queue/index.ts';
 import { Scheduler } from './scheduler/index.ts';
-import { SqliteInvocationStore, type ActiveVersions } from './store/index.ts';
+import type { ActiveVersions, InvocationStore, QueueStore, ScheduleStore } from './store/index.ts';
 import { HistoryRecorder, Metrics } from './telemetry/index.ts';
 
 /** What the async parts need from the server. */
 export interface AsyncPartsDeps {
   config: AsyncConfig;
-  db: DatabaseSync;
+  stores: { invocations: InvocationStore; queue: QueueStore; schedules: ScheduleStore };
   versions: ActiveVersions;
   pool: InstancePool;
   log: ServerLog;
@@ -37,7 +36,7 @@ export interface AsyncPartsDeps {
   /** Runs a queued invocation (the gateway's buffered path). */
   runner: QueueRunner;
   /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
-  admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => boolean;
+  admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => Promise<boolean>;
 }
 
 /** The built parts and their hooks. */
@@ -47,9 +46,9 @@ export type AsyncParts = ReturnType<typeof createAsyncParts>;
 export function createAsyncParts(d: AsyncPartsDeps) {
   const { config, log } = d;
   const throttle = new LogThrottle(log);
-  const store = new SqliteInvocationStore(d.db);
+  const { invocations, queue: queueStore, schedules } = d.stores;
   const metrics = new Metrics();
-  const history = new HistoryRecorder(store, {
+  const history = new HistoryRecorder(invocations, {
     maxPerFunction: config.historyMax,
     maxAgeMs: config.historyAgeMs,
     maxBodyBytes: config.historyMaxBytes,
@@ -57,7 +56,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   });
   const policy = new CallbackPolicy(config.callbackAllow);
   const callbacks = new CallbackDispatcher({
-    store,
+    invocations,
+    queue: queueStore,
     policy,
     log,
     maxAttempts: config.callbackAttempts,
@@ -79,7 +79,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     };
   };
   const queue = new AsyncQueue({
-    store,
+    store: queueStore,
     runner: d.runner,
     settings,
     log,
@@ -102,7 +102,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       ),
   });
   const scheduler = new Scheduler({
-    store,
+    store: schedules,
+    queue: queueStore,
     enqueue: (input) => queue.enqueue(input),
     manifestSchedules: (fn) => {
       const spec = d.versions.get(fn)?.spec;
@@ -111,7 +112,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     log,
     onTick: (fn, result) => metrics.observeTick(fn, result),
   });
-  const unfollow = d.versions.onChange((fn) => scheduler.functionChanged(fn));
+  const unfollow = d.versions.onChange((fn) => void scheduler.functionChanged(fn));
   const intake = new QueueIntake({
     versions: d.versions,
     queue,
@@ -122,7 +123,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   });
 
   const apiDeps: InvocationRoutesDeps = {
-    invocations: store,
+    invocations,
+    queue: queueStore,
     scheduler,
     flushHistory: () => history.flush(),
     wakeQueue: () => queue.wake(),
@@ -171,16 +173,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       summary: 'Prometheus metrics (text format 0.0.4)',
       handler: ({ req, res }) => {
         req.resume();
-        const body = metrics.render({
-          instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
-          queue: store.queueDepth(),
-          oldestReadyAgeMs: ageOf(store.oldestReady(Date.now())),
-        });
-        res.writeHead(200, {
-          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-          'content-length': Buffer.byteLength(body),
-        });
-        res.end(body);
+        return serveMetrics(res);
       },
     },
     {
@@ -190,14 +183,27 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       tag: 'invoke',
       summary:
         "An async invocation's result: 202 while queued or running, then the function's status, headers and body",
-      handler: ({ req, res, params, query }) => {
+      handler: async ({ req, res, params, query }) => {
         req.resume();
-        history.flush();
+        await history.flush();
         const expected = query.get('function') ?? undefined;
-        serveResult(res, store, params.id ?? '', expected, (fn) => d.admitResult(req, res, fn));
+        await serveResult(res, invocations, params.id ?? '', expected, (fn) => d.admitResult(req, res, fn));
       },
     },
   ];
+
+  const serveMetrics = async (res: ServerResponse): Promise<void> => {
+    const body = metrics.render({
+      instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
+      queue: await queueStore.queueDepth(),
+      oldestReadyAgeMs: ageOf(await queueStore.oldestReady(Date.now())),
+    });
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
 
   return {
     intake,
@@ -206,10 +212,10 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     routes,
     historyBodyLimit: config.telemetry ? config.historyBodyLimit : 0,
     /** Recovers interrupted runs, then starts the worker, the callbacks and the schedules. */
-    start(): void {
-      queue.start();
+    async start(): Promise<void> {
+      await queue.start();
       callbacks.start();
-      scheduler.start(d.functions());
+      await scheduler.start(d.functions());
     },
     /** Stops taking work and waits (bounded) for runs and deliveries in flight. */
     async stop(graceMs: number): Promise<void> {
@@ -217,9 +223,9 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       unfollow();
       await Promise.all([queue.stop(graceMs), callbacks.stop(Math.min(graceMs, 2000))]);
     },
-    /** Writes what is buffered; call before the database closes. */
-    close(): void {
-      history.close();
+    /** Writes what is buffered; call before the stores close. */
+    close(): Promise<void> {
+      return history.close();
     },
   };
 }

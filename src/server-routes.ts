@@ -23,7 +23,7 @@ export interface RoutesDeps {
   /** The declared routes of each part, in matching order. */
   parts: Route[][];
   /** The front door: false when it has answered (auth/access-guard.ts). */
-  admit: (req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup) => boolean;
+  admit: (req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup) => Promise<boolean>;
   /** Serves the web console's files. */
   console: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   baseDomain: string;
@@ -77,7 +77,7 @@ export function createRoutes(d: RoutesDeps) {
         found = table.match(method, target.pathname, undefined);
       }
     }
-    if (!d.admit(req, res, target.pathname, found)) return;
+    if (!(await d.admit(req, res, target.pathname, found))) return;
     if (found.kind !== 'route' || !found.route.handler) {
       req.resume();
       sendError(

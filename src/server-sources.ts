@@ -9,13 +9,12 @@ import { DeployWatcher } from './build/index.ts';
 import type { ServerLog } from './core/index.ts';
 import type { InstancePool } from './pool/index.ts';
 import type { SourcesConfig } from './sources-config.ts';
-import type { ActiveVersions, PluginStore, Store } from './store/index.ts';
+import type { ActiveVersions, FunctionStore } from './store/index.ts';
 
 /** What the source parts need. */
 export interface SourcePartsDeps {
   config: SourcesConfig;
-  store: Store;
-  sources: PluginStore;
+  store: FunctionStore;
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
@@ -37,7 +36,6 @@ export function createSourceParts(d: SourcePartsDeps): SourceParts {
   const deployer = new SourceDeployer({
     deployer: d.deployer,
     store: d.store,
-    sources: d.sources,
     dataDir: d.dataDir,
     git: d.config.git,
     log: d.log,
@@ -53,7 +51,7 @@ export function createSourceParts(d: SourcePartsDeps): SourceParts {
       watcher = new DeployWatcher({
         dir,
         log: d.log,
-        exists: (name) => d.store.getFunction(name) !== undefined,
+        exists: (name) => d.versions.get(name) !== undefined,
         deploy: async (folder, name) => {
           const result = await deployer.deployFolder(folder, { overrides: { name } });
           if (result.created)

@@ -30,7 +30,7 @@ import { answerClientError, BodyBudget, sendError } from './http/index.ts';
 import { InstancePool, type PoolEvent, type PoolTarget } from './pool/index.ts';
 import { NEUTRAL, nodeRuntime, Placement } from './runtimes/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv, runtimeFor } from './build/index.ts';
-import { ActiveVersions, openSqliteStore, SqlitePluginStore } from './store/index.ts';
+import { ActiveVersions, openSqliteStores } from './store/index.ts';
 import { DocsScanner, docsPlugin, kvPlugin, PluginHost, PluginRegistry } from './plugins/index.ts';
 import {
   createServerLog,
@@ -71,13 +71,16 @@ export async function startServer(
     log.info('removed the temporary folders of kumo servers that did not stop cleanly', { count: swept });
   const sandbox = await createSandbox(config, log);
   const runDir = await makeRunDir();
-  const store = openSqliteStore(path.join(config.dataDir, 'kumo.db'));
+  // Every store on one backend (store/index.ts); the rest of the server sees only their interfaces.
+  const stores = openSqliteStores(path.join(config.dataDir, 'kumo.db'));
+  const store = stores.functions;
   const versions = new ActiveVersions(store);
+  await versions.load();
   const logSink = new LogSink(store);
   const tracker = new InvocationTracker();
   const outputBudget = new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation);
   const driver: Driver = new ProcessDriver(sandbox.sandbox);
-  const pluginStore = new SqlitePluginStore(store.db);
+  const pluginStore = stores.plugins;
   // docs queries scan in a worker thread, taking each function's queries in turn.
   const docsScanner = new DocsScanner({
     dbFile: path.join(config.dataDir, 'kumo.db'),
@@ -98,13 +101,19 @@ export async function startServer(
   });
   // A deleted function takes its kv keys and documents with it: a later one of that name starts empty.
   const unfollowPlugins = versions.onChange((name) => {
-    if (!store.getFunction(name)) pluginStore.deleteFunctionData(name);
+    if (versions.get(name)) return;
+    pluginStore.deleteFunctionData(name).catch((err: unknown) =>
+      log.error('plugins: removing the data of a deleted function failed', {
+        function: name,
+        error: String(err),
+      }),
+    );
   });
 
   const pool = new InstancePool({
     factory: async (target: PoolTarget, id: string) => {
       // Opened per instance, so a changed secret reaches the next instance; may throw secrets_unavailable.
-      const secret = access.instanceSecrets(target.functionName, target.spec);
+      const secret = await access.instanceSecrets(target.functionName, target.spec);
       const dir = path.join(runDir, id);
       await mkdir(dir, { recursive: true });
       const socketPath = path.join(dir, 'fn.sock');
@@ -182,10 +191,10 @@ export async function startServer(
     config: config.access,
     dataDir: config.dataDir,
     dbFile: path.join(config.dataDir, 'kumo.db'),
-    db: store.db,
+    stores,
     versions,
     pool,
-    exists: (name) => store.getFunction(name) !== undefined,
+    exists: (name) => versions.get(name) !== undefined,
     log,
   });
 
@@ -237,7 +246,6 @@ export async function startServer(
   const sourceParts = createSourceParts({
     config: config.sources,
     store,
-    sources: pluginStore,
     versions,
     pool,
     deployer,
@@ -262,13 +270,13 @@ export async function startServer(
   });
   const asyncParts = createAsyncParts({
     config: config.async,
-    db: store.db,
+    stores,
     versions,
     pool,
     log,
     bodyLimit: config.bodyLimit,
     bodyBudget,
-    functions: () => store.listFunctions().map((f) => f.name),
+    functions: () => versions.names(),
     runner: invoker,
     admitResult: (req, res, fn) => access.admitResult(req, res, fn),
   });
@@ -278,7 +286,6 @@ export async function startServer(
     pool,
     deployer,
     sources: sourceParts.deployer,
-    sourceOf: (name, version) => pluginStore.getSource(name, version),
     logs: logSink,
     log,
     dataDir: config.dataDir,
@@ -325,8 +332,8 @@ export async function startServer(
   });
 
   // Functions with min instances come back warm after a restart; the rest start on first request.
-  for (const fn of store.listFunctions()) {
-    const active = versions.get(fn.name);
+  for (const name of versions.names()) {
+    const active = versions.get(name);
     if (active && active.spec.instances.min > 0) pool.activate(active);
   }
 
@@ -401,7 +408,7 @@ export async function startServer(
     sandbox: sandbox.sandbox.name,
     run: runDir,
   });
-  asyncParts.start();
+  await asyncParts.start();
   await sourceParts.start();
 
   let closing: Promise<void> | undefined;
@@ -425,10 +432,10 @@ export async function startServer(
       await pool.close();
       unfollowPlugins();
       await docsScanner.close();
-      logSink.close();
-      asyncParts.close();
+      await logSink.close();
+      await asyncParts.close();
       access.close();
-      store.close();
+      await stores.close();
       await sandbox.close();
       await buildProxy?.close();
       await rm(runDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 import type { ServerLog } from '../core/index.ts';
 import { sendJson, type Route } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
-import type { ActiveVersions, Store, VersionSource } from '../store/index.ts';
+import type { ActiveVersions, FunctionStore } from '../store/index.ts';
 import { DeployGate } from './deploy-gate.ts';
 import type { DeployService } from './deploy-service.ts';
 import type { SourceDeployer } from './source-deploy.ts';
@@ -23,14 +23,12 @@ export const API_PREFIX = '/api/v1';
 
 /** What the control API needs. */
 export interface ControlApiDeps {
-  store: Store;
+  store: FunctionStore;
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
   /** Zip, git and project deploys (absent in API-only tests: tar uploads only). */
   sources?: SourceDeployer;
-  /** Where a version came from (git commit), for the versions list. */
-  sourceOf?: (name: string, version: number) => VersionSource | undefined;
   logs: LogFeed;
   log: ServerLog;
   dataDir: string;

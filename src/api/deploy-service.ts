@@ -28,7 +28,7 @@ import {
 } from '../core/index.ts';
 import type { ServerLog } from '../core/index.ts';
 import type { InstancePool, PoolTarget } from '../pool/index.ts';
-import type { ActiveVersions, Store } from '../store/index.ts';
+import type { ActiveVersions, FunctionStore } from '../store/index.ts';
 import { deleteFunctionCode, pruneVersions } from './retention.ts';
 
 /** The answer to a deploy (docs/http-api.md "DeployResult"). */
@@ -54,7 +54,7 @@ export interface DeployProgress {
 
 /** What deploys need. */
 export interface DeployServiceDeps {
-  store: Store;
+  store: FunctionStore;
   versions: ActiveVersions;
   pool: InstancePool;
   dataDir: string;
@@ -158,11 +158,11 @@ export class DeployService {
       buildLog,
       durationMs: this.d.now() - a.began,
     });
-    const current = this.d.store.getFunction(name);
-    const active = current ? this.d.store.getVersion(name, current.activeVersion) : undefined;
+    const current = await this.d.store.getFunction(name);
+    const active = current ? await this.d.store.getVersion(name, current.activeVersion) : undefined;
     if (active && active.hash === hash) return result(active.version, false, active.buildLog);
 
-    const version = this.d.store.nextVersion(name);
+    const version = await this.d.store.nextVersion(name);
     a.progress.onBuild?.(version);
     const buildDir = this.d.builds.dirFor(hash);
     let buildLog: string;
@@ -203,7 +203,7 @@ export class DeployService {
     }
     const bundleHash = sha256(a.archive);
     await this.saveBundle(bundleHash, a.archive);
-    this.d.store.addVersion({
+    await this.d.store.addVersion({
       function: name,
       version,
       hash,
@@ -213,7 +213,7 @@ export class DeployService {
       buildLog,
       createdAt: this.d.now(),
     });
-    this.d.versions.invalidate(name);
+    await this.d.versions.refresh(name);
     this.d.pool.activate(target, warm);
     this.d.log.info('deployed', { function: name, version, hash: hash.slice(0, 12) });
     const pruned = await pruneVersions(this.d.store, this.d.builds, name, this.d.keepVersions);
@@ -226,7 +226,7 @@ export class DeployService {
     await this.withLock(name, async () => {
       this.d.pool.retireFunction(name);
       await deleteFunctionCode(this.d.store, this.d.builds, name);
-      this.d.versions.invalidate(name);
+      await this.d.versions.refresh(name);
     });
   }
 

@@ -4,26 +4,26 @@
  * Deleting a function removes all of them.
  */
 import type { BuildStore } from '../build/index.ts';
-import type { Store } from '../store/index.ts';
+import type { FunctionStore } from '../store/index.ts';
 import type { VersionRecord } from '../core/index.ts';
 
 /** Removes versions of `name` beyond the retention; returns the numbers removed. */
 export async function pruneVersions(
-  store: Store,
+  store: FunctionStore,
   builds: BuildStore,
   name: string,
   keep: number,
 ): Promise<number[]> {
-  const fn = store.getFunction(name);
+  const fn = await store.getFunction(name);
   if (!fn) return [];
-  const all = store.listVersions(name);
+  const all = await store.listVersions(name);
   const kept = new Set(all.slice(-keep).map((v) => v.version));
   kept.add(fn.activeVersion);
   const rollbackTarget = all.filter((v) => v.version < fn.activeVersion).pop();
   if (rollbackTarget) kept.add(rollbackTarget.version);
   const gone = all.filter((v) => !kept.has(v.version));
   if (!gone.length) return [];
-  store.deleteVersions(
+  await store.deleteVersions(
     name,
     gone.map((v) => v.version),
   );
@@ -32,9 +32,13 @@ export async function pruneVersions(
 }
 
 /** Deletes a function's record and then its code (builds, staged copies, bundles). */
-export async function deleteFunctionCode(store: Store, builds: BuildStore, name: string): Promise<void> {
-  const versions = store.listVersions(name);
-  store.deleteFunction(name);
+export async function deleteFunctionCode(
+  store: FunctionStore,
+  builds: BuildStore,
+  name: string,
+): Promise<void> {
+  const versions = await store.listVersions(name);
+  await store.deleteFunction(name);
   await releaseCode(builds, versions);
 }
 

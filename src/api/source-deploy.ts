@@ -24,7 +24,7 @@ import {
   type GitConfig,
 } from '../build/index.ts';
 import { FUNCTION_NAME, KumoError, type ServerLog } from '../core/index.ts';
-import type { PluginStore, Store, VersionSource } from '../store/index.ts';
+import type { FunctionStore, VersionSource } from '../store/index.ts';
 import type { DeployProgress, DeployResult, DeployService } from './deploy-service.ts';
 
 /** A deploy of several functions (a project) answers with each of them. */
@@ -48,8 +48,7 @@ export interface SourceProgress extends DeployProgress {
 /** What source deploys need. */
 export interface SourceDeployerDeps {
   deployer: DeployService;
-  store: Store;
-  sources: PluginStore;
+  store: FunctionStore;
   dataDir: string;
   git: GitConfig;
   log: ServerLog;
@@ -132,7 +131,7 @@ export class SourceDeployer {
     const url = repositoryUrl(repository, this.d.git);
     const checkedRef = checkRef(ref);
     const commit = await remoteCommit(url, checkedRef, this.d.git);
-    const unchanged = this.unchangedFrom(url, commit);
+    const unchanged = await this.unchangedFrom(url, commit);
     if (unchanged) return unchanged;
     return this.withWorkDir(async (work) => {
       const dir = path.join(work, 'src');
@@ -169,7 +168,7 @@ export class SourceDeployer {
       const overrides = unit.name ? { ...options.overrides, name: unit.name } : options.overrides;
       const result = await this.d.deployer.deploy(archive, overrides, progress, signal);
       if (result.created)
-        this.d.sources.recordSource({ ...source, function: result.function, version: result.version });
+        await this.d.store.recordSource({ ...source, function: result.function, version: result.version });
       results.push(result);
       if (plan.kind === 'project') progress.onFunction?.(result);
     }
@@ -184,13 +183,13 @@ export class SourceDeployer {
   }
 
   /** The results to answer when every active function deployed from `url` runs `commit`. */
-  private unchangedFrom(url: string, commit: string): SourceDeployResult | undefined {
+  private async unchangedFrom(url: string, commit: string): Promise<SourceDeployResult | undefined> {
     const results: DeployResult[] = [];
-    for (const fn of this.d.store.listFunctions()) {
-      const src = this.d.sources.getSource(fn.name, fn.activeVersion);
+    for (const fn of await this.d.store.listFunctions()) {
+      const src = await this.d.store.getSource(fn.name, fn.activeVersion);
       if (!src || src.repository !== url) continue;
       if (src.commit !== commit) return undefined;
-      const version = this.d.store.getVersion(fn.name, fn.activeVersion);
+      const version = await this.d.store.getVersion(fn.name, fn.activeVersion);
       if (!version) return undefined;
       results.push({
         function: fn.name,

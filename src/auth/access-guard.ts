@@ -23,6 +23,7 @@ import {
 } from '../core/index.ts';
 import { sendError, type Lookup } from '../http/index.ts';
 import type { AuditLog } from './audit-log.ts';
+import { keyIdOf } from './api-key.ts';
 import { credentialOf, stripKumoKey } from './authorization.ts';
 import type { KeyCheck, KeyRing } from './key-ring.ts';
 import { retryAfterSeconds, type Rate, type RateLimiter } from './rate-limiter.ts';
@@ -69,10 +70,10 @@ export class AccessGuard {
   }
 
   /**
-   * Checks `req` for `pathname`, found in the route table as `found`. Returns true when it may go
-   * on to its route (or to its 404/405); otherwise it has answered with the error and returns false.
+   * Checks `req` for `pathname`, found in the route table as `found`. Resolves true when it may
+   * go on to its route (or to its 404/405); otherwise it has answered with the error and resolves false.
    */
-  admit(req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup): boolean {
+  async admit(req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup): Promise<boolean> {
     try {
       this.checkSize(req);
       // Undeclared: nothing can run, but only a key holder learns that (and the attempt is audited).
@@ -83,14 +84,14 @@ export class AccessGuard {
         case 'none':
           return true;
         case 'function':
-          this.admitInvocation(req, params.name ?? '', true);
+          await this.admitInvocation(req, params.name ?? '', true);
           return true;
         case 'result':
           // Decided by the result route once it has read the invocation (admitResult): deciding
           // here would read "no row yet" (a sync record still in its write batch) as "public".
           return true;
         default:
-          return this.admitControl(req, res, pathname, {
+          return await this.admitControl(req, res, pathname, {
             need: route.scope,
             route: route.path,
             function: params.name ?? null,
@@ -108,9 +109,9 @@ export class AccessGuard {
    * needs an invoke key). Called by the result route with the invocation in hand; when it may
    * not, the refusal has been sent and this returns false.
    */
-  admitResult(req: IncomingMessage, res: ServerResponse, fn: string): boolean {
+  async admitResult(req: IncomingMessage, res: ServerResponse, fn: string): Promise<boolean> {
     try {
-      this.admitInvocation(req, fn, false);
+      await this.admitInvocation(req, fn, false);
       return true;
     } catch (err) {
       sendError(res, err, err instanceof KumoError ? headersFor(err) : {});
@@ -142,10 +143,10 @@ export class AccessGuard {
     }
   }
 
-  private admitInvocation(req: IncomingMessage, fn: string, rateLimited: boolean): void {
+  private async admitInvocation(req: IncomingMessage, fn: string, rateLimited: boolean): Promise<void> {
     const settings = this.o.functionAccess(fn);
     if (settings?.access === 'private') {
-      const check = this.o.keys.check(presentedKey(req));
+      const check = await this.o.keys.check(presentedKey(req));
       if (!check.ok)
         throw refusal(check, `function '${fn}' is private: it needs an API key with the invoke scope`);
       if (!grants(check.key.scopes, 'invoke')) {
@@ -167,16 +168,24 @@ export class AccessGuard {
     }
   }
 
-  private admitControl(req: IncomingMessage, res: ServerResponse, pathname: string, cls: Guarded): boolean {
+  private async admitControl(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    cls: Guarded,
+  ): Promise<boolean> {
     const startedAt = this.o.now();
-    const check = this.o.keys.check(presentedKey(req));
+    const seen: { check?: KeyCheck } = {};
     let outcome: AuditOutcome | undefined;
+    // Listening before the key is read: a client gone meanwhile is audited too.
     res.once('close', () => {
       const status = res.statusCode;
-      this.o.audit.record({
+      const c = seen.check;
+      // A failed write rejects unhandled, as the synchronous write it replaced threw from this listener.
+      void this.o.audit.record({
         time: startedAt,
-        keyId: check.ok ? check.key.id : check.keyId,
-        keyName: check.ok ? check.key.name : null,
+        keyId: c?.ok ? c.key.id : (c?.keyId ?? keyIdOf(presentedKey(req) ?? '') ?? null),
+        keyName: c?.ok ? c.key.name : null,
         method: req.method ?? 'GET',
         path: pathname,
         route: cls.route,
@@ -188,6 +197,8 @@ export class AccessGuard {
         durationMs: this.o.now() - startedAt,
       });
     });
+    const check = await this.o.keys.check(presentedKey(req));
+    seen.check = check;
     const refuse = (err: KumoError, as: AuditOutcome) => {
       outcome = as;
       req.resume();

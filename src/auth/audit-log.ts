@@ -28,13 +28,13 @@ export class AuditLog {
   }
 
   /** Records one request. */
-  record(entry: AuditEntry): void {
+  async record(entry: AuditEntry): Promise<void> {
     // A response cut by shutdown may end after the database closed: nothing is left to write to.
     if (this.closed) return;
-    this.store.appendAudit(entry);
+    await this.store.appendAudit(entry);
     if (++this.sincePrune >= PRUNE_EVERY) {
       this.sincePrune = 0;
-      this.store.pruneAudit(this.keep);
+      await this.store.pruneAudit(this.keep);
     }
   }
 
@@ -44,7 +44,7 @@ export class AuditLog {
   }
 
   /** Entries matching `query`, newest first. */
-  query(query: AuditQuery): AuditEntry[] {
+  query(query: AuditQuery): Promise<AuditEntry[]> {
     return this.store.queryAudit(query);
   }
 }

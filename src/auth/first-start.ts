@@ -17,9 +17,9 @@ export async function ensureAdminKey(
   dataDir: string,
   log: ServerLog,
 ): Promise<string | undefined> {
-  if (!keys.isEmpty()) return undefined;
+  if (!(await keys.isEmpty())) return undefined;
   const file = path.join(dataDir, ADMIN_KEY_FILE);
-  const { info, key } = keys.create('admin', ['admin'], null);
+  const { info, key } = await keys.create('admin', ['admin'], null);
   await writeOwnerOnlyFile(file, `${key}\n`);
   log.info(
     'first start: created an admin API key, readable only by you; the kumo CLI on this machine uses it',

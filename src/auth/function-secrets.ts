@@ -32,13 +32,13 @@ export class FunctionSecrets {
   }
 
   /** Seals and stores `value` as secret `name` of `fn` (created or replaced). */
-  set(fn: string, name: string, value: Buffer): SecretInfo & { created: boolean } {
+  async set(fn: string, name: string, value: Buffer): Promise<SecretInfo & { created: boolean }> {
     assertFunctionName(fn);
     checkName(name);
     checkValue(name, value);
     const now = this.o.now();
-    const existing = this.o.store.listSecrets(fn).find((s) => s.name === name);
-    this.o.store.putSecret({
+    const existing = (await this.o.store.listSecrets(fn)).find((s) => s.name === name);
+    await this.o.store.putSecret({
       function: fn,
       name,
       ciphertext: this.o.box.seal(value, context(fn, name)),
@@ -50,17 +50,19 @@ export class FunctionSecrets {
   }
 
   /** The names of `fn`'s secrets. */
-  list(fn: string): SecretInfo[] {
+  async list(fn: string): Promise<SecretInfo[]> {
     assertFunctionName(fn);
-    return this.o.store
-      .listSecrets(fn)
-      .map((s) => ({ name: s.name, createdAt: s.createdAt, updatedAt: s.updatedAt }));
+    return (await this.o.store.listSecrets(fn)).map((s) => ({
+      name: s.name,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+    }));
   }
 
   /** Removes secret `name` of `fn`; secret_not_found when there is none. */
-  unset(fn: string, name: string): void {
+  async unset(fn: string, name: string): Promise<void> {
     assertFunctionName(fn);
-    if (!this.o.store.deleteSecret(fn, name)) {
+    if (!(await this.o.store.deleteSecret(fn, name))) {
       throw new KumoError(
         'secret_not_found',
         `function '${fn}' has no secret named ${JSON.stringify(name)} (see kumo secrets list ${fn})`,
@@ -69,14 +71,14 @@ export class FunctionSecrets {
   }
 
   /** Removes every secret of `fn` (the function was deleted). */
-  deleteFunction(fn: string): number {
+  deleteFunction(fn: string): Promise<number> {
     return this.o.store.deleteFunctionSecrets(fn);
   }
 
   /** The opened secrets of `fn` as environment variables, for the instance factory only. */
-  environment(fn: string): Record<string, string> {
+  async environment(fn: string): Promise<Record<string, string>> {
     const env: Record<string, string> = {};
-    for (const s of this.o.store.getSecrets(fn)) {
+    for (const s of await this.o.store.getSecrets(fn)) {
       if (s.keyId !== this.o.box.keyId) {
         throw new KumoError(
           'secrets_unavailable',

@@ -50,7 +50,7 @@ export class KeyRing {
   }
 
   /** Creates a key; `createdBy` is the id of the key that asked (null at first start). */
-  create(name: string, scopes: readonly Scope[], createdBy: string | null): CreatedKey {
+  async create(name: string, scopes: readonly Scope[], createdBy: string | null): Promise<CreatedKey> {
     if (!KEY_NAME.test(name)) {
       throw new KumoError(
         'bad_request',
@@ -61,7 +61,7 @@ export class KeyRing {
       throw new KumoError('bad_request', `a key needs at least one scope (${SCOPES.join(', ')})`);
     let made = newApiKey(this.o.random);
     // 48 random bits make a collision unlikely, not impossible: draw again rather than fail.
-    while (this.o.store.getKey(made.id)) made = newApiKey(this.o.random);
+    while (await this.o.store.getKey(made.id)) made = newApiKey(this.o.random);
     const record: ApiKeyRecord = {
       id: made.id,
       name,
@@ -72,23 +72,23 @@ export class KeyRing {
       lastUsedAt: null,
       revokedAt: null,
     };
-    this.o.store.insertKey(record);
+    await this.o.store.insertKey(record);
     return { info: publicKey(record), key: made.key };
   }
 
   /** Every key, revoked ones included, without hashes. */
-  list(): ApiKeyInfo[] {
-    return this.o.store.listKeys().map(publicKey);
+  async list(): Promise<ApiKeyInfo[]> {
+    return (await this.o.store.listKeys()).map(publicKey);
   }
 
   /** Whether any key was ever created. */
-  isEmpty(): boolean {
-    return this.o.store.countKeys() === 0;
+  async isEmpty(): Promise<boolean> {
+    return (await this.o.store.countKeys()) === 0;
   }
 
   /** Revokes `id`; refuses to revoke the last active admin key, which would lock everyone out. */
-  revoke(id: string): ApiKeyInfo {
-    const key = this.o.store.getKey(id);
+  async revoke(id: string): Promise<ApiKeyInfo> {
+    const key = await this.o.store.getKey(id);
     if (!key)
       throw new KumoError(
         'key_not_found',
@@ -96,9 +96,9 @@ export class KeyRing {
       );
     if (key.revokedAt !== null) throw new KumoError('conflict', `key ${id} (${key.name}) is already revoked`);
     if (key.scopes.includes('admin')) {
-      const admins = this.o.store
-        .listKeys()
-        .filter((k) => k.revokedAt === null && k.scopes.includes('admin'));
+      const admins = (await this.o.store.listKeys()).filter(
+        (k) => k.revokedAt === null && k.scopes.includes('admin'),
+      );
       if (admins.length <= 1) {
         throw new KumoError(
           'conflict',
@@ -106,30 +106,30 @@ export class KeyRing {
         );
       }
     }
-    this.o.store.revokeKey(id, this.o.now());
+    await this.o.store.revokeKey(id, this.o.now());
     this.touched.delete(id);
     return publicKey({ ...key, revokedAt: this.o.now() });
   }
 
   /** Checks a presented key (undefined when the request had none). Constant-time in the secret part. */
-  check(presented: string | undefined): KeyCheck {
+  async check(presented: string | undefined): Promise<KeyCheck> {
     if (presented === undefined) return { ok: false, reason: 'missing', keyId: null };
     const id = keyIdOf(presented);
-    const record = id === undefined ? undefined : this.o.store.getKey(id);
+    const record = id === undefined ? undefined : await this.o.store.getKey(id);
     const matches = hashesEqual(hashApiKey(presented), record?.hash ?? DUMMY_HASH);
     if (id === undefined) return { ok: false, reason: 'malformed', keyId: null };
     if (!record || !matches) return { ok: false, reason: 'unknown', keyId: id };
     if (record.revokedAt !== null) return { ok: false, reason: 'revoked', keyId: id };
-    this.touch(id);
+    await this.touch(id);
     return { ok: true, key: publicKey(record) };
   }
 
-  private touch(id: string): void {
+  private async touch(id: string): Promise<void> {
     const now = this.o.now();
     const last = this.touched.get(id) ?? 0;
     if (now - last < (this.o.touchEveryMs ?? 60_000)) return;
     this.touched.set(id, now);
-    this.o.store.touchKey(id, now);
+    await this.o.store.touchKey(id, now);
   }
 }
 

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { openSqliteStore, SqliteSecretStore } from '../store/index.ts';
+import { openSqliteStores } from '../store/index.ts';
 import { FunctionSecrets } from './function-secrets.ts';
 import { loadMasterKey, SecretBox } from './secret-box.ts';
 import { secretMasker } from './secret-mask.ts';
@@ -45,33 +45,33 @@ test('the master key file is created once with mode 0600 and read back the same'
   }
 });
 
-test('secrets are stored as ciphertext, listed by name, opened for the environment, and name a key mismatch', () => {
-  const store = openSqliteStore(':memory:');
-  const secretStore = new SqliteSecretStore(store.db);
+test('secrets are stored as ciphertext, listed by name, opened for the environment, and name a key mismatch', async () => {
+  const store = openSqliteStores(':memory:');
+  const secretStore = store.secrets;
   const secrets = new FunctionSecrets({
     store: secretStore,
     box: new SecretBox(randomBytes(32)),
     now: () => 5,
   });
-  assert.equal(secrets.set('api', 'TOKEN', Buffer.from('tok-123456')).created, true);
-  assert.equal(secrets.set('api', 'TOKEN', Buffer.from('tok-654321')).created, false);
+  assert.equal((await secrets.set('api', 'TOKEN', Buffer.from('tok-123456'))).created, true);
+  assert.equal((await secrets.set('api', 'TOKEN', Buffer.from('tok-654321'))).created, false);
   assert.ok(!JSON.stringify(store.db.prepare('SELECT * FROM secrets').all()).includes('tok-654321'));
-  assert.deepEqual(secrets.list('api'), [{ name: 'TOKEN', createdAt: 5, updatedAt: 5 }]);
-  assert.deepEqual(secrets.environment('api'), { TOKEN: 'tok-654321' });
-  assert.throws(() => secrets.set('api', 'KUMO_SOCKET', Buffer.from('x')), { code: 'bad_request' });
-  assert.throws(() => secrets.set('api', 'BAD-NAME', Buffer.from('x')), { code: 'bad_request' });
-  assert.throws(() => secrets.set('api', 'NUL', Buffer.from('a\0b')), { code: 'bad_request' });
-  assert.throws(() => secrets.set('api', 'EMPTY', Buffer.alloc(0)), { code: 'bad_request' });
-  assert.throws(() => secrets.unset('api', 'NOPE'), { code: 'secret_not_found' });
+  assert.deepEqual(await secrets.list('api'), [{ name: 'TOKEN', createdAt: 5, updatedAt: 5 }]);
+  assert.deepEqual(await secrets.environment('api'), { TOKEN: 'tok-654321' });
+  await assert.rejects(secrets.set('api', 'KUMO_SOCKET', Buffer.from('x')), { code: 'bad_request' });
+  await assert.rejects(secrets.set('api', 'BAD-NAME', Buffer.from('x')), { code: 'bad_request' });
+  await assert.rejects(secrets.set('api', 'NUL', Buffer.from('a\0b')), { code: 'bad_request' });
+  await assert.rejects(secrets.set('api', 'EMPTY', Buffer.alloc(0)), { code: 'bad_request' });
+  await assert.rejects(secrets.unset('api', 'NOPE'), { code: 'secret_not_found' });
   const other = new FunctionSecrets({
     store: secretStore,
     box: new SecretBox(randomBytes(32)),
     now: () => 6,
   });
-  assert.throws(() => other.environment('api'), { code: 'secrets_unavailable' });
-  secrets.unset('api', 'TOKEN');
-  assert.deepEqual(secrets.environment('api'), {});
-  store.close();
+  await assert.rejects(other.environment('api'), { code: 'secrets_unavailable' });
+  await secrets.unset('api', 'TOKEN');
+  assert.deepEqual(await secrets.environment('api'), {});
+  await store.close();
 });
 
 test('secret values are masked in log lines, longest first, short ones left alone', () => {

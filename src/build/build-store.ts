@@ -15,8 +15,8 @@ export interface BuildStoreOptions {
   /** Drops what the sandbox staged for a host path (see Driver.forget). */
   forget: (hostPath: string) => Promise<void>;
   /** Whether a version still uses a build folder / an uploaded bundle. */
-  buildInUse: (buildDir: string) => boolean;
-  bundleInUse: (bundleHash: string) => boolean;
+  buildInUse: (buildDir: string) => Promise<boolean>;
+  bundleInUse: (bundleHash: string) => Promise<boolean>;
   /** The folder of uploaded bundles (DATA/bundles). */
   bundlesDir: string;
 }
@@ -42,14 +42,14 @@ export class BuildStore {
 
   /** Removes a build folder and its staged copies, unless a version still uses it. */
   async release(buildDir: string): Promise<void> {
-    if (this.o.buildInUse(buildDir)) return;
+    if (await this.o.buildInUse(buildDir)) return;
     await this.o.forget(taskDir(buildDir));
     await rm(buildDir, { recursive: true, force: true });
   }
 
   /** Removes an uploaded bundle unless a version still refers to it. */
   async releaseBundle(bundleHash: string): Promise<void> {
-    if (!/^[0-9a-f]{64}$/.test(bundleHash) || this.o.bundleInUse(bundleHash)) return;
+    if (!/^[0-9a-f]{64}$/.test(bundleHash) || (await this.o.bundleInUse(bundleHash))) return;
     await rm(path.join(this.o.bundlesDir, `${bundleHash}.tar.gz`), { force: true });
   }
 }

@@ -9,14 +9,14 @@ import { sendError, sendJson } from '../http/index.ts';
 import type { InvocationStore } from '../store/index.ts';
 
 /** Answers with the result of invocation `id`, if `mayRead` allows its function. */
-export function serveResult(
+export async function serveResult(
   res: ServerResponse,
   store: InvocationStore,
   id: string,
   expectedFunction: string | undefined,
-  mayRead: (fn: string) => boolean,
-): void {
-  const r = store.get(id);
+  mayRead: (fn: string) => Promise<boolean>,
+): Promise<void> {
+  const r = await store.get(id);
   if (!r || (expectedFunction !== undefined && r.function !== expectedFunction)) {
     sendError(
       res,
@@ -25,7 +25,7 @@ export function serveResult(
     return;
   }
   // Access is decided on the record itself, never before it is read (mayRead answers a refusal).
-  if (!mayRead(r.function)) return;
+  if (!(await mayRead(r.function))) return;
   const meta = {
     'x-kumo-invocation-id': r.id,
     'x-kumo-status': r.status,

@@ -31,7 +31,7 @@ const store = new SqlitePluginStore(db);
 parentPort?.on('message', (msg: ScanMessage) => {
   let reply: ScanReply;
   try {
-    reply = { id: msg.id, json: scanDocs(store.docRows(msg.request.collection), msg.request, data) };
+    reply = { id: msg.id, json: scanDocs(store.docRowsSync(msg.request.collection), msg.request, data) };
   } catch (err) {
     reply = {
       id: msg.id,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { KumoError, ServerLog } from '../core/index.ts';
-import { openSqliteStore, SqlitePluginStore, type SqliteStore } from '../store/index.ts';
+import { openSqliteStores, type SqliteStores } from '../store/index.ts';
 import { scanDocs } from './doc-scan.ts';
 import { DocsScanner } from './docs-scanner.ts';
 
@@ -17,17 +17,17 @@ const log: ServerLog = {
 };
 const quota = { items: 1_000_000, bytes: 1 << 30 };
 let dir = '';
-let store: SqliteStore;
+let store: SqliteStores;
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'kumo-scan-'));
-  store = openSqliteStore(path.join(dir, 'kumo.db'));
-  const docs = new SqlitePluginStore(store.db);
+  store = openSqliteStores(path.join(dir, 'kumo.db'));
+  const docs = store.plugins;
   const batch = Array.from({ length: 5000 }, (_, n) => JSON.stringify({ n }));
-  docs.docInsert('c', batch, 'a', Date.now(), quota);
+  await docs.docInsert('c', batch, 'a', Date.now(), quota);
 });
 after(async () => {
-  store.close();
+  await store.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -25,7 +25,7 @@ const DELETE_BATCH = 500;
 
 /** The docs plugin over `store`, scanning with `scanner`. */
 export function docsPlugin(store: PluginStore, scanner: DocScan): Plugin {
-  const insert = (collection: string, docs: unknown[], ctx: PluginContext, where: string) => {
+  const insert = async (collection: string, docs: unknown[], ctx: PluginContext, where: string) => {
     const texts = docs.map((d, i) => {
       const { _id: _ignored, ...doc } = asRecord(
         d,
@@ -37,7 +37,7 @@ export function docsPlugin(store: PluginStore, scanner: DocScan): Plugin {
       return json;
     });
     const quota = { items: ctx.quotas.docs.documents, bytes: ctx.quotas.docs.bytes };
-    const ids = store.docInsert(collection, texts, ctx.function, ctx.now, quota);
+    const ids = await store.docInsert(collection, texts, ctx.function, ctx.now, quota);
     if (!Array.isArray(ids))
       throw quotaError(where, ctx.function, 'docs', ids.refused, quota, ['documents', 'docs.documents']);
     return ids;
@@ -51,14 +51,14 @@ export function docsPlugin(store: PluginStore, scanner: DocScan): Plugin {
       const collection = stringField(p, 'collection', where, 128);
       switch (action) {
         case 'insert':
-          return insert(collection, [p.data], ctx, where)[0];
+          return (await insert(collection, [p.data], ctx, where))[0];
         case 'insertMany': {
           if (!Array.isArray(p.documents) || p.documents.length === 0 || p.documents.length > MAX_BATCH)
             throw new KumoError(
               'plugin_error',
               `${where}: "documents" must be a list of 1 to ${MAX_BATCH} documents`,
             );
-          return insert(collection, p.documents, ctx, where);
+          return await insert(collection, p.documents, ctx, where);
         }
         case 'query': {
           const query = p.query === undefined ? {} : asRecord(p.query, `${where}: "query"`);
@@ -79,7 +79,7 @@ export function docsPlugin(store: PluginStore, scanner: DocScan): Plugin {
           let removed = 0;
           for (let i = 0; i < ids.length; i += DELETE_BATCH) {
             if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-            removed += store.docDelete(collection, ids.slice(i, i + DELETE_BATCH));
+            removed += await store.docDelete(collection, ids.slice(i, i + DELETE_BATCH));
           }
           return removed;
         }

@@ -20,12 +20,12 @@ export function kvPlugin(store: PluginStore): Plugin {
   return {
     name: 'kv',
     actions: ACTIONS,
-    call(action: string, payload: unknown, ctx: PluginContext): unknown {
+    async call(action: string, payload: unknown, ctx: PluginContext): Promise<unknown> {
       const where = `kv.${action}`;
       const p = asRecord(payload ?? {}, where);
       switch (action) {
         case 'get': {
-          const json = store.kvGet(ctx.function, stringField(p, 'key', where));
+          const json = await store.kvGet(ctx.function, stringField(p, 'key', where));
           return json === undefined ? null : new RawJson(json);
         }
         case 'set': {
@@ -38,17 +38,17 @@ export function kvPlugin(store: PluginStore): Plugin {
             );
           }
           const quota = { items: ctx.quotas.kv.keys, bytes: ctx.quotas.kv.bytes };
-          const refusal = store.kvSet(ctx.function, key, json, ctx.now, quota);
+          const refusal = await store.kvSet(ctx.function, key, json, ctx.now, quota);
           if (refusal)
             throw quotaError(where, ctx.function, 'kv', refusal.refused, quota, ['keys', 'kv.keys']);
           return true;
         }
         case 'delete':
-          return store.kvDelete(ctx.function, stringField(p, 'key', where));
+          return await store.kvDelete(ctx.function, stringField(p, 'key', where));
         case 'list': {
           const prefix = p.prefix === undefined ? '' : String(p.prefix);
           const limit = Math.min(1000, Math.max(1, Number(p.limit ?? 100) || 100));
-          const rows = store.kvList(ctx.function, prefix, limit);
+          const rows = await store.kvList(ctx.function, prefix, limit);
           return new RawJson(
             `[${rows.map((r) => `{"key":${JSON.stringify(r.key)},"value":${r.json}}`).join(',')}]`,
           );

@@ -14,7 +14,7 @@ import {
   type ServerLog,
   type Trigger,
 } from '../core/index.ts';
-import type { ClaimedRun, InvocationStore, NewQueuedInvocation, RunNext, RunResult } from '../store/index.ts';
+import type { ClaimedRun, NewQueuedInvocation, QueueStore, RunNext, RunResult } from '../store/index.ts';
 import { backoffDelay } from './backoff.ts';
 
 /** A queued invocation to run (the gateway runs it as a BufferedInvocation). */
@@ -71,7 +71,7 @@ export interface EnqueueInput {
 
 /** What the queue needs. */
 export interface AsyncQueueOptions {
-  store: InvocationStore;
+  store: QueueStore;
   runner: QueueRunner;
   settings: (fn: string) => FunctionQueueSettings | undefined;
   log: ServerLog;
@@ -127,6 +127,9 @@ export class AsyncQueue {
   private pendingFinishes: { run: ClaimedRun; result: RunResult; next: RunNext; done: () => void }[] = [];
   private lastReap = 0;
   private pumpScheduled = false;
+  /** A pump is claiming: another waits for it (two at once would both count the same free workers). */
+  private pumping = false;
+  private pumpAgain = false;
   private started = false;
   /** No new claims. */
   private stopped = false;
@@ -144,7 +147,6 @@ export class AsyncQueue {
       keepRequestBytes: Number.MAX_SAFE_INTEGER,
       ...options,
     };
-    this.recount();
   }
 
   /**
@@ -175,10 +177,11 @@ export class AsyncQueue {
   }
 
   /** Reads the depth from the store again (redrives and other writers change it behind the queue's back). */
-  private recount(): void {
+  private async recount(): Promise<void> {
+    const depths = await this.o.store.queueDepth();
     this.depth.clear();
     this.depthTotal = 0;
-    for (const d of this.o.store.queueDepth()) {
+    for (const d of depths) {
       this.depth.set(d.function, d.queued + d.running);
       this.depthTotal += d.queued + d.running;
     }
@@ -219,15 +222,15 @@ export class AsyncQueue {
         resolve: () => resolve(id),
         reject,
       });
-      if (this.pendingInserts.length === 1) setImmediate(() => this.commitInserts());
+      if (this.pendingInserts.length === 1) setImmediate(() => void this.commitInserts());
     });
   }
 
-  private commitInserts(): void {
+  private async commitInserts(): Promise<void> {
     const batch = this.pendingInserts;
     this.pendingInserts = [];
     try {
-      this.o.store.enqueueMany(batch.map((b) => b.row));
+      await this.o.store.enqueueMany(batch.map((b) => b.row));
     } catch (err) {
       for (const b of batch) {
         this.count(b.row.function, -1);
@@ -240,12 +243,12 @@ export class AsyncQueue {
   }
 
   /** Records finished runs in one transaction per event-loop turn, then frees their slots. */
-  private commitFinishes(): void {
+  private async commitFinishes(): Promise<void> {
     const batch = this.pendingFinishes;
     this.pendingFinishes = [];
     if (!this.closed) {
       try {
-        this.o.store.finishRuns(batch);
+        await this.o.store.finishRuns(batch);
       } catch (err) {
         this.o.log.error('async queue: recording results failed', {
           count: batch.length,
@@ -259,9 +262,10 @@ export class AsyncQueue {
     }
   }
 
-  /** Recovers runs a previous process left behind, then starts working. */
-  start(): number {
-    const recovered = this.o.store.recoverRunning(this.o.now(), false);
+  /** Counts the queue, recovers runs a previous process left behind, then starts working. */
+  async start(): Promise<number> {
+    await this.recount();
+    const recovered = await this.o.store.recoverRunning(this.o.now(), false);
     if (recovered) this.o.log.warn('requeued async runs interrupted by the last stop', { count: recovered });
     this.started = true;
     this.wake();
@@ -274,7 +278,7 @@ export class AsyncQueue {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.pump();
+      void this.pump();
     });
   }
 
@@ -303,21 +307,27 @@ export class AsyncQueue {
     this.closed = true;
   }
 
-  private pump(): void {
+  /** Claims what there is room for and launches it; one pump at a time. Never rejects. */
+  private async pump(): Promise<void> {
     if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const now = this.o.now();
     try {
       if (now - this.lastReap > REAP_EVERY_MS) {
         this.lastReap = now;
-        this.o.store.recoverRunning(now, true);
-        this.recount();
+        await this.o.store.recoverRunning(now, true);
+        await this.recount();
       }
       const free = this.o.workers - this.total;
       if (free > 0) {
         const saturated = [...this.running].filter(([fn, n]) => n >= this.capacity(fn)).map(([fn]) => fn);
-        const claimed = this.o.store.claim({
+        const claimed = await this.o.store.claim({
           now,
           limit: free,
           excludeFunctions: saturated,
@@ -325,20 +335,34 @@ export class AsyncQueue {
           perFunction: (fn) => this.capacity(fn) - (this.running.get(fn) ?? 0),
           leaseUntil: (fn) => now + (this.o.settings(fn)?.timeoutMs ?? 60_000) + LEASE_SLACK_MS,
         });
-        for (const run of claimed) this.launch(run);
+        // Stopped while claiming: the runs go back untouched rather than start during shutdown.
+        if (this.stopped) for (const run of claimed) await this.o.store.release(run.id, run.attempt, now);
+        else for (const run of claimed) this.launch(run);
       }
+      await this.sleep(now);
     } catch (err) {
       this.o.log.error('async queue: claiming failed', { error: String(err) });
+      this.arm(now, undefined);
+    } finally {
+      this.pumping = false;
     }
-    this.sleep(now);
+    if (this.pumpAgain) {
+      this.pumpAgain = false;
+      this.wake();
+    }
   }
 
   /** Sleeps until the next delayed run is due, at most MAX_IDLE_MS. */
-  private sleep(now: number): void {
+  private async sleep(now: number): Promise<void> {
+    this.arm(now, await this.o.store.oldestReady(Number.MAX_SAFE_INTEGER));
+  }
+
+  /** Sets the timer of the next pump: when `next` is due, at most MAX_IDLE_MS from now. */
+  private arm(now: number, next: number | undefined): void {
     if (this.stopped) return;
-    const next = this.o.store.oldestReady(Number.MAX_SAFE_INTEGER);
     const ms = next === undefined ? MAX_IDLE_MS : Math.min(MAX_IDLE_MS, Math.max(5, next - now));
-    this.timer = setTimeout(() => this.pump(), ms);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.pump(), ms);
     this.timer.unref();
   }
 
@@ -375,7 +399,7 @@ export class AsyncQueue {
     // After stop the store may be closed: the run stays `running` and is requeued at the next start.
     if (this.closed) return;
     if (result.error?.code === 'shutting_down') {
-      this.o.store.release(run.id, run.attempt, this.o.now());
+      await this.o.store.release(run.id, run.attempt, this.o.now());
       return;
     }
     const next = this.next(run, result);
@@ -409,7 +433,7 @@ export class AsyncQueue {
     };
     await new Promise<void>((done) => {
       this.pendingFinishes.push({ run, result: recorded, next, done });
-      if (this.pendingFinishes.length === 1) setImmediate(() => this.commitFinishes());
+      if (this.pendingFinishes.length === 1) setImmediate(() => void this.commitFinishes());
     });
     if (next.status !== 'queued' && run.hasCallback) this.o.onCallbackDue?.();
   }

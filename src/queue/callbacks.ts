@@ -19,13 +19,16 @@ import {
   type InvocationRecord,
   type ServerLog,
 } from '../core/index.ts';
-import type { InvocationStore } from '../store/index.ts';
+import type { InvocationStore, QueueStore } from '../store/index.ts';
 import { backoffDelay } from './backoff.ts';
 import type { CallbackPolicy } from './callback-policy.ts';
 
 /** What the dispatcher needs. */
 export interface CallbackDispatcherOptions {
-  store: InvocationStore;
+  /** Reads the invocation whose result a callback carries. */
+  invocations: InvocationStore;
+  /** Which callbacks are due, and what became of each attempt. */
+  queue: QueueStore;
   policy: CallbackPolicy;
   log: ServerLog;
   /** Delivery attempts before giving up. */
@@ -61,6 +64,9 @@ export class CallbackDispatcher {
   private readonly inflight: Set<Promise<void>> = new Set();
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
+  /** A pump is reading due deliveries: another waits for it, so no delivery starts twice. */
+  private pumping = false;
+  private pumpAgain = false;
   private stopped = true;
 
   constructor(options: CallbackDispatcherOptions) {
@@ -89,7 +95,7 @@ export class CallbackDispatcher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.pump();
+      void this.pump();
     });
   }
 
@@ -105,14 +111,21 @@ export class CallbackDispatcher {
     clearTimeout(timer);
   }
 
-  private pump(): void {
+  /** Starts the due deliveries there is room for; one pump at a time. Never rejects. */
+  private async pump(): Promise<void> {
     if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
     if (this.timer) clearTimeout(this.timer);
     try {
       const free = this.o.concurrency - this.delivering.size;
       if (free > 0) {
         const full = [...this.busy].filter(([, n]) => n >= this.o.perDestination).map(([d]) => d);
-        for (const job of this.o.store.dueCallbacks(this.o.now(), free + this.delivering.size, full)) {
+        const due = await this.o.queue.dueCallbacks(this.o.now(), free + this.delivering.size, full);
+        for (const job of this.stopped ? [] : due) {
           if (this.delivering.has(job.id) || this.delivering.size >= this.o.concurrency) continue;
           const destination = callbackDestination(job.url);
           const busy = this.busy.get(destination) ?? 0;
@@ -132,21 +145,29 @@ export class CallbackDispatcher {
       }
     } catch (err) {
       this.o.log.error('callbacks: reading due deliveries failed', { error: String(err) });
+    } finally {
+      this.pumping = false;
     }
-    this.timer = setTimeout(() => this.pump(), 500);
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.pump(), 500);
     this.timer.unref();
+    if (this.pumpAgain) {
+      this.pumpAgain = false;
+      this.wake();
+    }
   }
 
   private async deliver(id: string, url: string, attempts: number): Promise<void> {
-    const record = this.o.store.get(id);
+    const record = await this.o.invocations.get(id);
     if (!record) return;
     const tries = attempts + 1;
     const delivery = await this.attempt(url, callbackBody(record), tries);
     // Stopping: the store may close under us; the delivery is simply due again after the restart.
     if (this.stopped) return;
-    this.o.store.recordDelivery(id, delivery);
+    await this.o.queue.recordDelivery(id, delivery);
     if (delivery.outcome === 'delivered') {
-      this.o.store.updateCallback(id, 'delivered', tries, null, null);
+      await this.o.queue.updateCallback(id, 'delivered', tries, null, null);
       this.o.onResult?.('delivered');
       return;
     }
@@ -160,7 +181,7 @@ export class CallbackDispatcher {
       });
     // A refusal of the policy stays a refusal: retrying would only knock on the same door.
     if (tries >= this.o.maxAttempts || delivery.outcome === 'refused') {
-      this.o.store.updateCallback(id, 'failed', tries, null, problem);
+      await this.o.queue.updateCallback(id, 'failed', tries, null, problem);
       this.throttled.warn(`failed:${destination}`, 'callback given up', {
         id,
         destination,
@@ -171,7 +192,7 @@ export class CallbackDispatcher {
       return;
     }
     const nextAt = this.o.now() + backoffDelay(tries, this.o.backoffMs, this.o.maxBackoffMs);
-    this.o.store.updateCallback(id, 'pending', tries, nextAt, problem);
+    await this.o.queue.updateCallback(id, 'pending', tries, nextAt, problem);
     this.o.onResult?.('retry');
   }
 

@@ -16,11 +16,13 @@ import {
   type ServerLog,
 } from '../core/index.ts';
 import type { EnqueueInput } from '../queue/index.ts';
-import type { InvocationStore, ScheduleStore } from '../store/index.ts';
+import type { QueueStore, ScheduleStore } from '../store/index.ts';
 
 /** What the scheduler needs. */
 export interface SchedulerOptions {
-  store: ScheduleStore & Pick<InvocationStore, 'activeForSchedule'>;
+  store: ScheduleStore;
+  /** How many runs of a schedule are queued or running (overlap: skip). */
+  queue: Pick<QueueStore, 'activeForSchedule'>;
   /** The queue's enqueue (resolves once the invocation is stored). */
   enqueue: (input: EnqueueInput) => Promise<string>;
   /** The kumo.yaml schedules of a function's active version; undefined when the function does not exist. */
@@ -42,6 +44,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class Scheduler {
   private readonly o: Required<Omit<SchedulerOptions, 'onTick'>> & Pick<SchedulerOptions, 'onTick'>;
   private readonly timers: Map<string, NodeJS.Timeout> = new Map();
+  /** Bumped at each arm and disarm of a schedule: a timer that fired before a change stands down. */
+  private readonly generations: Map<string, number> = new Map();
+  /** Start and function changes, one after another (each reads schedules, then arms them). */
+  private changes: Promise<void> = Promise.resolve();
   private running = false;
 
   constructor(options: SchedulerOptions) {
@@ -49,46 +55,49 @@ export class Scheduler {
   }
 
   /** Follows kumo.yaml for `functions`, handles missed ticks by each schedule's catch-up policy, arms every timer. */
-  start(functions: readonly string[]): void {
+  start(functions: readonly string[]): Promise<void> {
     this.running = true;
-    for (const fn of functions) this.syncManifest(fn);
-    const now = this.o.now();
-    for (const s of this.o.store.listSchedules()) {
-      this.catchUp(s, now);
-      this.arm(s.id, now);
-    }
+    return this.serially(async () => {
+      for (const fn of functions) await this.syncManifest(fn);
+      const now = this.o.now();
+      for (const s of await this.o.store.listSchedules()) {
+        await this.catchUp(s, now);
+        this.arm(s, now);
+      }
+    });
   }
 
   /** Stops every timer. */
   stop(): void {
     this.running = false;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    for (const id of [...this.timers.keys()]) this.disarm(id);
   }
 
   /** After a deploy, rollback or delete: the function's kumo.yaml schedules replace its previous ones. */
-  functionChanged(fn: string): void {
-    const before = this.o.store.listSchedules(fn).map((s) => s.id);
-    this.syncManifest(fn);
-    const after = this.o.store.listSchedules(fn);
-    for (const id of before) if (!after.some((s) => s.id === id)) this.disarm(id);
-    for (const s of after) this.arm(s.id, this.o.now());
+  functionChanged(fn: string): Promise<void> {
+    return this.serially(async () => {
+      const before = (await this.o.store.listSchedules(fn)).map((s) => s.id);
+      await this.syncManifest(fn);
+      const after = await this.o.store.listSchedules(fn);
+      for (const id of before) if (!after.some((s) => s.id === id)) this.disarm(id);
+      for (const s of after) this.arm(s, this.o.now());
+    });
   }
 
   /** Adds a schedule by API (`kumo schedule`). */
-  add(fn: string, spec: ScheduleSpec): ScheduleView {
+  async add(fn: string, spec: ScheduleSpec): Promise<ScheduleView> {
     if (this.o.manifestSchedules(fn) === undefined)
       throw new KumoError('function_not_found', `no function named '${fn}' is deployed (see kumo list)`);
     const now = this.o.now();
     const record = toRecord(fn, `${fn}-${randomBytes(3).toString('hex')}`, 'api', spec, now);
-    this.o.store.putSchedule(record);
-    this.arm(record.id, now);
+    await this.o.store.putSchedule(record);
+    this.arm(record, now);
     return this.view(record, now);
   }
 
   /** Removes one schedule, or every `kumo schedule` one of the function; returns the removed ids. */
-  remove(fn: string, id?: string): string[] {
-    const schedules = this.o.store.listSchedules(fn);
+  async remove(fn: string, id?: string): Promise<string[]> {
+    const schedules = await this.o.store.listSchedules(fn);
     if (id !== undefined) {
       const s = schedules.find((x) => x.id === id);
       if (!s)
@@ -102,42 +111,52 @@ export class Scheduler {
           `schedule ${id} comes from ${fn}'s kumo.yaml: remove it there and deploy again`,
         );
       }
-      this.o.store.deleteSchedule(id);
+      await this.o.store.deleteSchedule(id);
       this.disarm(id);
       return [id];
     }
     const removed = schedules.filter((s) => s.source === 'api').map((s) => s.id);
     for (const r of removed) {
-      this.o.store.deleteSchedule(r);
+      await this.o.store.deleteSchedule(r);
       this.disarm(r);
     }
     return removed;
   }
 
   /** Schedules (of one function, or all) with their next `count` run times. */
-  list(fn?: string, count = 3): ScheduleView[] {
+  async list(fn?: string, count = 3): Promise<ScheduleView[]> {
     const now = this.o.now();
-    return this.o.store.listSchedules(fn).map((s) => this.view(s, now, count));
+    return (await this.o.store.listSchedules(fn)).map((s) => this.view(s, now, count));
   }
 
   private view(s: ScheduleRecord, now: number, count = 3): ScheduleView {
     return { ...s, next: nextRunTimes(s.cron, s.tz ?? undefined, now, count) };
   }
 
-  private syncManifest(fn: string): void {
+  /** Runs `step` after the start and function changes before it; a failure is logged, not passed on. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    this.changes = this.changes
+      .then(step)
+      .catch((err: unknown) =>
+        this.o.log.error('schedules: following a change failed', { error: String(err) }),
+      );
+    return this.changes;
+  }
+
+  private async syncManifest(fn: string): Promise<void> {
     const specs = this.o.manifestSchedules(fn);
     if (specs === undefined) {
-      this.o.store.deleteFunctionSchedules(fn);
+      await this.o.store.deleteFunctionSchedules(fn);
       return;
     }
     const now = this.o.now();
-    this.o.store.replaceManifestSchedules(
+    await this.o.store.replaceManifestSchedules(
       fn,
       specs.map((spec, i) => toRecord(fn, `${fn}-m${i}`, 'manifest', spec, now)),
     );
   }
 
-  private catchUp(s: ScheduleRecord, now: number): void {
+  private async catchUp(s: ScheduleRecord, now: number): Promise<void> {
     const missed = nextRunTime(s.cron, s.tz ?? undefined, s.lastTickAt ?? s.createdAt);
     if (missed === undefined || missed >= now) return;
     if (s.catchup === 'one') {
@@ -145,50 +164,61 @@ export class Scheduler {
         schedule: s.id,
         function: s.function,
       });
-      this.tick(s, now);
+      await this.tick(s, now);
     } else {
       this.o.log.info('schedule missed runs while kumo was down: skipped (catchup: none)', {
         schedule: s.id,
         function: s.function,
       });
-      this.o.store.markTick(s.id, now);
+      await this.o.store.markTick(s.id, now);
     }
   }
 
-  private arm(id: string, from: number): void {
-    this.disarm(id);
+  /** Sets the timer of schedule `s`'s next run after `from` (replacing any it had). */
+  private arm(s: ScheduleRecord, from: number): void {
+    this.disarm(s.id);
     if (!this.running) return;
-    const s = this.o.store.getSchedule(id);
-    if (!s) return;
     const at = nextRunTime(s.cron, s.tz ?? undefined, from);
     if (at === undefined) return;
+    const generation = this.generations.get(s.id) ?? 0;
     const wait = Math.max(0, at - this.o.now());
     const timer = setTimeout(
       () => {
-        this.timers.delete(id);
+        this.timers.delete(s.id);
         // A long wait is re-armed in steps; a timer may also fire a hair early.
-        if (this.o.now() < at - 2) return this.arm(id, from);
-        const current = this.o.store.getSchedule(id);
-        if (!current) return;
-        this.tick(current, at);
-        this.arm(id, at);
+        if (this.o.now() < at - 2) return this.arm(s, from);
+        void this.fire(s.id, at, generation);
       },
       Math.min(wait, MAX_TIMER_MS),
     );
     timer.unref();
-    this.timers.set(id, timer);
+    this.timers.set(s.id, timer);
+  }
+
+  /** A timer's run: the schedule as stored now, ticked at `at`, then armed for its next run. */
+  private async fire(id: string, at: number, generation: number): Promise<void> {
+    try {
+      const current = await this.o.store.getSchedule(id);
+      // Removed, stopped, or armed again meanwhile (a deploy): the newer timer owns the schedule.
+      if (!current || !this.running || this.generations.get(id) !== generation) return;
+      await this.tick(current, at);
+      if (this.generations.get(id) === generation) this.arm(current, at);
+    } catch (err) {
+      this.o.log.error('schedule tick failed', { schedule: id, error: String(err) });
+    }
   }
 
   private disarm(id: string): void {
     const t = this.timers.get(id);
     if (t) clearTimeout(t);
     this.timers.delete(id);
+    this.generations.set(id, (this.generations.get(id) ?? 0) + 1);
   }
 
-  private tick(s: ScheduleRecord, at: number): void {
+  private async tick(s: ScheduleRecord, at: number): Promise<void> {
     try {
-      this.o.store.markTick(s.id, at);
-      if (s.overlap === 'skip' && this.o.store.activeForSchedule(s.id) > 0) {
+      await this.o.store.markTick(s.id, at);
+      if (s.overlap === 'skip' && (await this.o.queue.activeForSchedule(s.id)) > 0) {
         this.o.log.debug('schedule tick skipped: the previous run is still going (overlap: skip)', {
           schedule: s.id,
         });

@@ -6,32 +6,38 @@ import type { ApiKeyRecord, AuditEntry, AuditQuery, SecretRecord } from '../core
 
 /** API keys. */
 export interface KeyStore {
-  insertKey(key: ApiKeyRecord): void;
-  getKey(id: string): ApiKeyRecord | undefined;
+  /** Stores a new key (its id must be unused). */
+  insertKey(key: ApiKeyRecord): Promise<void>;
+  getKey(id: string): Promise<ApiKeyRecord | undefined>;
   /** Every key, revoked ones too, oldest first. */
-  listKeys(): ApiKeyRecord[];
+  listKeys(): Promise<ApiKeyRecord[]>;
   /** Number of keys ever created (revoked included): zero means a first start. */
-  countKeys(): number;
+  countKeys(): Promise<number>;
   /** Marks a key revoked; false if unknown or already revoked. */
-  revokeKey(id: string, at: number): boolean;
-  touchKey(id: string, at: number): void;
+  revokeKey(id: string, at: number): Promise<boolean>;
+  /** Records when a key was last used. */
+  touchKey(id: string, at: number): Promise<void>;
 }
 
 /** Encrypted secrets of functions. */
 export interface SecretStore {
-  putSecret(secret: SecretRecord): void;
-  getSecrets(fn: string): SecretRecord[];
-  /** Names and times only, never the ciphertext. */
-  listSecrets(fn: string): Omit<SecretRecord, 'ciphertext'>[];
-  deleteSecret(fn: string, name: string): boolean;
-  deleteFunctionSecrets(fn: string): number;
-  countSecrets(): number;
+  /** Stores a secret, replacing the ciphertext of one of the same function and name (its createdAt stays). */
+  putSecret(secret: SecretRecord): Promise<void>;
+  /** The secrets of `fn`, by name. */
+  getSecrets(fn: string): Promise<SecretRecord[]>;
+  /** Names and times only, never the ciphertext, by name. */
+  listSecrets(fn: string): Promise<Omit<SecretRecord, 'ciphertext'>[]>;
+  deleteSecret(fn: string, name: string): Promise<boolean>;
+  deleteFunctionSecrets(fn: string): Promise<number>;
+  /** Secrets of every function. */
+  countSecrets(): Promise<number>;
 }
 
 /** The audit log. */
 export interface AuditStore {
-  appendAudit(entry: AuditEntry): void;
-  queryAudit(query: AuditQuery): AuditEntry[];
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Entries matching `query`, newest first. */
+  queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
   /** Keeps the `keep` newest entries; returns how many were removed. */
-  pruneAudit(keep: number): number;
+  pruneAudit(keep: number): Promise<number>;
 }

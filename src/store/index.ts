@@ -1,13 +1,16 @@
-/** store: persistence behind one Store interface; SQLite (WAL) by default. */
-export type * from './store.ts';
-export { openSqliteStore, SqliteStore, migrate } from './sqlite/sqlite-store.ts';
-export { MIGRATIONS, type Migration } from './sqlite/migrations.ts';
-export { ActiveVersions, type ActiveVersion } from './active-versions.ts';
+/**
+ * store: persistence behind async interfaces split by concern, each with a contract suite in
+ * contract/; SQLite (WAL) is the backend today (sqlite/stores.ts). docs/architecture.md "Stores".
+ */
+export type * from './stores.ts';
+export type * from './functions.ts';
 export type * from './invocations.ts';
-export { SqliteInvocationStore } from './sqlite/invocation-store.ts';
+export type * from './queue.ts';
+export type * from './schedules.ts';
 export type * from './access.ts';
-export { SqliteKeyStore } from './sqlite/key-store.ts';
-export { SqliteSecretStore } from './sqlite/secret-store.ts';
-export { SqliteAuditStore } from './sqlite/audit-store.ts';
 export type * from './plugin-store.ts';
+export { ActiveVersions, type ActiveVersion } from './active-versions.ts';
+export { openSqliteStores, type SqliteStores } from './sqlite/stores.ts';
+export { migrate, openSqliteDatabase } from './sqlite/database.ts';
+export { MIGRATIONS, type Migration } from './sqlite/migrations.ts';
 export { SqlitePluginStore } from './sqlite/plugin-store.ts';

@@ -1,9 +1,9 @@
 /**
- * Persistence of the built-in plugins and of where versions came from. `kv` data is namespaced by
- * function; `docs` collections are one database shared by the functions that list the plugin (as
- * the lua action server's mongo plugin), and each document belongs to the function that inserted
- * it. Values and documents are stored as JSON text. What each function keeps is counted (entries
- * and bytes, in the same transaction as every write), so a quota is checked without a scan.
+ * Persistence of the built-in plugins. `kv` data is namespaced by function; `docs` collections
+ * are one database shared by the functions that list the plugin (as the lua action server's mongo
+ * plugin), and each document belongs to the function that inserted it. Values and documents are
+ * stored as JSON text. What each function keeps is counted (entries and bytes, in the same
+ * transaction as every write), so a quota is checked without a scan.
  */
 
 /** One stored document, as JSON text. */
@@ -23,26 +23,22 @@ export interface QuotaRefusal {
   refused: PluginUsage;
 }
 
-/** Where a version's source came from (git deploys record the commit). */
-export interface VersionSource {
-  function: string;
-  version: number;
-  kind: 'upload' | 'zip' | 'git' | 'watch';
-  repository: string | null;
-  ref: string | null;
-  commit: string | null;
-}
-
-/** The plugin and source persistence contract. */
+/** The plugin data persistence contract. */
 export interface PluginStore {
   /** The value of `key` as JSON text, or undefined. */
-  kvGet(fn: string, key: string): string | undefined;
+  kvGet(fn: string, key: string): Promise<string | undefined>;
   /** Stores `json` (a value as JSON text) unless that takes `fn` past `quota` (items: keys). */
-  kvSet(fn: string, key: string, json: string, now: number, quota: PluginUsage): QuotaRefusal | undefined;
+  kvSet(
+    fn: string,
+    key: string,
+    json: string,
+    now: number,
+    quota: PluginUsage,
+  ): Promise<QuotaRefusal | undefined>;
   /** True when the key existed. */
-  kvDelete(fn: string, key: string): boolean;
+  kvDelete(fn: string, key: string): Promise<boolean>;
   /** Keys (with values as JSON text) of `fn` starting with `prefix`, sorted, at most `limit`. */
-  kvList(fn: string, prefix: string, limit: number): { key: string; json: string }[];
+  kvList(fn: string, prefix: string, limit: number): Promise<{ key: string; json: string }[]>;
 
   /** Inserts documents (JSON objects as text) for `createdBy` unless that takes it past `quota`; their ids. */
   docInsert(
@@ -51,17 +47,14 @@ export interface PluginStore {
     createdBy: string,
     now: number,
     quota: PluginUsage,
-  ): string[] | QuotaRefusal;
+  ): Promise<string[] | QuotaRefusal>;
   /** The documents of a collection, oldest first, read one at a time (filtering is the plugin's). */
-  docRows(collection: string): Iterable<StoredDoc>;
+  docRows(collection: string): AsyncIterable<StoredDoc>;
   /** Removes the documents with these ids from the collection (their owners' usage drops); returns how many. */
-  docDelete(collection: string, ids: readonly string[]): number;
+  docDelete(collection: string, ids: readonly string[]): Promise<number>;
 
   /** What `fn` keeps in `plugin` (kv, docs). */
-  usage(fn: string, plugin: 'kv' | 'docs'): PluginUsage;
+  usage(fn: string, plugin: 'kv' | 'docs'): Promise<PluginUsage>;
   /** Removes everything `fn` keeps: its kv keys and the documents it inserted (it was deleted). */
-  deleteFunctionData(fn: string): void;
-
-  recordSource(source: VersionSource): void;
-  getSource(fn: string, version: number): VersionSource | undefined;
+  deleteFunctionData(fn: string): Promise<void>;
 }

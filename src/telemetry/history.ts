@@ -49,8 +49,8 @@ export class HistoryRecorder {
   private readonly touched: Set<string> = new Set();
   private dropping = false;
   private closed = false;
-  /** Bytes of the bodies of finished invocations: read once, then kept up to date by writes and prunes. */
-  private bodyBytes: number;
+  /** Bytes of the bodies of finished invocations: read at start, then kept up to date by writes and prunes. */
+  private bodyBytes = 0;
   private lastPrune = 0;
   private soon: NodeJS.Timeout | undefined;
 
@@ -67,9 +67,9 @@ export class HistoryRecorder {
       ...options,
     };
     this.batch = new WriteBatch(
-      (records) => {
+      async (records) => {
         try {
-          this.store.insertFinished(records);
+          await this.store.insertFinished(records);
         } catch (err) {
           this.o.onError(err);
         }
@@ -77,12 +77,12 @@ export class HistoryRecorder {
       this.o.flushMs,
       this.o.batchSize,
     );
-    this.bodyBytes = store.bodyBytes();
+    void this.recount();
     let rounds = 0;
     this.pruneTimer = setInterval(() => {
       // The running count drifts a little (retried runs, truncated bodies): read it again now and then.
-      if (++rounds % RECOUNT_EVERY === 0) this.recount();
-      this.prune();
+      if (++rounds % RECOUNT_EVERY === 0) void this.recount();
+      void this.prune();
     }, this.o.pruneEveryMs);
     this.pruneTimer.unref();
   }
@@ -109,30 +109,30 @@ export class HistoryRecorder {
     const wait = Math.max(0, this.lastPrune + this.o.minPruneGapMs - this.o.now());
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      this.prune([...this.touched]);
+      void this.prune([...this.touched]);
     }, wait);
     this.soon.unref();
   }
 
-  /** Writes every queued record now (reads call this first, so a just-finished request is visible). */
-  flush(): void {
-    this.batch.flush();
+  /** Writes every queued record now (reads await this first, so a just-finished request is visible). */
+  flush(): Promise<void> {
+    return this.batch.flush();
   }
 
   /**
    * Applies retention (the row bound to `functions` only, when given; the age and byte bounds to
    * all); returns how many invocations were removed.
    */
-  prune(functions?: readonly string[]): number {
-    this.flush();
+  async prune(functions?: readonly string[]): Promise<number> {
     this.rowsSince = 0;
     this.bytesSince = 0;
     this.touched.clear();
     this.lastPrune = this.o.now();
     try {
-      const pruned = this.store.prune(this.o.maxPerFunction, this.o.now() - this.o.maxAgeMs, functions);
+      await this.flush();
+      const pruned = await this.store.prune(this.o.maxPerFunction, this.o.now() - this.o.maxAgeMs, functions);
       this.bodyBytes = Math.max(0, this.bodyBytes - pruned.bytes);
-      if (this.bodyBytes > this.o.maxBodyBytes) this.dropOldest();
+      if (this.bodyBytes > this.o.maxBodyBytes) void this.dropOldest();
       return pruned.removed;
     } catch (err) {
       this.o.onError(err);
@@ -145,39 +145,36 @@ export class HistoryRecorder {
    * steps, until their bodies are back under 95% of the bound (so the next burst does not start
    * it again at once).
    */
-  private dropOldest(): void {
+  private async dropOldest(): Promise<void> {
     if (this.dropping) return;
     this.dropping = true;
-    const step = () => {
-      if (this.closed) return;
-      try {
-        const oldest = this.store.pruneOldest(OLDEST_STEP);
+    try {
+      while (!this.closed) {
+        const oldest = await this.store.pruneOldest(OLDEST_STEP);
         this.bodyBytes = oldest.removed ? Math.max(0, this.bodyBytes - oldest.bytes) : 0;
-        if (oldest.removed && this.bodyBytes > 0.95 * this.o.maxBodyBytes) {
-          setImmediate(step);
-          return;
-        }
-      } catch (err) {
-        this.o.onError(err);
+        if (!oldest.removed || this.bodyBytes <= 0.95 * this.o.maxBodyBytes) break;
+        await new Promise((resolve) => setImmediate(resolve));
       }
+    } catch (err) {
+      this.o.onError(err);
+    } finally {
       this.dropping = false;
-    };
-    step();
+    }
   }
 
-  private recount(): void {
+  private async recount(): Promise<void> {
     try {
-      this.bodyBytes = this.store.bodyBytes();
+      this.bodyBytes = await this.store.bodyBytes();
     } catch (err) {
       this.o.onError(err);
     }
   }
 
   /** Flushes and stops the timers. */
-  close(): void {
+  close(): Promise<void> {
     this.closed = true;
     clearInterval(this.pruneTimer);
     if (this.soon) clearTimeout(this.soon);
-    this.flush();
+    return this.flush();
   }
 }

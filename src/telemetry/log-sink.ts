@@ -3,7 +3,7 @@
  * a retention bound per function, and live subscribers for `kumo logs --follow`.
  */
 import type { LogLine } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
+import type { FunctionStore } from '../store/index.ts';
 import { WriteBatch } from './write-batch.ts';
 
 /** Options of the sink. */
@@ -20,18 +20,19 @@ export interface LogSinkOptions {
 
 /** Collects, stores and fans out function log lines. */
 export class LogSink {
-  private readonly store: Store;
+  private readonly store: FunctionStore;
   private readonly batch: WriteBatch<LogLine>;
   private readonly pruneTimer: NodeJS.Timeout;
   private readonly listeners: Map<string, Set<(line: LogLine) => void>> = new Map();
   readonly maxLinesPerFunction: number;
   private closed = false;
 
-  constructor(store: Store, options: LogSinkOptions = {}) {
+  constructor(store: FunctionStore, options: LogSinkOptions = {}) {
     this.store = store;
     this.batch = new WriteBatch((lines) => this.keep(lines), options.flushMs ?? 50, options.batchSize ?? 500);
     this.maxLinesPerFunction = options.maxLinesPerFunction ?? 10_000;
-    this.pruneTimer = setInterval(() => this.prune(), options.pruneEveryMs ?? 30_000);
+    // A failed prune rejects unhandled, as the synchronous prune it replaced threw from its timer.
+    this.pruneTimer = setInterval(() => void this.prune(), options.pruneEveryMs ?? 30_000);
     this.pruneTimer.unref();
   }
 
@@ -43,13 +44,13 @@ export class LogSink {
   }
 
   /** Writes every queued line to the store now and tells subscribers. */
-  flush(): void {
-    this.batch.flush();
+  flush(): Promise<void> {
+    return this.batch.flush();
   }
 
   /** Stores one batch and tells the subscribers of each line's function. */
-  private keep(lines: LogLine[]): void {
-    this.store.appendLogs(lines);
+  private async keep(lines: LogLine[]): Promise<void> {
+    await this.store.appendLogs(lines);
     for (const line of lines) for (const listener of this.listeners.get(line.function) ?? []) listener(line);
   }
 
@@ -65,15 +66,15 @@ export class LogSink {
   }
 
   /** Applies the retention bound. */
-  prune(): number {
-    this.flush();
+  async prune(): Promise<number> {
+    await this.flush();
     return this.store.pruneLogs(this.maxLinesPerFunction);
   }
 
   /** Flushes and stops the timers. */
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.pruneTimer);
-    this.flush();
     this.closed = true;
+    await this.flush();
   }
 }

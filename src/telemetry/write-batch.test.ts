@@ -5,7 +5,7 @@ import { WriteBatch } from './write-batch.ts';
 
 test('a batch is written when full, after flushMs, or on flush, and never empty', async () => {
   const writes: number[][] = [];
-  const batch = new WriteBatch<number>((items) => writes.push(items), 30, 3);
+  const batch = new WriteBatch<number>((items) => void writes.push(items), 30, 3);
   batch.add(1);
   batch.add(2);
   assert.deepEqual(writes, []);

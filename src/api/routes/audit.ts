@@ -5,7 +5,7 @@ import { parseSince } from './logs.ts';
 
 /** The audit log as the route reads it. */
 export interface AuditReader {
-  query(query: AuditQuery): AuditEntry[];
+  query(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
 /** What the audit route needs. */
@@ -35,7 +35,7 @@ export function auditRoute(d: AuditRouteDeps): Route {
 }
 
 function auditHandler(d: AuditRouteDeps) {
-  return ({ res, query }: RouteContext) => {
+  return async ({ res, query }: RouteContext) => {
     const limitText = query.get('limit');
     const limit = limitText === null ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -51,6 +51,6 @@ function auditHandler(d: AuditRouteDeps) {
     if (key) q.keyId = key;
     const fn = query.get('function');
     if (fn) q.function = fn;
-    sendJson(res, 200, { entries: d.audit.query(q) });
+    sendJson(res, 200, { entries: await d.audit.query(q) });
   };
 }

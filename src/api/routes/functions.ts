@@ -2,7 +2,7 @@
 import { KumoError, type FunctionRecord, type FunctionSpec } from '../../core/index.ts';
 import { sendJson } from '../../http/index.ts';
 import type { InstancePool, PoolStats } from '../../pool/index.ts';
-import type { ActiveVersions, Store } from '../../store/index.ts';
+import type { ActiveVersions, FunctionStore } from '../../store/index.ts';
 import type { Route, RouteContext } from '../../http/index.ts';
 
 /** One function as the API shows it. */
@@ -21,7 +21,7 @@ export interface FunctionInfo {
 
 /** What the function routes need. */
 export interface FunctionRoutesDeps {
-  store: Store;
+  store: FunctionStore;
   versions: ActiveVersions;
   pool: InstancePool;
   /** Deletes a function with its versions and code (DeployService.remove). */
@@ -33,8 +33,8 @@ export interface FunctionRoutesDeps {
 
 /** The function routes' handlers. */
 function functionHandlers(d: FunctionRoutesDeps) {
-  const info = (fn: FunctionRecord): FunctionInfo => {
-    const versions = d.store.listVersions(fn.name);
+  const info = async (fn: FunctionRecord): Promise<FunctionInfo> => {
+    const versions = await d.store.listVersions(fn.name);
     const active = versions.find((v) => v.version === fn.activeVersion);
     if (!active) throw new KumoError('internal_error', `function ${fn.name} has no active version`);
     return {
@@ -50,11 +50,15 @@ function functionHandlers(d: FunctionRoutesDeps) {
     };
   };
   return {
-    list: ({ res }: RouteContext) =>
-      sendJson(res, 200, { functions: d.store.listFunctions().map(info), sandbox: d.sandbox }),
-    get: ({ res, params }: RouteContext) => sendJson(res, 200, info(mustGet(d.store, params.name ?? ''))),
+    list: async ({ res }: RouteContext) => {
+      const functions = [];
+      for (const fn of await d.store.listFunctions()) functions.push(await info(fn));
+      sendJson(res, 200, { functions, sandbox: d.sandbox });
+    },
+    get: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, await info(await mustGet(d.store, params.name ?? ''))),
     remove: async ({ res, params }: RouteContext) => {
-      const name = mustGet(d.store, params.name ?? '').name;
+      const name = (await mustGet(d.store, params.name ?? '')).name;
       await d.remove(name);
       sendJson(res, 200, { deleted: name });
     },
@@ -87,8 +91,8 @@ export function functionRoutes(d: FunctionRoutesDeps): Route[] {
 }
 
 /** The function `name`, or function_not_found. */
-export function mustGet(store: Store, name: string): FunctionRecord {
-  const fn = store.getFunction(name);
+export async function mustGet(store: FunctionStore, name: string): Promise<FunctionRecord> {
+  const fn = await store.getFunction(name);
   if (!fn)
     throw new KumoError('function_not_found', `no function named '${name}' is deployed (see kumo list)`);
   return fn;

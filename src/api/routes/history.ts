@@ -16,7 +16,7 @@ import type { InvocationStore } from '../../store/index.ts';
 export interface HistoryRoutesDeps {
   invocations: InvocationStore;
   /** Writes buffered sync records, so a request that just finished is listed. */
-  flushHistory: () => void;
+  flushHistory: () => Promise<void>;
   /** Bodies are shown up to this many bytes. */
   bodyLimit: number;
   now: () => number;
@@ -58,10 +58,10 @@ export function historyRoutes(d: HistoryRoutesDeps): Route[] {
 
 function historyHandlers(d: HistoryRoutesDeps) {
   return {
-    list: ({ res, query }: RouteContext) => {
-      d.flushHistory();
+    list: async ({ res, query }: RouteContext) => {
+      await d.flushHistory();
       const limit = intParam(query.get('limit'), 'limit', 50, MAX_LIMIT);
-      const rows = d.invocations.list({
+      const rows = await d.invocations.list({
         function: query.get('function') ?? undefined,
         status: oneOf(query.get('status'), 'status', INVOCATION_STATUSES),
         trigger: oneOf(query.get('trigger'), 'trigger', TRIGGERS),
@@ -74,16 +74,16 @@ function historyHandlers(d: HistoryRoutesDeps) {
       });
       sendJson(res, 200, { invocations: rows.map(summaryView) });
     },
-    get: ({ res, params }: RouteContext) => {
-      d.flushHistory();
-      sendJson(res, 200, fullView(mustGetInvocation(d.invocations, params.id ?? ''), d));
+    get: async ({ res, params }: RouteContext) => {
+      await d.flushHistory();
+      sendJson(res, 200, await fullView(await mustGetInvocation(d.invocations, params.id ?? ''), d));
     },
   };
 }
 
 /** The invocation `id`, or invocation_not_found. */
-export function mustGetInvocation(store: InvocationStore, id: string): InvocationRecord {
-  const r = store.get(id);
+export async function mustGetInvocation(store: InvocationStore, id: string): Promise<InvocationRecord> {
+  const r = await store.get(id);
   if (!r)
     throw new KumoError(
       'invocation_not_found',
@@ -123,13 +123,15 @@ export function summaryView(r: InvocationRecord) {
   };
 }
 
-function fullView(r: InvocationRecord, d: HistoryRoutesDeps) {
+async function fullView(r: InvocationRecord, d: HistoryRoutesDeps) {
   const hidden = !r.bodiesKept;
   const summary = summaryView(r);
   return {
     ...summary,
     // Every delivery attempt of the callback: when, how it ended, the status or error, how long.
-    callback: summary.callback ? { ...summary.callback, deliveries: d.invocations.deliveries(r.id) } : null,
+    callback: summary.callback
+      ? { ...summary.callback, deliveries: await d.invocations.deliveries(r.id) }
+      : null,
     bodies: !hidden,
     request: {
       method: r.request.method,
@@ -144,16 +146,18 @@ function fullView(r: InvocationRecord, d: HistoryRoutesDeps) {
             headers: redactHeaders(r.responseHeaders),
             ...bodyView(hidden ? null : r.responseBody, r.responseTruncated, d.bodyLimit),
           },
-    attempts: attemptsOf(r, d.invocations),
-    logs: d.invocations
-      .logs(r.id, MAX_LOG_LINES)
-      .map((l) => ({ time: l.time, stream: l.stream, line: l.line })),
+    attempts: await attemptsOf(r, d.invocations),
+    logs: (await d.invocations.logs(r.id, MAX_LOG_LINES)).map((l) => ({
+      time: l.time,
+      stream: l.stream,
+      line: l.line,
+    })),
   };
 }
 
 /** The attempts of a queued invocation; a sync one is its own single attempt. */
-function attemptsOf(r: InvocationRecord, store: InvocationStore) {
-  const stored = store.attempts(r.id);
+async function attemptsOf(r: InvocationRecord, store: InvocationStore) {
+  const stored = await store.attempts(r.id);
   if (stored.length || r.trigger !== 'http') return stored.map(({ invocationId: _id, ...a }) => a);
   return [
     {

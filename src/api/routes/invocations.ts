@@ -1,7 +1,7 @@
 /** The async, history, stats and schedule routes of the control API. */
 import type { Scheduler } from '../../scheduler/index.ts';
-import type { InvocationStore } from '../../store/index.ts';
 import type { Route } from '../../http/index.ts';
+import type { InvocationStore, QueueStore } from '../../store/index.ts';
 import { historyRoutes } from './history.ts';
 import { redriveRoute } from './redrive.ts';
 import { scheduleRoutes } from './schedules.ts';
@@ -10,8 +10,9 @@ import { statsRoute } from './stats.ts';
 /** What these routes need. */
 export interface InvocationRoutesDeps {
   invocations: InvocationStore;
+  queue: QueueStore;
   scheduler: Scheduler;
-  flushHistory: () => void;
+  flushHistory: () => Promise<void>;
   wakeQueue: () => void;
   retries: (fn: string) => number;
   /** Bodies are shown up to this many bytes. */

@@ -18,9 +18,13 @@ import { jsonBody, sendJson, type Route, type RouteContext } from '../../http/in
 
 /** The key operations the routes need (auth/key-ring.ts provides them). */
 export interface KeyAdmin {
-  create(name: string, scopes: readonly Scope[], createdBy: string | null): { info: ApiKeyInfo; key: string };
-  list(): ApiKeyInfo[];
-  revoke(id: string): ApiKeyInfo;
+  create(
+    name: string,
+    scopes: readonly Scope[],
+    createdBy: string | null,
+  ): Promise<{ info: ApiKeyInfo; key: string }>;
+  list(): Promise<ApiKeyInfo[]>;
+  revoke(id: string): Promise<ApiKeyInfo>;
 }
 
 /** One route and what it needs, for GET /scopes. */
@@ -90,8 +94,8 @@ export function keyRoutes(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]): R
 
 function keyHandlers(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]) {
   return {
-    create: ({ req, res }: RouteContext, body: z.output<typeof createBody>) => {
-      const created = d.keys.create(
+    create: async ({ req, res }: RouteContext, body: z.output<typeof createBody>) => {
+      const created = await d.keys.create(
         body.name ?? body.scopes.join('-'),
         body.scopes,
         d.callerOf(req)?.id ?? null,
@@ -99,9 +103,9 @@ function keyHandlers(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]) {
       // The key travels once, in this body; no-store keeps it out of caches on the way.
       sendJson(res, 201, { ...created.info, key: created.key }, { 'cache-control': 'no-store' });
     },
-    list: ({ res }: RouteContext) => sendJson(res, 200, { keys: d.keys.list() }),
-    revoke: ({ res, params }: RouteContext) =>
-      sendJson(res, 200, { revoked: d.keys.revoke(params.id ?? '') }),
+    list: async ({ res }: RouteContext) => sendJson(res, 200, { keys: await d.keys.list() }),
+    revoke: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { revoked: await d.keys.revoke(params.id ?? '') }),
     whoami: ({ req, res }: RouteContext) => {
       const caller = d.callerOf(req);
       if (!caller) throw new KumoError('unauthorized', 'this request was not made with an API key');

@@ -1,18 +1,18 @@
 /** GET /functions/:name/logs — stored lines, or (follow=1) stored lines then live ones as NDJSON. */
 import { KumoError, parseDuration, type LogLine } from '../../core/index.ts';
 import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
-import type { Store } from '../../store/index.ts';
+import type { FunctionStore } from '../../store/index.ts';
 import { mustGet } from './functions.ts';
 
 /** Live log lines, as the telemetry part provides them. */
 export interface LogFeed {
   subscribe(fn: string, listener: (line: LogLine) => void): () => void;
-  flush(): void;
+  flush(): Promise<void>;
 }
 
 /** What the log route needs. */
 export interface LogRoutesDeps {
-  store: Store;
+  store: FunctionStore;
   feed: LogFeed;
   now: () => number;
 }
@@ -39,8 +39,8 @@ export function logsRoute(d: LogRoutesDeps): Route {
 }
 
 function logsHandler(d: LogRoutesDeps) {
-  return ({ req, res, params, query }: RouteContext) => {
-    const fn = mustGet(d.store, params.name ?? '');
+  return async ({ req, res, params, query }: RouteContext) => {
+    const fn = await mustGet(d.store, params.name ?? '');
     const since = parseSince(query.get('since'), d.now());
     const limitText = query.get('limit');
     const limit = limitText === null ? 200 : Number(limitText);
@@ -53,9 +53,9 @@ function logsHandler(d: LogRoutesDeps) {
     const until = parseSince(query.get('until'), d.now());
     const contains = query.get('q') || undefined;
     const filter = (line: LogLine) => contains === undefined || matches(line.line, contains);
-    d.feed.flush();
+    await d.feed.flush();
     if (query.get('follow') !== '1' && query.get('follow') !== 'true') {
-      const lines = d.store.queryLogs({ function: fn.name, since, until, contains, limit });
+      const lines = await d.store.queryLogs({ function: fn.name, since, until, contains, limit });
       sendJson(res, 200, { lines: lines.map(publicLine) });
       return;
     }
@@ -73,15 +73,15 @@ function logsHandler(d: LogRoutesDeps) {
       'content-type': 'application/x-ndjson; charset=utf-8',
       'cache-control': 'no-store',
     });
-    for (const line of d.store.queryLogs({ function: fn.name, since, contains, limit })) send(line);
-    for (const line of early) send(line);
-    live = true;
-    res.flushHeaders();
     const heartbeat = setInterval(() => res.write('\n'), 15_000);
     req.once('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
     });
+    for (const line of await d.store.queryLogs({ function: fn.name, since, contains, limit })) send(line);
+    for (const line of early) send(line);
+    live = true;
+    res.flushHeaders();
   };
 }
 

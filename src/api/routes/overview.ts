@@ -6,17 +6,17 @@
  */
 import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InstancePool } from '../../pool/index.ts';
-import type { ActiveVersions, InvocationStore, StatsBucketRow, Store } from '../../store/index.ts';
+import type { ActiveVersions, FunctionStore, InvocationStore, StatsBucketRow } from '../../store/index.ts';
 import { bucketWindow } from './stats-buckets.ts';
 import { percentile } from './stats.ts';
 
 /** What the overview needs. */
 export interface OverviewDeps {
-  store: Store;
+  store: FunctionStore;
   versions: ActiveVersions;
   pool: InstancePool;
   invocations: InvocationStore;
-  flushHistory: () => void;
+  flushHistory: () => Promise<void>;
   now: () => number;
 }
 
@@ -37,17 +37,18 @@ export function overviewRoute(d: OverviewDeps): Route {
 }
 
 function overviewHandler(d: OverviewDeps) {
-  return ({ res, query }: RouteContext) => {
-    d.flushHistory();
+  return async ({ res, query }: RouteContext) => {
+    await d.flushHistory();
     const w = bucketWindow(query.get('since'), query.get('step'), d.now());
     // One aggregate over an indexed range per function (a covering index).
-    const functions = d.store.listFunctions().map((fn) => {
-      const rows = d.invocations.statsBuckets(fn.name, w.start, w.step);
+    const functions = [];
+    for (const fn of await d.store.listFunctions()) {
+      const rows = await d.invocations.statsBuckets(fn.name, w.start, w.step);
       const spark = new Array<number>(w.count).fill(0);
       for (const r of rows) if (r.index >= 0 && r.index < w.count) spark[r.index] = r.count;
       const spec = d.versions.get(fn.name)?.spec;
       const pool = d.pool.stats(fn.name);
-      return {
+      functions.push({
         name: fn.name,
         runtime: spec?.runtime ?? null,
         access: spec?.access ?? null,
@@ -56,8 +57,8 @@ function overviewHandler(d: OverviewDeps) {
         instances: { total: pool.total, busy: pool.busy },
         ...figures(rows),
         spark,
-      };
-    });
+      });
+    }
     sendJson(res, 200, {
       since: w.start,
       until: w.until,

@@ -1,12 +1,13 @@
 /** POST /invocations/:id/redrive — queues a failed or dead async/cron invocation again (same id). */
 import { KumoError } from '../../core/index.ts';
 import { sendJson, type Route, type RouteContext } from '../../http/index.ts';
-import type { InvocationStore } from '../../store/index.ts';
+import type { InvocationStore, QueueStore } from '../../store/index.ts';
 import { mustGetInvocation, summaryView } from './history.ts';
 
 /** What redrive needs. */
 export interface RedriveDeps {
   invocations: InvocationStore;
+  queue: QueueStore;
   /** Retries of the function's active version (2 when it is gone). */
   retries: (fn: string) => number;
   wakeQueue: () => void;
@@ -26,8 +27,8 @@ export function redriveRoute(d: RedriveDeps): Route {
 }
 
 function redriveHandler(d: RedriveDeps) {
-  return ({ res, params }: RouteContext) => {
-    const current = mustGetInvocation(d.invocations, params.id ?? '');
+  return async ({ res, params }: RouteContext) => {
+    const current = await mustGetInvocation(d.invocations, params.id ?? '');
     if (current.trigger === 'http') {
       throw new KumoError(
         'conflict',
@@ -40,7 +41,7 @@ function redriveHandler(d: RedriveDeps) {
         `invocation ${current.id} is ${current.status}: only failed or dead invocations can be redriven`,
       );
     }
-    const r = d.invocations.redrive(current.id, d.now(), d.retries(current.function) + 1);
+    const r = await d.queue.redrive(current.id, d.now(), d.retries(current.function) + 1);
     if (!r) throw new KumoError('conflict', `invocation ${current.id} changed state meanwhile; try again`);
     d.wakeQueue();
     sendJson(

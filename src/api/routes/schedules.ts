@@ -58,16 +58,17 @@ export function scheduleRoutes(scheduler: Scheduler): Route[] {
 
 function scheduleHandlers(scheduler: Scheduler) {
   return {
-    listAll: ({ res }: RouteContext) => sendJson(res, 200, { schedules: scheduler.list().map(view) }),
-    list: ({ res, params }: RouteContext) =>
-      sendJson(res, 200, { schedules: scheduler.list(params.name ?? '').map(view) }),
-    add: ({ res, params }: RouteContext, spec: ScheduleSpec) => {
-      sendJson(res, 201, view(scheduler.add(params.name ?? '', spec)));
+    listAll: async ({ res }: RouteContext) =>
+      sendJson(res, 200, { schedules: (await scheduler.list()).map(view) }),
+    list: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { schedules: (await scheduler.list(params.name ?? '')).map(view) }),
+    add: async ({ res, params }: RouteContext, spec: ScheduleSpec) => {
+      sendJson(res, 201, view(await scheduler.add(params.name ?? '', spec)));
     },
-    removeAll: ({ res, params }: RouteContext) =>
-      sendJson(res, 200, { removed: scheduler.remove(params.name ?? '') }),
-    remove: ({ res, params }: RouteContext) =>
-      sendJson(res, 200, { removed: scheduler.remove(params.name ?? '', params.id ?? '') }),
+    removeAll: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { removed: await scheduler.remove(params.name ?? '') }),
+    remove: async ({ res, params }: RouteContext) =>
+      sendJson(res, 200, { removed: await scheduler.remove(params.name ?? '', params.id ?? '') }),
   };
 }
 

@@ -15,9 +15,9 @@ export interface SecretListing {
 
 /** The secret operations the routes need (auth/function-secrets.ts provides them). */
 export interface SecretAdmin {
-  set(fn: string, name: string, value: Buffer): SecretListing & { created: boolean };
-  list(fn: string): SecretListing[];
-  unset(fn: string, name: string): void;
+  set(fn: string, name: string, value: Buffer): Promise<SecretListing & { created: boolean }>;
+  list(fn: string): Promise<SecretListing[]>;
+  unset(fn: string, name: string): Promise<void>;
 }
 
 /** What the secret routes need. */
@@ -69,7 +69,7 @@ function secretHandlers(d: SecretRoutesDeps) {
     set: async ({ req, res, params }: RouteContext) => {
       const fn = params.name ?? '';
       const value = await readBody(req, SECRET_MAX_BYTES, 'secret value');
-      const result = d.secrets.set(fn, params.secret ?? '', value);
+      const result = await d.secrets.set(fn, params.secret ?? '', value);
       value.fill(0);
       d.restart(fn);
       sendJson(res, result.created ? 201 : 200, {
@@ -79,13 +79,13 @@ function secretHandlers(d: SecretRoutesDeps) {
         updatedAt: result.updatedAt,
       });
     },
-    list: ({ res, params }: RouteContext) => {
+    list: async ({ res, params }: RouteContext) => {
       const fn = params.name ?? '';
-      sendJson(res, 200, { function: fn, secrets: d.secrets.list(fn) });
+      sendJson(res, 200, { function: fn, secrets: await d.secrets.list(fn) });
     },
-    unset: ({ res, params }: RouteContext) => {
+    unset: async ({ res, params }: RouteContext) => {
       const fn = params.name ?? '';
-      d.secrets.unset(fn, params.secret ?? '');
+      await d.secrets.unset(fn, params.secret ?? '');
       d.restart(fn);
       sendJson(res, 200, { function: fn, deleted: params.secret ?? '' });
     },

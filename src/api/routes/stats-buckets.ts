@@ -4,16 +4,16 @@
  */
 import { KumoError, parseDuration } from '../../core/index.ts';
 import { queryOf, sendJson, type Route, type RouteContext } from '../../http/index.ts';
-import type { InvocationStore, StatsBucketRow, Store } from '../../store/index.ts';
+import type { FunctionStore, InvocationStore, StatsBucketRow } from '../../store/index.ts';
 import { mustGet } from './functions.ts';
 import { parseSince } from './logs.ts';
 import { percentile } from './stats.ts';
 
 /** What the bucket routes need. */
 export interface BucketRoutesDeps {
-  store: Store;
+  store: FunctionStore;
   invocations: InvocationStore;
-  flushHistory: () => void;
+  flushHistory: () => Promise<void>;
   /** Peak instance count of a function per bucket (absent: zeros). */
   instancePeaks?: (fn: string, start: number, step: number, count: number) => number[];
   now: () => number;
@@ -121,11 +121,11 @@ export function statsBucketsRoute(d: BucketRoutesDeps): Route {
 }
 
 function statsBucketsHandler(d: BucketRoutesDeps) {
-  return ({ res, params, query }: RouteContext) => {
-    const fn = mustGet(d.store, params.name ?? '').name;
-    d.flushHistory();
+  return async ({ res, params, query }: RouteContext) => {
+    const fn = (await mustGet(d.store, params.name ?? '')).name;
+    await d.flushHistory();
     const w = bucketWindow(query.get('since'), query.get('step'), d.now());
-    const rows = d.invocations.statsBuckets(fn, w.start, w.step);
+    const rows = await d.invocations.statsBuckets(fn, w.start, w.step);
     const peaks = d.instancePeaks?.(fn, w.start, w.step, w.count);
     sendJson(res, 200, {
       function: fn,

@@ -6,7 +6,7 @@ import { parseSince } from './logs.ts';
 /** What the stats route needs. */
 export interface StatsDeps {
   invocations: InvocationStore;
-  flushHistory: () => void;
+  flushHistory: () => Promise<void>;
   now: () => number;
 }
 
@@ -44,12 +44,12 @@ export function statsRoute(d: StatsDeps): Route {
 }
 
 function statsHandler(d: StatsDeps) {
-  return ({ res, query }: RouteContext) => {
-    d.flushHistory();
+  return async ({ res, query }: RouteContext) => {
+    await d.flushHistory();
     const now = d.now();
     const since = parseSince(query.get('since'), now) ?? now - DAY_MS;
     const fn = query.get('function') ?? undefined;
-    const samples = d.invocations.statsSamples(since, fn, MAX_SAMPLES);
+    const samples = await d.invocations.statsSamples(since, fn, MAX_SAMPLES);
     const byFunction = new Map<string, StatsSample[]>();
     for (const s of samples) {
       let list = byFunction.get(s.function);

@@ -3,17 +3,15 @@ import { KumoError } from '../../core/index.ts';
 import { z } from 'zod';
 import { jsonBody, sendJson, type Route, type RouteContext } from '../../http/index.ts';
 import type { InstancePool } from '../../pool/index.ts';
-import type { ActiveVersions, Store, VersionSource } from '../../store/index.ts';
+import type { ActiveVersions, FunctionStore, VersionSource } from '../../store/index.ts';
 import { mustGet } from './functions.ts';
 
 /** What the version routes need. */
 export interface VersionRoutesDeps {
-  store: Store;
+  store: FunctionStore;
   versions: ActiveVersions;
   pool: InstancePool;
   now: () => number;
-  /** Where a version came from (the git commit of a git deploy), when recorded. */
-  sourceOf?: (name: string, version: number) => VersionSource | undefined;
 }
 
 const rollbackBody = z.object({
@@ -49,25 +47,25 @@ export function versionRoutes(d: VersionRoutesDeps): Route[] {
 /** The version routes' handlers. */
 function versionHandlers(d: VersionRoutesDeps) {
   return {
-    list: ({ res, params }: RouteContext) => {
-      const fn = mustGet(d.store, params.name ?? '');
-      sendJson(res, 200, {
-        function: fn.name,
-        activeVersion: fn.activeVersion,
-        versions: d.store.listVersions(fn.name).map((v) => ({
+    list: async ({ res, params }: RouteContext) => {
+      const fn = await mustGet(d.store, params.name ?? '');
+      const versions = [];
+      for (const v of await d.store.listVersions(fn.name)) {
+        versions.push({
           version: v.version,
           hash: v.hash,
           createdAt: v.createdAt,
           active: v.version === fn.activeVersion,
           memory: v.spec.memory,
           timeout: v.spec.timeout,
-          ...sourceField(d.sourceOf?.(fn.name, v.version)),
-        })),
-      });
+          ...sourceField(await d.store.getSource(fn.name, v.version)),
+        });
+      }
+      sendJson(res, 200, { function: fn.name, activeVersion: fn.activeVersion, versions });
     },
-    rollback: ({ res, params }: RouteContext, to: number | undefined) => {
-      const fn = mustGet(d.store, params.name ?? '');
-      const all = d.store.listVersions(fn.name);
+    rollback: async ({ res, params }: RouteContext, to: number | undefined) => {
+      const fn = await mustGet(d.store, params.name ?? '');
+      const all = await d.store.listVersions(fn.name);
       let target: number;
       if (to === undefined) {
         const earlier = all.filter((v) => v.version < fn.activeVersion).pop();
@@ -88,10 +86,10 @@ function versionHandlers(d: VersionRoutesDeps) {
           throw new KumoError('conflict', `version ${to} of '${fn.name}' is already active`);
         target = to;
       }
-      const v = d.store.getVersion(fn.name, target);
+      const v = await d.store.getVersion(fn.name, target);
       if (!v) throw new KumoError('version_not_found', `'${fn.name}' has no version ${target}`);
-      d.store.setActiveVersion(fn.name, target, d.now());
-      d.versions.invalidate(fn.name);
+      await d.store.setActiveVersion(fn.name, target, d.now());
+      await d.versions.refresh(fn.name);
       d.pool.activate({ functionName: fn.name, version: target, spec: v.spec, buildDir: v.buildDir });
       sendJson(res, 200, { function: fn.name, from: fn.activeVersion, to: target });
     },

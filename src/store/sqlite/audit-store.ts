@@ -8,7 +8,7 @@ type Row = Record<string, unknown>;
 
 /** SQLite AuditStore. */
 export class SqliteAuditStore extends SqliteStatements implements AuditStore {
-  appendAudit(e: AuditEntry): void {
+  async appendAudit(e: AuditEntry): Promise<void> {
     this.prepare(
       `INSERT INTO audit_log (time, key_id, key_name, method, path, route, scope, function, status, outcome, remote, duration_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -28,7 +28,7 @@ export class SqliteAuditStore extends SqliteStatements implements AuditStore {
     );
   }
 
-  queryAudit(q: AuditQuery): AuditEntry[] {
+  async queryAudit(q: AuditQuery): Promise<AuditEntry[]> {
     const where: string[] = [];
     const args: SQLInputValue[] = [];
     if (q.since !== undefined) {
@@ -48,7 +48,7 @@ export class SqliteAuditStore extends SqliteStatements implements AuditStore {
     return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(toEntry);
   }
 
-  pruneAudit(keep: number): number {
+  async pruneAudit(keep: number): Promise<number> {
     const r = this.prepare(
       'DELETE FROM audit_log WHERE id <= (SELECT id FROM audit_log ORDER BY id DESC LIMIT 1 OFFSET ?)',
     ).run(keep);

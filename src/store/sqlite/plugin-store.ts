@@ -1,19 +1,25 @@
 /** PluginStore on the server's SQLite database (tables of migrations 4 and 5). */
 import { randomBytes } from 'node:crypto';
-import type { PluginStore, PluginUsage, QuotaRefusal, StoredDoc, VersionSource } from '../plugin-store.ts';
+import type { PluginStore, PluginUsage, QuotaRefusal, StoredDoc } from '../plugin-store.ts';
 import { SqliteStatements } from './statements.ts';
 
 type Row = Record<string, unknown>;
 
 /** SQLite PluginStore. */
 export class SqlitePluginStore extends SqliteStatements implements PluginStore {
-  kvGet(fn: string, key: string): string | undefined {
+  async kvGet(fn: string, key: string): Promise<string | undefined> {
     const row = this.prepare('SELECT value FROM plugin_kv WHERE function = ? AND key = ?').get(fn, key) as
       Row | undefined;
     return row ? String(row.value) : undefined;
   }
 
-  kvSet(fn: string, key: string, json: string, now: number, quota: PluginUsage): QuotaRefusal | undefined {
+  async kvSet(
+    fn: string,
+    key: string,
+    json: string,
+    now: number,
+    quota: PluginUsage,
+  ): Promise<QuotaRefusal | undefined> {
     const size = Buffer.byteLength(key) + Buffer.byteLength(json);
     return this.transaction(() => {
       const old = this.prepare(
@@ -31,7 +37,7 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     });
   }
 
-  kvDelete(fn: string, key: string): boolean {
+  async kvDelete(fn: string, key: string): Promise<boolean> {
     return this.transaction(() => {
       const row = this.prepare(
         'DELETE FROM plugin_kv WHERE function = ? AND key = ? RETURNING length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) AS size',
@@ -41,7 +47,7 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     });
   }
 
-  kvList(fn: string, prefix: string, limit: number): { key: string; json: string }[] {
+  async kvList(fn: string, prefix: string, limit: number): Promise<{ key: string; json: string }[]> {
     // substr rather than LIKE: a prefix may contain % or _.
     const rows = this.prepare(
       'SELECT key, value FROM plugin_kv WHERE function = ? AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?',
@@ -49,13 +55,13 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     return rows.map((r) => ({ key: String(r.key), json: String(r.value) }));
   }
 
-  docInsert(
+  async docInsert(
     collection: string,
     docs: readonly string[],
     createdBy: string,
     now: number,
     quota: PluginUsage,
-  ): string[] | QuotaRefusal {
+  ): Promise<string[] | QuotaRefusal> {
     const bytes = docs.reduce((sum, d) => sum + Buffer.byteLength(d), 0);
     return this.transaction(() => {
       const refusal = this.overQuota(createdBy, 'docs', { items: docs.length, bytes }, quota);
@@ -76,7 +82,12 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     });
   }
 
-  *docRows(collection: string): Iterable<StoredDoc> {
+  async *docRows(collection: string): AsyncIterable<StoredDoc> {
+    yield* this.docRowsSync(collection);
+  }
+
+  /** docRows read synchronously: the docs scanner's worker thread scans with it (SQLite only). */
+  *docRowsSync(collection: string): Iterable<StoredDoc> {
     // Not a cached statement: a scan in progress must not share its cursor with another.
     const stmt = this.db.prepare(
       'SELECT id, doc FROM plugin_docs WHERE collection = ? ORDER BY created_at, id',
@@ -85,7 +96,7 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
       yield { id: String(r.id), json: String(r.doc) };
   }
 
-  docDelete(collection: string, ids: readonly string[]): number {
+  async docDelete(collection: string, ids: readonly string[]): Promise<number> {
     return this.transaction(() => {
       const owners = new Map<string, PluginUsage>();
       const stmt = this.prepare(
@@ -106,15 +117,11 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     });
   }
 
-  usage(fn: string, plugin: 'kv' | 'docs'): PluginUsage {
-    const row = this.prepare('SELECT items, bytes FROM plugin_usage WHERE function = ? AND plugin = ?').get(
-      fn,
-      plugin,
-    ) as Row | undefined;
-    return row ? { items: Number(row.items), bytes: Number(row.bytes) } : { items: 0, bytes: 0 };
+  async usage(fn: string, plugin: 'kv' | 'docs'): Promise<PluginUsage> {
+    return this.usageRow(fn, plugin);
   }
 
-  deleteFunctionData(fn: string): void {
+  async deleteFunctionData(fn: string): Promise<void> {
     this.transaction(() => {
       this.prepare('DELETE FROM plugin_kv WHERE function = ?').run(fn);
       this.prepare('DELETE FROM plugin_docs WHERE created_by = ?').run(fn);
@@ -128,7 +135,7 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     delta: PluginUsage,
     quota: PluginUsage,
   ): QuotaRefusal | undefined {
-    const now = this.usage(fn, plugin);
+    const now = this.usageRow(fn, plugin);
     const next = { items: now.items + delta.items, bytes: now.bytes + delta.bytes };
     // Shrinking is always allowed, even over a quota that was lowered after the data was stored.
     const grows = delta.items > 0 || delta.bytes > 0;
@@ -142,25 +149,11 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     ).run(fn, plugin, delta.items, delta.bytes);
   }
 
-  recordSource(s: VersionSource): void {
-    this.prepare(
-      `INSERT OR REPLACE INTO version_sources (function, version, kind, repository, ref, commit_hash) VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(s.function, s.version, s.kind, s.repository, s.ref, s.commit);
-  }
-
-  getSource(fn: string, version: number): VersionSource | undefined {
-    const row = this.prepare('SELECT * FROM version_sources WHERE function = ? AND version = ?').get(
+  private usageRow(fn: string, plugin: 'kv' | 'docs'): PluginUsage {
+    const row = this.prepare('SELECT items, bytes FROM plugin_usage WHERE function = ? AND plugin = ?').get(
       fn,
-      version,
+      plugin,
     ) as Row | undefined;
-    if (!row) return undefined;
-    return {
-      function: String(row.function),
-      version: Number(row.version),
-      kind: String(row.kind) as VersionSource['kind'],
-      repository: row.repository === null ? null : String(row.repository),
-      ref: row.ref === null ? null : String(row.ref),
-      commit: row.commit_hash === null ? null : String(row.commit_hash),
-    };
+    return row ? { items: Number(row.items), bytes: Number(row.bytes) } : { items: 0, bytes: 0 };
   }
 }

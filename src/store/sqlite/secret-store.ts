@@ -7,7 +7,7 @@ type Row = Record<string, unknown>;
 
 /** SQLite SecretStore. */
 export class SqliteSecretStore extends SqliteStatements implements SecretStore {
-  putSecret(s: SecretRecord): void {
+  async putSecret(s: SecretRecord): Promise<void> {
     this.prepare(
       `INSERT INTO secrets (function, name, ciphertext, key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(function, name) DO UPDATE SET ciphertext = excluded.ciphertext, key_id = excluded.key_id,
@@ -15,7 +15,7 @@ export class SqliteSecretStore extends SqliteStatements implements SecretStore {
     ).run(s.function, s.name, s.ciphertext, s.keyId, s.createdAt, s.updatedAt);
   }
 
-  getSecrets(fn: string): SecretRecord[] {
+  async getSecrets(fn: string): Promise<SecretRecord[]> {
     return (this.prepare('SELECT * FROM secrets WHERE function = ? ORDER BY name').all(fn) as Row[]).map(
       (r) => ({
         ...toMeta(r),
@@ -24,24 +24,24 @@ export class SqliteSecretStore extends SqliteStatements implements SecretStore {
     );
   }
 
-  listSecrets(fn: string): Omit<SecretRecord, 'ciphertext'>[] {
+  async listSecrets(fn: string): Promise<Omit<SecretRecord, 'ciphertext'>[]> {
     const rows = this.prepare(
       'SELECT function, name, key_id, created_at, updated_at FROM secrets WHERE function = ? ORDER BY name',
     ).all(fn) as Row[];
     return rows.map(toMeta);
   }
 
-  deleteSecret(fn: string, name: string): boolean {
+  async deleteSecret(fn: string, name: string): Promise<boolean> {
     return (
       Number(this.prepare('DELETE FROM secrets WHERE function = ? AND name = ?').run(fn, name).changes) > 0
     );
   }
 
-  deleteFunctionSecrets(fn: string): number {
+  async deleteFunctionSecrets(fn: string): Promise<number> {
     return Number(this.prepare('DELETE FROM secrets WHERE function = ?').run(fn).changes);
   }
 
-  countSecrets(): number {
+  async countSecrets(): Promise<number> {
     const row = this.prepare('SELECT COUNT(*) AS n FROM secrets').get() as Row | undefined;
     return Number(row?.n ?? 0);
   }

@@ -35,7 +35,7 @@ export class SqliteStatements {
   }
 
   /** Forgets the cached statements (before closing the database). */
-  protected clearStatements(): void {
+  clearStatements(): void {
     this.stmts.clear();
   }
 }

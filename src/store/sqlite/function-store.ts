@@ -1,79 +1,27 @@
-/**
- * The default Store: one SQLite file in WAL mode through Node's built-in driver (node:sqlite),
- * so there is no native module to build on install.
- */
-import { SqliteStatements } from './statements.ts';
-import { DatabaseSync } from 'node:sqlite';
+/** FunctionStore on the server's SQLite database: functions, versions, version sources, log lines. */
 import type { FunctionRecord, FunctionSpec, LogLine, VersionRecord } from '../../core/index.ts';
-import type { LogQuery, Store } from '../store.ts';
-import { MIGRATIONS, type Migration } from './migrations.ts';
+import type { FunctionStore, LogQuery, VersionSource } from '../functions.ts';
+import { SqliteStatements } from './statements.ts';
 
 type Row = Record<string, unknown>;
 
-/** Opens (and migrates) the SQLite store at `path` (":memory:" for tests). */
-export function openSqliteStore(path: string, migrations: readonly Migration[] = MIGRATIONS): SqliteStore {
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL');
-  // NORMAL is durable across process crashes in WAL mode; only an OS crash may lose the last commits.
-  db.exec('PRAGMA synchronous = NORMAL');
-  db.exec('PRAGMA foreign_keys = ON');
-  db.exec('PRAGMA busy_timeout = 5000');
-  migrate(db, migrations);
-  return new SqliteStore(db);
-}
-
-/** Applies every migration newer than the database's version, each in its own transaction. */
-export function migrate(db: DatabaseSync, migrations: readonly Migration[]): number {
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-  );
-  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
-  const current = Number(row?.v ?? 0);
-  let applied = 0;
-  for (const m of migrations) {
-    if (m.version <= current) continue;
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        Date.now(),
-      );
-      db.exec('COMMIT');
-      applied++;
-    } catch (err) {
-      db.exec('ROLLBACK');
-      throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  return applied;
-}
-
-/** SQLite implementation of Store. */
-export class SqliteStore extends SqliteStatements implements Store {
-  /** The schema version the database is at. */
-  schemaVersion(): number {
-    const row = this.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
-    return Number(row?.v ?? 0);
+/** SQLite FunctionStore. */
+export class SqliteFunctionStore extends SqliteStatements implements FunctionStore {
+  async getFunction(name: string): Promise<FunctionRecord | undefined> {
+    return this.functionRow(name);
   }
 
-  getFunction(name: string): FunctionRecord | undefined {
-    const row = this.prepare('SELECT * FROM functions WHERE name = ?').get(name) as Row | undefined;
-    return row ? toFunction(row) : undefined;
-  }
-
-  listFunctions(): FunctionRecord[] {
+  async listFunctions(): Promise<FunctionRecord[]> {
     return (this.prepare('SELECT * FROM functions ORDER BY name').all() as Row[]).map(toFunction);
   }
 
-  nextVersion(name: string): number {
+  async nextVersion(name: string): Promise<number> {
     const row = this.prepare('SELECT last_version FROM functions WHERE name = ?').get(name) as
       Row | undefined;
     return Number(row?.last_version ?? 0) + 1;
   }
 
-  addVersion(v: VersionRecord): void {
+  async addVersion(v: VersionRecord): Promise<void> {
     this.transaction(() => {
       this.prepare(
         `INSERT INTO functions (name, active_version, last_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -96,22 +44,18 @@ export class SqliteStore extends SqliteStatements implements Store {
     });
   }
 
-  getVersion(name: string, version: number): VersionRecord | undefined {
-    const row = this.prepare('SELECT * FROM versions WHERE function = ? AND version = ?').get(
-      name,
-      version,
-    ) as Row | undefined;
-    return row ? toVersion(row) : undefined;
+  async getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
+    return this.versionRow(name, version);
   }
 
-  listVersions(name: string): VersionRecord[] {
+  async listVersions(name: string): Promise<VersionRecord[]> {
     return (
       this.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version').all(name) as Row[]
     ).map(toVersion);
   }
 
-  setActiveVersion(name: string, version: number, now: number): boolean {
-    if (!this.getVersion(name, version)) return false;
+  async setActiveVersion(name: string, version: number, now: number): Promise<boolean> {
+    if (!this.versionRow(name, version)) return false;
     const res = this.prepare('UPDATE functions SET active_version = ?, updated_at = ? WHERE name = ?').run(
       version,
       now,
@@ -120,7 +64,7 @@ export class SqliteStore extends SqliteStatements implements Store {
     return Number(res.changes) === 1;
   }
 
-  deleteFunction(name: string): boolean {
+  async deleteFunction(name: string): Promise<boolean> {
     return this.transaction(() => {
       this.prepare('DELETE FROM logs WHERE function = ?').run(name);
       this.prepare('DELETE FROM versions WHERE function = ?').run(name);
@@ -128,23 +72,37 @@ export class SqliteStore extends SqliteStatements implements Store {
     });
   }
 
-  deleteVersions(name: string, versions: number[]): number {
-    const active = this.getFunction(name)?.activeVersion;
+  async deleteVersions(name: string, versions: number[]): Promise<number> {
     const del = this.prepare('DELETE FROM versions WHERE function = ? AND version = ?');
-    return this.transaction(() =>
-      versions.filter((v) => v !== active).reduce((n, v) => n + Number(del.run(name, v).changes), 0),
-    );
+    return this.transaction(() => {
+      const active = this.functionRow(name)?.activeVersion;
+      return versions.filter((v) => v !== active).reduce((n, v) => n + Number(del.run(name, v).changes), 0);
+    });
   }
 
-  buildInUse(buildDir: string): boolean {
+  async buildInUse(buildDir: string): Promise<boolean> {
     return this.prepare('SELECT 1 FROM versions WHERE build_dir = ? LIMIT 1').get(buildDir) !== undefined;
   }
 
-  bundleInUse(bundleHash: string): boolean {
+  async bundleInUse(bundleHash: string): Promise<boolean> {
     return this.prepare('SELECT 1 FROM versions WHERE bundle_hash = ? LIMIT 1').get(bundleHash) !== undefined;
   }
 
-  appendLogs(lines: LogLine[]): void {
+  async recordSource(s: VersionSource): Promise<void> {
+    this.prepare(
+      `INSERT OR REPLACE INTO version_sources (function, version, kind, repository, ref, commit_hash) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(s.function, s.version, s.kind, s.repository, s.ref, s.commit);
+  }
+
+  async getSource(fn: string, version: number): Promise<VersionSource | undefined> {
+    const row = this.prepare('SELECT * FROM version_sources WHERE function = ? AND version = ?').get(
+      fn,
+      version,
+    ) as Row | undefined;
+    return row ? toSource(row) : undefined;
+  }
+
+  async appendLogs(lines: LogLine[]): Promise<void> {
     if (!lines.length) return;
     const insert = this.prepare(
       'INSERT INTO logs (time, function, version, invocation_id, stream, line) VALUES (?, ?, ?, ?, ?, ?)',
@@ -157,7 +115,7 @@ export class SqliteStore extends SqliteStatements implements Store {
     });
   }
 
-  queryLogs(q: LogQuery): LogLine[] {
+  async queryLogs(q: LogQuery): Promise<LogLine[]> {
     const rows = this.prepare(
       `SELECT * FROM (SELECT * FROM logs WHERE function = ? AND time >= ? AND time < ? AND id > ?
          AND (? IS NULL OR instr(lower(line), lower(?)) > 0) ORDER BY id DESC LIMIT ?) ORDER BY id`,
@@ -173,7 +131,7 @@ export class SqliteStore extends SqliteStatements implements Store {
     return rows.map(toLogLine);
   }
 
-  pruneLogs(maxPerFunction: number): number {
+  async pruneLogs(maxPerFunction: number): Promise<number> {
     let removed = 0;
     const names = this.prepare('SELECT DISTINCT function FROM logs').all() as Row[];
     for (const { function: fn } of names) {
@@ -189,9 +147,17 @@ export class SqliteStore extends SqliteStatements implements Store {
     return removed;
   }
 
-  close(): void {
-    this.clearStatements();
-    if (this.db.isOpen) this.db.close();
+  private functionRow(name: string): FunctionRecord | undefined {
+    const row = this.prepare('SELECT * FROM functions WHERE name = ?').get(name) as Row | undefined;
+    return row ? toFunction(row) : undefined;
+  }
+
+  private versionRow(name: string, version: number): VersionRecord | undefined {
+    const row = this.prepare('SELECT * FROM versions WHERE function = ? AND version = ?').get(
+      name,
+      version,
+    ) as Row | undefined;
+    return row ? toVersion(row) : undefined;
   }
 }
 
@@ -217,7 +183,19 @@ function toVersion(r: Row): VersionRecord {
   };
 }
 
-function toLogLine(r: Row): LogLine {
+function toSource(r: Row): VersionSource {
+  return {
+    function: String(r.function),
+    version: Number(r.version),
+    kind: String(r.kind) as VersionSource['kind'],
+    repository: r.repository === null ? null : String(r.repository),
+    ref: r.ref === null ? null : String(r.ref),
+    commit: r.commit_hash === null ? null : String(r.commit_hash),
+  };
+}
+
+/** A row of `logs` as a LogLine. */
+export function toLogLine(r: Row): LogLine {
   return {
     id: Number(r.id),
     time: Number(r.time),
