@@ -18,9 +18,8 @@ const WALKTHROUGH_EXAMPLE = 'greet';
 async function up(argv: string[]): Promise<number> {
   // The server's modules are loaded only by `kumo up`: every other command is a small HTTP client,
   // and loading the whole server made each CLI call half a second slower.
-  const [{ parseServerConfig, UP_USAGE }, { startServer }, { createServerLog }] = await Promise.all([
-    import('./config.ts'),
-    import('./server.ts'),
+  const [{ parseServerConfig, startServer, UP_USAGE }, { createServerLog }] = await Promise.all([
+    import('./server/index.ts'),
     import('./telemetry/index.ts'),
   ]);
   if (argv.includes('--help') || argv.includes('-h')) {

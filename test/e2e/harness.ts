@@ -10,9 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create as createTar } from 'tar';
-import { parseServerConfig } from '../../src/config.ts';
 import type { ServerLog } from '../../src/core/index.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { parseServerConfig, startServer, type RunningServer } from '../../src/server/index.ts';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

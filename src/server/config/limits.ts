@@ -4,7 +4,7 @@
  * how far a bundle may expand. Parsed apart from the rest of the server config so that config.ts
  * only spreads them in.
  */
-import { KumoError, parseDuration } from './core/index.ts';
+import { KumoError, parseDuration } from '../../core/index.ts';
 
 /** Bounds of the HTTP front and of deploys. */
 export interface LimitsConfig {

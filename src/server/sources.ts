@@ -4,12 +4,12 @@
  * (`kumo up --watch DIR`), which deploys through the same path and deletes as the API does.
  */
 import { mkdir } from 'node:fs/promises';
-import { SourceDeployer, type DeployService } from './api/index.ts';
-import { DeployWatcher } from './build/index.ts';
-import type { ServerLog } from './core/index.ts';
-import type { InstancePool } from './pool/index.ts';
-import type { SourcesConfig } from './sources-config.ts';
-import type { ActiveVersions, FunctionStore } from './store/index.ts';
+import { SourceDeployer, type DeployService } from '../api/index.ts';
+import { DeployWatcher } from '../build/index.ts';
+import type { ServerLog } from '../core/index.ts';
+import type { InstancePool } from '../pool/index.ts';
+import type { SourcesConfig } from './config/sources.ts';
+import type { ActiveVersions, FunctionStore } from '../store/index.ts';
 
 /** What the source parts need. */
 export interface SourcePartsDeps {

@@ -4,22 +4,22 @@
  * invocation summaries, control API routes, the /metrics and /invocations/ID routes, start and stop).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { AsyncConfig } from './async-config.ts';
-import type { InvocationRoutesDeps } from './api/routes/invocations.ts';
-import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from './core/index.ts';
-import type { BodyBudget, Route } from './http/index.ts';
-import { QueueIntake, serveResult, type InvocationSummary } from './gateway/index.ts';
-import type { InstancePool } from './pool/index.ts';
+import type { AsyncConfig } from './config/async.ts';
+import type { InvocationRoutesDeps } from '../api/routes/invocations.ts';
+import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from '../core/index.ts';
+import type { BodyBudget, Route } from '../http/index.ts';
+import { QueueIntake, serveResult, type InvocationSummary } from '../gateway/index.ts';
+import type { InstancePool } from '../pool/index.ts';
 import {
   AsyncQueue,
   CallbackDispatcher,
   CallbackPolicy,
   type FunctionQueueSettings,
   type QueueRunner,
-} from './queue/index.ts';
-import { Scheduler } from './scheduler/index.ts';
-import type { ActiveVersions, InvocationStore, QueueStore, ScheduleStore } from './store/index.ts';
-import { HistoryRecorder, Metrics } from './telemetry/index.ts';
+} from '../queue/index.ts';
+import { Scheduler } from '../scheduler/index.ts';
+import type { ActiveVersions, InvocationStore, QueueStore, ScheduleStore } from '../store/index.ts';
+import { HistoryRecorder, Metrics } from '../telemetry/index.ts';
 
 /** What the async parts need from the server. */
 export interface AsyncPartsDeps {

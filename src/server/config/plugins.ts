@@ -1,5 +1,5 @@
 /** `kumo up` options of the built-in plugins: quotas per function, the docs scan limit, the queue per function. */
-import { KumoError, PLUGIN_QUOTA_LIMITS, type PluginQuotas } from './core/index.ts';
+import { KumoError, PLUGIN_QUOTA_LIMITS, type PluginQuotas } from '../../core/index.ts';
 
 /** Plugin settings of the server. */
 export interface PluginConfig {

@@ -5,8 +5,8 @@
  */
 import { chmod } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AccessConfig } from './access-config.ts';
-import type { AccessRoutesDeps } from './api/index.ts';
+import type { AccessConfig } from './config/access.ts';
+import type { AccessRoutesDeps } from '../api/index.ts';
 import {
   AccessGuard,
   AuditLog,
@@ -17,11 +17,11 @@ import {
   RateLimiter,
   SecretBox,
   secretMasker,
-} from './auth/index.ts';
-import type { FunctionSpec, ServerLog } from './core/index.ts';
-import type { Lookup } from './http/index.ts';
-import type { InstancePool } from './pool/index.ts';
-import type { ActiveVersions, AuditStore, KeyStore, SecretStore } from './store/index.ts';
+} from '../auth/index.ts';
+import type { FunctionSpec, ServerLog } from '../core/index.ts';
+import type { Lookup } from '../http/index.ts';
+import type { InstancePool } from '../pool/index.ts';
+import type { ActiveVersions, AuditStore, KeyStore, SecretStore } from '../store/index.ts';
 
 /** What the access parts need from the server. */
 export interface AccessPartsDeps {

@@ -4,7 +4,7 @@
  * spreads them in.
  */
 import path from 'node:path';
-import { KumoError } from './core/index.ts';
+import { KumoError } from '../../core/index.ts';
 
 /** Settings of the front door and of secrets. */
 export interface AccessConfig {

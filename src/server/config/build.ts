@@ -1,5 +1,5 @@
 /** `kumo up` options of builds: their limits, what they may reach on the network, how many versions are kept. */
-import { BUILD_LIMITS, KumoError, type BuildLimits } from './core/index.ts';
+import { BUILD_LIMITS, KumoError, type BuildLimits } from '../../core/index.ts';
 
 /** Build settings of the server. */
 export interface BuildConfig {

@@ -1,7 +1,7 @@
 /** `kumo up` options of deploy sources: the watched deploy folder and git repositories. */
 import path from 'node:path';
-import { DEFAULT_GIT_CONFIG, type GitConfig } from './build/index.ts';
-import { KumoError } from './core/index.ts';
+import { DEFAULT_GIT_CONFIG, type GitConfig } from '../../build/index.ts';
+import { KumoError } from '../../core/index.ts';
 
 /** Deploy-source settings of the server. */
 export interface SourcesConfig {

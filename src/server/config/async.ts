@@ -2,7 +2,7 @@
  * The `kumo up` flags of async invocations, callbacks, history and metrics, parsed apart from the
  * rest of the server config so that config.ts only spreads them in.
  */
-import { KumoError, parseDuration } from './core/index.ts';
+import { KumoError, parseDuration } from '../../core/index.ts';
 
 /** Settings of the queue, callbacks, history and metrics. */
 export interface AsyncConfig {

@@ -14,9 +14,9 @@
  * query check → handler.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KumoError, type ServerLog } from './core/index.ts';
-import { checkQuery, RouteTable, sendError, sendJson, type Lookup, type Route } from './http/index.ts';
-import { nameFromHost } from './gateway/index.ts';
+import { KumoError, type ServerLog } from '../core/index.ts';
+import { checkQuery, RouteTable, sendError, sendJson, type Lookup, type Route } from '../http/index.ts';
+import { nameFromHost } from '../gateway/index.ts';
 
 /** What the table is made of and what the pipeline needs. */
 export interface RoutesDeps {

@@ -1,14 +1,14 @@
 /** Server configuration from flags, environment and defaults — validated once, at start. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ASYNC_OPTIONS, ASYNC_USAGE, parseAsyncConfig, type AsyncConfig } from './async-config.ts';
-import { ACCESS_OPTIONS, ACCESS_USAGE, parseAccessConfig, type AccessConfig } from './access-config.ts';
-import { BUILD_OPTIONS, BUILD_USAGE, parseBuildConfig, type BuildConfig } from './build-config.ts';
-import { KumoError } from './core/index.ts';
-import { parsePluginConfig, PLUGIN_OPTIONS, PLUGIN_USAGE, type PluginConfig } from './plugin-config.ts';
-import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits-config.ts';
-import { parseIdRange, type IdRange } from './drivers/index.ts';
-import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources-config.ts';
+import { ASYNC_OPTIONS, ASYNC_USAGE, parseAsyncConfig, type AsyncConfig } from './async.ts';
+import { ACCESS_OPTIONS, ACCESS_USAGE, parseAccessConfig, type AccessConfig } from './access.ts';
+import { BUILD_OPTIONS, BUILD_USAGE, parseBuildConfig, type BuildConfig } from './build.ts';
+import { KumoError } from '../../core/index.ts';
+import { parsePluginConfig, PLUGIN_OPTIONS, PLUGIN_USAGE, type PluginConfig } from './plugins.ts';
+import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits.ts';
+import { parseIdRange, type IdRange } from '../../drivers/index.ts';
+import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources.ts';
 
 /** Everything the server reads at start. */
 export interface ServerConfig {

@@ -1,0 +1,138 @@
+/**
+ * How the pool gets a new instance of a function version: the runtime's launch plan, the host
+ * channel (plugins, limit reports), the driver's start with the version's limits, and the
+ * instance's output — each line attributed to its invocation, cut at the per-invocation budget,
+ * secrets masked — into the function's log. Also the server log's lines about pool events.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ENV, parseTaggedLine, type FunctionSpec, type ServerLog } from '../core/index.ts';
+import type { Driver, Instance } from '../drivers/index.ts';
+import type { PluginHost } from '../plugins/index.ts';
+import type { PoolEvent, PoolTarget } from '../pool/index.ts';
+import { NEUTRAL, Placement } from '../runtimes/index.ts';
+import { runtimeFor } from '../build/index.ts';
+import type { LogSink, InvocationTracker, OutputBudget } from '../telemetry/index.ts';
+
+/** How long an instance may take to become ready. */
+const START_TIMEOUT_MS = 15_000;
+
+/** What starting an instance needs. */
+export interface InstanceFactoryDeps {
+  /** The folder of the instances' socket folders. */
+  runDir: string;
+  driver: Driver;
+  plugins: PluginHost;
+  tracker: InvocationTracker;
+  outputBudget: OutputBudget;
+  logSink: LogSink;
+  /** The spec with its secrets opened, and how to mask them in log lines (may throw secrets_unavailable). */
+  secrets: (
+    functionName: string,
+    spec: FunctionSpec,
+  ) => Promise<{ spec: FunctionSpec; mask: (line: string) => string }>;
+}
+
+/** The pool's instance factory. */
+export function createInstanceFactory(d: InstanceFactoryDeps) {
+  const { runDir, driver, plugins, tracker, outputBudget, logSink } = d;
+  return async (target: PoolTarget, id: string): Promise<Instance> => {
+    // Opened per instance, so a changed secret reaches the next instance.
+    const secret = await d.secrets(target.functionName, target.spec);
+    const dir = path.join(runDir, id);
+    await mkdir(dir, { recursive: true });
+    const socketPath = path.join(dir, 'fn.sock');
+    const runtime = runtimeFor(target.spec.runtime);
+    const view = { neutral: driver.neutralPaths };
+    const place = new Placement(view);
+    const launch = runtime.launch({
+      buildDir: target.buildDir,
+      spec: secret.spec,
+      version: target.version,
+      // The sandbox shows the socket folder at NEUTRAL.socketDir (bubblewrap-sandbox.ts).
+      socketPath: view.neutral ? `${NEUTRAL.socketDir}/${path.basename(socketPath)}` : socketPath,
+      view,
+    });
+    // The socket folder must stay empty until the instance listens: the channel has its own.
+    const channel = await plugins.open(`${dir}.host`, target).catch(async (err: unknown) => {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    });
+    const hostDir = place.show(path.dirname(channel.socketPath), NEUTRAL.hostDir);
+    launch.env[ENV.hostSocket] = `${hostDir}/${path.basename(channel.socketPath)}`;
+    launch.mounts.push(...place.mounts);
+    try {
+      const instance = await driver.start({
+        id,
+        functionName: target.functionName,
+        version: target.version,
+        launch,
+        socketPath,
+        // The host channel is the instance's alone: only its host user may connect.
+        ownDirs: [path.dirname(channel.socketPath)],
+        limits: {
+          memoryMb: target.spec.memory,
+          network: target.spec.network,
+          maxProcesses: target.spec.maxProcesses,
+          cpu: target.spec.cpu,
+          tmpSizeMb: target.spec.tmpSize,
+        },
+        startTimeoutMs: START_TIMEOUT_MS,
+        onOutput: (stream, raw) => {
+          const parsed = parseTaggedLine(raw);
+          const invocationId = parsed.invocationId ?? tracker.sole(id);
+          const verdict = outputBudget.admit(invocationId ?? `instance:${id}`, parsed.text.length);
+          if (verdict === 'drop') return;
+          const line = verdict === 'keep' ? secret.mask(parsed.text) : outputBudget.marker();
+          logSink.write({
+            time: Date.now(),
+            function: target.functionName,
+            version: target.version,
+            invocationId,
+            stream: verdict === 'keep' ? stream : 'system',
+            line,
+          });
+        },
+      });
+      void instance.exited.then(() => {
+        void channel.close();
+        outputBudget.forget(`instance:${id}`);
+        return rm(dir, { recursive: true, force: true });
+      });
+      return instance;
+    } catch (err) {
+      await channel.close();
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  };
+}
+
+/** The server log's line about a pool event. */
+export function logPoolEvent(log: ServerLog, e: PoolEvent): void {
+  const f = { function: e.target.functionName, version: e.target.version };
+  switch (e.type) {
+    case 'started':
+      log.debug('instance started', { ...f, instance: e.instanceId, ms: e.ms });
+      break;
+    case 'start_failed':
+      log.warn('instance failed to start', {
+        ...f,
+        error: e.error instanceof Error ? e.error.message.split('\n')[0] : String(e.error),
+      });
+      break;
+    case 'exited':
+      if (!e.expected)
+        log.warn('instance exited', {
+          ...f,
+          instance: e.instanceId,
+          reason: e.info.reason,
+          code: e.info.code,
+          signal: e.info.signal,
+        });
+      break;
+    case 'idle_stop':
+      log.debug('instance stopped after idle', { ...f, instance: e.instanceId });
+      break;
+  }
+}

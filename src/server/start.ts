@@ -1,0 +1,376 @@
+/**
+ * Starting a server: every part built once, in phases — the host (sandbox, socket folders), the
+ * stores and the function state, the instances (plugins, pool, access), deploys, the data plane
+ * (invoker, gateway, queue, control API, the route table), then the listener — and one graceful
+ * stop that closes them in reverse. Nothing else creates long-lived objects.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { controlRoutes, DeployService } from '../api/index.ts';
+import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
+import { LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
+import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
+import { compatRoutes, Gateway, gatewayRoutes, Invoker } from '../gateway/index.ts';
+import { BodyBudget } from '../http/index.ts';
+import { DocsScanner, docsPlugin, kvPlugin, PluginHost, PluginRegistry } from '../plugins/index.ts';
+import { InstancePool } from '../pool/index.ts';
+import { nodeRuntime } from '../runtimes/index.ts';
+import { ActiveVersions, openSqliteStores } from '../store/index.ts';
+import {
+  createServerLog,
+  InstanceTimeline,
+  InvocationTracker,
+  LogSink,
+  OutputBudget,
+} from '../telemetry/index.ts';
+import { buildConsoleAssets, ConsoleHandler } from '../ui/index.ts';
+import { createAccessParts } from './access.ts';
+import { createAsyncParts } from './async.ts';
+import type { ServerConfig } from './config/index.ts';
+import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
+import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
+import { listen } from './listener.ts';
+import { createRoutes } from './routes.ts';
+import { createSourceParts } from './sources.ts';
+
+/** A running server. */
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  /** Graceful stop: no new connections, in-flight requests finish (bounded), instances stop. */
+  close(): Promise<void>;
+}
+
+/** kumo's version, as package.json says. */
+const KUMO_VERSION = '0.1.0';
+
+/** What every phase may use: the config, the log, and where the server listens (known once it does). */
+interface Context {
+  config: ServerConfig;
+  log: ServerLog;
+  /** The listening port (config.port until the listener knows the real one). */
+  port: { value: number };
+  /** A function's URLs. */
+  urls: (name: string) => { url: string; path: string };
+}
+
+/** Builds every part and starts listening. */
+export async function startServer(
+  config: ServerConfig,
+  log: ServerLog = createServerLog(),
+): Promise<RunningServer> {
+  const port = { value: config.port };
+  const ctx: Context = { config, log, port, urls: (name) => functionUrls(config, port.value, name) };
+  const host = await prepareHost(ctx);
+  const state = await openState(ctx);
+  const instances = await createInstances(ctx, host, state);
+  const deploys = await createDeploys(ctx, host.driver, state, instances.pool);
+  const plane = createDataPlane(ctx, host, state, instances, deploys);
+  // Functions with min instances come back warm after a restart; the rest start on first request.
+  for (const name of state.versions.names()) {
+    const active = state.versions.get(name);
+    if (active && active.spec.instances.min > 0) instances.pool.activate(active);
+  }
+  await instances.access.firstStart();
+  const listener = await listen({
+    config,
+    log,
+    throttle: plane.throttle,
+    maxHeaderSize: instances.access.maxHeaderSize,
+    handle: (req, res) => plane.routes.handle(req, res),
+  });
+  port.value = listener.port;
+  log.info('kumo is listening', {
+    url: listener.url,
+    console: `${listener.url}/ui`,
+    data: config.dataDir,
+    domain: config.baseDomain,
+    runtime: nodeRuntime.name,
+    sandbox: host.sandbox.sandbox.name,
+    run: host.runDir,
+  });
+  await plane.asyncParts.start();
+  await deploys.sources.start();
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await listener.drain(config.shutdownGraceMs);
+      await deploys.sources.close();
+      await plane.asyncParts.stop(config.shutdownGraceMs);
+      await instances.pool.close();
+      await instances.close();
+      await state.logSink.close();
+      await plane.asyncParts.close();
+      instances.access.close();
+      await state.stores.close();
+      await host.sandbox.close();
+      await deploys.buildProxy?.close();
+      await rm(host.runDir, { recursive: true, force: true });
+      log.info('kumo stopped');
+    })());
+  return { url: listener.url, port: listener.port, close };
+}
+
+/** A function's URLs on this server. */
+function functionUrls(config: ServerConfig, port: number, name: string): { url: string; path: string } {
+  const at = port === 80 ? '' : `:${port}`;
+  return { url: `http://${name}.${config.baseDomain}${at}`, path: `http://localhost${at}/fn/${name}` };
+}
+
+/** The data directory, leftovers of servers that died, the sandbox, the socket folders, the driver. */
+async function prepareHost(ctx: Context) {
+  const { config, log } = ctx;
+  // 0711: the sandbox's unprivileged user must pass through to the builds, but not list them.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+  const swept = await sweepTempDirs(TEMP_ROOTS);
+  if (swept)
+    log.info('removed the temporary folders of kumo servers that did not stop cleanly', { count: swept });
+  const sandbox = await createSandbox(config, log);
+  const runDir = await makeRunDir();
+  const driver: Driver = new ProcessDriver(sandbox.sandbox);
+  return { sandbox, runDir, driver };
+}
+type Host = Awaited<ReturnType<typeof prepareHost>>;
+
+/** The stores (one backend, store/index.ts), the active versions, the function logs and output bounds. */
+async function openState(ctx: Context) {
+  const { config } = ctx;
+  const stores = openSqliteStores(path.join(config.dataDir, 'kumo.db'));
+  const versions = new ActiveVersions(stores.functions);
+  await versions.load();
+  return {
+    stores,
+    versions,
+    logSink: new LogSink(stores.functions),
+    tracker: new InvocationTracker(),
+    outputBudget: new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation),
+    // Instance counts over time, for the console's charts (the pool knows only the present).
+    instanceTimeline: new InstanceTimeline(),
+  };
+}
+type State = Awaited<ReturnType<typeof openState>>;
+
+/** Plugins and their host channels, the instance pool, and access (keys, secrets, the front door). */
+async function createInstances(ctx: Context, host: Host, state: State) {
+  const { config, log } = ctx;
+  const { stores, versions } = state;
+  // docs queries scan in a worker thread, taking each function's queries in turn.
+  const docsScanner = new DocsScanner({
+    dbFile: path.join(config.dataDir, 'kumo.db'),
+    scanLimit: config.plugins.scanLimit,
+    queuePerFunction: config.plugins.queuePerFunction,
+    log,
+  });
+  const exists = (name: string) => versions.get(name) !== undefined;
+  // Every instance gets a host channel: plugins for functions that list them, limit reports for all.
+  const plugins = new PluginHost({
+    registry: new PluginRegistry(
+      [kvPlugin(stores.plugins), docsPlugin(stores.plugins, docsScanner)],
+      config.plugins.quotas,
+      exists,
+    ),
+    log,
+  });
+  // A deleted function takes its kv keys and documents with it: a later one of that name starts empty.
+  const unfollowPlugins = versions.onChange((name) => {
+    if (versions.get(name)) return;
+    stores.plugins
+      .deleteFunctionData(name)
+      .catch((err: unknown) =>
+        log.error('plugins: removing the data of a deleted function failed', {
+          function: name,
+          error: String(err),
+        }),
+      );
+  });
+  const pool: InstancePool = new InstancePool({
+    factory: createInstanceFactory({
+      runDir: host.runDir,
+      driver: host.driver,
+      plugins,
+      tracker: state.tracker,
+      outputBudget: state.outputBudget,
+      logSink: state.logSink,
+      secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
+    }),
+    onEvent: (e) => {
+      logPoolEvent(log, e);
+      const fn = e.target.functionName;
+      state.instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
+    },
+  });
+  // API keys, secrets, audit, rate limits and the front door every request passes first.
+  const access = await createAccessParts({
+    config: config.access,
+    dataDir: config.dataDir,
+    dbFile: path.join(config.dataDir, 'kumo.db'),
+    stores,
+    versions,
+    pool,
+    exists,
+    log,
+  });
+  const close = async () => {
+    unfollowPlugins();
+    await docsScanner.close();
+  };
+  return { pool, access, close };
+}
+type Instances = Awaited<ReturnType<typeof createInstances>>;
+
+/** Builds (in the sandbox, through the build proxy), build storage, deploys and the other sources. */
+async function createDeploys(ctx: Context, driver: Driver, state: State, pool: InstancePool) {
+  const { config, log, urls } = ctx;
+  const { stores, versions } = state;
+  // Builds run in the sandbox; their network is kumo's proxy to what --build-allow lists, or none.
+  const buildProxy = config.build.allow.length ? await BuildProxy.start(config.build.allow, log) : undefined;
+  const builder = new Builder({
+    driver,
+    workRoot: path.join(config.dataDir, 'tmp'),
+    toolEnv: buildToolEnv(process.env),
+    ...(buildProxy ? { proxySocket: buildProxy.socketPath } : {}),
+  });
+  const builds = new BuildStore({
+    root: path.join(config.dataDir, 'builds'),
+    bundlesDir: path.join(config.dataDir, 'bundles'),
+    forget: (p) => driver.forget(p),
+    buildInUse: (dir) => stores.functions.buildInUse(dir),
+    bundleInUse: (hash) => stores.functions.bundleInUse(hash),
+  });
+  const deployer = new DeployService({
+    store: stores.functions,
+    versions,
+    pool,
+    dataDir: config.dataDir,
+    log,
+    urls,
+    builder,
+    builds,
+    buildLimits: config.build.limits,
+    pluginQuotas: config.plugins.quotas,
+    keepVersions: config.build.keepVersions,
+    bundleLimit: config.limits.bundleLimit,
+  });
+  // Zip, git and multi-function project deploys, and the watched deploy folder.
+  const sources = createSourceParts({
+    config: config.sources,
+    store: stores.functions,
+    versions,
+    pool,
+    deployer,
+    dataDir: config.dataDir,
+    log,
+    urls,
+  });
+  return { buildProxy, deployer, sources };
+}
+type Deploys = Awaited<ReturnType<typeof createDeploys>>;
+
+/** The Invoker, async parts, gateway, control API and the one route table over all of them. */
+function createDataPlane(ctx: Context, host: Host, state: State, instances: Instances, deploys: Deploys) {
+  const { config, log } = ctx;
+  const { stores, versions } = state;
+  const { pool, access } = instances;
+  // What strangers can make the server hold: their log lines are throttled, so they cannot flood the log either.
+  const throttle = new LogThrottle(log);
+  const bodyBudget = new BodyBudget(config.limits.bodyBudget, (wanted, used) =>
+    throttle.warn('body_budget', 'request body refused with 503: the body budget is full', {
+      wanted,
+      used,
+      budget: config.limits.bodyBudget,
+    }),
+  );
+  const invoker = new Invoker({
+    versions,
+    pool,
+    tracker: state.tracker,
+    log,
+    bodyLimit: config.bodyLimit,
+    responseLimit: config.responseLimit,
+    // asyncParts (below) is ready before the first invocation.
+    onInvocation: (summary) => {
+      asyncParts.onInvocation(summary);
+      // Its last lines may still sit in the instance's stdout pipe: keep counting them for a while.
+      setTimeout(() => state.outputBudget.forget(summary.id), 10_000).unref();
+    },
+  });
+  // Async invocations, callbacks, history, metrics and schedules; the queue runs through the Invoker.
+  const asyncParts = createAsyncParts({
+    config: config.async,
+    stores,
+    versions,
+    pool,
+    log,
+    bodyLimit: config.bodyLimit,
+    bodyBudget,
+    functions: () => versions.names(),
+    runner: invoker,
+    admitResult: (req, res, fn) => access.admitResult(req, res, fn),
+  });
+  const gateway = new Gateway({
+    invoker,
+    bodyLimit: config.bodyLimit,
+    bodyBudget,
+    historyBodyLimit: asyncParts.historyBodyLimit,
+    intake: asyncParts.intake,
+  });
+  const webConsole = new ConsoleHandler({ build: buildConsoleAssets });
+  // Every route kumo serves, each declared beside its handler, in one table (routes.ts).
+  const routes = createRoutes({
+    parts: [
+      controlApi(ctx, host, state, instances, deploys, asyncParts, () => routes.table.routes()),
+      gatewayRoutes({
+        invoke: (req, res, fnRoute, forceAsync) => gateway.invoke(req, res, fnRoute, forceAsync),
+        baseDomain: config.baseDomain,
+      }),
+      asyncParts.routes,
+      compatRoutes(config.baseDomain),
+    ],
+    admit: access.admit,
+    console: (req, res, pathname) => webConsole.handle(req, res, pathname),
+    baseDomain: config.baseDomain,
+    port: () => ctx.port.value,
+    log,
+  });
+  return { throttle, asyncParts, routes };
+}
+
+/** The control API's routes under /api/v1. */
+function controlApi(
+  ctx: Context,
+  host: Host,
+  state: State,
+  instances: Instances,
+  deploys: Deploys,
+  asyncParts: ReturnType<typeof createAsyncParts>,
+  table: () => ReturnType<ReturnType<typeof createRoutes>['table']['routes']>,
+) {
+  const { config, log } = ctx;
+  const { pool } = instances;
+  return controlRoutes({
+    store: state.stores.functions,
+    versions: state.versions,
+    pool,
+    deployer: deploys.deployer,
+    sources: deploys.sources.deployer,
+    logs: state.logSink,
+    log,
+    dataDir: config.dataDir,
+    uploadLimit: config.uploadLimit,
+    deployConcurrency: config.limits.deployConcurrency,
+    urls: ctx.urls,
+    now: Date.now,
+    sandbox: { name: host.sandbox.sandbox.name, isolated: host.sandbox.sandbox.isolated },
+    version: KUMO_VERSION,
+    invocations: asyncParts.apiDeps,
+    access: instances.access.apiDeps,
+    instancePeaks: (fn, start, step, count) => {
+      // The present count too: an instance started with the deploy may have raised no pool event.
+      state.instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
+      return state.instanceTimeline.peaks(fn, start, step, count);
+    },
+    // The whole table (built after this), for /scopes and /openapi.json: read at request time.
+    routes: table,
+  });
+}
