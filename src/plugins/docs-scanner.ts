@@ -24,7 +24,16 @@ export interface DocsScannerOptions {
   log: ServerLog;
   /** Bytes of one answer at most (default 8 MB). */
   maxResultBytes?: number;
+  /**
+   * The worker's code: by default its TypeScript source, which the worker thread would strip of
+   * types itself (about 60 MB of resident memory for the transformer); the server passes a bundled
+   * plain-JavaScript copy (shim-bundle.ts) instead.
+   */
+  workerUrl?: URL;
 }
+
+/** The worker's source, for bundling. */
+export const DOCS_SCAN_WORKER = new URL('./docs-scan-worker.ts', import.meta.url);
 
 interface Job {
   request: ScanRequest;
@@ -45,7 +54,7 @@ export class DocsScanner implements DocScan {
   private closed = false;
 
   constructor(options: DocsScannerOptions) {
-    this.o = { maxResultBytes: 8 * 1024 * 1024, ...options };
+    this.o = { maxResultBytes: 8 * 1024 * 1024, workerUrl: DOCS_SCAN_WORKER, ...options };
     this.throttled = new LogThrottle(options.log);
   }
 
@@ -109,7 +118,11 @@ export class DocsScanner implements DocScan {
       scanLimit: this.o.scanLimit,
       maxResultBytes: this.o.maxResultBytes,
     };
-    const worker = new Worker(new URL('./docs-scan-worker.ts', import.meta.url), { workerData: data });
+    const worker = new Worker(this.o.workerUrl, {
+      workerData: data,
+      // A scan holds at most the scan limit's documents one at a time and one bounded answer.
+      resourceLimits: { maxOldGenerationSizeMb: 64 },
+    });
     // The server's lifetime is not the worker's to decide.
     worker.unref();
     worker.on('message', (reply: ScanReply) => this.settle(reply));

@@ -10,6 +10,6 @@ export {
 } from './plugin-host.ts';
 export { kvPlugin } from './kv.ts';
 export { docsPlugin } from './docs.ts';
-export { DocsScanner, type DocScan, type DocsScannerOptions } from './docs-scanner.ts';
+export { DOCS_SCAN_WORKER, DocsScanner, type DocScan, type DocsScannerOptions } from './docs-scanner.ts';
 export { RawJson } from './plugin.ts';
 export { matches } from './doc-query.ts';

@@ -6,15 +6,23 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { controlRoutes, DeployService } from '../api/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
 import { compatRoutes, Gateway, gatewayRoutes, Invoker } from '../gateway/index.ts';
 import { BodyBudget } from '../http/index.ts';
-import { DocsScanner, docsPlugin, kvPlugin, PluginHost, PluginRegistry } from '../plugins/index.ts';
+import {
+  DOCS_SCAN_WORKER,
+  DocsScanner,
+  docsPlugin,
+  kvPlugin,
+  PluginHost,
+  PluginRegistry,
+} from '../plugins/index.ts';
 import { InstancePool } from '../pool/index.ts';
-import { nodeRuntime } from '../runtimes/index.ts';
+import { nodeRuntime, shimBundle } from '../runtimes/index.ts';
 import { ActiveVersions, openSqliteStores } from '../store/index.ts';
 import {
   createServerLog,
@@ -161,6 +169,8 @@ async function createInstances(ctx: Context, host: Host, state: State) {
     scanLimit: config.plugins.scanLimit,
     queuePerFunction: config.plugins.queuePerFunction,
     log,
+    // Plain JavaScript: a worker loading TypeScript would carry Node's type stripper in its memory.
+    workerUrl: pathToFileURL(shimBundle(fileURLToPath(DOCS_SCAN_WORKER))),
   });
   const exists = (name: string) => versions.get(name) !== undefined;
   // Every instance gets a host channel: plugins for functions that list them, limit reports for all.
@@ -175,14 +185,12 @@ async function createInstances(ctx: Context, host: Host, state: State) {
   // A deleted function takes its kv keys and documents with it: a later one of that name starts empty.
   const unfollowPlugins = versions.onChange((name) => {
     if (versions.get(name)) return;
-    stores.plugins
-      .deleteFunctionData(name)
-      .catch((err: unknown) =>
-        log.error('plugins: removing the data of a deleted function failed', {
-          function: name,
-          error: String(err),
-        }),
-      );
+    stores.plugins.deleteFunctionData(name).catch((err: unknown) =>
+      log.error('plugins: removing the data of a deleted function failed', {
+        function: name,
+        error: String(err),
+      }),
+    );
   });
   const pool: InstancePool = new InstancePool({
     factory: createInstanceFactory({
