@@ -46,17 +46,8 @@ export async function createAccessParts(d: AccessPartsDeps) {
   const now = Date.now;
   const keys = new KeyRing({ store: d.stores.keys, now });
   const audit = new AuditLog({ store: d.stores.audit });
-  const secretStore = d.stores.secrets;
-  const master = await loadMasterKey({ file: d.config.secretsKeyFile, inline: d.config.secretsKeyInline });
-  if (master.created && (await secretStore.countSecrets()) > 0) {
-    d.log.warn(
-      'a new secrets master key was created but secrets exist: they were sealed with another key and will not open',
-      {
-        file: d.config.secretsKeyFile,
-      },
-    );
-  }
-  const secrets = new FunctionSecrets({ store: secretStore, box: new SecretBox(master.key), now });
+  const master = await openMasterKey(d);
+  const secrets = new FunctionSecrets({ store: d.stores.secrets, box: new SecretBox(master), now });
   const limiter = new RateLimiter(now);
   const guard = new AccessGuard({
     keys,
@@ -128,6 +119,17 @@ export async function createAccessParts(d: AccessPartsDeps) {
       audit.close();
     },
   };
+}
+
+/** The secrets master key; a new one beside existing secrets is worth a warning (they will not open). */
+async function openMasterKey(d: AccessPartsDeps): Promise<Buffer> {
+  const master = await loadMasterKey({ file: d.config.secretsKeyFile, inline: d.config.secretsKeyInline });
+  if (master.created && (await d.stores.secrets.countSecrets()) > 0)
+    d.log.warn(
+      'a new secrets master key was created but secrets exist: they were sealed with another key and will not open',
+      { file: d.config.secretsKeyFile },
+    );
+  return master.key;
 }
 
 /** kumo.db holds logs, history and the audit log: only its owner may read it (and its WAL files). */

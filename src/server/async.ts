@@ -45,8 +45,7 @@ export type AsyncParts = ReturnType<typeof createAsyncParts>;
 /** Builds the queue, callbacks, scheduler, history and metrics. */
 export function createAsyncParts(d: AsyncPartsDeps) {
   const { config, log } = d;
-  const throttle = new LogThrottle(log);
-  const { invocations, queue: queueStore, schedules } = d.stores;
+  const { invocations, queue: queueStore } = d.stores;
   const metrics = new Metrics();
   const history = new HistoryRecorder(invocations, {
     maxPerFunction: config.historyMax,
@@ -66,7 +65,55 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     perDestination: config.callbackPerHost,
     onResult: (r) => metrics.observeCallback(r),
   });
-  const settings = (fn: string): FunctionQueueSettings | undefined => {
+  const settings = queueSettings(d);
+  const { queue, scheduler } = createQueue(d, metrics, settings, () => callbacks.wake());
+  const unfollow = d.versions.onChange((fn) => void scheduler.functionChanged(fn));
+  const intake = new QueueIntake({
+    versions: d.versions,
+    queue,
+    policy,
+    bodyLimit: Math.min(config.asyncBodyLimit, d.bodyLimit),
+    bodyBudget: d.bodyBudget,
+    log,
+  });
+  const apiDeps: InvocationRoutesDeps = {
+    invocations,
+    queue: queueStore,
+    scheduler,
+    flushHistory: () => history.flush(),
+    wakeQueue: () => queue.wake(),
+    retries: (fn) => settings(fn)?.retries ?? 2,
+    bodyLimit: Math.max(config.historyBodyLimit, 1024),
+    now: Date.now,
+  };
+  return {
+    intake,
+    apiDeps,
+    onInvocation: recordInvocation(config, metrics, history),
+    routes: resultAndMetricsRoutes(d, metrics, history),
+    historyBodyLimit: config.telemetry ? config.historyBodyLimit : 0,
+    /** Recovers interrupted runs, then starts the worker, the callbacks and the schedules. */
+    async start(): Promise<void> {
+      await queue.start();
+      callbacks.start();
+      await scheduler.start(d.functions());
+    },
+    /** Stops taking work and waits (bounded) for runs and deliveries in flight. */
+    async stop(graceMs: number): Promise<void> {
+      scheduler.stop();
+      unfollow();
+      await Promise.all([queue.stop(graceMs), callbacks.stop(Math.min(graceMs, 2000))]);
+    },
+    /** Writes what is buffered; call before the stores close. */
+    close(): Promise<void> {
+      return history.close();
+    },
+  };
+}
+
+/** A function's queue settings, from its active version. */
+function queueSettings(d: AsyncPartsDeps) {
+  return (fn: string): FunctionQueueSettings | undefined => {
     const spec = d.versions.get(fn)?.spec;
     if (!spec) return undefined;
     // Half the function's capacity by default: sync requests always keep the other half.
@@ -78,15 +125,26 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       bodies: spec.history?.bodies !== false,
     };
   };
+}
+
+/** The durable queue (its runs go through the Invoker) and the scheduler that feeds it. */
+function createQueue(
+  d: AsyncPartsDeps,
+  metrics: Metrics,
+  settings: (fn: string) => FunctionQueueSettings | undefined,
+  wakeCallbacks: () => void,
+) {
+  const { config, log } = d;
+  const throttle = new LogThrottle(log);
   const queue = new AsyncQueue({
-    store: queueStore,
+    store: d.stores.queue,
     runner: d.runner,
     settings,
     log,
     workers: config.workers,
     backoffMs: config.retryBackoffMs,
     onStart: (lag) => metrics.observeAsyncLag(lag),
-    onCallbackDue: () => callbacks.wake(),
+    onCallbackDue: wakeCallbacks,
     keepRequestBytes: config.historyBodyLimit,
     maxPerFunction: config.queueMax,
     maxTotal: config.queueMaxTotal,
@@ -102,8 +160,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       ),
   });
   const scheduler = new Scheduler({
-    store: schedules,
-    queue: queueStore,
+    store: d.stores.schedules,
+    queue: d.stores.queue,
     enqueue: (input) => queue.enqueue(input),
     manifestSchedules: (fn) => {
       const spec = d.versions.get(fn)?.spec;
@@ -112,29 +170,12 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     log,
     onTick: (fn, result) => metrics.observeTick(fn, result),
   });
-  const unfollow = d.versions.onChange((fn) => void scheduler.functionChanged(fn));
-  const intake = new QueueIntake({
-    versions: d.versions,
-    queue,
-    policy,
-    bodyLimit: Math.min(config.asyncBodyLimit, d.bodyLimit),
-    bodyBudget: d.bodyBudget,
-    log,
-  });
+  return { queue, scheduler };
+}
 
-  const apiDeps: InvocationRoutesDeps = {
-    invocations,
-    queue: queueStore,
-    scheduler,
-    flushHistory: () => history.flush(),
-    wakeQueue: () => queue.wake(),
-    retries: (fn) => settings(fn)?.retries ?? 2,
-    bodyLimit: Math.max(config.historyBodyLimit, 1024),
-    now: Date.now,
-  };
-
-  /** Every finished run: counted in metrics; a sync one also goes to the history (the queue records its own). */
-  const onInvocation = (s: InvocationSummary): void => {
+/** Every finished run: counted in metrics; a sync one also goes to the history (the queue records its own). */
+function recordInvocation(config: AsyncConfig, metrics: Metrics, history: HistoryRecorder) {
+  return (s: InvocationSummary): void => {
     if (s.trigger === 'http' && !config.telemetry) return;
     metrics.observeInvocation(s);
     if (s.trigger === 'http') {
@@ -147,24 +188,39 @@ export function createAsyncParts(d: AsyncPartsDeps) {
           headerBytes(s.requestHeaders) +
           headerBytes(s.responseHeaders),
       );
-    } else {
-      // The queue stores its own rows: the result, and the request (cut to the body limit once it succeeded).
-      // A run that may be retried is counted once its row is final (its last attempt is one such run).
-      const request =
-        s.outcome === 'ok' && s.status < 400
-          ? Math.min(s.requestBody.length, config.historyBodyLimit)
-          : s.outcome === 'ok'
-            ? s.requestBody.length
-            : 0;
-      history.written(
-        s.function,
-        request + (s.responseSize ?? 0) + headerBytes(s.requestHeaders) + headerBytes(s.responseHeaders),
-      );
+      return;
     }
+    // The queue stores its own rows: the result, and the request (cut to the body limit once it succeeded).
+    // A run that may be retried is counted once its row is final (its last attempt is one such run).
+    const request =
+      s.outcome === 'ok' && s.status < 400
+        ? Math.min(s.requestBody.length, config.historyBodyLimit)
+        : s.outcome === 'ok'
+          ? s.requestBody.length
+          : 0;
+    history.written(
+      s.function,
+      request + (s.responseSize ?? 0) + headerBytes(s.requestHeaders) + headerBytes(s.responseHeaders),
+    );
   };
+}
 
-  /** GET /metrics and GET /invocations/:id. */
-  const routes: Route[] = [
+/** GET /metrics and GET /invocations/:id. */
+function resultAndMetricsRoutes(d: AsyncPartsDeps, metrics: Metrics, history: HistoryRecorder): Route[] {
+  const { invocations, queue: queueStore } = d.stores;
+  const serveMetrics = async (res: ServerResponse): Promise<void> => {
+    const body = metrics.render({
+      instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
+      queue: await queueStore.queueDepth(),
+      oldestReadyAgeMs: ageOf(await queueStore.oldestReady(Date.now())),
+    });
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+  return [
     {
       method: 'GET',
       path: '/metrics',
@@ -191,43 +247,6 @@ export function createAsyncParts(d: AsyncPartsDeps) {
       },
     },
   ];
-
-  const serveMetrics = async (res: ServerResponse): Promise<void> => {
-    const body = metrics.render({
-      instances: d.functions().map((fn) => ({ function: fn, ...d.pool.stats(fn) })),
-      queue: await queueStore.queueDepth(),
-      oldestReadyAgeMs: ageOf(await queueStore.oldestReady(Date.now())),
-    });
-    res.writeHead(200, {
-      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
-  };
-
-  return {
-    intake,
-    apiDeps,
-    onInvocation,
-    routes,
-    historyBodyLimit: config.telemetry ? config.historyBodyLimit : 0,
-    /** Recovers interrupted runs, then starts the worker, the callbacks and the schedules. */
-    async start(): Promise<void> {
-      await queue.start();
-      callbacks.start();
-      await scheduler.start(d.functions());
-    },
-    /** Stops taking work and waits (bounded) for runs and deliveries in flight. */
-    async stop(graceMs: number): Promise<void> {
-      scheduler.stop();
-      unfollow();
-      await Promise.all([queue.stop(graceMs), callbacks.stop(Math.min(graceMs, 2000))]);
-    },
-    /** Writes what is buffered; call before the stores close. */
-    close(): Promise<void> {
-      return history.close();
-    },
-  };
 }
 
 /** About the bytes `headers` take when stored (a request may carry up to --header-limit of them). */
