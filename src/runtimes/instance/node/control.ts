@@ -3,21 +3,11 @@
  * start and deletes them, so the function's `process.env` holds only its own variables and the
  * basics (PATH, HOME, NODE_ENV).
  */
-import { ENV, HANDLER_STYLES } from '../../../core/index.ts';
+import { COMMON_CONTROL, ENV, HANDLER_STYLES } from '../../../core/index.ts';
 import { takeCommonControl, takeVariable, type CommonControl } from '../support.ts';
 
 /** Names of every control variable of the node shim, for `launch` and the shim. */
-export const CONTROL_VARIABLES = [
-  ENV.socket,
-  ENV.entry,
-  ENV.exportName,
-  ENV.style,
-  ENV.functionName,
-  ENV.version,
-  ENV.memory,
-  ENV.timeout,
-  ENV.envKeys,
-] as const;
+export const CONTROL_VARIABLES = [...COMMON_CONTROL, ENV.entry, ENV.exportName, ENV.style] as const;
 
 /** One control variable's name. */
 export type ControlVariable = (typeof CONTROL_VARIABLES)[number];
