@@ -17,7 +17,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { create as createTar } from 'tar';
-import { kumoCli, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
+import { kumoCli, percentile, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
 
 /** Seconds each attack runs. */
 const SECONDS = Number(process.env.BENCH_ATTACK_SECONDS ?? 8);
@@ -31,11 +31,6 @@ interface Row {
   rssMb: number;
   diskMb: number;
   got: string;
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
 /** The resident set of `pid` in MB. */

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const KUMO = path.join(ROOT, 'bin/kumo.js');
 /** Extra `kumo up` arguments for every benchmark server (BENCH_KUMO_ARGS). */
 export const KUMO_ARGS = (process.env.BENCH_KUMO_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -14,8 +13,9 @@ export function spawnUntil(
   cmd: string,
   args: string[],
   ready: RegExp,
+  cwd = ROOT,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (c: Buffer) => {
@@ -39,26 +39,31 @@ export interface KumoProcess {
   key: string;
 }
 
-/** Starts `kumo up` on a free port with its data in `dataDir`, BENCH_KUMO_ARGS and `args`. */
-export async function startKumo(dataDir: string, args: string[] = []): Promise<KumoProcess> {
+/**
+ * Starts `kumo up` on a free port with its data in `dataDir`, BENCH_KUMO_ARGS and `args`, from the
+ * checkout at `repo` (this one by default; bench:versus passes an earlier commit's worktree).
+ */
+export async function startKumo(dataDir: string, args: string[] = [], repo = ROOT): Promise<KumoProcess> {
   const { child, match } = await spawnUntil(
     process.execPath,
-    [KUMO, 'up', '--port', '0', '--data', dataDir, ...KUMO_ARGS, ...args],
+    [path.join(repo, 'bin/kumo.js'), 'up', '--port', '0', '--data', dataDir, ...KUMO_ARGS, ...args],
     /kumo is listening url=(\S+).* run=(\S+)/,
+    repo,
   );
   const key = (await readFile(path.join(dataDir, 'admin.key'), 'utf8')).trim();
   return { child, url: match[1] ?? '', runDir: match[2] ?? '', key };
 }
 
-/** Runs the CLI against `url` with `key`. */
+/** Runs the CLI of the checkout at `repo` (this one by default) against `url` with `key`. */
 export function kumoCli(
   url: string,
   key: string,
   args: string[],
+  repo = ROOT,
 ): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [KUMO, ...args], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [path.join(repo, 'bin/kumo.js'), ...args], {
+      cwd: repo,
       env: { ...process.env, KUMO_URL: url, KUMO_API_KEY: key },
     });
     let out = '';
@@ -66,6 +71,31 @@ export function kumoCli(
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.on('close', (code) => resolve({ code, out }));
   });
+}
+
+/** The nearest-rank percentile `p` (0–100) of `values`. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** How long `fn` takes, in ms. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/** Waits until function `name` has no instance left on the server (its idle time has passed). */
+export async function scaledToZero(k: { url: string; key: string }, name: string): Promise<void> {
+  for (;;) {
+    const res = await fetch(`${k.url}/api/v1/functions/${name}`, {
+      headers: { authorization: `Bearer ${k.key}` },
+    });
+    const info = (await res.json()) as { instances: { total: number } };
+    if (info.instances.total === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Stops a server with SIGTERM and waits for it to exit. */

@@ -12,7 +12,17 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { kumoCli, ROOT, spawnUntil, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
+import {
+  kumoCli,
+  percentile,
+  ROOT,
+  scaledToZero,
+  spawnUntil,
+  startKumo,
+  stopKumo,
+  timed,
+  type KumoProcess,
+} from './kumo-process.ts';
 
 const BASELINES = path.join(ROOT, 'bench/baseline-servers.ts');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -125,17 +135,6 @@ async function sequential(
   }
   agent.destroy();
   return { p50: percentile(times.slice(n / 10), 50), p99: percentile(times.slice(n / 10), 99) };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
 }
 
 async function main(): Promise<void> {
@@ -290,18 +289,6 @@ async function startServer(work: string, mode: Mode, children: ChildProcess[]): 
   const server = await startKumo(data, mode === 'sandboxed' ? [] : ['--insecure-no-sandbox']);
   children.push(server.child);
   return { ...server, mode };
-}
-
-/** Waits until `name` has no instance left on `k` (its idle time has passed). */
-async function scaledToZero(k: KumoServer, name: string): Promise<void> {
-  for (;;) {
-    const res = await fetch(`${k.url}/api/v1/functions/${name}`, {
-      headers: { authorization: `Bearer ${k.key}` },
-    });
-    const info = (await res.json()) as { instances: { total: number } };
-    if (info.instances.total === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The round with the median throughput. */

@@ -5,11 +5,20 @@
  * then cold starts and deploys alternate between them, trial by trial, so machine noise hits both.
  * Prints a Markdown table of p50, min and max per server.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, stopKumo } from './kumo-process.ts';
+import {
+  kumoCli,
+  percentile,
+  ROOT,
+  scaledToZero,
+  startKumo,
+  stopKumo,
+  timed,
+  type KumoProcess,
+} from './kumo-process.ts';
 
 const REF = process.argv[2];
 const TRIALS = Number(process.env.BENCH_VERSUS_TRIALS ?? 15);
@@ -18,71 +27,21 @@ if (!REF) {
   process.exit(2);
 }
 
-interface Side {
+interface Side extends KumoProcess {
   label: string;
   repo: string;
-  child: ChildProcess;
-  url: string;
-  key: string;
   cold: number[];
   deploy: number[];
 }
 
-/** Runs `repo`'s CLI against `side`; throws with its output when it fails. */
-function cli(side: { repo: string; url: string; key: string }, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(side.repo, 'bin/kumo.js'), ...args], {
-      cwd: side.repo,
-      env: { ...process.env, KUMO_URL: side.url, KUMO_API_KEY: side.key },
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`kumo ${args[0]} failed:\n${out}`)),
-    );
-  });
+/** Runs `side`'s own CLI against it; throws with its output when it fails. */
+async function cli(side: Side, args: string[]): Promise<void> {
+  const r = await kumoCli(side.url, side.key, args, side.repo);
+  if (r.code !== 0) throw new Error(`kumo ${args[0]} failed:\n${r.out}`);
 }
 
 async function start(label: string, repo: string, data: string): Promise<Side> {
-  const child = spawn(
-    process.execPath,
-    [path.join(repo, 'bin/kumo.js'), 'up', '--port', '0', '--data', data],
-    {
-      cwd: repo,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /kumo is listening url=(\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${label} exited with ${code}:\n${out}`)));
-  });
-  const key = (await readFile(path.join(data, 'admin.key'), 'utf8')).trim();
-  return { label, repo, child, url, key, cold: [], deploy: [] };
-}
-
-async function scaledToZero(side: Side): Promise<void> {
-  for (;;) {
-    const res = await fetch(`${side.url}/api/v1/functions/cold`, {
-      headers: { authorization: `Bearer ${side.key}` },
-    });
-    const info = (await res.json()) as { instances: { total: number } };
-    if (info.instances.total === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const began = performance.now();
-  await fn();
-  return performance.now() - began;
+  return { ...(await startKumo(data, [], repo)), label, repo, cold: [], deploy: [] };
 }
 
 async function writeFn(dir: string, name: string, extra: string, text: string): Promise<void> {
@@ -98,9 +57,8 @@ async function writeFn(dir: string, name: string, extra: string, text: string): 
 }
 
 function stats(values: number[]): string {
-  const s = [...values].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-  return `${at(0.5).toFixed(1)} | ${(s[0] ?? NaN).toFixed(1)} | ${(s[s.length - 1] ?? NaN).toFixed(1)}`;
+  const [p50, min, max] = [percentile(values, 50), Math.min(...values), Math.max(...values)];
+  return `${p50.toFixed(1)} | ${min.toFixed(1)} | ${max.toFixed(1)}`;
 }
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-versus-'));
@@ -119,7 +77,7 @@ try {
   for (const side of sides) await cli(side, ['deploy', cold]);
   for (let i = 0; i < TRIALS; i++) {
     for (const side of sides) {
-      await scaledToZero(side);
+      await scaledToZero(side, 'cold');
       side.cold.push(await timed(async () => (await fetch(`${side.url}/fn/cold`)).text()));
     }
   }
