@@ -44,9 +44,6 @@ export const ENV = {
 /** The handler styles of node and python (KUMO_STYLE; the manifest's `style`). */
 export const HANDLER_STYLES = ['auto', 'fetch', 'node', 'lambda', 'plain'] as const;
 
-/** Every control variable's name. */
-export type ControlVariable = (typeof ENV)[keyof typeof ENV];
-
 /** The control variables every launch plan sets (the rest are a runtime's own). */
 export const COMMON_CONTROL = [
   ENV.socket,

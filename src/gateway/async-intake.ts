@@ -4,7 +4,7 @@
  * then answered `202 {id}` with `Location: /invocations/ID`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KumoError, LogThrottle, type ServerLog } from '../core/index.ts';
+import { HEADERS, KumoError, LogThrottle, type ServerLog } from '../core/index.ts';
 import { readBody, sendError, sendJson, type BodyBudget } from '../http/index.ts';
 import type { AsyncQueue, CallbackPolicy } from '../queue/index.ts';
 import type { ActiveVersions } from '../store/index.ts';
@@ -76,7 +76,7 @@ export class QueueIntake implements AsyncIntake {
         taskToken: taskToken ?? null,
       });
       const location = `/invocations/${id}`;
-      sendJson(res, 202, { id, status: 'queued', location }, { location, 'x-kumo-invocation-id': id });
+      sendJson(res, 202, { id, status: 'queued', location }, { location, [HEADERS.invocationId]: id });
     } catch (err) {
       if (!req.readableEnded) req.resume();
       const error = sendError(res, err);

@@ -1,5 +1,6 @@
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the headers kumo owns, removed when proxying. */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { HEADER_PREFIX } from '../core/index.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -26,7 +27,7 @@ export function endToEnd(headers: IncomingHttpHeaders, dropKumo: boolean): Outgo
   for (const [key, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(key) || named.has(key)) continue;
     // A client must not forge the platform's headers (invocation id, deadline).
-    if (dropKumo && key.startsWith('x-kumo-')) continue;
+    if (dropKumo && key.startsWith(HEADER_PREFIX)) continue;
     out[key] = value;
   }
   return out;

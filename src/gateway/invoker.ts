@@ -204,7 +204,7 @@ export class Invoker implements QueueRunner {
     };
   }
 
-  /** Deadline, pool slot, forward, classification. Throws only what `answer.fail` should answer. */
+  /** Deadline, pool slot, forward, classification; every failure is answered through `answer.fail`. */
   private async run(
     inv: InvocationRequest,
     target: PoolTarget,
@@ -213,6 +213,7 @@ export class Invoker implements QueueRunner {
     capture: BodyCapture | undefined,
   ): Promise<RunResult> {
     const { timeout } = target.spec;
+    const deadline = inv.startedAt + timeout;
     const controller = new AbortController();
     const timer = setTimeout(
       () =>
@@ -222,13 +223,12 @@ export class Invoker implements QueueRunner {
             `function '${target.functionName}' did not answer within its timeout of ${timeout}ms`,
           ),
         ),
-      Math.max(0, inv.startedAt + timeout - this.o.now()),
+      Math.max(0, deadline - this.o.now()),
     );
     let lease: Lease | undefined;
     try {
       lease = await this.o.pool.acquire(target, controller.signal);
       this.o.tracker.begin(lease.instance.id, inv.id);
-      const deadline = inv.startedAt + timeout;
       return {
         ...(await this.proxy(inv, target, body, deadline, answer, capture, lease, controller.signal)),
         cold: lease.cold,

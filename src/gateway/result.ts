@@ -4,7 +4,7 @@
  * `x-kumo-status` and `x-kumo-attempt` saying how it ended.
  */
 import type { ServerResponse } from 'node:http';
-import { KumoError, TERMINAL_STATUSES } from '../core/index.ts';
+import { HEADERS, KumoError, TERMINAL_STATUSES } from '../core/index.ts';
 import { sendError, sendJson } from '../http/index.ts';
 import type { InvocationStore } from '../store/index.ts';
 
@@ -27,9 +27,9 @@ export async function serveResult(
   // Access is decided on the record itself, never before it is read (mayRead answers a refusal).
   if (!(await mayRead(r.function))) return;
   const meta = {
-    'x-kumo-invocation-id': r.id,
+    [HEADERS.invocationId]: r.id,
     'x-kumo-status': r.status,
-    'x-kumo-attempt': String(r.attempt),
+    [HEADERS.attempt]: String(r.attempt),
   };
   if (!TERMINAL_STATUSES.includes(r.status)) {
     sendJson(

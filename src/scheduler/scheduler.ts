@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  HEADERS,
   KumoError,
   nextRunTime,
   nextRunTimes,
@@ -235,8 +236,8 @@ export class Scheduler {
             path: '/',
             headers: {
               ...(s.data === null ? {} : { 'content-type': 'application/json' }),
-              'x-kumo-schedule-id': s.id,
-              'x-kumo-scheduled-at': new Date(at).toISOString(),
+              [HEADERS.scheduleId]: s.id,
+              [HEADERS.scheduledAt]: new Date(at).toISOString(),
             },
           },
           body,

@@ -9,9 +9,6 @@ import { takeCommonControl, takeVariable, type CommonControl } from '../support.
 /** Names of every control variable of the node shim, for `launch` and the shim. */
 export const CONTROL_VARIABLES = [...COMMON_CONTROL, ENV.entry, ENV.exportName, ENV.style] as const;
 
-/** One control variable's name. */
-export type ControlVariable = (typeof CONTROL_VARIABLES)[number];
-
 /** Handler styles as the shim knows them (the manifest's `style`). */
 export type Style = (typeof HANDLER_STYLES)[number];
 
