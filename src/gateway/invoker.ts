@@ -86,6 +86,8 @@ export interface Answer {
   fail: (err: unknown) => KumoError;
   /** What of the response to keep for the history, given the function's settings. */
   capture?: (target: PoolTarget) => BodyCapture | undefined;
+  /** Bytes of the response the sink keeps in memory (a queued run's stored result). */
+  keptBytes?: () => number;
 }
 
 /** How a run ended. */
@@ -158,7 +160,7 @@ export class Invoker implements QueueRunner {
       requestHeaders: inv.headers,
       requestBody: body,
       response: capture,
-      ...(answer.sink instanceof BufferedResponse ? { responseSize: answer.sink.capture.size } : {}),
+      ...(answer.keptBytes ? { responseSize: answer.keptBytes() } : {}),
       bodies: target.spec.history?.bodies !== false,
       ...result,
       responseHeaders: result.responseHeaders,
@@ -185,7 +187,7 @@ export class Invoker implements QueueRunner {
         body: job.body,
         startedAt,
       },
-      { sink, fail: (err) => sink.fail(err, idHeader) },
+      { sink, fail: (err) => sink.fail(err, idHeader), keptBytes: () => sink.capture.size },
     );
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(sink.headers))
