@@ -4,6 +4,7 @@
  * N+1 and switch traffic to it. Any failure leaves the previous version serving and nothing stored.
  */
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import {
   DEFAULT_ARCHIVE_LIMITS,
@@ -236,7 +237,9 @@ export class DeployService {
     const file = path.join(dir, `${hash}.tar.gz`);
     if (await stat(file).catch(() => undefined)) return;
     await mkdir(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
+    // Two deploys of one archive (under two names) can get here at once: each writes its own
+    // temporary file, and the second rename replaces the first with the same bytes.
+    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, archive);
     await rename(tmp, file);
   }

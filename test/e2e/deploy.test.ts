@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { symlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { create as createTar } from 'tar';
 import {
@@ -235,4 +236,24 @@ describe('deploy, versions, rollback and delete', () => {
     await mustDeploy(server, dir);
     assert.equal(await (await invoke(server, 'tsdeps', '/?n=ts')).text(), 'HI TS!');
   });
+});
+
+test('identical archives deployed at once under several names all deploy (one stored bundle, no clash)', async () => {
+  const server = await startTestServer(['--deploy-concurrency', '8']);
+  try {
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: same\nruntime: node\nhandler: index.handler\n',
+      'index.js': 'export async function handler() { return "same"; }\n',
+      // Big enough that writing the stored copy takes a while, as it did for the deploys that clashed.
+      'pad.bin': randomBytes(4 * 1024 * 1024),
+    });
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((i) => deploy(server, dir, `name=same-${round}-${i}`)),
+      );
+      for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+  } finally {
+    await server.dispose();
+  }
 });

@@ -59,6 +59,16 @@ async function spawnServer(args: string[]): Promise<KumoChild & { dataDir: strin
   };
 }
 
+/** The server's error lines so far, for a failure message. */
+function serverErrors(server: KumoChild): string {
+  return server
+    .output()
+    .split('\n')
+    .filter((l) => / (ERROR|WARN) /.test(l))
+    .slice(-10)
+    .join('\n');
+}
+
 /** A raw connection that sends `head` and then whatever `drip` writes; resolves when the server ends it. */
 function rawConnection(url: string): {
   socket: net.Socket;
@@ -467,7 +477,7 @@ describe('deploys cannot exhaust the server', () => {
       for (const r of results) {
         assert.ok(
           r.status === 201 || (r.status === 503 && r.code === 'deploy_busy' && Number(r.retryAfter) >= 1),
-          `a deploy ends deployed or refused busy with Retry-After: ${JSON.stringify(r)}`,
+          `a deploy ends deployed or refused busy with Retry-After: ${JSON.stringify(r)}\n${serverErrors(server)}`,
         );
       }
       assert.ok(
