@@ -121,7 +121,7 @@ export class DocsScanner implements DocScan {
     const worker = new Worker(this.o.workerUrl, {
       workerData: data,
       // A scan holds at most the scan limit's documents one at a time and one bounded answer.
-      resourceLimits: { maxOldGenerationSizeMb: 64 },
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
     });
     // The server's lifetime is not the worker's to decide.
     worker.unref();
