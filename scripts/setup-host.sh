@@ -30,6 +30,11 @@ command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v git >/dev/null 2>&1 || missing+=(git)
 # The web console's end-to-end tests drive Debian's chromium (`setup-host.sh --test`, run by npm test).
 if [ "${1:-}" = --test ] && [ ! -x "${KUMO_CHROMIUM:-/usr/bin/chromium}" ]; then missing+=(chromium); fi
+# The PostgreSQL store's tests start throwaway servers (test/support/postgres.ts) unless
+# KUMO_TEST_POSTGRES names one.
+if [ "${1:-}" = --test ] && [ -z "${KUMO_TEST_POSTGRES:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql-15)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$EUID" = 0 ] && command -v apt-get >/dev/null 2>&1; then
