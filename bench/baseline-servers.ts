@@ -6,10 +6,13 @@
  *   proxy PORT PATH     a minimal node:http reverse proxy to PATH with a keep-alive agent and
  *                       nothing else (no routing, limits, deadlines or records): the bound of any
  *                       design that forwards each request over HTTP to another process
+ *   miniflare PORT      Cloudflare's workerd (through miniflare 4) running the same hello as a
+ *                       module worker: the isolate peer
  * Each prints `ready` once listening.
  */
 import http from 'node:http';
 import { rmSync } from 'node:fs';
+import { Miniflare } from 'miniflare';
 
 const [mode, where, upstream] = process.argv.slice(2);
 
@@ -41,7 +44,20 @@ else if (mode === 'hello-socket' && where) {
   rmSync(where, { force: true });
   hello().listen(where, ready);
 } else if (mode === 'proxy' && upstream) proxy(upstream).listen(Number(where), '127.0.0.1', ready);
-else {
-  console.error('usage: baseline-servers.ts hello PORT | hello-socket PATH | proxy PORT PATH');
+else if (mode === 'miniflare') {
+  const mf = new Miniflare({
+    modules: true,
+    // the same function kumo's bench deploys (a fetch-style module)
+    script: 'export default { fetch() { return new Response("Hello, World!"); } };',
+    host: '127.0.0.1',
+    port: Number(where),
+  });
+  await mf.ready;
+  ready();
+  process.once('SIGTERM', () => void mf.dispose().then(() => process.exit(0)));
+} else {
+  console.error(
+    'usage: baseline-servers.ts hello PORT | hello-socket PATH | proxy PORT PATH | miniflare PORT',
+  );
   process.exit(2);
 }

@@ -79,6 +79,14 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
+/** CPU time (user + system) process `pid` has used so far, in µs, from /proc (clock ticks of 10 ms). */
+export async function processCpuUs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // the command name is in parentheses and may hold spaces: count fields after the last ')'
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 /** How long `fn` takes, in ms. */
 export async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -15,6 +15,7 @@ import path from 'node:path';
 import {
   kumoCli,
   percentile,
+  processCpuUs,
   ROOT,
   scaledToZero,
   spawnUntil,
@@ -27,6 +28,8 @@ import {
 const BASELINES = path.join(ROOT, 'bench/baseline-servers.ts');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+/** The second, heavier load level of issue 15's targets. */
+const MANY_CONNECTIONS = Number(process.env.BENCH_MANY_CONNECTIONS ?? 64);
 const COLD_TRIALS = Number(process.env.BENCH_COLD_TRIALS ?? 20);
 const DEPLOY_TRIALS = Number(process.env.BENCH_DEPLOY_TRIALS ?? 5);
 /** Warm-throughput rounds per kumo server, alternating between the servers. */
@@ -35,7 +38,19 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 interface Row {
   what: string;
   /** Names the rows the target summary reads. */
-  key?: 'warm' | 'warm-nosb' | 'cold' | 'cold-nosb' | 'deploy';
+  key?:
+    | 'warm'
+    | 'warm-nosb'
+    | 'cold'
+    | 'cold-nosb'
+    | 'deploy'
+    | 'proxy'
+    | 'miniflare'
+    | 'miniflare-many'
+    | 'default'
+    | 'default-many';
+  /** The kumo server's CPU time per request during the load, in µs. */
+  cpuUs?: number;
   rps: number | undefined;
   p50: number;
   p99: number;
@@ -47,22 +62,30 @@ function step(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
-async function load(what: string, url: string, note: string, socketPath?: string): Promise<Row> {
+/** How to load a target: `connections` keep-alive clients; `pid`: the server whose CPU time to count. */
+interface LoadOptions {
+  connections?: number;
+  pid?: number | undefined;
+}
+
+async function load(what: string, url: string, note: string, options: LoadOptions = {}): Promise<Row> {
   step(`load: ${what}`);
+  const connections = options.connections ?? CONNECTIONS;
   // A short warm-up so every target is measured warm.
-  await autocannon({ url, connections: CONNECTIONS, duration: 1, ...(socketPath ? { socketPath } : {}) });
-  const r = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: DURATION,
-    ...(socketPath ? { socketPath } : {}),
-  });
+  await autocannon({ url, connections, duration: 1 });
+  const cpuBefore = options.pid === undefined ? undefined : await processCpuUs(options.pid);
+  const r = await autocannon({ url, connections, duration: DURATION });
+  const cpuUs =
+    options.pid === undefined || cpuBefore === undefined
+      ? undefined
+      : ((await processCpuUs(options.pid)) - cpuBefore) / Math.max(1, r.requests.total);
   const bad = r.non2xx + r.errors + r.timeouts;
   return {
     what,
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
+    ...(cpuUs === undefined ? {} : { cpuUs }),
     note: bad ? `${note}; ${bad} failed` : note,
   };
 }
@@ -161,15 +184,36 @@ async function main(): Promise<void> {
       /ready/,
     );
     children.push(proxy.child);
-    rows.push(
-      await load(
+    rows.push({
+      ...(await load(
         'minimal node:http proxy → hello on a Unix socket',
         `http://127.0.0.1:${proxyPort}/`,
         'the bound of forwarding to another process',
-      ),
-    );
+        { pid: proxy.child.pid },
+      )),
+      key: 'proxy',
+    });
     proxy.child.kill();
     upstream.child.kill();
+
+    // The isolate peer: Cloudflare's workerd through miniflare, the same hello function.
+    const mfPort = await freePort();
+    const mf = await spawnUntil(process.execPath, [BASELINES, 'miniflare', String(mfPort)], /ready/);
+    children.push(mf.child);
+    const mfUrl = `http://127.0.0.1:${mfPort}/`;
+    rows.push({ ...(await load('miniflare 4 (workerd) → hello', mfUrl, 'isolate peer')), key: 'miniflare' });
+    rows.push({
+      ...(await load(
+        `miniflare 4 (workerd) → hello, ${MANY_CONNECTIONS} connections`,
+        mfUrl,
+        'isolate peer',
+        {
+          connections: MANY_CONNECTIONS,
+        },
+      )),
+      key: 'miniflare-many',
+    });
+    await stopKumo(mf.child);
 
     // 2. kumo, sandboxed (the default) and without the sandbox: both servers run side by side
     //    and their measurements alternate, so a drift of the machine during the run (it is a VM)
@@ -178,19 +222,49 @@ async function main(): Promise<void> {
     for (const mode of MODES) servers.push(await startServer(work, mode, children));
     const fnDir = await writeFn(work, 'hello', 'concurrency: 32\ninstances:\n  max: 1\n', 'Hello, World!');
     const coldDir = await writeFn(work, 'cold', 'instances:\n  idle: 1s\n', 'cold');
+    // What a user gets: the same function with nothing in its manifest but its name.
+    const defaultDir = await writeFn(work, 'hello-default', '', 'Hello, World!');
     for (const k of servers) {
-      for (const dir of [fnDir, coldDir]) {
+      for (const dir of [fnDir, coldDir, defaultDir]) {
         const deployed = await kumoCli(k.url, k.key, ['deploy', dir]);
         if (deployed.code !== 0) throw new Error(deployed.out);
       }
     }
     const warm = new Map<Mode, Row[]>(MODES.map((m) => [m, []]));
+    const defaults: Row[] = [];
+    const defaultsMany: Row[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       for (const k of servers) {
-        warm
-          .get(k.mode)
-          ?.push(await load(`kumo → hello, warm (${k.mode})`, `${k.url}/fn/hello`, 'gateway + instance'));
+        warm.get(k.mode)?.push(
+          await load(
+            `kumo → hello, warm (${k.mode}; concurrency 32, 1 instance)`,
+            `${k.url}/fn/hello`,
+            'gateway + instance',
+            {
+              pid: k.child.pid,
+            },
+          ),
+        );
       }
+      const k = servers[0] as KumoServer;
+      defaults.push(
+        await load(
+          'kumo → hello, warm, default settings (sandboxed)',
+          `${k.url}/fn/hello-default`,
+          'what a user gets',
+          {
+            pid: k.child.pid,
+          },
+        ),
+      );
+      defaultsMany.push(
+        await load(
+          `kumo → hello, warm, default settings, ${MANY_CONNECTIONS} connections`,
+          `${k.url}/fn/hello-default`,
+          'what a user gets',
+          { pid: k.child.pid, connections: MANY_CONNECTIONS },
+        ),
+      );
     }
     for (const k of servers) {
       const median = medianRow(warm.get(k.mode) ?? []);
@@ -199,6 +273,13 @@ async function main(): Promise<void> {
         key: k.mode === 'sandboxed' ? 'warm' : 'warm-nosb',
         note: `${median.note}; median of ${ROUNDS} rounds`,
       });
+    }
+    for (const [list, key] of [
+      [defaults, 'default'],
+      [defaultsMany, 'default-many'],
+    ] as const) {
+      const median = medianRow(list);
+      rows.push({ ...median, key, note: `${median.note}; median of ${ROUNDS} rounds` });
     }
 
     const sandboxed = servers[0] as KumoServer;
@@ -330,12 +411,13 @@ function printTable(rows: Row[], overhead: number | undefined): void {
     `\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`,
   );
   console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION}s per target\n`);
-  console.log('| measurement | req/s | vs ceiling | p50 ms | p99 ms | note |');
-  console.log('|---|---:|---:|---:|---:|---|');
+  console.log('| measurement | req/s | vs ceiling | p50 ms | p99 ms | server CPU µs/req | note |');
+  console.log('|---|---:|---:|---:|---:|---:|---|');
   for (const r of rows) {
     const ratio = r.rps === undefined ? '' : `${Math.round((r.rps / ceiling) * 100)}%`;
+    const cpu = r.cpuUs === undefined ? '' : r.cpuUs.toFixed(0);
     console.log(
-      `| ${r.what} | ${r.rps === undefined ? '' : Math.round(r.rps)} | ${ratio} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.note} |`,
+      `| ${r.what} | ${r.rps === undefined ? '' : Math.round(r.rps)} | ${ratio} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${cpu} | ${r.note} |`,
     );
   }
   if (overhead !== undefined)
@@ -354,6 +436,10 @@ function printTargets(rows: Row[], ceiling: number, overhead: number | undefined
   const coldNoSandbox = row('cold-nosb')?.p50 ?? NaN;
   const deploy = row('deploy')?.p50 ?? NaN;
   const sandboxThroughputCost = (1 - warm / warmNoSandbox) * 100;
+  const rps = (key: Row['key']) => row(key)?.rps ?? NaN;
+  const defaults = rps('default');
+  const defaultsMany = rps('default-many');
+  const defaultCpu = row('default')?.cpuUs ?? NaN;
   const lines: [string, string, boolean][] = [
     [
       'warm throughput ≥ 50% of raw node:http',
@@ -372,6 +458,37 @@ function printTargets(rows: Row[], ceiling: number, overhead: number | undefined
       'sandbox adds ≤ 5% to warm throughput',
       `${sandboxThroughputCost.toFixed(1)}%`,
       sandboxThroughputCost <= 5,
+    ],
+    // issue 15: default settings against the isolate peer and the bare proxy, same run
+    [
+      `default settings ≥ 2× miniflare at ${CONNECTIONS} connections`,
+      `${(defaults / rps('miniflare')).toFixed(2)}×`,
+      defaults >= 2 * rps('miniflare'),
+    ],
+    [
+      `default settings ≥ 2× miniflare at ${MANY_CONNECTIONS} connections`,
+      `${(defaultsMany / rps('miniflare-many')).toFixed(2)}×`,
+      defaultsMany >= 2 * rps('miniflare-many'),
+    ],
+    [
+      'default settings ≥ the bare node:http proxy',
+      `${(defaults / rps('proxy')).toFixed(2)}×`,
+      defaults >= rps('proxy'),
+    ],
+    [
+      `default settings at ${MANY_CONNECTIONS} connections ≥ at ${CONNECTIONS}`,
+      `${Math.round(defaultsMany)} vs ${Math.round(defaults)} req/s`,
+      defaultsMany >= defaults,
+    ],
+    [
+      'gateway CPU ≤ 30 µs per proxied request (default settings)',
+      `${defaultCpu.toFixed(0)} µs`,
+      defaultCpu <= 30,
+    ],
+    [
+      'gateway overhead one request at a time p50 ≤ 0.2 ms',
+      `${overhead?.toFixed(2) ?? '?'} ms`,
+      (overhead ?? Infinity) <= 0.2,
     ],
   ];
   console.log('\n| target | this run | met |\n|---|---:|---|');
