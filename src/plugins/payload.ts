@@ -26,6 +26,9 @@ export function stringField(
       `${where}: "${field}" must be a string of 1 to ${maxLength} characters`,
     );
   }
+  // Keys and collection names are stored as text, which PostgreSQL cannot hold NUL in: refused on every backend alike.
+  if (value.includes('\u0000'))
+    throw new KumoError('plugin_error', `${where}: "${field}" must not contain the NUL character`);
   return value;
 }
 

@@ -1,6 +1,7 @@
 /**
  * store: persistence behind async interfaces split by concern, each with a contract suite in
- * contract/; SQLite (WAL) is the backend today (sqlite/stores.ts). docs/architecture.md "Stores".
+ * contract/; SQLite (WAL) is the default backend (sqlite/stores.ts), PostgreSQL the other
+ * (postgres/stores.ts). docs/architecture.md "Stores".
  */
 export type * from './stores.ts';
 export type * from './functions.ts';
@@ -14,3 +15,12 @@ export { openSqliteStores, type SqliteStores } from './sqlite/stores.ts';
 export { migrate, openSqliteDatabase } from './sqlite/database.ts';
 export { MIGRATIONS, type Migration } from './sqlite/migrations.ts';
 export { SqlitePluginStore } from './sqlite/plugin-store.ts';
+export {
+  describeStoreUrl,
+  isPostgresUrl,
+  openPostgresStores,
+  PG_MIGRATIONS,
+  postgresUrlProblem,
+  type PostgresStoreOptions,
+  type PostgresStores,
+} from './postgres/index.ts';

@@ -1,10 +1,9 @@
 /** The audit log on the server's SQLite database: who did what, when, and how it ended. */
 import type { SQLInputValue } from 'node:sqlite';
-import type { AuditEntry, AuditOutcome, AuditQuery } from '../../core/index.ts';
+import type { AuditEntry, AuditQuery } from '../../core/index.ts';
 import type { AuditStore } from '../access.ts';
+import { toAuditEntry, type Row } from '../rows.ts';
 import { SqliteStatements } from './statements.ts';
-
-type Row = Record<string, unknown>;
 
 /** SQLite AuditStore. */
 export class SqliteAuditStore extends SqliteStatements implements AuditStore {
@@ -45,7 +44,7 @@ export class SqliteAuditStore extends SqliteStatements implements AuditStore {
     }
     // Filters vary per call, so this statement is prepared each time rather than cached.
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(toEntry);
+    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(toAuditEntry);
   }
 
   async pruneAudit(keep: number): Promise<number> {
@@ -54,22 +53,4 @@ export class SqliteAuditStore extends SqliteStatements implements AuditStore {
     ).run(keep);
     return Number(r.changes);
   }
-}
-
-function toEntry(r: Row): AuditEntry {
-  return {
-    id: Number(r.id),
-    time: Number(r.time),
-    keyId: r.key_id === null ? null : String(r.key_id),
-    keyName: r.key_name === null ? null : String(r.key_name),
-    method: String(r.method),
-    path: String(r.path),
-    route: String(r.route),
-    scope: String(r.scope),
-    function: r.function === null ? null : String(r.function),
-    status: Number(r.status),
-    outcome: String(r.outcome) as AuditOutcome,
-    remote: r.remote === null ? null : String(r.remote),
-    durationMs: Number(r.duration_ms),
-  };
 }

@@ -1,9 +1,8 @@
 /** FunctionStore on the server's SQLite database: functions, versions, version sources, log lines. */
-import type { FunctionRecord, FunctionSpec, LogLine, VersionRecord } from '../../core/index.ts';
+import type { FunctionRecord, LogLine, VersionRecord } from '../../core/index.ts';
 import type { FunctionStore, LogQuery, VersionSource } from '../functions.ts';
+import { toFunction, toLogLine, toSource, toVersion, type Row } from '../rows.ts';
 import { SqliteStatements } from './statements.ts';
-
-type Row = Record<string, unknown>;
 
 /** SQLite FunctionStore. */
 export class SqliteFunctionStore extends SqliteStatements implements FunctionStore {
@@ -159,50 +158,4 @@ export class SqliteFunctionStore extends SqliteStatements implements FunctionSto
     ) as Row | undefined;
     return row ? toVersion(row) : undefined;
   }
-}
-
-function toFunction(r: Row): FunctionRecord {
-  return {
-    name: String(r.name),
-    activeVersion: Number(r.active_version),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
-}
-
-function toVersion(r: Row): VersionRecord {
-  return {
-    function: String(r.function),
-    version: Number(r.version),
-    hash: String(r.hash),
-    bundleHash: String(r.bundle_hash),
-    spec: JSON.parse(String(r.spec)) as FunctionSpec,
-    buildDir: String(r.build_dir),
-    buildLog: String(r.build_log),
-    createdAt: Number(r.created_at),
-  };
-}
-
-function toSource(r: Row): VersionSource {
-  return {
-    function: String(r.function),
-    version: Number(r.version),
-    kind: String(r.kind) as VersionSource['kind'],
-    repository: r.repository === null ? null : String(r.repository),
-    ref: r.ref === null ? null : String(r.ref),
-    commit: r.commit_hash === null ? null : String(r.commit_hash),
-  };
-}
-
-/** A row of `logs` as a LogLine. */
-export function toLogLine(r: Row): LogLine {
-  return {
-    id: Number(r.id),
-    time: Number(r.time),
-    function: String(r.function),
-    version: Number(r.version),
-    invocationId: r.invocation_id === null ? null : String(r.invocation_id),
-    stream: String(r.stream) as LogLine['stream'],
-    line: String(r.line),
-  };
 }

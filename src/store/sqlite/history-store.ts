@@ -3,17 +3,18 @@
  * queue's entries too (queue-store.ts): an invocation has one record from enqueue to its end.
  */
 import type { SQLInputValue } from 'node:sqlite';
-import type {
-  AttemptRecord,
-  CallbackDelivery,
-  DeliveryOutcome,
-  InvocationRecord,
-  LogLine,
-  Outcome,
-} from '../../core/index.ts';
+import type { AttemptRecord, CallbackDelivery, InvocationRecord, LogLine } from '../../core/index.ts';
 import type { HistoryQuery, InvocationStore, Pruned, StatsBucketRow, StatsSample } from '../invocations.ts';
-import { toLogLine } from './function-store.ts';
-import { bool, num, toRecord, TERMINAL_SQL, type Row } from './rows.ts';
+import {
+  TERMINAL_SQL,
+  toAttempt,
+  toDelivery,
+  toLogLine,
+  toRecord,
+  toStatsSample,
+  type Row,
+} from '../rows.ts';
+import { bool } from './rows.ts';
 import { SqliteStatements } from './statements.ts';
 
 /** The bytes of a row's stored request and response: bodies and headers (a request may carry 16 KB of headers). */
@@ -74,18 +75,7 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
       this.prepare('SELECT * FROM invocation_attempts WHERE invocation_id = ? ORDER BY attempt').all(
         id,
       ) as Row[]
-    ).map((r) => ({
-      invocationId: String(r.invocation_id),
-      attempt: Number(r.attempt),
-      version: num(r.version),
-      startedAt: Number(r.started_at),
-      finishedAt: num(r.finished_at),
-      durationMs: num(r.duration_ms),
-      statusCode: num(r.status_code),
-      outcome: r.outcome === null ? null : (String(r.outcome) as Outcome),
-      cold: r.cold === null ? null : Number(r.cold) === 1,
-      error: r.error === null ? null : String(r.error),
-    }));
+    ).map(toAttempt);
   }
 
   async logs(id: string, limit: number): Promise<LogLine[]> {
@@ -100,14 +90,7 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
     const rows = this.prepare('SELECT * FROM callback_deliveries WHERE invocation_id = ? ORDER BY id').all(
       id,
     ) as Row[];
-    return rows.map((r) => ({
-      attempt: Number(r.attempt),
-      startedAt: Number(r.started_at),
-      durationMs: Number(r.duration_ms),
-      outcome: String(r.outcome) as DeliveryOutcome,
-      statusCode: num(r.status_code),
-      error: r.error === null ? null : String(r.error),
-    }));
+    return rows.map(toDelivery);
   }
 
   async list(q: HistoryQuery): Promise<InvocationRecord[]> {
@@ -134,13 +117,7 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
        WHERE created_at >= ? AND status IN ${TERMINAL_SQL} AND duration_ms IS NOT NULL AND (? IS NULL OR function = ?)
        ORDER BY created_at DESC LIMIT ?`,
     ).all(since, fn ?? null, fn ?? null, limit) as Row[];
-    return rows.map((r) => ({
-      function: String(r.function),
-      createdAt: Number(r.created_at),
-      status: String(r.status) as StatsSample['status'],
-      durationMs: Number(r.duration_ms),
-      cold: Number(r.cold) === 1,
-    }));
+    return rows.map(toStatsSample);
   }
 
   async statsBuckets(fn: string, start: number, step: number): Promise<StatsBucketRow[]> {

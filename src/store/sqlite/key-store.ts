@@ -1,9 +1,8 @@
 /** API keys on the server's SQLite database: id, name, scopes and the sha256 of the key, never the key. */
-import { isScope, type ApiKeyRecord, type Scope } from '../../core/index.ts';
+import type { ApiKeyRecord } from '../../core/index.ts';
 import type { KeyStore } from '../access.ts';
+import { toKey, type Row } from '../rows.ts';
 import { SqliteStatements } from './statements.ts';
-
-type Row = Record<string, unknown>;
 
 /** SQLite KeyStore. */
 export class SqliteKeyStore extends SqliteStatements implements KeyStore {
@@ -39,19 +38,4 @@ export class SqliteKeyStore extends SqliteStatements implements KeyStore {
   async touchKey(id: string, at: number): Promise<void> {
     this.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
   }
-}
-
-function toKey(r: Row): ApiKeyRecord {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    scopes: String(r.scopes)
-      .split(',')
-      .filter((s): s is Scope => isScope(s)),
-    hash: String(r.hash),
-    createdAt: Number(r.created_at),
-    createdBy: r.created_by === null ? null : String(r.created_by),
-    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
-    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
-  };
 }

@@ -16,7 +16,7 @@ import type {
   RunNext,
   RunResult,
 } from '../queue.ts';
-import { buf, toRecord, type Row } from './rows.ts';
+import { toClaimed, toRecord, type Row } from '../rows.ts';
 import { SqliteStatements } from './statements.ts';
 
 /** SQLite durable queue. */
@@ -273,22 +273,4 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
     ).get(scheduleId) as Row;
     return Number(row.n);
   }
-}
-
-function toClaimed(r: Row): ClaimedRun {
-  return {
-    id: String(r.id),
-    function: String(r.function),
-    trigger: String(r.trigger) as ClaimedRun['trigger'],
-    attempt: Number(r.attempt),
-    maxAttempts: Number(r.max_attempts),
-    createdAt: Number(r.created_at),
-    runAt: Number(r.run_at),
-    request: JSON.parse(String(r.request)) as ClaimedRun['request'],
-    body: buf(r.request_body) ?? Buffer.alloc(0),
-    scheduleId: r.schedule_id === null ? null : String(r.schedule_id),
-    serialKey: r.serial_key === null ? null : String(r.serial_key),
-    hasCallback: r.callback_url !== null,
-    bodiesKept: Number(r.bodies_kept) === 1,
-  };
 }

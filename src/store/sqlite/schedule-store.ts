@@ -1,7 +1,7 @@
 /** ScheduleStore on the server's SQLite database. */
 import type { ScheduleRecord } from '../../core/index.ts';
 import type { ScheduleStore } from '../schedules.ts';
-import { num, type Row } from './rows.ts';
+import { toSchedule, type Row } from '../rows.ts';
 import { SqliteStatements } from './statements.ts';
 
 /** SQLite cron schedules. */
@@ -63,19 +63,4 @@ export class SqliteScheduleStore extends SqliteStatements implements ScheduleSto
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(s.id, s.function, s.source, s.cron, s.tz, s.data, s.overlap, s.catchup, s.createdAt, s.lastTickAt);
   }
-}
-
-function toSchedule(r: Row): ScheduleRecord {
-  return {
-    id: String(r.id),
-    function: String(r.function),
-    source: String(r.source) as ScheduleRecord['source'],
-    cron: String(r.cron),
-    tz: r.tz === null ? null : String(r.tz),
-    data: r.data === null ? null : String(r.data),
-    overlap: String(r.overlap) as ScheduleRecord['overlap'],
-    catchup: String(r.catchup) as ScheduleRecord['catchup'],
-    createdAt: Number(r.created_at),
-    lastTickAt: num(r.last_tick_at),
-  };
 }

@@ -1,9 +1,8 @@
 /** Function secrets on the server's SQLite database, as AES-256-GCM ciphertext only (sealed in auth/). */
 import type { SecretRecord } from '../../core/index.ts';
 import type { SecretStore } from '../access.ts';
+import { toSecretMeta, type Row } from '../rows.ts';
 import { SqliteStatements } from './statements.ts';
-
-type Row = Record<string, unknown>;
 
 /** SQLite SecretStore. */
 export class SqliteSecretStore extends SqliteStatements implements SecretStore {
@@ -18,7 +17,7 @@ export class SqliteSecretStore extends SqliteStatements implements SecretStore {
   async getSecrets(fn: string): Promise<SecretRecord[]> {
     return (this.prepare('SELECT * FROM secrets WHERE function = ? ORDER BY name').all(fn) as Row[]).map(
       (r) => ({
-        ...toMeta(r),
+        ...toSecretMeta(r),
         ciphertext: Buffer.from(r.ciphertext as Uint8Array),
       }),
     );
@@ -28,7 +27,7 @@ export class SqliteSecretStore extends SqliteStatements implements SecretStore {
     const rows = this.prepare(
       'SELECT function, name, key_id, created_at, updated_at FROM secrets WHERE function = ? ORDER BY name',
     ).all(fn) as Row[];
-    return rows.map(toMeta);
+    return rows.map(toSecretMeta);
   }
 
   async deleteSecret(fn: string, name: string): Promise<boolean> {
@@ -45,14 +44,4 @@ export class SqliteSecretStore extends SqliteStatements implements SecretStore {
     const row = this.prepare('SELECT COUNT(*) AS n FROM secrets').get() as Row | undefined;
     return Number(row?.n ?? 0);
   }
-}
-
-function toMeta(r: Row): Omit<SecretRecord, 'ciphertext'> {
-  return {
-    function: String(r.function),
-    name: String(r.name),
-    keyId: String(r.key_id),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
 }

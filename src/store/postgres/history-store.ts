@@ -1,0 +1,221 @@
+/**
+ * InvocationStore (the history) on PostgreSQL. The `invocations` table holds the queue's entries
+ * too (queue-store.ts): an invocation has one record from enqueue to its end.
+ */
+import type { AttemptRecord, CallbackDelivery, InvocationRecord, LogLine } from '../../core/index.ts';
+import type { HistoryQuery, InvocationStore, Pruned, StatsBucketRow, StatsSample } from '../invocations.ts';
+import { toAttempt, toDelivery, toLogLine, toRecord, toStatsSample, type Row } from '../rows.ts';
+import type { PgQuery, PgSql } from './database.ts';
+import { chunks, type PgValue } from './values.ts';
+
+/** Invocations in a terminal state, as a list for `status = ANY(...)`. */
+const TERMINAL = ['succeeded', 'failed', 'dead'];
+/** Columns of an insert of a finished invocation. */
+const FINISHED_COLUMNS = [
+  'id',
+  'function',
+  'version',
+  'trigger',
+  'status',
+  'attempt',
+  'max_attempts',
+  'status_code',
+  'outcome',
+  'cold',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+  'request',
+  'request_body',
+  'request_truncated',
+  'response_headers',
+  'response_body',
+  'response_truncated',
+  'error',
+  'bodies_kept',
+] as const;
+
+/** PostgreSQL invocation history. */
+export class PgInvocationStore implements InvocationStore {
+  private readonly sql: PgSql;
+
+  constructor(sql: PgSql) {
+    this.sql = sql;
+  }
+
+  async insertFinished(records: InvocationRecord[]): Promise<void> {
+    if (!records.length) return;
+    // One row per id (the last wins, as INSERT OR REPLACE does): an upsert may not touch a row twice.
+    const rows = [...new Map(records.map((r) => [r.id, finishedRow(r)])).values()];
+    await this.sql.begin(async (tx) => {
+      // 22 parameters a row: 2000 rows stay under the protocol's 65535.
+      for (const part of chunks(rows, 2000)) {
+        await tx`INSERT INTO invocations ${tx(part, ...FINISHED_COLUMNS)}
+          ON CONFLICT (id) DO UPDATE SET ${tx.unsafe(
+            FINISHED_COLUMNS.filter((c) => c !== 'id')
+              .map((c) => `${c} = excluded.${c}`)
+              .join(', '),
+          )}`;
+      }
+    });
+  }
+
+  async get(id: string): Promise<InvocationRecord | undefined> {
+    const [row] = await this.sql<Row[]>`SELECT * FROM invocations WHERE id = ${id}`;
+    return row ? toRecord(row) : undefined;
+  }
+
+  async attempts(id: string): Promise<AttemptRecord[]> {
+    return (
+      await this.sql<Row[]>`SELECT * FROM invocation_attempts WHERE invocation_id = ${id} ORDER BY attempt`
+    ).map(toAttempt);
+  }
+
+  async logs(id: string, limit: number): Promise<LogLine[]> {
+    return (
+      await this.sql<Row[]>`SELECT * FROM logs WHERE invocation_id = ${id} ORDER BY id LIMIT ${limit}`
+    ).map(toLogLine);
+  }
+
+  async deliveries(id: string): Promise<CallbackDelivery[]> {
+    return (
+      await this.sql<Row[]>`SELECT * FROM callback_deliveries WHERE invocation_id = ${id} ORDER BY id`
+    ).map(toDelivery);
+  }
+
+  async list(q: HistoryQuery): Promise<InvocationRecord[]> {
+    const sql = this.sql;
+    const where = [
+      q.function === undefined ? undefined : sql`function = ${q.function}`,
+      q.status === undefined ? undefined : sql`status = ${q.status}`,
+      q.trigger === undefined ? undefined : sql`trigger = ${q.trigger}`,
+      q.since === undefined ? undefined : sql`created_at >= ${q.since}`,
+      q.before === undefined ? undefined : sql`created_at < ${q.before}`,
+    ].filter((c) => c !== undefined);
+    const filter = where.reduce((acc, c, i) => (i === 0 ? sql`WHERE ${c}` : sql`${acc} AND ${c}`), sql``);
+    const rows = await sql<
+      Row[]
+    >`SELECT id, function, version, trigger, status, attempt, max_attempts, status_code, outcome,
+        cold, created_at, started_at, finished_at, duration_ms, run_at, schedule_id, request, request_truncated,
+        response_headers, response_truncated, error, bodies_kept, callback_url, task_token, callback_state,
+        callback_attempts, callback_next_at, callback_error
+      FROM invocations ${filter} ORDER BY created_at DESC, seq DESC LIMIT ${q.limit}`;
+    return rows.map(toRecord);
+  }
+
+  async statsSamples(since: number, fn: string | undefined, limit: number): Promise<StatsSample[]> {
+    const sql = this.sql;
+    const rows = await sql<Row[]>`SELECT function, created_at, status, duration_ms, cold FROM invocations
+      WHERE created_at >= ${since} AND status = ANY(${TERMINAL}::text[]) AND duration_ms IS NOT NULL
+        ${fn === undefined ? sql`` : sql`AND function = ${fn}`}
+      ORDER BY created_at DESC LIMIT ${limit}`;
+    return rows.map(toStatsSample);
+  }
+
+  async statsBuckets(fn: string, start: number, step: number): Promise<StatsBucketRow[]> {
+    const from = Math.floor(start);
+    // Grouped by the server: one row per bucket, its durations as one array.
+    const rows = await this.sql<
+      Row[]
+    >`SELECT (created_at - ${from}::bigint) / ${Math.floor(step)}::bigint AS index,
+        count(*) AS count, count(*) FILTER (WHERE status <> 'succeeded') AS errors,
+        count(*) FILTER (WHERE cold) AS cold_starts, array_agg(duration_ms) AS durations
+      FROM invocations
+      WHERE function = ${fn} AND created_at >= ${from}::bigint AND status = ANY(${TERMINAL}::text[]) AND duration_ms IS NOT NULL
+      GROUP BY 1`;
+    return rows.map((r) => ({
+      index: Number(r.index),
+      count: Number(r.count),
+      errors: Number(r.errors),
+      coldStarts: Number(r.cold_starts),
+      durations: (r.durations as unknown[]).map(Number),
+    }));
+  }
+
+  async prune(maxPerFunction: number, olderThan: number, functions?: readonly string[]): Promise<Pruned> {
+    return this.sql.begin(async (tx) => {
+      const pruned = await dropRows(
+        tx,
+        await tx<
+          Row[]
+        >`DELETE FROM invocations WHERE created_at < ${olderThan} AND status = ANY(${TERMINAL}::text[])
+          RETURNING id, ${tx.unsafe(BODY_BYTES)} AS bytes`,
+      );
+      const names =
+        functions ??
+        (await tx<Row[]>`SELECT DISTINCT function FROM invocations`).map((r) => String(r.function));
+      for (const fn of names) {
+        const [cut] = await tx<Row[]>`SELECT created_at FROM invocations WHERE function = ${fn}
+          ORDER BY created_at DESC LIMIT 1 OFFSET ${maxPerFunction}`;
+        if (!cut) continue;
+        const more = await dropRows(
+          tx,
+          await tx<
+            Row[]
+          >`DELETE FROM invocations WHERE function = ${fn} AND created_at <= ${Number(cut.created_at)}
+            AND status = ANY(${TERMINAL}::text[]) RETURNING id, ${tx.unsafe(BODY_BYTES)} AS bytes`,
+        );
+        pruned.removed += more.removed;
+        pruned.bytes += more.bytes;
+      }
+      return pruned;
+    });
+  }
+
+  async pruneOldest(limit: number): Promise<Pruned> {
+    return this.sql.begin(async (tx) =>
+      dropRows(
+        tx,
+        await tx<Row[]>`DELETE FROM invocations WHERE id IN (
+            SELECT id FROM invocations WHERE status = ANY(${TERMINAL}::text[]) ORDER BY created_at, seq LIMIT ${limit})
+          RETURNING id, ${tx.unsafe(BODY_BYTES)} AS bytes`,
+      ),
+    );
+  }
+
+  async bodyBytes(): Promise<number> {
+    const [row] = await this.sql<Row[]>`SELECT SUM(${this.sql.unsafe(BODY_BYTES)}) AS n FROM invocations
+      WHERE status = ANY(${TERMINAL}::text[])`;
+    return Number(row?.n ?? 0);
+  }
+}
+
+/** The bytes of a row's stored request and response: bodies and headers. */
+const BODY_BYTES =
+  'COALESCE(octet_length(request_body), 0) + COALESCE(octet_length(response_body), 0) + octet_length(request) + COALESCE(octet_length(response_headers), 0)';
+
+/** Removes the attempts of deleted invocations; counts them and their body bytes. */
+async function dropRows(tx: PgQuery, rows: Row[]): Promise<Pruned> {
+  if (rows.length)
+    await tx`DELETE FROM invocation_attempts WHERE invocation_id = ANY(${rows.map((r) => String(r.id))}::text[])`;
+  return { removed: rows.length, bytes: rows.reduce((sum, r) => sum + Number(r.bytes ?? 0), 0) };
+}
+
+/** A finished invocation as a row of `invocations`. */
+function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[number], PgValue> {
+  return {
+    id: r.id,
+    function: r.function,
+    version: r.version,
+    trigger: r.trigger,
+    status: r.status,
+    attempt: r.attempt,
+    max_attempts: r.maxAttempts,
+    status_code: r.statusCode,
+    outcome: r.outcome,
+    cold: r.cold,
+    created_at: r.createdAt,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    duration_ms: r.durationMs,
+    request: JSON.stringify(r.request),
+    request_body: r.requestBody,
+    request_truncated: r.requestTruncated,
+    response_headers: r.responseHeaders ? JSON.stringify(r.responseHeaders) : null,
+    response_body: r.responseBody,
+    response_truncated: r.responseTruncated,
+    error: r.error ? JSON.stringify(r.error) : null,
+    bodies_kept: r.bodiesKept,
+  };
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startPostgres, type TestPostgres } from '../../../test/support/postgres.ts';
+import { describeStoreContracts } from '../contract/index.ts';
+import { versionOf } from '../contract/support.ts';
+import { PG_MIGRATIONS } from './migrations.ts';
+import { openPostgresStores } from './stores.ts';
+
+let pg: TestPostgres;
+before(async () => {
+  pg = await startPostgres();
+});
+after(async () => {
+  await pg.stop();
+});
+
+// Every test of every suite gets a fresh, empty database.
+describeStoreContracts(async () => openPostgresStores(await pg.createDatabase(), { max: 4 }));
+
+test('migrations run once, also when several nodes start at once, and the schema persists across reopen', async () => {
+  const url = await pg.createDatabase();
+  const nodes = await Promise.all([1, 2, 3].map(() => openPostgresStores(url, { max: 2 })));
+  for (const n of nodes) assert.equal(await n.schemaVersion(), PG_MIGRATIONS.at(-1)?.version);
+  const [row] = await nodes[0]!.sql`SELECT count(*) AS n FROM schema_migrations`; // eslint-disable-line @typescript-eslint/no-non-null-assertion -- three were opened
+  assert.equal(Number(row?.n), PG_MIGRATIONS.length);
+  await nodes[0]?.functions.addVersion(versionOf('f', 1));
+  await Promise.all(nodes.map((n) => n.close()));
+  await nodes[0]?.close();
+  const again = await openPostgresStores(url, { max: 1 });
+  assert.equal((await again.functions.getFunction('f'))?.activeVersion, 1);
+  await again.close();
+});
+
+test('a failing migration rolls back and says which one', async () => {
+  const url = await pg.createDatabase();
+  await assert.rejects(
+    openPostgresStores(url, {
+      migrations: [...PG_MIGRATIONS, { version: 99, name: 'broken', sql: 'CREATE TABLE x (; nonsense' }],
+    }),
+    /migration 99 \(broken\) failed/,
+  );
+  const ok = await openPostgresStores(url);
+  assert.equal(
+    await ok.schemaVersion(),
+    PG_MIGRATIONS.at(-1)?.version,
+    'the good ones apply on the next start',
+  );
+  await ok.close();
+});
+
+test('an unreachable server or a wrong password fails with host and port, never the password', async () => {
+  const url = new URL(await pg.createDatabase());
+  const wrong = new URL(url);
+  wrong.password = 'pw-that-must-not-leak';
+  await assert.rejects(openPostgresStores(wrong.toString()), (err: Error) => {
+    assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${pg.port}`));
+    assert.doesNotMatch(err.message, /pw-that-must-not-leak/);
+    return true;
+  });
+  const closed = new URL(wrong);
+  closed.port = '1';
+  await assert.rejects(openPostgresStores(closed.toString(), { connectTimeout: 2 }), (err: Error) => {
+    assert.match(err.message, /127\.0\.0\.1:1\//);
+    assert.doesNotMatch(err.message, /pw-that-must-not-leak/);
+    return true;
+  });
+});
+
+test('text with a NUL character is stored as U+FFFD in log lines (PostgreSQL text cannot hold NUL)', async () => {
+  const stores = await openPostgresStores(await pg.createDatabase(), { max: 1 });
+  try {
+    await stores.functions.appendLogs([
+      { time: 1, function: 'f', version: 1, invocationId: null, stream: 'stdout', line: 'a\u0000b' },
+    ]);
+    assert.equal((await stores.functions.queryLogs({ function: 'f', limit: 1 }))[0]?.line, 'a\uFFFDb');
+  } finally {
+    await stores.close();
+  }
+});
