@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { create as createTar } from 'tar';
 import type { ServerLog } from '../../src/core/index.ts';
 import { parseServerConfig, startServer, type RunningServer } from '../../src/server/index.ts';
+import { startPostgres, type TestPostgres } from '../support/postgres.ts';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,12 +29,34 @@ export interface TestServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
+/**
+ * With KUMO_TEST_STORE=postgres, every server of the run keeps its state on PostgreSQL: one
+ * throwaway server per test process (test/support/postgres.ts, or the one KUMO_TEST_POSTGRES
+ * names), a fresh database per data directory (a restart on the same directory finds its own).
+ * A test that passes --store itself is left alone.
+ */
+const onPostgres = process.env.KUMO_TEST_STORE === 'postgres';
+let testPostgres: Promise<TestPostgres> | undefined;
+const databases = new Map<string, string>();
+async function storeArgs(dir: string, extraArgs: string[]): Promise<string[]> {
+  if (!onPostgres || extraArgs.includes('--store')) return [];
+  testPostgres ??= startPostgres();
+  const pg = await testPostgres;
+  let url = databases.get(dir);
+  if (!url) databases.set(dir, (url = await pg.createDatabase()));
+  return ['--store', url];
+}
+
 /** Starts a server on a free port with a fresh data directory (or `dataDir`). */
 export async function startTestServer(extraArgs: string[] = [], dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'kumo-test-')));
   // Like a real data directory: the sandbox user may pass through to the builds.
   await chmod(dir, 0o711);
-  const config = parseServerConfig(['--port', '0', '--data', dir, ...extraArgs], {}, ROOT);
+  const config = parseServerConfig(
+    ['--port', '0', '--data', dir, ...(await storeArgs(dir, extraArgs)), ...extraArgs],
+    {},
+    ROOT,
+  );
   const logLines: string[] = [];
   const out = { write: (s: string) => logLines.push(s) } as unknown as NodeJS.WritableStream;
   const { createServerLog } = await import('../../src/telemetry/index.ts');
@@ -248,7 +271,10 @@ export async function spawnKumo(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<KumoChild> {
-  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', ...args], {
+  const dataAt = args.indexOf('--data');
+  const dir = dataAt >= 0 ? (args[dataAt + 1] ?? '') : `cwd:${options.cwd ?? ROOT}`;
+  const store = await storeArgs(dir, args);
+  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', ...store, ...args], {
     cwd: options.cwd ?? ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
