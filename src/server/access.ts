@@ -44,7 +44,12 @@ export type AccessParts = Awaited<ReturnType<typeof createAccessParts>>;
 export async function createAccessParts(d: AccessPartsDeps) {
   if (d.dbFile !== undefined) await ownerOnlyDatabase(d.dbFile);
   const now = Date.now;
-  const keys = new KeyRing({ store: d.stores.keys, now });
+  const keys = new KeyRing({
+    store: d.stores.keys,
+    now,
+    onTouchError: (err) =>
+      d.log.warn('keys: recording when a key was last used failed', { error: String(err) }),
+  });
   const audit = new AuditLog({ store: d.stores.audit });
   const master = await openMasterKey(d);
   const secrets = new FunctionSecrets({ store: d.stores.secrets, box: new SecretBox(master), now });
