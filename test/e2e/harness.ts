@@ -25,6 +25,8 @@ export interface TestServer extends RunningServer {
   logLines: string[];
   /** The admin key the server made at first start (the harness helpers send it unless told otherwise). */
   adminKey: string;
+  /** The PostgreSQL URL the server keeps its state in, or undefined on SQLite (DATA/kumo.db). */
+  storeUrl: string | undefined;
   /** Stops the server and removes its data directory. */
   dispose(): Promise<void>;
 }
@@ -52,11 +54,8 @@ export async function startTestServer(extraArgs: string[] = [], dataDir?: string
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'kumo-test-')));
   // Like a real data directory: the sandbox user may pass through to the builds.
   await chmod(dir, 0o711);
-  const config = parseServerConfig(
-    ['--port', '0', '--data', dir, ...(await storeArgs(dir, extraArgs)), ...extraArgs],
-    {},
-    ROOT,
-  );
+  const args = ['--port', '0', '--data', dir, ...(await storeArgs(dir, extraArgs)), ...extraArgs];
+  const config = parseServerConfig(args, {}, ROOT);
   const logLines: string[] = [];
   const out = { write: (s: string) => logLines.push(s) } as unknown as NodeJS.WritableStream;
   const { createServerLog } = await import('../../src/telemetry/index.ts');
@@ -68,6 +67,7 @@ export async function startTestServer(extraArgs: string[] = [], dataDir?: string
     dataDir: dir,
     logLines,
     adminKey,
+    storeUrl: config.store.kind === 'postgres' ? config.store.url : undefined,
     dispose: async () => {
       await server.close();
       if (!dataDir) await rm(dir, { recursive: true, force: true });
@@ -307,5 +307,27 @@ export async function eventually<T>(
     if (v) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Every row of every table of the PostgreSQL database at `url`, as text (bytea columns in hex),
+ * for tests that check what the store holds, as they read kumo.db on SQLite.
+ */
+export async function dumpPostgres(url: string): Promise<string> {
+  const { default: postgres } = await import('postgres');
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const tables = await sql<
+      { name: string }[]
+    >`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`;
+    let out = '';
+    for (const { name } of tables) {
+      const [row] = await sql.unsafe(`SELECT string_agg(t::text, E'\\n') AS text FROM "${name}" t`);
+      out += `${name}\n${String(row?.text ?? '')}\n`;
+    }
+    return out;
+  } finally {
+    await sql.end();
   }
 }
