@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../test/support/postgres.ts';
-import { kumoCli, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
+import { inQueue, kumoCli, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
 
 /** How the store benchmark runs. */
 export interface StoreBenchOptions {
@@ -81,16 +81,6 @@ async function startServer(work: string, name: string, args: string[]): Promise<
   const deployed = await kumoCli(server.url, server.key, ['deploy', fn]);
   if (deployed.code !== 0) throw new Error(`deploy failed (${deployed.code}):\n${deployed.out}`);
   return server;
-}
-
-/** Queued plus running invocations, from /metrics. */
-async function inQueue(s: KumoProcess): Promise<number> {
-  const text = await (
-    await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.key}` } })
-  ).text();
-  let n = 0;
-  for (const m of text.matchAll(/^kumo_queue_depth\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
-  return n;
 }
 
 async function drained(s: KumoProcess): Promise<void> {
