@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { kumoCli, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
+import { inQueue, kumoCli, startKumo, stopKumo, type KumoProcess } from './kumo-process.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -36,16 +36,6 @@ async function startServer(work: string, name: string, args: string[]): Promise<
   const deployed = await kumoCli(server.url, server.key, ['deploy', fn]);
   if (deployed.code !== 0) throw new Error(`deploy failed (${deployed.code}):\n${deployed.out}`);
   return server;
-}
-
-/** Queued plus running invocations, from /metrics. */
-async function inQueue(s: Server): Promise<number> {
-  const text = await (
-    await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.key}` } })
-  ).text();
-  let n = 0;
-  for (const m of text.matchAll(/^kumo_queue_depth\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
-  return n;
 }
 
 async function syncRps(s: Server, seconds: number): Promise<number> {

@@ -113,3 +113,13 @@ export async function stopKumo(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   await exited;
 }
+
+/** Queued plus running async invocations of a server, from its /metrics. */
+export async function inQueue(k: { url: string; key: string }): Promise<number> {
+  const text = await (
+    await fetch(`${k.url}/metrics`, { headers: { authorization: `Bearer ${k.key}` } })
+  ).text();
+  let n = 0;
+  for (const m of text.matchAll(/^kumo_queue_depth\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
+}

@@ -10,7 +10,14 @@ export { credentialOf, carriesKumoKey, stripKumoKey } from './authorization.ts';
 export { AuditLog, type AuditLogOptions } from './audit-log.ts';
 export { ADMIN_KEY_FILE, ensureAdminKey } from './first-start.ts';
 export { FunctionSecrets, type FunctionSecretsOptions, type SecretInfo } from './function-secrets.ts';
-export { KeyRing, type CreatedKey, type KeyCheck, type KeyRingOptions, type KeyRefusal } from './key-ring.ts';
+export {
+  KEY_CACHE_TTL_MS,
+  KeyRing,
+  type CreatedKey,
+  type KeyCheck,
+  type KeyRingOptions,
+  type KeyRefusal,
+} from './key-ring.ts';
 export { RateLimiter, retryAfterSeconds, type Rate, type Take } from './rate-limiter.ts';
 export { SecretBox, loadMasterKey, type MasterKeySource } from './secret-box.ts';
 export { secretMasker, MIN_MASKED } from './secret-mask.ts';

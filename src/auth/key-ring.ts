@@ -14,6 +14,7 @@ import {
 } from '../core/index.ts';
 import type { KeyStore } from '../store/index.ts';
 import { hashApiKey, hashesEqual, keyIdOf, newApiKey } from './api-key.ts';
+import { KeyCache } from './key-cache.ts';
 
 /** Why a presented key was refused. */
 export type KeyRefusal = 'missing' | 'malformed' | 'unknown' | 'revoked';
@@ -34,8 +35,18 @@ export interface KeyRingOptions {
   now: () => number;
   /** How often `lastUsedAt` is written per key: every request would be a write on the hot path. */
   touchEveryMs?: number;
+  /**
+   * How long a key check trusts a key record read before (default KEY_CACHE_TTL_MS): a key revoked
+   * through another node stops working here within this.
+   */
+  cacheTtlMs?: number;
   random?: (n: number) => Buffer;
+  /** Told when writing `lastUsedAt` failed (the check itself does not wait for that write). */
+  onTouchError?: (err: unknown) => void;
 }
+
+/** Default time a key record is trusted from memory (ms): revocation takes effect on every node within it. */
+export const KEY_CACHE_TTL_MS = 5000;
 
 /** A stand-in digest to compare against when the id is unknown. */
 const DUMMY_HASH = hashApiKey('kumo_000000000000_unknown-key-stand-in');
@@ -44,9 +55,16 @@ const DUMMY_HASH = hashApiKey('kumo_000000000000_unknown-key-stand-in');
 export class KeyRing {
   private readonly o: KeyRingOptions;
   private readonly touched = new Map<string, number>();
+  private readonly cache: KeyCache;
 
   constructor(options: KeyRingOptions) {
     this.o = options;
+    this.cache = new KeyCache({
+      store: options.store,
+      now: options.now,
+      ttlMs: options.cacheTtlMs ?? KEY_CACHE_TTL_MS,
+      maxEntries: 10_000,
+    });
   }
 
   /** Creates a key; `createdBy` is the id of the key that asked (null at first start). */
@@ -73,6 +91,7 @@ export class KeyRing {
       revokedAt: null,
     };
     await this.o.store.insertKey(record);
+    this.cache.forget(record.id);
     return { info: publicKey(record), key: made.key };
   }
 
@@ -107,6 +126,7 @@ export class KeyRing {
       }
     }
     await this.o.store.revokeKey(id, this.o.now());
+    this.cache.forget(id);
     this.touched.delete(id);
     return publicKey({ ...key, revokedAt: this.o.now() });
   }
@@ -115,21 +135,22 @@ export class KeyRing {
   async check(presented: string | undefined): Promise<KeyCheck> {
     if (presented === undefined) return { ok: false, reason: 'missing', keyId: null };
     const id = keyIdOf(presented);
-    const record = id === undefined ? undefined : await this.o.store.getKey(id);
+    const record = id === undefined ? undefined : await this.cache.get(id);
     const matches = hashesEqual(hashApiKey(presented), record?.hash ?? DUMMY_HASH);
     if (id === undefined) return { ok: false, reason: 'malformed', keyId: null };
     if (!record || !matches) return { ok: false, reason: 'unknown', keyId: id };
     if (record.revokedAt !== null) return { ok: false, reason: 'revoked', keyId: id };
-    await this.touch(id);
+    this.touch(id);
     return { ok: true, key: publicKey(record) };
   }
 
-  private async touch(id: string): Promise<void> {
+  /** Records when the key was last used, at most every touchEveryMs, without making the check wait. */
+  private touch(id: string): void {
     const now = this.o.now();
     const last = this.touched.get(id) ?? 0;
     if (now - last < (this.o.touchEveryMs ?? 60_000)) return;
     this.touched.set(id, now);
-    await this.o.store.touchKey(id, now);
+    this.o.store.touchKey(id, now).catch((err: unknown) => this.o.onTouchError?.(err));
   }
 }
 

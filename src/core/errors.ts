@@ -154,6 +154,10 @@ export const ERROR_CODES = {
     status: 503,
     doc: 'The function has secrets but the master key that sealed them is missing or different (see README "Access control").',
   },
+  store_unavailable: {
+    status: 503,
+    doc: 'The PostgreSQL store (`kumo up --store`) cannot be reached or refused the connection; the message names its host, port and database (never the password).',
+  },
   deadline_exceeded: {
     status: 504,
     doc: 'The function ran past its timeout; the instance was killed and replaced.',

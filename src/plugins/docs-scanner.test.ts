@@ -49,7 +49,7 @@ test('scanDocs stops at the scan limit and at the answer size with docs_query_to
 
 test('the scanner answers from its worker, takes functions in turn, and refuses a function with too many waiting', async () => {
   const scanner = new DocsScanner({
-    dbFile: path.join(dir, 'kumo.db'),
+    source: { dbFile: path.join(dir, 'kumo.db') },
     scanLimit: 100_000,
     queuePerFunction: 2,
     log,
@@ -80,7 +80,7 @@ test('the scanner answers from its worker, takes functions in turn, and refuses 
       'the refusal is logged',
     );
     const over = new DocsScanner({
-      dbFile: path.join(dir, 'kumo.db'),
+      source: { dbFile: path.join(dir, 'kumo.db') },
       scanLimit: 100,
       queuePerFunction: 2,
       log,
@@ -90,4 +90,45 @@ test('the scanner answers from its worker, takes functions in turn, and refuses 
   } finally {
     await scanner.close();
   }
+});
+
+test('reading from the store itself (the PostgreSQL path) gives the same answers, turns and bounds', async () => {
+  const scanner = new DocsScanner({
+    source: { store: store.plugins },
+    scanLimit: 100_000,
+    queuePerFunction: 1,
+    log,
+  });
+  try {
+    const req = { collection: 'c', query: { n: { $gte: 4998 } }, limit: 10, want: 'docs' as const };
+    const rows = JSON.parse(await scanner.scan('a', req)) as { n: number }[];
+    // Inserted in one call, they share a time: their order is their random ids'.
+    assert.deepEqual(
+      rows.map((r) => r.n).sort((a, b) => a - b),
+      [4998, 4999],
+    );
+    const first = scanner.scan('a', req);
+    const second = scanner.scan('a', req);
+    const refused = await scanner.scan('a', req).then(
+      () => undefined,
+      (err: KumoError) => err,
+    );
+    assert.equal(refused?.code, 'plugin_busy', 'one running and one waiting is the most');
+    await Promise.all([first, second]);
+    const ids = JSON.parse(await scanner.scan('a', { ...req, query: {}, limit: 3, want: 'ids' })) as string[];
+    assert.equal(ids.length, 3, 'the scan stops at its limit');
+  } finally {
+    await scanner.close();
+  }
+  const over = new DocsScanner({
+    source: { store: store.plugins },
+    scanLimit: 100,
+    queuePerFunction: 2,
+    log,
+  });
+  await assert.rejects(
+    over.scan('a', { collection: 'c', query: { n: -1 }, limit: 10, want: 'docs' }),
+    (err: KumoError) => err.code === 'docs_query_too_large',
+  );
+  await over.close();
 });

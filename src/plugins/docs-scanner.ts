@@ -1,13 +1,16 @@
 /**
- * Where docs queries run: a worker thread, so a scan over tens of thousands of documents never
- * holds the server's event loop (it did for 125-275 ms per query), and a fair queue in front of
- * it, so one function's looping queries cannot starve another's: each function has its own FIFO,
- * the worker takes the next query from the functions in turn, and a function with
- * `queuePerFunction` queries waiting gets 429 plugin_busy.
+ * Where docs queries run. On SQLite: a worker thread, so a scan over tens of thousands of
+ * documents never holds the server's event loop (it did for 125-275 ms per query, node:sqlite
+ * being synchronous). On PostgreSQL: the store's async cursor on the event loop, since the scan
+ * there is waiting on the network, not CPU. In front of either, a fair queue, so one function's
+ * looping queries cannot starve another's: each function has its own FIFO, one scan runs at a
+ * time taking the functions in turn, and a function with `queuePerFunction` queries waiting gets
+ * 429 plugin_busy.
  */
 import { Worker } from 'node:worker_threads';
 import { isErrorCode, KumoError, LogThrottle, type ServerLog } from '../core/index.ts';
-import type { ScanRequest } from './doc-scan.ts';
+import type { PluginStore } from '../store/index.ts';
+import { scanDocsAsync, type ScanRequest } from './doc-scan.ts';
 import type { ScanMessage, ScanReply, ScanWorkerData } from './docs-scan-worker.ts';
 
 /** Runs docs scans for functions; the answer is a JSON array as text. */
@@ -17,8 +20,8 @@ export interface DocScan {
 
 /** What the scanner needs. */
 export interface DocsScannerOptions {
-  /** kumo.db, opened read-only by the worker. */
-  dbFile: string;
+  /** Where the documents are read: kumo.db, opened read-only by a worker thread, or the store itself. */
+  source: { dbFile: string } | { store: PluginStore };
   scanLimit: number;
   queuePerFunction: number;
   log: ServerLog;
@@ -108,13 +111,33 @@ export class DocsScanner implements DocScan {
     const id = this.nextId++;
     this.current = { id, job };
     const message: ScanMessage = { id, request: job.request };
-    this.ensureWorker().postMessage(message);
+    const source = this.o.source;
+    if ('store' in source) void this.scanStore(source.store, message);
+    else this.ensureWorker(source.dbFile).postMessage(message);
   }
 
-  private ensureWorker(): Worker {
+  /** One scan over the store's async rows, answered as the worker would. */
+  private async scanStore(store: PluginStore, { id, request }: ScanMessage): Promise<void> {
+    const bounds = { scanLimit: this.o.scanLimit, maxResultBytes: this.o.maxResultBytes };
+    let reply: ScanReply;
+    try {
+      reply = { id, json: await scanDocsAsync(store.docRows(request.collection), request, bounds) };
+    } catch (err) {
+      reply = {
+        id,
+        error:
+          err instanceof KumoError
+            ? { code: err.code, message: err.message }
+            : { code: 'internal_error', message: String((err as Error)?.stack ?? err) },
+      };
+    }
+    this.settle(reply);
+  }
+
+  private ensureWorker(dbFile: string): Worker {
     if (this.worker) return this.worker;
     const data: ScanWorkerData = {
-      dbFile: this.o.dbFile,
+      dbFile,
       scanLimit: this.o.scanLimit,
       maxResultBytes: this.o.maxResultBytes,
     };

@@ -27,8 +27,8 @@ import type { ActiveVersions, AuditStore, KeyStore, SecretStore } from '../store
 export interface AccessPartsDeps {
   config: AccessConfig;
   dataDir: string;
-  /** The database file (made readable by its owner only). */
-  dbFile: string;
+  /** The SQLite database file (made readable by its owner only); undefined on PostgreSQL. */
+  dbFile: string | undefined;
   stores: { keys: KeyStore; secrets: SecretStore; audit: AuditStore };
   versions: ActiveVersions;
   pool: InstancePool;
@@ -42,9 +42,14 @@ export type AccessParts = Awaited<ReturnType<typeof createAccessParts>>;
 
 /** Builds keys, secrets, audit, limits and the guard. */
 export async function createAccessParts(d: AccessPartsDeps) {
-  await ownerOnlyDatabase(d.dbFile);
+  if (d.dbFile !== undefined) await ownerOnlyDatabase(d.dbFile);
   const now = Date.now;
-  const keys = new KeyRing({ store: d.stores.keys, now });
+  const keys = new KeyRing({
+    store: d.stores.keys,
+    now,
+    onTouchError: (err) =>
+      d.log.warn('keys: recording when a key was last used failed', { error: String(err) }),
+  });
   const audit = new AuditLog({ store: d.stores.audit });
   const master = await openMasterKey(d);
   const secrets = new FunctionSecrets({ store: d.stores.secrets, box: new SecretBox(master), now });

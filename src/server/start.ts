@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { controlRoutes, DeployService } from '../api/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
-import { LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
+import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
 import { compatRoutes, Gateway, gatewayRoutes, Invoker } from '../gateway/index.ts';
 import { BodyBudget } from '../http/index.ts';
@@ -23,7 +23,7 @@ import {
 } from '../plugins/index.ts';
 import { InstancePool } from '../pool/index.ts';
 import { nodeRuntime, shimBundle } from '../runtimes/index.ts';
-import { ActiveVersions, openSqliteStores } from '../store/index.ts';
+import { ActiveVersions, openPostgresStores, openSqliteStores, type Stores } from '../store/index.ts';
 import {
   createServerLog,
   InstanceTimeline,
@@ -144,11 +144,17 @@ type Host = Awaited<ReturnType<typeof prepareHost>>;
 /** The stores (one backend, store/index.ts), the active versions, the function logs and output bounds. */
 async function openState(ctx: Context) {
   const { config } = ctx;
-  const stores = openSqliteStores(path.join(config.dataDir, 'kumo.db'));
+  const backend = await openBackend(ctx);
+  const { stores } = backend;
   const versions = new ActiveVersions(stores.functions);
-  await versions.load();
+  await versions.load().catch(async (err: unknown) => {
+    await stores.close();
+    throw err;
+  });
   return {
     stores,
+    /** The SQLite file (made owner-only, scanned by the docs worker), or undefined on PostgreSQL. */
+    dbFile: backend.dbFile,
     versions,
     logSink: new LogSink(stores.functions),
     tracker: new InvocationTracker(),
@@ -159,13 +165,35 @@ async function openState(ctx: Context) {
 }
 type State = Awaited<ReturnType<typeof openState>>;
 
+/**
+ * The one place a backend is chosen: SQLite in the data folder, or PostgreSQL at --store (its
+ * client is loaded only then). A PostgreSQL server that cannot be reached fails the start with
+ * store_unavailable, naming host, port and database, never the password.
+ */
+async function openBackend(ctx: Context): Promise<{ stores: Stores; dbFile: string | undefined }> {
+  const { config, log } = ctx;
+  if (config.store.kind === 'sqlite') {
+    const dbFile = path.join(config.dataDir, 'kumo.db');
+    return { stores: openSqliteStores(dbFile), dbFile };
+  }
+  try {
+    const stores = await openPostgresStores(config.store.url);
+    log.info('store: PostgreSQL', { database: config.store.display });
+    return { stores, dbFile: undefined };
+  } catch (err) {
+    throw new KumoError('store_unavailable', (err as Error).message);
+  }
+}
+
 /** Plugins and their host channels, the instance pool, and access (keys, secrets, the front door). */
 async function createInstances(ctx: Context, host: Host, state: State) {
   const { config, log } = ctx;
   const { stores, versions } = state;
-  // docs queries scan in a worker thread, taking each function's queries in turn.
+  // docs queries: on SQLite they scan in a worker thread (the scan is CPU on the event loop
+  // otherwise); on PostgreSQL through the store's cursor (the scan is I/O). Either way each
+  // function's queries take their turn.
   const docsScanner = new DocsScanner({
-    dbFile: path.join(config.dataDir, 'kumo.db'),
+    source: state.dbFile === undefined ? { store: stores.plugins } : { dbFile: state.dbFile },
     scanLimit: config.plugins.scanLimit,
     queuePerFunction: config.plugins.queuePerFunction,
     log,
@@ -212,7 +240,7 @@ async function createInstances(ctx: Context, host: Host, state: State) {
   const access = await createAccessParts({
     config: config.access,
     dataDir: config.dataDir,
-    dbFile: path.join(config.dataDir, 'kumo.db'),
+    dbFile: state.dbFile,
     stores,
     versions,
     pool,

@@ -23,6 +23,18 @@ export interface QuotaRefusal {
   refused: PluginUsage;
 }
 
+/** The refusal of a write that would take `usage` by `delta` past `quota`; undefined when it fits. */
+export function quotaRefusal(
+  usage: PluginUsage,
+  delta: PluginUsage,
+  quota: PluginUsage,
+): QuotaRefusal | undefined {
+  const next = { items: usage.items + delta.items, bytes: usage.bytes + delta.bytes };
+  // Shrinking is always allowed, even over a quota that was lowered after the data was stored.
+  const grows = delta.items > 0 || delta.bytes > 0;
+  return grows && (next.items > quota.items || next.bytes > quota.bytes) ? { refused: next } : undefined;
+}
+
 /** The plugin data persistence contract. */
 export interface PluginStore {
   /** The value of `key` as JSON text, or undefined. */

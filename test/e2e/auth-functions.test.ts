@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   api,
   apiJson,
+  dumpPostgres,
   eventually,
   kumo,
   mustDeploy,
@@ -218,9 +219,15 @@ describe('private functions, the caller key, and secrets', () => {
     for (const [i, text] of outputs.entries())
       assert.ok(!text.includes(value), `output ${i} holds the secret`);
 
-    // Nothing in the data directory (database, WAL, builds, bundles, keys) holds it either.
+    // Nothing in the data directory (database, WAL, builds, bundles, keys) holds it either, nor
+    // the PostgreSQL database when the server keeps its state there.
     const files = await allFiles(server.dataDir);
-    assert.ok(files.some((f) => f.endsWith('kumo.db')));
+    if (server.storeUrl) {
+      const dump = await dumpPostgres(server.storeUrl);
+      assert.match(dump, /DB_PASSWORD/, 'the dump holds the secret row');
+      assert.ok(!dump.includes(value), 'the database holds the secret');
+      assert.ok(!dump.includes(Buffer.from(value).toString('hex')), 'the database holds the secret (bytes)');
+    } else assert.ok(files.some((f) => f.endsWith('kumo.db')));
     for (const file of files) {
       const bytes = await readFile(file);
       assert.ok(
@@ -228,7 +235,9 @@ describe('private functions, the caller key, and secrets', () => {
         `${path.relative(server.dataDir, file)} holds the secret`,
       );
     }
-    for (const name of ['kumo.db', 'admin.key', 'secrets.key']) {
+    for (const name of server.storeUrl
+      ? ['admin.key', 'secrets.key']
+      : ['kumo.db', 'admin.key', 'secrets.key']) {
       assert.equal(
         (await stat(path.join(server.dataDir, name))).mode & 0o777,
         0o600,

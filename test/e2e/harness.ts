@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { create as createTar } from 'tar';
 import type { ServerLog } from '../../src/core/index.ts';
 import { parseServerConfig, startServer, type RunningServer } from '../../src/server/index.ts';
+import { startPostgres, type TestPostgres } from '../support/postgres.ts';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,8 +25,28 @@ export interface TestServer extends RunningServer {
   logLines: string[];
   /** The admin key the server made at first start (the harness helpers send it unless told otherwise). */
   adminKey: string;
+  /** The PostgreSQL URL the server keeps its state in, or undefined on SQLite (DATA/kumo.db). */
+  storeUrl: string | undefined;
   /** Stops the server and removes its data directory. */
   dispose(): Promise<void>;
+}
+
+/**
+ * With KUMO_TEST_STORE=postgres, every server of the run keeps its state on PostgreSQL: one
+ * throwaway server per test process (test/support/postgres.ts, or the one KUMO_TEST_POSTGRES
+ * names), a fresh database per data directory (a restart on the same directory finds its own).
+ * A test that passes --store itself is left alone.
+ */
+const onPostgres = process.env.KUMO_TEST_STORE === 'postgres';
+let testPostgres: Promise<TestPostgres> | undefined;
+const databases = new Map<string, string>();
+async function storeArgs(dir: string, extraArgs: string[]): Promise<string[]> {
+  if (!onPostgres || extraArgs.includes('--store')) return [];
+  testPostgres ??= startPostgres();
+  const pg = await testPostgres;
+  let url = databases.get(dir);
+  if (!url) databases.set(dir, (url = await pg.createDatabase()));
+  return ['--store', url];
 }
 
 /** Starts a server on a free port with a fresh data directory (or `dataDir`). */
@@ -33,7 +54,8 @@ export async function startTestServer(extraArgs: string[] = [], dataDir?: string
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'kumo-test-')));
   // Like a real data directory: the sandbox user may pass through to the builds.
   await chmod(dir, 0o711);
-  const config = parseServerConfig(['--port', '0', '--data', dir, ...extraArgs], {}, ROOT);
+  const args = ['--port', '0', '--data', dir, ...(await storeArgs(dir, extraArgs)), ...extraArgs];
+  const config = parseServerConfig(args, {}, ROOT);
   const logLines: string[] = [];
   const out = { write: (s: string) => logLines.push(s) } as unknown as NodeJS.WritableStream;
   const { createServerLog } = await import('../../src/telemetry/index.ts');
@@ -45,6 +67,7 @@ export async function startTestServer(extraArgs: string[] = [], dataDir?: string
     dataDir: dir,
     logLines,
     adminKey,
+    storeUrl: config.store.kind === 'postgres' ? config.store.url : undefined,
     dispose: async () => {
       await server.close();
       if (!dataDir) await rm(dir, { recursive: true, force: true });
@@ -248,7 +271,10 @@ export async function spawnKumo(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<KumoChild> {
-  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', ...args], {
+  const dataAt = args.indexOf('--data');
+  const dir = dataAt >= 0 ? (args[dataAt + 1] ?? '') : `cwd:${options.cwd ?? ROOT}`;
+  const store = await storeArgs(dir, args);
+  const child = spawn(process.execPath, [KUMO_BIN, 'up', '--port', '0', ...store, ...args], {
     cwd: options.cwd ?? ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -281,5 +307,27 @@ export async function eventually<T>(
     if (v) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Every row of every table of the PostgreSQL database at `url`, as text (bytea columns in hex),
+ * for tests that check what the store holds, as they read kumo.db on SQLite.
+ */
+export async function dumpPostgres(url: string): Promise<string> {
+  const { default: postgres } = await import('postgres');
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const tables = await sql<
+      { name: string }[]
+    >`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`;
+    let out = '';
+    for (const { name } of tables) {
+      const [row] = await sql.unsafe(`SELECT string_agg(t::text, E'\\n') AS text FROM "${name}" t`);
+      out += `${name}\n${String(row?.text ?? '')}\n`;
+    }
+    return out;
+  } finally {
+    await sql.end();
   }
 }

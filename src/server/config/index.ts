@@ -9,12 +9,15 @@ import { parsePluginConfig, PLUGIN_OPTIONS, PLUGIN_USAGE, type PluginConfig } fr
 import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits.ts';
 import { parseIdRange, type IdRange } from '../../drivers/index.ts';
 import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources.ts';
+import { parseStoreConfig, STORE_OPTIONS, STORE_USAGE, type StoreConfig } from './store.ts';
 
 /** Everything the server reads at start. */
 export interface ServerConfig {
   port: number;
   host: string;
   dataDir: string;
+  /** Where the state is kept: SQLite in dataDir, or PostgreSQL (store.ts). */
+  store: StoreConfig;
   /** Functions answer at NAME.<baseDomain>. */
   baseDomain: string;
   /** Largest invocation body (bytes). */
@@ -59,7 +62,7 @@ Options:
   --port N                 port to listen on (env KUMO_PORT, default 8080)
   --host ADDR              address to bind (env KUMO_HOST, default 127.0.0.1)
   --data DIR               data directory (env KUMO_DATA, default ./.kumo)
-  --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
+${STORE_USAGE}  --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
   --body-limit MB          largest invocation body (default 6)
   --upload-limit MB        largest deploy upload (default 50)
   --response-limit MB      largest function response (default 20)
@@ -85,6 +88,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       'insecure-no-sandbox': { type: 'boolean', default: false },
       'sandbox-ids': { type: 'string' },
       'deploy-examples': { type: 'boolean', default: false },
+      ...STORE_OPTIONS,
       ...ASYNC_OPTIONS,
       ...ACCESS_OPTIONS,
       ...SOURCES_OPTIONS,
@@ -115,6 +119,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     port,
     host: values.host ?? env.KUMO_HOST ?? '127.0.0.1',
     dataDir,
+    store: parseStoreConfig(values, env),
     baseDomain: values.domain ?? env.KUMO_DOMAIN ?? 'localhost',
     bodyLimit: sizeMb('body-limit', values['body-limit'], 6),
     uploadLimit: sizeMb('upload-limit', values['upload-limit'], 50),

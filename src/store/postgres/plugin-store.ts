@@ -5,7 +5,13 @@
  * each other.
  */
 import { randomBytes } from 'node:crypto';
-import type { PluginStore, PluginUsage, QuotaRefusal, StoredDoc } from '../plugin-store.ts';
+import {
+  quotaRefusal,
+  type PluginStore,
+  type PluginUsage,
+  type QuotaRefusal,
+  type StoredDoc,
+} from '../plugin-store.ts';
 import type { Row } from '../rows.ts';
 import type { PgQuery, PgSql } from './database.ts';
 
@@ -40,7 +46,7 @@ export class PgPluginStore implements PluginStore {
       const [old] = await tx<Row[]>`SELECT octet_length(key) + octet_length(value) AS size FROM plugin_kv
         WHERE function = ${fn} AND key = ${key}`;
       const delta = { items: old ? 0 : 1, bytes: size - (old ? Number(old.size) : 0) };
-      const refusal = overQuota(usage, delta, quota);
+      const refusal = quotaRefusal(usage, delta, quota);
       if (refusal) return refusal;
       await tx`INSERT INTO plugin_kv (function, key, value, updated_at) VALUES (${fn}, ${key}, ${json}, ${now})
         ON CONFLICT (function, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
@@ -75,7 +81,7 @@ export class PgPluginStore implements PluginStore {
     const bytes = docs.reduce((sum, d) => sum + Buffer.byteLength(d), 0);
     return this.sql.begin(async (tx) => {
       const usage = await lockUsage(tx, createdBy, 'docs');
-      const refusal = overQuota(usage, { items: docs.length, bytes }, quota);
+      const refusal = quotaRefusal(usage, { items: docs.length, bytes }, quota);
       if (refusal) return refusal;
       const rows = docs.map((doc) => ({
         // 24 hex digits, the shape of a MongoDB ObjectID that the lua action server's users expect.
@@ -146,13 +152,6 @@ async function lockUsage(tx: PgQuery, fn: string, plugin: Plugin): Promise<Plugi
     Row[]
   >`SELECT items, bytes FROM plugin_usage WHERE function = ${fn} AND plugin = ${plugin} FOR UPDATE`;
   return { items: Number(row?.items ?? 0), bytes: Number(row?.bytes ?? 0) };
-}
-
-function overQuota(now: PluginUsage, delta: PluginUsage, quota: PluginUsage): QuotaRefusal | undefined {
-  const next = { items: now.items + delta.items, bytes: now.bytes + delta.bytes };
-  // Shrinking is always allowed, even over a quota that was lowered after the data was stored.
-  const grows = delta.items > 0 || delta.bytes > 0;
-  return grows && (next.items > quota.items || next.bytes > quota.bytes) ? { refused: next } : undefined;
 }
 
 async function addUsage(tx: PgQuery, fn: string, plugin: Plugin, delta: PluginUsage): Promise<void> {

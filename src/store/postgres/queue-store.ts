@@ -94,18 +94,21 @@ export class PgQueueStore implements QueueStore {
       if (!chosen.length) return [];
       const ids = chosen.map((c) => String(c.id));
       const leases = chosen.map((c) => o.leaseUntil(String(c.function)));
-      const rows = await tx<Row[]>`UPDATE invocations AS i
-        SET status = 'running', attempt = i.attempt + 1, lease_until = c.lease, started_at = ${o.now}
-        FROM unnest(${ids}::text[], ${leases}::bigint[]) AS c(id, lease)
-        WHERE i.id = c.id AND i.status = 'queued' RETURNING i.*`;
+      // One statement marks them running and opens their attempts (a data-modifying CTE).
+      const rows = await tx<Row[]>`WITH claimed AS (
+          UPDATE invocations AS i
+          SET status = 'running', attempt = i.attempt + 1, lease_until = c.lease, started_at = ${o.now}
+          FROM unnest(${ids}::text[], ${leases}::bigint[]) AS c(id, lease)
+          WHERE i.id = c.id AND i.status = 'queued' RETURNING i.*
+        ), opened AS (
+          INSERT INTO invocation_attempts (invocation_id, attempt, started_at)
+          SELECT id, attempt, ${o.now} FROM claimed
+          ON CONFLICT (invocation_id, attempt) DO UPDATE SET started_at = excluded.started_at, version = NULL,
+            finished_at = NULL, duration_ms = NULL, status_code = NULL, outcome = NULL, cold = NULL, error = NULL
+        )
+        SELECT * FROM claimed`;
       const byId = new Map(rows.map((r) => [String(r.id), r]));
       const claimed = ids.map((id) => byId.get(id)).filter((r) => r !== undefined);
-      if (!claimed.length) return [];
-      await tx`INSERT INTO invocation_attempts (invocation_id, attempt, started_at)
-        SELECT * FROM unnest(${claimed.map((r) => String(r.id))}::text[], ${claimed.map((r) => Number(r.attempt))}::integer[],
-          ${claimed.map(() => o.now)}::bigint[])
-        ON CONFLICT (invocation_id, attempt) DO UPDATE SET started_at = excluded.started_at, version = NULL,
-          finished_at = NULL, duration_ms = NULL, status_code = NULL, outcome = NULL, cold = NULL, error = NULL`;
       return claimed.map(toClaimed);
     });
   }
@@ -116,9 +119,8 @@ export class PgQueueStore implements QueueStore {
 
   async finishRuns(items: readonly { run: ClaimedRun; result: RunResult; next: RunNext }[]): Promise<void> {
     if (!items.length) return;
-    await this.sql.begin(async (tx) => {
-      for (const i of items) await recordRun(tx, i.run, i.result, i.next);
-    });
+    // Not awaited one by one: the client pipelines the statements on the transaction's connection.
+    await this.sql.begin((tx) => Promise.all(items.map((i) => recordRun(tx, i.run, i.result, i.next))));
   }
 
   async release(id: string, attempt: number, runAt: number): Promise<void> {

@@ -1,6 +1,12 @@
 /** PluginStore on the server's SQLite database (tables of migrations 4 and 5). */
 import { randomBytes } from 'node:crypto';
-import type { PluginStore, PluginUsage, QuotaRefusal, StoredDoc } from '../plugin-store.ts';
+import {
+  quotaRefusal,
+  type PluginStore,
+  type PluginUsage,
+  type QuotaRefusal,
+  type StoredDoc,
+} from '../plugin-store.ts';
 import { SqliteStatements } from './statements.ts';
 
 type Row = Record<string, unknown>;
@@ -135,11 +141,7 @@ export class SqlitePluginStore extends SqliteStatements implements PluginStore {
     delta: PluginUsage,
     quota: PluginUsage,
   ): QuotaRefusal | undefined {
-    const now = this.usageRow(fn, plugin);
-    const next = { items: now.items + delta.items, bytes: now.bytes + delta.bytes };
-    // Shrinking is always allowed, even over a quota that was lowered after the data was stored.
-    const grows = delta.items > 0 || delta.bytes > 0;
-    return grows && (next.items > quota.items || next.bytes > quota.bytes) ? { refused: next } : undefined;
+    return quotaRefusal(this.usageRow(fn, plugin), delta, quota);
   }
 
   private addUsage(fn: string, plugin: 'kv' | 'docs', delta: PluginUsage): void {
