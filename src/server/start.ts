@@ -156,7 +156,7 @@ async function openState(ctx: Context) {
     /** The SQLite file (made owner-only, scanned by the docs worker), or undefined on PostgreSQL. */
     dbFile: backend.dbFile,
     versions,
-    logSink: new LogSink(stores.functions),
+    logSink: new LogSink(stores.functions, { keeps: (fn) => versions.get(fn) !== undefined }),
     tracker: new InvocationTracker(),
     outputBudget: new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation),
     // Instance counts over time, for the console's charts (the pool knows only the present).

@@ -16,6 +16,11 @@ export interface LogSinkOptions {
   maxLinesPerFunction?: number;
   /** Prune every this many ms. */
   pruneEveryMs?: number;
+  /**
+   * Whether lines of function `fn` are still wanted (default: always). A deleted function's
+   * instances can print while they stop, after its logs were deleted: those lines are dropped.
+   */
+  keeps?: (fn: string) => boolean;
 }
 
 /** Collects, stores and fans out function log lines. */
@@ -25,12 +30,14 @@ export class LogSink {
   private readonly pruneTimer: NodeJS.Timeout;
   private readonly listeners: Map<string, Set<(line: LogLine) => void>> = new Map();
   readonly maxLinesPerFunction: number;
+  private readonly keeps: (fn: string) => boolean;
   private closed = false;
 
   constructor(store: FunctionStore, options: LogSinkOptions = {}) {
     this.store = store;
     this.batch = new WriteBatch((lines) => this.keep(lines), options.flushMs ?? 50, options.batchSize ?? 500);
     this.maxLinesPerFunction = options.maxLinesPerFunction ?? 10_000;
+    this.keeps = options.keeps ?? (() => true);
     // A failed prune rejects unhandled, as the synchronous prune it replaced threw from its timer.
     this.pruneTimer = setInterval(() => void this.prune(), options.pruneEveryMs ?? 30_000);
     this.pruneTimer.unref();
@@ -39,7 +46,7 @@ export class LogSink {
   /** Queues one line. */
   write(line: LogLine): void {
     // An instance's pipes can still deliver a line after shutdown closed the sink (and the store).
-    if (this.closed) return;
+    if (this.closed || !this.keeps(line.function)) return;
     this.batch.add(line);
   }
 
@@ -49,7 +56,9 @@ export class LogSink {
   }
 
   /** Stores one batch and tells the subscribers of each line's function. */
-  private async keep(lines: LogLine[]): Promise<void> {
+  private async keep(queued: LogLine[]): Promise<void> {
+    // Checked again: the function may have been deleted while its lines waited.
+    const lines = queued.filter((l) => this.keeps(l.function));
     await this.store.appendLogs(lines);
     for (const line of lines) for (const listener of this.listeners.get(line.function) ?? []) listener(line);
   }

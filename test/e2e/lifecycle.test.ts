@@ -221,3 +221,42 @@ test('logs are captured with function, version and invocation id, and --follow s
     await server.dispose();
   }
 });
+
+test('a deleted function leaves no log lines behind, even ones its instances print while they stop', async () => {
+  const server = await startTestServer();
+  try {
+    // Prints all the time and once more on SIGTERM: lines keep coming while delete stops it.
+    const noisy = await writeFunction({
+      'kumo.yaml': 'name: noisy\n',
+      'index.js': `setInterval(() => console.log('tick'), 2);
+        process.on('SIGTERM', () => { for (let i = 0; i < 200; i++) console.log('bye ' + i); process.exit(0); });
+        export default { fetch() { return new Response('ok'); } };\n`,
+    });
+    await mustDeploy(server, noisy);
+    assert.equal((await invoke(server, 'noisy')).status, 200);
+    await eventually(async () => {
+      const body = await apiJson<{ lines: unknown[] }>(server, '/functions/noisy/logs');
+      return body.lines.length > 0;
+    });
+    assert.equal((await api(server, '/functions/noisy', { method: 'DELETE' })).status, 200);
+    await new Promise((r) => setTimeout(r, 1000));
+    // A new function of the same name must not inherit a line of the old one.
+    await mustDeploy(
+      server,
+      await writeFunction({
+        'kumo.yaml': 'name: noisy\n',
+        'index.js': 'export default { fetch() { return new Response("quiet"); } };\n',
+      }),
+    );
+    assert.equal(await (await invoke(server, 'noisy')).text(), 'quiet');
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await apiJson<{ lines: { line: string }[] }>(server, '/functions/noisy/logs');
+    assert.deepEqual(
+      after.lines.map((l) => l.line),
+      [],
+      'no line of the deleted function is kept',
+    );
+  } finally {
+    await server.dispose();
+  }
+});
