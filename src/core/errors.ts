@@ -179,7 +179,12 @@ export class KumoError extends Error {
   readonly details: unknown;
 
   constructor(code: ErrorCode, message: string, details?: unknown) {
+    // No stack: a KumoError is an answer to a client, not a bug, and capturing a stack costs
+    // ~15 µs, a third of the cost of refusing a request under a 429 flood.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'KumoError';
     this.code = code;
     this.status = ERROR_CODES[code].status;

@@ -239,7 +239,15 @@ export class AsyncQueue {
       return;
     }
     for (const b of batch) b.resolve();
-    this.wake();
+    // A flood for a function already at its concurrency must not pump for each batch: the claim
+    // would walk past all of its queued rows every time (quadratic in the backlog). A finishing
+    // run wakes the pump anyway.
+    if (batch.some((b) => this.hasRoom(b.row.function))) this.wake();
+  }
+
+  /** Whether a run of `fn` could start now. */
+  private hasRoom(fn: string): boolean {
+    return this.total < this.o.workers && (this.running.get(fn) ?? 0) < this.capacity(fn);
   }
 
   /** Records finished runs in one transaction per event-loop turn, then frees their slots. */
