@@ -327,8 +327,7 @@ function createDataPlane(ctx: Context, host: Host, state: State, instances: Inst
     // asyncParts (below) is ready before the first invocation.
     onInvocation: (summary) => {
       asyncParts.onInvocation(summary);
-      // Its last lines may still sit in the instance's stdout pipe: keep counting them for a while.
-      setTimeout(() => state.outputBudget.forget(summary.id), 10_000).unref();
+      forgetLater(state.outputBudget, summary.id);
     },
   });
   // Async invocations, callbacks, history, metrics and schedules; the queue runs through the Invoker.
@@ -409,4 +408,13 @@ function controlApi(
     // The whole table (built after this), for /scopes and /openapi.json: read at request time.
     routes: table,
   });
+}
+
+/**
+ * Stops counting an invocation's output 10 s after it ended: its last lines may still sit in the
+ * instance's stdout pipe. A function of its own so the timer holds the id only: a closure over the
+ * invocation's summary kept its request body alive for those 10 s (1 GB of RSS under 100 MB/s).
+ */
+function forgetLater(budget: OutputBudget, id: string): void {
+  setTimeout(() => budget.forget(id), 10_000).unref();
 }
