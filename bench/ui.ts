@@ -85,6 +85,7 @@ async function seed(dataDir: string): Promise<void> {
       error: null,
       callback: null,
       bodiesKept: true,
+      alias: null,
     });
     if (batch.length === 5000) await invocations.insertFinished(batch.splice(0));
   }

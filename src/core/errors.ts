@@ -16,6 +16,10 @@ export const ERROR_CODES = {
     doc: 'The uploaded bundle is not a safe tar.gz (.. paths, absolute paths, links leaving it, devices).',
   },
   unknown_handler: { status: 400, doc: 'The handler file does not exist or exports no recognised handler.' },
+  invalid_alias: {
+    status: 400,
+    doc: 'An alias name or its routing is invalid (name rules, a weight outside 0-1, a version that does not exist); the message says which.',
+  },
   invalid_schedule: {
     status: 400,
     doc: 'A schedule is invalid (cron expression, time zone, overlap or catch-up policy); the message names the field.',
@@ -27,6 +31,14 @@ export const ERROR_CODES = {
   unauthorized: {
     status: 401,
     doc: 'An API key is required (`Authorization: Bearer KEY`) and was missing, unknown or revoked.',
+  },
+  invalid_signature: {
+    status: 403,
+    doc: 'A Lambda API request (AWS Signature Version 4) has a wrong, stale (more than 15 minutes off) or malformed signature.',
+  },
+  unrecognized_client: {
+    status: 403,
+    doc: 'A Lambda API request is signed with an AWS access key id kumo does not know, or whose kumo key was revoked.',
   },
   plugin_not_allowed: {
     status: 403,
@@ -42,6 +54,10 @@ export const ERROR_CODES = {
     doc: 'The function lists or calls a plugin this server does not have (built in: kv, docs).',
   },
   version_not_found: { status: 404, doc: 'The function has no such version.' },
+  alias_not_found: {
+    status: 404,
+    doc: 'The function has no alias of that name (see kumo alias NAME), or the alias points at a version that is gone.',
+  },
   invocation_not_found: {
     status: 404,
     doc: 'No invocation has that id (never existed, or removed by history retention).',

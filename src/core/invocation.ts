@@ -112,6 +112,8 @@ export interface InvocationRecord {
   callback: CallbackState | null;
   /** false: bodies are never shown (history.bodies: false at the time it ran). */
   bodiesKept: boolean;
+  /** The alias the call came through (the version that served it is `version`), or null. */
+  alias: string | null;
 }
 
 /** One run of an invocation. */

@@ -47,6 +47,8 @@ export interface InvocationSummary {
   /** False when the function's history must not keep bodies (`history.bodies: false`). */
   bodies: boolean;
   error: KumoError | undefined;
+  /** The alias the call came through, when it came through one. */
+  alias?: string | undefined;
 }
 
 /** What the Invoker needs. */

@@ -305,5 +305,6 @@ function syncRecord(s: InvocationSummary, limit: number): InvocationRecord {
     error: s.error ? { code: s.error.code, message: s.error.message } : null,
     callback: null,
     bodiesKept: s.bodies,
+    alias: s.alias ?? null,
   };
 }

@@ -45,7 +45,7 @@ export interface FunctionStore {
   setActiveVersion(name: string, version: number, now: number): Promise<boolean>;
   /** Removes a function with its versions and log lines; false if it was unknown. */
   deleteFunction(name: string): Promise<boolean>;
-  /** Removes these versions of `name` (never the active one); returns how many were removed. */
+  /** Removes these versions of `name` (never the active one nor one an alias names); returns how many were removed. */
   deleteVersions(name: string, versions: number[]): Promise<number>;
   /** Whether any version of any function still uses this build folder. */
   buildInUse(buildDir: string): Promise<boolean>;

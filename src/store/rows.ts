@@ -5,6 +5,7 @@
  */
 import {
   isScope,
+  type AliasRecord,
   type ApiKeyRecord,
   type AttemptRecord,
   type AuditEntry,
@@ -22,6 +23,7 @@ import {
   type VersionRecord,
 } from '../core/index.ts';
 import type { VersionSource } from './functions.ts';
+import type { AwsCredentialRecord } from './aliases.ts';
 import type { StatsSample } from './invocations.ts';
 import type { ClaimedRun } from './queue.ts';
 
@@ -73,6 +75,7 @@ export function toRecord(r: Row): InvocationRecord {
     responseTruncated: flag(r.response_truncated) === true,
     error: json<{ code: string; message: string }>(r.error),
     bodiesKept: flag(r.bodies_kept) === true,
+    alias: text(r.alias),
     callback:
       r.callback_url === null || r.callback_url === undefined
         ? null
@@ -264,5 +267,31 @@ export function toAuditEntry(r: Row): AuditEntry {
     outcome: String(r.outcome) as AuditOutcome,
     remote: r.remote === null ? null : String(r.remote),
     durationMs: Number(r.duration_ms),
+  };
+}
+
+/** A row of `aliases`. */
+export function toAlias(r: Row): AliasRecord {
+  const canary = num(r.canary_version);
+  return {
+    function: String(r.function),
+    name: String(r.name),
+    version: Number(r.version),
+    canary: canary === null ? null : { version: canary, weight: Number(r.canary_weight) },
+    description: String(r.description),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** A row of `aws_credentials`. */
+export function toAwsCredential(r: Row): AwsCredentialRecord {
+  return {
+    accessKeyId: String(r.access_key_id),
+    keyId: String(r.key_id),
+    // A driver's Uint8Array as a Buffer; the column is NOT NULL.
+    secretCiphertext: buf(r.secret) ?? Buffer.alloc(0),
+    boxKeyId: String(r.box_key_id),
+    createdAt: Number(r.created_at),
   };
 }

@@ -116,6 +116,7 @@ export function finished(
     error: null,
     callback: null,
     bodiesKept: true,
+    alias: null,
     ...extra,
   };
 }

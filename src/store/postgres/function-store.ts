@@ -68,10 +68,12 @@ export class PgFunctionStore implements FunctionStore {
 
   async deleteVersions(name: string, versions: number[]): Promise<number> {
     if (!versions.length) return 0;
-    // One statement: the active version is read and spared in the same snapshot as the delete.
+    // One statement: the active version and those aliases name are read and spared in the same snapshot as the delete.
     const res = await this
       .sql`DELETE FROM versions WHERE function = ${name} AND version = ANY(${versions}::integer[])
-      AND version <> COALESCE((SELECT active_version FROM functions WHERE name = ${name}), -1)`;
+      AND version <> COALESCE((SELECT active_version FROM functions WHERE name = ${name}), -1)
+      AND version NOT IN (SELECT version FROM aliases WHERE function = ${name}
+        UNION SELECT canary_version FROM aliases WHERE function = ${name} AND canary_version IS NOT NULL)`;
     return res.count;
   }
 

@@ -34,6 +34,7 @@ const FINISHED_COLUMNS = [
   'response_truncated',
   'error',
   'bodies_kept',
+  'alias',
 ] as const;
 
 /** PostgreSQL invocation history. */
@@ -49,7 +50,7 @@ export class PgInvocationStore implements InvocationStore {
     // One row per id (the last wins, as INSERT OR REPLACE does): an upsert may not touch a row twice.
     const rows = [...new Map(records.map((r) => [r.id, finishedRow(r)])).values()];
     await this.sql.begin(async (tx) => {
-      // 22 parameters a row: 2000 rows stay under the protocol's 65535.
+      // 23 parameters a row: 2000 rows stay under the protocol's 65535.
       for (const part of chunks(rows, 2000)) {
         await tx`INSERT INTO invocations ${tx(part, ...FINISHED_COLUMNS)}
           ON CONFLICT (id) DO UPDATE SET ${tx.unsafe(
@@ -99,7 +100,7 @@ export class PgInvocationStore implements InvocationStore {
     >`SELECT id, function, version, trigger, status, attempt, max_attempts, status_code, outcome,
         cold, created_at, started_at, finished_at, duration_ms, run_at, schedule_id, request, request_truncated,
         response_headers, response_truncated, error, bodies_kept, callback_url, task_token, callback_state,
-        callback_attempts, callback_next_at, callback_error
+        callback_attempts, callback_next_at, callback_error, alias
       FROM invocations ${filter} ORDER BY created_at DESC, seq DESC LIMIT ${q.limit}`;
     return rows.map(toRecord);
   }
@@ -217,5 +218,6 @@ function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[numb
     response_truncated: r.responseTruncated,
     error: r.error ? JSON.stringify(r.error) : null,
     bodies_kept: r.bodiesKept,
+    alias: r.alias,
   };
 }

@@ -198,4 +198,29 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'aliases, the AWS credentials of keys, the alias of each invocation',
+    sql: `
+      CREATE TABLE aliases (
+        function TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        name TEXT COLLATE "C" NOT NULL,
+        version INTEGER NOT NULL,
+        canary_version INTEGER,
+        canary_weight DOUBLE PRECISION,
+        description TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (function, name)
+      );
+      CREATE TABLE aws_credentials (
+        access_key_id TEXT COLLATE "C" PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+        secret BYTEA NOT NULL,
+        box_key_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      ALTER TABLE invocations ADD COLUMN alias TEXT;
+    `,
+  },
 ];

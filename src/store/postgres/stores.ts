@@ -5,6 +5,7 @@
  */
 import type { Stores } from '../stores.ts';
 import type { Migration } from '../sqlite/migrations.ts';
+import { PgAliasStore, PgAwsCredentialStore } from './alias-store.ts';
 import { PgAuditStore } from './audit-store.ts';
 import {
   checkReachable,
@@ -72,6 +73,8 @@ export async function openPostgresStores(
     secrets: new PgSecretStore(sql),
     audit: new PgAuditStore(sql),
     plugins: new PgPluginStore(sql),
+    aliases: new PgAliasStore(sql),
+    awsCredentials: new PgAwsCredentialStore(sql),
     sql,
     describe: describeStoreUrl(url),
     schemaVersion: () => pgSchemaVersion(sql),

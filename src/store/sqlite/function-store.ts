@@ -74,8 +74,18 @@ export class SqliteFunctionStore extends SqliteStatements implements FunctionSto
   async deleteVersions(name: string, versions: number[]): Promise<number> {
     const del = this.prepare('DELETE FROM versions WHERE function = ? AND version = ?');
     return this.transaction(() => {
+      // The active version and every version an alias names are spared.
+      const spared = new Set(
+        (
+          this.prepare(
+            'SELECT version AS v FROM aliases WHERE function = ? UNION SELECT canary_version FROM aliases WHERE function = ? AND canary_version IS NOT NULL',
+          ).all(name, name) as Row[]
+        ).map((r) => Number(r.v)),
+      );
       const active = this.functionRow(name)?.activeVersion;
-      return versions.filter((v) => v !== active).reduce((n, v) => n + Number(del.run(name, v).changes), 0);
+      return versions
+        .filter((v) => v !== active && !spared.has(v))
+        .reduce((n, v) => n + Number(del.run(name, v).changes), 0);
     });
   }
 

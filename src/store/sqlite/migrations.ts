@@ -233,4 +233,31 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX invocations_function_created;
     `,
   },
+  {
+    version: 7,
+    name: 'aliases, the AWS credentials of keys, the alias of each invocation',
+    // An alias names versions by number: the versions they name are spared by pruning
+    // (deleteVersions), and the function's delete takes its aliases with it.
+    sql: `
+      CREATE TABLE aliases (
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        canary_version INTEGER,
+        canary_weight REAL,
+        description TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (function, name)
+      );
+      CREATE TABLE aws_credentials (
+        access_key_id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+        secret BLOB NOT NULL,
+        box_key_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      ALTER TABLE invocations ADD COLUMN alias TEXT;
+    `,
+  },
 ];

@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { Stores } from '../stores.ts';
+import { SqliteAliasStore, SqliteAwsCredentialStore } from './alias-store.ts';
 import { SqliteAuditStore } from './audit-store.ts';
 import { openSqliteDatabase, schemaVersion } from './database.ts';
 import { SqliteFunctionStore } from './function-store.ts';
@@ -39,6 +40,8 @@ export function openSqliteStores(file: string, migrations: readonly Migration[] 
     secrets: new SqliteSecretStore(db),
     audit: new SqliteAuditStore(db),
     plugins: new SqlitePluginStore(db),
+    aliases: new SqliteAliasStore(db),
+    awsCredentials: new SqliteAwsCredentialStore(db),
   };
   return {
     ...all,
