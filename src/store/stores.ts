@@ -3,6 +3,7 @@
  * is one implementation of each interface here, passing the suites in contract/.
  */
 import type { AuditStore, KeyStore, SecretStore } from './access.ts';
+import type { ClusterStore } from './cluster.ts';
 import type { FunctionStore } from './functions.ts';
 import type { InvocationStore } from './invocations.ts';
 import type { PluginStore } from './plugin-store.ts';
@@ -19,6 +20,8 @@ export interface Stores {
   secrets: SecretStore;
   audit: AuditStore;
   plugins: PluginStore;
+  /** What the nodes of one store share: change feed, builds, leases, cron ticks. */
+  cluster: ClusterStore;
   /** Closes the backend (every store above) once; later calls do nothing. */
   close(): Promise<void>;
 }

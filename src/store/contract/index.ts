@@ -4,6 +4,7 @@
  * describeStoreContracts with a function that opens fresh, empty stores.
  */
 import { describeAccessStoresContract } from './access-stores.ts';
+import { describeClusterStoreContract } from './cluster-store.ts';
 import { describeFunctionStoreContract } from './function-store.ts';
 import { describeInvocationStoreContract } from './invocation-store.ts';
 import { describePluginStoreContract } from './plugin-store.ts';
@@ -13,6 +14,7 @@ import type { OpenStores } from './support.ts';
 
 export {
   describeAccessStoresContract,
+  describeClusterStoreContract,
   describeFunctionStoreContract,
   describeInvocationStoreContract,
   describePluginStoreContract,
@@ -29,4 +31,5 @@ export function describeStoreContracts(open: OpenStores): void {
   describeScheduleStoreContract(open);
   describeAccessStoresContract(open);
   describePluginStoreContract(open);
+  describeClusterStoreContract(open);
 }

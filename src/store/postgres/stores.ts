@@ -6,6 +6,7 @@
 import type { Stores } from '../stores.ts';
 import type { Migration } from '../sqlite/migrations.ts';
 import { PgAuditStore } from './audit-store.ts';
+import { PgClusterStore } from './cluster-store.ts';
 import {
   checkReachable,
   migratePostgres,
@@ -72,6 +73,7 @@ export async function openPostgresStores(
     secrets: new PgSecretStore(sql),
     audit: new PgAuditStore(sql),
     plugins: new PgPluginStore(sql),
+    cluster: new PgClusterStore(sql),
     sql,
     describe: describeStoreUrl(url),
     schemaVersion: () => pgSchemaVersion(sql),

@@ -6,6 +6,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { Stores } from '../stores.ts';
 import { SqliteAuditStore } from './audit-store.ts';
+import { SqliteClusterStore } from './cluster-store.ts';
 import { openSqliteDatabase, schemaVersion } from './database.ts';
 import { SqliteFunctionStore } from './function-store.ts';
 import { SqliteInvocationStore } from './history-store.ts';
@@ -39,6 +40,7 @@ export function openSqliteStores(file: string, migrations: readonly Migration[] 
     secrets: new SqliteSecretStore(db),
     audit: new SqliteAuditStore(db),
     plugins: new SqlitePluginStore(db),
+    cluster: new SqliteClusterStore(db),
   };
   return {
     ...all,
