@@ -5,6 +5,7 @@
  */
 import { describeAccessStoresContract } from './access-stores.ts';
 import { describeAliasStoresContract } from './alias-stores.ts';
+import { describeClusterStoreContract } from './cluster-store.ts';
 import { describeFunctionStoreContract } from './function-store.ts';
 import { describeInvocationStoreContract } from './invocation-store.ts';
 import { describePluginStoreContract } from './plugin-store.ts';
@@ -15,6 +16,7 @@ import type { OpenStores } from './support.ts';
 export {
   describeAccessStoresContract,
   describeAliasStoresContract,
+  describeClusterStoreContract,
   describeFunctionStoreContract,
   describeInvocationStoreContract,
   describePluginStoreContract,
@@ -32,4 +34,5 @@ export function describeStoreContracts(open: OpenStores): void {
   describeAccessStoresContract(open);
   describePluginStoreContract(open);
   describeAliasStoresContract(open);
+  describeClusterStoreContract(open);
 }

@@ -221,6 +221,36 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         created_at BIGINT NOT NULL
       );
       ALTER TABLE invocations ADD COLUMN alias TEXT;
+      `,
+  },
+  {
+    version: 3,
+    name: 'cluster: change feed, build blobs, leases, claimed cron ticks, the node of each run',
+    sql: `
+      CREATE TABLE cluster_changes (
+        seq BIGSERIAL PRIMARY KEY,
+        function TEXT NOT NULL,
+        at BIGINT NOT NULL
+      );
+      CREATE TABLE cluster_builds (
+        hash TEXT COLLATE "C" PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        blob BYTEA NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE cluster_leases (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until BIGINT NOT NULL
+      );
+      CREATE TABLE cron_ticks (
+        schedule_id TEXT NOT NULL,
+        due_at BIGINT NOT NULL,
+        claimed_at BIGINT NOT NULL,
+        PRIMARY KEY (schedule_id, due_at)
+      );
+      ALTER TABLE invocations ADD COLUMN node TEXT;
     `,
   },
 ];

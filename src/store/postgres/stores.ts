@@ -7,6 +7,7 @@ import type { Stores } from '../stores.ts';
 import type { Migration } from '../sqlite/migrations.ts';
 import { PgAliasStore, PgAwsCredentialStore } from './alias-store.ts';
 import { PgAuditStore } from './audit-store.ts';
+import { PgClusterStore } from './cluster-store.ts';
 import {
   checkReachable,
   migratePostgres,
@@ -75,6 +76,7 @@ export async function openPostgresStores(
     plugins: new PgPluginStore(sql),
     aliases: new PgAliasStore(sql),
     awsCredentials: new PgAwsCredentialStore(sql),
+    cluster: new PgClusterStore(sql),
     sql,
     describe: describeStoreUrl(url),
     schemaVersion: () => pgSchemaVersion(sql),

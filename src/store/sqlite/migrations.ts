@@ -258,6 +258,36 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at INTEGER NOT NULL
       );
       ALTER TABLE invocations ADD COLUMN alias TEXT;
+      `,
+  },
+  {
+    version: 8,
+    name: 'cluster: change feed, build blobs, leases, claimed cron ticks, the node of each run',
+    sql: `
+      CREATE TABLE cluster_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        function TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE TABLE cluster_builds (
+        hash TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        blob BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE cluster_leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until INTEGER NOT NULL
+      );
+      CREATE TABLE cron_ticks (
+        schedule_id TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        PRIMARY KEY (schedule_id, due_at)
+      );
+      ALTER TABLE invocations ADD COLUMN node TEXT;
     `,
   },
 ];

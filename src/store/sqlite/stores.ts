@@ -7,6 +7,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Stores } from '../stores.ts';
 import { SqliteAliasStore, SqliteAwsCredentialStore } from './alias-store.ts';
 import { SqliteAuditStore } from './audit-store.ts';
+import { SqliteClusterStore } from './cluster-store.ts';
 import { openSqliteDatabase, schemaVersion } from './database.ts';
 import { SqliteFunctionStore } from './function-store.ts';
 import { SqliteInvocationStore } from './history-store.ts';
@@ -42,6 +43,7 @@ export function openSqliteStores(file: string, migrations: readonly Migration[] 
     plugins: new SqlitePluginStore(db),
     aliases: new SqliteAliasStore(db),
     awsCredentials: new SqliteAwsCredentialStore(db),
+    cluster: new SqliteClusterStore(db),
   };
   return {
     ...all,

@@ -1,0 +1,100 @@
+/**
+ * ClusterStore on PostgreSQL: what the nodes of one database share. Changes are rows of
+ * cluster_changes (the feed a follower polls) and a NOTIFY on `kumo_changes` that wakes the
+ * followers at once; a lost notification (a dropped listening connection) only costs the poll
+ * interval. Leases are rows taken with one upsert that succeeds only when the row is free,
+ * expired or already the caller's, so two nodes never both hold one. A cron tick is claimed by
+ * inserting its (schedule, due time) key: the primary key lets exactly one claimer win.
+ */
+import type { BuildBlob, ClusterChange, ClusterStore } from '../cluster.ts';
+import type { Row } from '../rows.ts';
+import type { PgSql } from './database.ts';
+
+/** The LISTEN/NOTIFY channel of change announcements. */
+export const CHANGES_CHANNEL = 'kumo_changes';
+
+/** PostgreSQL cluster tables. */
+export class PgClusterStore implements ClusterStore {
+  readonly shared = true;
+  private readonly sql: PgSql;
+
+  constructor(sql: PgSql) {
+    this.sql = sql;
+  }
+
+  async announce(fn: string, now: number): Promise<number> {
+    // The insert and the notification commit together: a follower woken by it finds the row.
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx<
+        Row[]
+      >`INSERT INTO cluster_changes (function, at) VALUES (${fn}, ${now}) RETURNING seq`;
+      const seq = Number(row?.seq);
+      await tx`SELECT pg_notify(${CHANGES_CHANNEL}, ${String(seq)})`;
+      return seq;
+    });
+  }
+
+  async changesSince(seq: number, limit: number): Promise<ClusterChange[]> {
+    const rows = await this.sql<Row[]>`SELECT seq, function FROM cluster_changes WHERE seq > ${seq}
+      ORDER BY seq LIMIT ${limit}`;
+    return rows.map((r) => ({ seq: Number(r.seq), function: String(r.function) }));
+  }
+
+  async lastChange(): Promise<number> {
+    const [row] = await this.sql<Row[]>`SELECT COALESCE(MAX(seq), 0) AS s FROM cluster_changes`;
+    return Number(row?.s ?? 0);
+  }
+
+  async pruneChanges(before: number): Promise<void> {
+    await this.sql`DELETE FROM cluster_changes WHERE at < ${before}
+      AND seq < (SELECT MAX(seq) FROM cluster_changes)`;
+  }
+
+  async listen(wake: () => void): Promise<() => Promise<void>> {
+    // The client keeps one connection for LISTEN and re-listens after it reconnects.
+    const sub = await this.sql.listen(CHANGES_CHANNEL, () => wake(), wake);
+    return () => sub.unlisten();
+  }
+
+  async putBuild(hash: string, build: BuildBlob, now: number): Promise<void> {
+    await this.sql`INSERT INTO cluster_builds (hash, sha256, size, blob, created_at)
+      VALUES (${hash}, ${build.sha256}, ${build.blob.length}, ${build.blob}, ${now})
+      ON CONFLICT (hash) DO NOTHING`;
+  }
+
+  async hasBuild(hash: string): Promise<boolean> {
+    return (await this.sql`SELECT 1 FROM cluster_builds WHERE hash = ${hash}`).length > 0;
+  }
+
+  async getBuild(hash: string): Promise<BuildBlob | undefined> {
+    const [row] = await this.sql<Row[]>`SELECT sha256, blob FROM cluster_builds WHERE hash = ${hash}`;
+    return row ? { sha256: String(row.sha256), blob: Buffer.from(row.blob as Uint8Array) } : undefined;
+  }
+
+  async deleteBuild(hash: string): Promise<void> {
+    await this.sql`DELETE FROM cluster_builds WHERE hash = ${hash}`;
+  }
+
+  async tryLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    const rows = await this.sql<Row[]>`INSERT INTO cluster_leases (name, owner, until)
+      VALUES (${name}, ${owner}, ${now + ttlMs})
+      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+        WHERE cluster_leases.owner = excluded.owner OR cluster_leases.until < ${now}
+      RETURNING owner`;
+    return rows.length === 1 && String(rows[0]?.owner) === owner;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    await this.sql`DELETE FROM cluster_leases WHERE name = ${name} AND owner = ${owner}`;
+  }
+
+  async claimTick(scheduleId: string, dueAt: number, now: number): Promise<boolean> {
+    const res = await this.sql`INSERT INTO cron_ticks (schedule_id, due_at, claimed_at)
+      VALUES (${scheduleId}, ${dueAt}, ${now}) ON CONFLICT DO NOTHING`;
+    return res.count === 1;
+  }
+
+  async pruneTicks(before: number): Promise<void> {
+    await this.sql`DELETE FROM cron_ticks WHERE due_at < ${before}`;
+  }
+}
