@@ -21,7 +21,7 @@ import type { ActiveVersions } from '../store/index.ts';
 import type { InvocationTracker } from '../telemetry/index.ts';
 import { BufferedResponse } from './buffered-response.ts';
 import { endToEnd } from './headers.ts';
-import { agentFor, forward, type BodyCapture, type ResponseSink } from './proxy.ts';
+import { forward, poolFor, type BodyCapture, type ResponseSink } from './proxy.ts';
 
 /** One finished run, for history and metrics. */
 export interface InvocationSummary {
@@ -271,7 +271,7 @@ export class Invoker implements QueueRunner {
     const outcome = await forward(
       {
         instance: lease.instance,
-        agent: agentFor(lease.instance, target.spec.concurrency),
+        pool: poolFor(lease.instance, target.spec.concurrency),
         method: inv.method,
         path: inv.path,
         headers: {
