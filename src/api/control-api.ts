@@ -46,6 +46,8 @@ export interface ControlApiDeps {
   /** The isolation every instance runs in, for /status and list. */
   sandbox: { name: string; isolated: boolean };
   version: string;
+  /** What /status adds about this node (its id, the store's health), read at request time. */
+  node?: () => Record<string, unknown>;
   /** Every declared route of the server (for GET /scopes and GET /openapi.json). */
   routes: () => readonly Route[];
 }
@@ -67,9 +69,14 @@ export function controlRoutes(d: ControlApiDeps): Route[] {
       path: '/status',
       scope: 'read',
       tag: 'server',
-      summary: "The server's version and the isolation functions run in",
+      summary: "The server's version, the isolation functions run in, this node's id and the store's health",
       handler: ({ res }) =>
-        sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
+        sendJson(res, 200, {
+          version: d.version,
+          sandbox: d.sandbox,
+          insecure: !d.sandbox.isolated,
+          ...d.node?.(),
+        }),
     },
     openApiRoute({ routes: d.routes, version: d.version }),
   ];

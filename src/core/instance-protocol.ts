@@ -36,6 +36,11 @@ export const ENV = {
   bundle: 'KUMO_BUNDLE',
   luaMemory: 'KUMO_LUA_MEMORY',
   luaTimeout: 'KUMO_LUA_TIMEOUT',
+  /** provided: the bootstrap to run and the loopback port of the Runtime API it is given. */
+  bootstrap: 'KUMO_BOOTSTRAP',
+  runtimeApiPort: 'KUMO_RUNTIME_API_PORT',
+  /** provided: the function's ARN, sent as Lambda-Runtime-Invoked-Function-Arn. */
+  functionArn: 'KUMO_FUNCTION_ARN',
   /** exec: what the program run for one request is told about it. */
   invocationId: 'KUMO_INVOCATION_ID',
   deadline: 'KUMO_DEADLINE',

@@ -14,7 +14,7 @@ import { accessField, rateLimitField } from './access-fields.ts';
 import { docsQuotaField, kvQuotaField } from './plugin-quotas.ts';
 
 /** Runtimes this build of kumo can run. */
-export const RUNTIMES = ['node', 'python', 'exec', 'lua'] as const;
+export const RUNTIMES = ['node', 'python', 'exec', 'lua', 'provided'] as const;
 /** Isolation tiers a function may ask for. */
 export const ISOLATION_TIERS = ['process'] as const;
 

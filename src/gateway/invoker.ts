@@ -144,6 +144,11 @@ export class Invoker implements QueueRunner {
     let result: RunResult;
     try {
       body = typeof inv.body === 'function' ? await inv.body() : inv.body;
+      if (target.unavailable !== undefined)
+        throw new KumoError(
+          'build_unavailable',
+          `this node could not fetch the code of version ${target.version} of '${target.functionName}' (${target.unavailable}): retry, or call another node`,
+        );
       result = await this.run(inv, target, body, answer, capture);
     } catch (err) {
       const error = answer.fail(err);

@@ -31,6 +31,8 @@ export interface SchedulerOptions {
   log: ServerLog;
   now?: () => number;
   onTick?: (fn: string, result: 'enqueued' | 'skipped') => void;
+  /** A schedule of `fn` was added or removed by API (other nodes of the store are told). */
+  onChanged?: (fn: string) => void;
 }
 
 /** A schedule with its next run times. */
@@ -43,7 +45,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Runs the schedules. */
 export class Scheduler {
-  private readonly o: Required<Omit<SchedulerOptions, 'onTick'>> & Pick<SchedulerOptions, 'onTick'>;
+  private readonly o: Required<Omit<SchedulerOptions, 'onTick' | 'onChanged'>> &
+    Pick<SchedulerOptions, 'onTick' | 'onChanged'>;
   private readonly timers: Map<string, NodeJS.Timeout> = new Map();
   /** Bumped at each arm and disarm of a schedule: a timer that fired before a change stands down. */
   private readonly generations: Map<string, number> = new Map();
@@ -93,6 +96,7 @@ export class Scheduler {
     const record = toRecord(fn, `${fn}-${randomBytes(3).toString('hex')}`, 'api', spec, now);
     await this.o.store.putSchedule(record);
     this.arm(record, now);
+    this.o.onChanged?.(fn);
     return this.view(record, now);
   }
 
@@ -114,6 +118,7 @@ export class Scheduler {
       }
       await this.o.store.deleteSchedule(id);
       this.disarm(id);
+      this.o.onChanged?.(fn);
       return [id];
     }
     const removed = schedules.filter((s) => s.source === 'api').map((s) => s.id);
@@ -121,6 +126,7 @@ export class Scheduler {
       await this.o.store.deleteSchedule(r);
       this.disarm(r);
     }
+    if (removed.length) this.o.onChanged?.(fn);
     return removed;
   }
 

@@ -37,6 +37,8 @@ export interface AsyncPartsDeps {
   runner: QueueRunner;
   /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
   admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => Promise<boolean>;
+  /** A schedule of `fn` was added or removed through this node's API (the other nodes are told). */
+  onScheduleChange?: (fn: string) => void;
 }
 
 /** The built parts and their hooks. */
@@ -169,6 +171,7 @@ function createQueue(
     },
     log,
     onTick: (fn, result) => metrics.observeTick(fn, result),
+    ...(d.onScheduleChange ? { onChanged: d.onScheduleChange } : {}),
   });
   return { queue, scheduler };
 }

@@ -8,6 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { controlRoutes, DeployService } from '../api/index.ts';
+import { BuildShare } from '../cluster/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
@@ -34,6 +35,7 @@ import {
 import { buildConsoleAssets, ConsoleHandler } from '../ui/index.ts';
 import { createAccessParts } from './access.ts';
 import { createAsyncParts } from './async.ts';
+import { followCluster } from './cluster.ts';
 import type { ServerConfig } from './config/index.ts';
 import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
 import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
@@ -71,10 +73,17 @@ export async function startServer(
   const port = { value: config.port };
   const ctx: Context = { config, log, port, urls: (name) => functionUrls(config, port.value, name) };
   const host = await prepareHost(ctx);
-  const state = await openState(ctx);
+  const state = await openState(ctx, host.driver);
   const instances = await createInstances(ctx, host, state);
   const deploys = await createDeploys(ctx, host.driver, state, instances.pool);
-  const plane = createDataPlane(ctx, host, state, instances, deploys);
+  const follow = followCluster({
+    cluster: state.stores.cluster,
+    versions: state.versions,
+    pool: instances.pool,
+    log,
+    since: state.changesSeen,
+  });
+  const plane = createDataPlane(ctx, host, state, instances, deploys, follow.announce);
   // Functions with min instances come back warm after a restart; the rest start on first request.
   for (const name of state.versions.names()) {
     const active = state.versions.get(name);
@@ -91,6 +100,7 @@ export async function startServer(
   port.value = listener.port;
   log.info('kumo is listening', {
     url: listener.url,
+    node: config.cluster.nodeId,
     console: `${listener.url}/ui`,
     data: config.dataDir,
     domain: config.baseDomain,
@@ -98,12 +108,14 @@ export async function startServer(
     sandbox: host.sandbox.sandbox.name,
     run: host.runDir,
   });
+  await follow.start();
   await plane.asyncParts.start();
   await deploys.sources.start();
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await listener.drain(config.shutdownGraceMs);
+      await follow.stop();
       await deploys.sources.close();
       await plane.asyncParts.stop(config.shutdownGraceMs);
       await instances.pool.close();
@@ -141,18 +153,42 @@ async function prepareHost(ctx: Context) {
 }
 type Host = Awaited<ReturnType<typeof prepareHost>>;
 
-/** The stores (one backend, store/index.ts), the active versions, the function logs and output bounds. */
-async function openState(ctx: Context) {
+/**
+ * The stores (one backend, store/index.ts), the build folders (shared by content hash when other
+ * nodes use the same store), the active versions, the function logs and output bounds.
+ */
+async function openState(ctx: Context, driver: Driver) {
   const { config } = ctx;
   const backend = await openBackend(ctx);
   const { stores } = backend;
-  const versions = new ActiveVersions(stores.functions);
-  await versions.load().catch(async (err: unknown) => {
+  const builds = new BuildStore({
+    root: path.join(config.dataDir, 'builds'),
+    bundlesDir: path.join(config.dataDir, 'bundles'),
+    forget: (p) => driver.forget(p),
+    buildInUse: (dir) => stores.functions.buildInUse(dir),
+    bundleInUse: (hash) => stores.functions.bundleInUse(hash),
+  });
+  const share = stores.cluster.shared ? new BuildShare({ cluster: stores.cluster, builds }) : undefined;
+  const versions = new ActiveVersions(
+    stores.functions,
+    share ? (hash, dir) => share.locate(hash, dir) : undefined,
+  );
+  let changesSeen = 0;
+  try {
+    // Read before the versions: a change made meanwhile is followed again rather than missed.
+    if (share) changesSeen = await stores.cluster.lastChange();
+    await versions.load();
+  } catch (err) {
     await stores.close();
     throw err;
-  });
+  }
   return {
     stores,
+    builds,
+    /** Builds published for (and fetched from) the other nodes; undefined on SQLite. */
+    share,
+    /** The change feed's position when the versions were read. */
+    changesSeen,
     /** The SQLite file (made owner-only, scanned by the docs worker), or undefined on PostgreSQL. */
     dbFile: backend.dbFile,
     versions,
@@ -267,13 +303,8 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     toolEnv: buildToolEnv(process.env),
     ...(buildProxy ? { proxySocket: buildProxy.socketPath } : {}),
   });
-  const builds = new BuildStore({
-    root: path.join(config.dataDir, 'builds'),
-    bundlesDir: path.join(config.dataDir, 'bundles'),
-    forget: (p) => driver.forget(p),
-    buildInUse: (dir) => stores.functions.buildInUse(dir),
-    bundleInUse: (hash) => stores.functions.bundleInUse(hash),
-  });
+  const builds = state.builds;
+  const share = state.share;
   const deployer = new DeployService({
     store: stores.functions,
     versions,
@@ -287,6 +318,7 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     pluginQuotas: config.plugins.quotas,
     keepVersions: config.build.keepVersions,
     bundleLimit: config.limits.bundleLimit,
+    ...(share ? { publishBuild: (hash: string, dir: string) => share.publish(hash, dir) } : {}),
   });
   // Zip, git and multi-function project deploys, and the watched deploy folder.
   const sources = createSourceParts({
@@ -304,7 +336,14 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
 type Deploys = Awaited<ReturnType<typeof createDeploys>>;
 
 /** The Invoker, async parts, gateway, control API and the one route table over all of them. */
-function createDataPlane(ctx: Context, host: Host, state: State, instances: Instances, deploys: Deploys) {
+function createDataPlane(
+  ctx: Context,
+  host: Host,
+  state: State,
+  instances: Instances,
+  deploys: Deploys,
+  announce: (fn: string) => void,
+) {
   const { config, log } = ctx;
   const { stores, versions } = state;
   const { pool, access } = instances;
@@ -342,6 +381,7 @@ function createDataPlane(ctx: Context, host: Host, state: State, instances: Inst
     functions: () => versions.names(),
     runner: invoker,
     admitResult: (req, res, fn) => access.admitResult(req, res, fn),
+    onScheduleChange: announce,
   });
   const gateway = new Gateway({
     invoker,
@@ -398,6 +438,10 @@ function controlApi(
     now: Date.now,
     sandbox: { name: host.sandbox.sandbox.name, isolated: host.sandbox.sandbox.isolated },
     version: KUMO_VERSION,
+    node: () => ({
+      node: config.cluster.nodeId,
+      store: { kind: config.store.kind, shared: state.stores.cluster.shared },
+    }),
     invocations: asyncParts.apiDeps,
     access: instances.access.apiDeps,
     instancePeaks: (fn, start, step, count) => {

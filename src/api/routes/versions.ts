@@ -90,7 +90,9 @@ function versionHandlers(d: VersionRoutesDeps) {
       if (!v) throw new KumoError('version_not_found', `'${fn.name}' has no version ${target}`);
       await d.store.setActiveVersion(fn.name, target, d.now());
       await d.versions.refresh(fn.name);
-      d.pool.activate({ functionName: fn.name, version: target, spec: v.spec, buildDir: v.buildDir });
+      // The active entry, not the stored row: it names this node's copy of the build.
+      const active = d.versions.get(fn.name);
+      if (active && active.unavailable === undefined) d.pool.activate(active);
       sendJson(res, 200, { function: fn.name, from: fn.activeVersion, to: target });
     },
   };

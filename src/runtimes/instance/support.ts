@@ -80,7 +80,8 @@ export function takeVariable(env: Record<string, string | undefined>, name: stri
 }
 
 /**
- * Serves `handle` on the Unix socket, reports ready once listening, and on SIGTERM or SIGINT
+ * Serves `handle` on the Unix socket, reports ready once listening (or calls `onListening`, for
+ * a shim that is ready later), and on SIGTERM or SIGINT
  * stops taking connections, lets the requests in flight finish and exits. A handler that throws
  * gets a bare 500 (or a cut connection once the answer began), logged with `label`.
  */
@@ -88,6 +89,7 @@ export function serveOnSocket(
   socketPath: string,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   label: string,
+  onListening: () => void = () => report({ type: 'ready' }),
 ): void {
   let inFlight = 0;
   let closing = false;
@@ -109,7 +111,7 @@ export function serveOnSocket(
   // idle timeout would only race it (a request sent just as the socket closes is lost).
   server.keepAliveTimeout = 0;
   rmSync(socketPath, { force: true });
-  server.listen(socketPath, () => report({ type: 'ready' }));
+  server.listen(socketPath, onListening);
   const stop = () => {
     closing = true;
     server.close();

@@ -9,6 +9,7 @@ import { parsePluginConfig, PLUGIN_OPTIONS, PLUGIN_USAGE, type PluginConfig } fr
 import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits.ts';
 import { parseIdRange, type IdRange } from '../../drivers/index.ts';
 import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources.ts';
+import { CLUSTER_OPTIONS, CLUSTER_USAGE, parseClusterConfig, type ClusterConfig } from './cluster.ts';
 import { parseStoreConfig, STORE_OPTIONS, STORE_USAGE, type StoreConfig } from './store.ts';
 
 /** Everything the server reads at start. */
@@ -49,6 +50,8 @@ export interface ServerConfig {
   plugins: PluginConfig;
   /** Request timeouts, the body budget, deploy concurrency and bundle size (limits-config.ts). */
   limits: LimitsConfig;
+  /** Node id, async visibility timeout, cron leader lease, SO_REUSEPORT (cluster.ts). */
+  cluster: ClusterConfig;
 }
 
 const MB = 1024 * 1024;
@@ -62,7 +65,7 @@ Options:
   --port N                 port to listen on (env KUMO_PORT, default 8080)
   --host ADDR              address to bind (env KUMO_HOST, default 127.0.0.1)
   --data DIR               data directory (env KUMO_DATA, default ./.kumo)
-${STORE_USAGE}  --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
+${STORE_USAGE}${CLUSTER_USAGE}  --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
   --body-limit MB          largest invocation body (default 6)
   --upload-limit MB        largest deploy upload (default 50)
   --response-limit MB      largest function response (default 20)
@@ -89,6 +92,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       'sandbox-ids': { type: 'string' },
       'deploy-examples': { type: 'boolean', default: false },
       ...STORE_OPTIONS,
+      ...CLUSTER_OPTIONS,
       ...ASYNC_OPTIONS,
       ...ACCESS_OPTIONS,
       ...SOURCES_OPTIONS,
@@ -136,5 +140,6 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     build: parseBuildConfig(values, env),
     plugins: parsePluginConfig(values),
     limits: parseLimitsConfig(values),
+    cluster: parseClusterConfig(values, env),
   };
 }
