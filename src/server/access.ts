@@ -64,6 +64,7 @@ export async function createAccessParts(d: AccessPartsDeps) {
       // Versions deployed before access control have no `access` field: they stay public.
       return spec ? { access: spec.access ?? 'public', rateLimit: spec.rateLimit } : undefined;
     },
+    functionOf: (raw) => d.versions.functionOf(raw),
     urlLimit: d.config.urlLimit,
     headerLimit: d.config.headerLimit,
     now,

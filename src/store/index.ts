@@ -12,7 +12,7 @@ export type * from './access.ts';
 export type * from './plugin-store.ts';
 export type * from './aliases.ts';
 export type * from './cluster.ts';
-export { ActiveVersions, type ActiveVersion } from './active-versions.ts';
+export { ActiveVersions, type ActiveVersion, type ServingVersion } from './active-versions.ts';
 export { openSqliteStores, type SqliteStores } from './sqlite/stores.ts';
 export { migrate, openSqliteDatabase } from './sqlite/database.ts';
 export { MIGRATIONS, type Migration } from './sqlite/migrations.ts';
