@@ -6,12 +6,14 @@ import type { ServerLog } from '../core/index.ts';
 import { sendJson, type Route } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { ActiveVersions, FunctionStore } from '../store/index.ts';
+import type { AliasService } from './alias-service.ts';
 import { DeployGate } from './deploy-gate.ts';
 import type { DeployService } from './deploy-service.ts';
 import type { SourceDeployer } from './source-deploy.ts';
 import { deployRoute } from './routes/deploy.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { accessRoutes, type AccessRoutesDeps } from './routes/access.ts';
+import { aliasRoutes } from './routes/aliases.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { invocationRoutes, type InvocationRoutesDeps } from './routes/invocations.ts';
 import { logsRoute, type LogFeed } from './routes/logs.ts';
@@ -27,6 +29,8 @@ export interface ControlApiDeps {
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
+  /** Aliases (kumo alias, the Lambda API's aliases). */
+  aliases: AliasService;
   /** Zip, git and project deploys (absent in API-only tests: tar uploads only). */
   sources?: SourceDeployer;
   logs: LogFeed;
@@ -63,6 +67,7 @@ export function controlRoutes(d: ControlApiDeps): Route[] {
     ),
     ...functionRoutes({ ...d, remove: (name) => d.deployer.remove(name) }),
     ...versionRoutes(d),
+    ...aliasRoutes(d.aliases),
     logsRoute({ store: d.store, feed: d.logs, now: d.now }),
     {
       method: 'GET',

@@ -7,7 +7,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { controlRoutes, DeployService } from '../api/index.ts';
+import { AliasService, controlRoutes, DeployService } from '../api/index.ts';
 import { BuildShare } from '../cluster/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
@@ -171,6 +171,7 @@ async function openState(ctx: Context, driver: Driver) {
   const share = stores.cluster.shared ? new BuildShare({ cluster: stores.cluster, builds }) : undefined;
   const versions = new ActiveVersions(
     stores.functions,
+    stores.aliases,
     share ? (hash, dir) => share.locate(hash, dir) : undefined,
   );
   let changesSeen = 0;
@@ -266,11 +267,17 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       logSink: state.logSink,
       secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
     }),
+    // Versions an alias names stay warm beside the active one.
+    pinned: (fn) => versions.pinned(fn),
     onEvent: (e) => {
       logPoolEvent(log, e);
       const fn = e.target.functionName;
       state.instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
     },
+  });
+  // An alias moved off a version (or was deleted): that version's instances drain and stop.
+  const unfollowAliases = versions.onChange((name) => {
+    if (versions.get(name)) pool.retireUnpinned(name);
   });
   // API keys, secrets, audit, rate limits and the front door every request passes first.
   const access = await createAccessParts({
@@ -285,6 +292,7 @@ async function createInstances(ctx: Context, host: Host, state: State) {
   });
   const close = async () => {
     unfollowPlugins();
+    unfollowAliases();
     await docsScanner.close();
   };
   return { pool, access, close };
@@ -331,7 +339,14 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     log,
     urls,
   });
-  return { buildProxy, deployer, sources };
+  // Aliases: one service for kumo's API and the Lambda API.
+  const aliases = new AliasService({
+    store: stores.functions,
+    aliases: stores.aliases,
+    versions,
+    now: Date.now,
+  });
+  return { buildProxy, deployer, sources, aliases };
 }
 type Deploys = Awaited<ReturnType<typeof createDeploys>>;
 
@@ -398,6 +413,7 @@ function createDataPlane(
       gatewayRoutes({
         invoke: (req, res, fnRoute, forceAsync) => gateway.invoke(req, res, fnRoute, forceAsync),
         baseDomain: config.baseDomain,
+        exists: (name) => versions.get(name) !== undefined,
       }),
       asyncParts.routes,
       compatRoutes(config.baseDomain),
@@ -428,6 +444,7 @@ function controlApi(
     versions: state.versions,
     pool,
     deployer: deploys.deployer,
+    aliases: deploys.aliases,
     sources: deploys.sources.deployer,
     logs: state.logSink,
     log,

@@ -17,6 +17,7 @@ export {
   type ActiveVersion,
   type BuildLocator,
   type ChangeOrigin,
+  type ServingVersion,
 } from './active-versions.ts';
 export { openSqliteStores, type SqliteStores } from './sqlite/stores.ts';
 export { migrate, openSqliteDatabase } from './sqlite/database.ts';

@@ -205,6 +205,7 @@ export function toClaimed(r: Row): ClaimedRun {
     serialKey: r.serial_key === null ? null : String(r.serial_key),
     hasCallback: r.callback_url !== null,
     bodiesKept: flag(r.bodies_kept) === true,
+    alias: text(r.alias),
   };
 }
 
