@@ -31,6 +31,8 @@ import type { DeployProgress, DeployResult, DeployService } from './deploy-servi
 export interface SourceDeployResult extends DeployResult {
   /** Every function the source deployed (one for a plain function). */
   functions?: DeployResult[];
+  /** What the source asked for that kumo did not deploy (SAM templates). */
+  ignored?: string[];
   source?: {
     kind: VersionSource['kind'];
     format: string;
@@ -62,6 +64,8 @@ export interface SourceOptions {
   extra?: ExtraFields;
   /** The name of a single function whose manifest has none and no --name was given. */
   fallbackName?: string;
+  /** A SAM template to deploy (a file of the source), instead of looking for a manifest. */
+  template?: string;
 }
 
 /** Deploys sources. */
@@ -160,7 +164,13 @@ export class SourceDeployer {
     original?: Buffer,
   ): Promise<SourceDeployResult> {
     const fallback = options.overrides.name === undefined ? options.fallbackName : undefined;
-    const plan = await planSource(dir, path.join(work, 'units'), options.extra ?? {}, fallback);
+    const plan = await planSource(
+      dir,
+      path.join(work, 'units'),
+      options.extra ?? {},
+      fallback,
+      options.template,
+    );
     const results: DeployResult[] = [];
     for (const unit of plan.units) {
       const archive = !unit.rewritten && original ? original : await packDirectory(unit.dir);
@@ -179,6 +189,7 @@ export class SourceDeployer {
       source: { kind: source.kind, format: plan.format, ...gitFields(source) },
     };
     if (plan.kind === 'project') summary.functions = results;
+    if (plan.ignored) summary.ignored = plan.ignored;
     return summary;
   }
 
