@@ -55,6 +55,8 @@ export interface SourceDeployerDeps {
   git: GitConfig;
   log: ServerLog;
   urls: (name: string) => { url: string; path: string };
+  /** Points alias `alias` of `fn` at `version` (SAM's AutoPublishAlias), creating it if need be. */
+  publishAlias?: (fn: string, alias: string, version: number) => Promise<void>;
 }
 
 /** Options that apply to whatever the source holds. */
@@ -179,7 +181,12 @@ export class SourceDeployer {
       const result = await this.d.deployer.deploy(archive, overrides, progress, signal);
       if (result.created)
         await this.d.store.recordSource({ ...source, function: result.function, version: result.version });
-      results.push(result);
+      if (unit.alias !== undefined) {
+        if (!this.d.publishAlias)
+          throw new KumoError('internal_error', 'this server cannot publish aliases (no alias store)');
+        await this.d.publishAlias(result.function, unit.alias, result.version);
+      }
+      results.push(unit.alias !== undefined ? { ...result, alias: unit.alias } : result);
       if (plan.kind === 'project') progress.onFunction?.(result);
     }
     const first = results[0];

@@ -4,7 +4,10 @@
  * command, says what it ignores, and the schedule fires.
  */
 import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { apiJson, eventually, invoke, kumo, ROOT, startTestServer, type TestServer } from './harness.ts';
 
@@ -57,4 +60,64 @@ describe('SAM templates', () => {
     });
     assert.equal(logs.line, 'tick: {"job":"tick"}', 'the schedule’s Input is the event, as on Lambda');
   });
+
+  test('AutoPublishAlias points the alias at each new version of the function', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kumo-sam-'));
+    try {
+      await cp(path.dirname(TEMPLATE), dir, { recursive: true });
+      const template = path.join(dir, 'template.yaml');
+      // Only the HTTP function: the alias is what is under test.
+      const text = await readFile(template, 'utf8');
+      await writeFile(
+        template,
+        text.slice(0, text.indexOf('  TickerFunction:')).replace('HelloFunction:', 'AliasedFunction:'),
+      );
+      const first = await kumo(server.url, ['deploy', template, '--json']);
+      assert.equal(first.code, 0, first.stderr);
+      const result = JSON.parse(first.stdout) as {
+        function: string;
+        version: number;
+        alias?: string;
+        ignored: string[];
+      };
+      assert.equal(result.function, 'aliased-function');
+      assert.equal(result.alias, 'live');
+      assert.ok(result.ignored.includes('AliasedFunction.Architectures'));
+      assert.equal(await aliasVersion(server, 'aliased-function', 'live'), 1);
+      await writeFile(
+        path.join(dir, 'hello/app.mjs'),
+        'export const handler = async () => ({ statusCode: 200, body: "v2" });\n',
+      );
+      const second = await kumo(server.url, ['deploy', template, '--json']);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal((JSON.parse(second.stdout) as { version: number }).version, 2);
+      assert.equal(await aliasVersion(server, 'aliased-function', 'live'), 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The version an alias names, read from the server's store (no alias API is needed for this). */
+async function aliasVersion(server: TestServer, fn: string, alias: string): Promise<number | undefined> {
+  if (server.storeUrl) {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(server.storeUrl, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await sql<
+        { version: number }[]
+      >`SELECT version FROM aliases WHERE function = ${fn} AND name = ${alias}`;
+      return rows[0] ? Number(rows[0].version) : undefined;
+    } finally {
+      await sql.end();
+    }
+  }
+  const db = new DatabaseSync(path.join(server.dataDir, 'kumo.db'), { readOnly: true });
+  try {
+    const row = db.prepare('SELECT version FROM aliases WHERE function = ? AND name = ?').get(fn, alias) as
+      { version: number } | undefined;
+    return row?.version;
+  } finally {
+    db.close();
+  }
+}

@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FUNCTION_NAME, KumoError } from '../../core/index.ts';
+import { assertAliasName, FUNCTION_NAME, KumoError } from '../../core/index.ts';
 import { LAMBDA_ACCOUNT, LAMBDA_REGION } from '../../runtimes/index.ts';
 import { loadTemplate } from './sam-yaml.ts';
 import { samSchedule } from './sam-schedule.ts';
@@ -177,7 +177,7 @@ function readFunction(logicalId: string, props: Obj, ctx: Intrinsics, ignored: s
   const alias =
     props.AutoPublishAlias === undefined
       ? undefined
-      : ctx.string(props.AutoPublishAlias, `${at}.AutoPublishAlias`);
+      : assertAliasName(ctx.string(props.AutoPublishAlias, `${at}.AutoPublishAlias`));
   const events = readEvents(logicalId, props.Events, ctx, at, ignored);
   if (events.schedules.length) manifest.schedule = events.schedules;
   if (props.CodeUri === undefined)
