@@ -31,6 +31,8 @@ import type { DeployProgress, DeployResult, DeployService } from './deploy-servi
 export interface SourceDeployResult extends DeployResult {
   /** Every function the source deployed (one for a plain function). */
   functions?: DeployResult[];
+  /** What the source asked for that kumo did not deploy (SAM templates). */
+  ignored?: string[];
   source?: {
     kind: VersionSource['kind'];
     format: string;
@@ -53,6 +55,8 @@ export interface SourceDeployerDeps {
   git: GitConfig;
   log: ServerLog;
   urls: (name: string) => { url: string; path: string };
+  /** Points alias `alias` of `fn` at `version` (SAM's AutoPublishAlias), creating it if need be. */
+  publishAlias?: (fn: string, alias: string, version: number) => Promise<void>;
 }
 
 /** Options that apply to whatever the source holds. */
@@ -62,6 +66,8 @@ export interface SourceOptions {
   extra?: ExtraFields;
   /** The name of a single function whose manifest has none and no --name was given. */
   fallbackName?: string;
+  /** A SAM template to deploy (a file of the source), instead of looking for a manifest. */
+  template?: string;
 }
 
 /** Deploys sources. */
@@ -160,7 +166,13 @@ export class SourceDeployer {
     original?: Buffer,
   ): Promise<SourceDeployResult> {
     const fallback = options.overrides.name === undefined ? options.fallbackName : undefined;
-    const plan = await planSource(dir, path.join(work, 'units'), options.extra ?? {}, fallback);
+    const plan = await planSource(
+      dir,
+      path.join(work, 'units'),
+      options.extra ?? {},
+      fallback,
+      options.template,
+    );
     const results: DeployResult[] = [];
     for (const unit of plan.units) {
       const archive = !unit.rewritten && original ? original : await packDirectory(unit.dir);
@@ -169,7 +181,12 @@ export class SourceDeployer {
       const result = await this.d.deployer.deploy(archive, overrides, progress, signal);
       if (result.created)
         await this.d.store.recordSource({ ...source, function: result.function, version: result.version });
-      results.push(result);
+      if (unit.alias !== undefined) {
+        if (!this.d.publishAlias)
+          throw new KumoError('internal_error', 'this server cannot publish aliases (no alias store)');
+        await this.d.publishAlias(result.function, unit.alias, result.version);
+      }
+      results.push(unit.alias !== undefined ? { ...result, alias: unit.alias } : result);
       if (plan.kind === 'project') progress.onFunction?.(result);
     }
     const first = results[0];
@@ -179,6 +196,7 @@ export class SourceDeployer {
       source: { kind: source.kind, format: plan.format, ...gitFields(source) },
     };
     if (plan.kind === 'project') summary.functions = results;
+    if (plan.ignored) summary.ignored = plan.ignored;
     return summary;
   }
 

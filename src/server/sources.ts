@@ -6,15 +6,16 @@
 import { mkdir } from 'node:fs/promises';
 import { SourceDeployer, type DeployService } from '../api/index.ts';
 import { DeployWatcher } from '../build/index.ts';
-import type { ServerLog } from '../core/index.ts';
+import { KumoError, type ServerLog } from '../core/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { SourcesConfig } from './config/sources.ts';
-import type { ActiveVersions, FunctionStore } from '../store/index.ts';
+import type { ActiveVersions, AliasStore, FunctionStore } from '../store/index.ts';
 
 /** What the source parts need. */
 export interface SourcePartsDeps {
   config: SourcesConfig;
   store: FunctionStore;
+  aliases: AliasStore;
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
@@ -40,6 +41,23 @@ export function createSourceParts(d: SourcePartsDeps): SourceParts {
     git: d.config.git,
     log: d.log,
     urls: d.urls,
+    publishAlias: async (fn, name, version) => {
+      const now = Date.now();
+      const ok = await d.aliases.putAlias({
+        function: fn,
+        name,
+        version,
+        canary: null,
+        description: 'AutoPublishAlias (SAM template)',
+        createdAt: now,
+        updatedAt: now,
+      });
+      if (!ok)
+        throw new KumoError(
+          'version_not_found',
+          `could not point alias ${name} of ${fn} at version ${version}: it is gone`,
+        );
+    },
   });
   let watcher: DeployWatcher | undefined;
   return {

@@ -332,6 +332,7 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
   const sources = createSourceParts({
     config: config.sources,
     store: stores.functions,
+    aliases: stores.aliases,
     versions,
     pool,
     deployer,

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ENV, tagText } from '../../../core/index.ts';
+import { ENV, HEADERS, tagText } from '../../../core/index.ts';
 import { sendLambdaResult, toEvent } from '../node/styles/lambda.ts';
 import {
   readInvocation,
@@ -147,23 +147,26 @@ async function handle(
 ): Promise<void> {
   const read = await readInvocation(req, control.timeoutMs);
   const now = Date.now();
-  const event = toEvent(
-    req,
-    {
-      ...read,
-      vars: control.vars,
-      functionName: control.functionName,
-      version: control.version,
-      memoryMb: control.memoryMb,
-      waitUntil: () => {},
-    },
-    new Date(now),
-  );
+  const event =
+    req.headers[HEADERS.trigger] === 'cron'
+      ? scheduledEvent(req, read.body, control.functionArn, read.id, now)
+      : toEvent(
+          req,
+          {
+            ...read,
+            vars: control.vars,
+            functionName: control.functionName,
+            version: control.version,
+            memoryMb: control.memoryMb,
+            waitUntil: () => {},
+          },
+          new Date(now),
+        );
   await new Promise<void>((resolve) => {
     const pending: PendingInvocation = {
       id: read.id,
       deadline: read.deadline,
-      event: Buffer.from(JSON.stringify(event)),
+      event: Buffer.isBuffer(event) ? event : Buffer.from(JSON.stringify(event)),
       traceId: traceId(now),
       settle: (outcome) => {
         respond(control, res, read.id, outcome);
@@ -176,6 +179,33 @@ async function handle(
     });
     api.invoke(pending);
   });
+}
+
+/**
+ * The event of a cron tick, as EventBridge gives a Lambda function: the schedule's data as sent
+ * (SAM's `Input`), else a "Scheduled Event" naming the tick's time.
+ */
+function scheduledEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  arn: string,
+  id: string,
+  now: number,
+): Buffer | object {
+  if (body.length > 0) return body;
+  const at = Date.parse(String(req.headers[HEADERS.scheduledAt] ?? ''));
+  const [, , , region = '', account = ''] = arn.split(':');
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account,
+    time: new Date(Number.isFinite(at) && at > 0 ? at : now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [],
+    detail: {},
+  };
 }
 
 /** Starts the bootstrap; the instance ends with it. */
