@@ -55,6 +55,17 @@ export type ExitReason =
 /** A limit a running instance has run into (memory is not one: hitting it ends the instance). */
 export type LimitViolation = 'process_limit' | 'tmp_limit';
 
+/**
+ * How busy an instance has been so far, as the host's scheduler counts it (the kernel's accounting, never what the
+ * instance says about itself, so a tenant cannot talk the autoscaler into more instances).
+ */
+export interface CpuUsage {
+  /** Time its processes' main threads (the event loops) ran or waited to run, in ms. */
+  busyMs: number;
+  /** CFS periods in which its CPU quota ran out (0 where there is no cpu cgroup). */
+  throttledPeriods: number;
+}
+
 /** How an instance ended. */
 export interface ExitInfo {
   code: number | null;
@@ -77,6 +88,8 @@ export interface Instance {
    * /tmp or /dev/shm full. A few file reads: the gateway asks only when an invocation failed.
    */
   violation(): Promise<LimitViolation | undefined>;
+  /** How busy it has been so far (a few small file reads), or undefined once it is gone. */
+  cpuUsage(): Promise<CpuUsage | undefined>;
 }
 
 /**

@@ -347,8 +347,10 @@ export class Invoker implements QueueRunner {
       return this.failure(limitFailure(target, outcome.violation), answer, f);
     }
     if (signal.aborted) {
-      lease.discard();
-      this.o.log.warn('function timed out; instance replaced', f);
+      // Its code may still be running: the instance is replaced, but the other requests it
+      // serves (concurrency above 1) finish first rather than fail with it (pool: Lease.retire).
+      lease.retire();
+      this.o.log.warn('function timed out; instance replaced once its other requests end', f);
       return { status: 504, outcome: 'timeout', error: answer.fail(signal.reason) };
     }
     // The connection broke: the pool tells why from the driver's evidence.

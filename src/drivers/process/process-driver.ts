@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { KumoError } from '../../core/index.ts';
 import type {
   Capability,
+  CpuUsage,
   Driver,
   ExitInfo,
   Instance,
@@ -16,6 +17,7 @@ import type {
   JobSpec,
   LimitViolation,
 } from '../driver.ts';
+import { mainThreadBusyMs } from './cpu-usage.ts';
 import { splitLines } from './line-splitter.ts';
 import type { Sandbox, SandboxPlan } from './sandbox.ts';
 
@@ -187,6 +189,14 @@ class ProcessInstance implements Instance {
     if (!this.plan.violation) return undefined; // no sandbox, no limits to run into
     const seen = await this.plan.violation().catch(() => undefined);
     return seen ?? (this.noSpace ? 'tmp_limit' : undefined);
+  }
+
+  async cpuUsage(): Promise<CpuUsage | undefined> {
+    if (this.gone) return undefined;
+    if (this.plan.cpuUsage) return this.plan.cpuUsage().catch(() => undefined);
+    const pid = this.child.pid;
+    const busyMs = pid === undefined ? undefined : await mainThreadBusyMs(pid);
+    return busyMs === undefined ? undefined : { busyMs, throttledPeriods: 0 };
   }
 
   kill(): void {

@@ -19,11 +19,19 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { KumoError } from '../../../core/index.ts';
-import type { Capability, InstanceLimits, InstanceSpec, JobSpec, LimitViolation } from '../../driver.ts';
+import type {
+  Capability,
+  CpuUsage,
+  InstanceLimits,
+  InstanceSpec,
+  JobSpec,
+  LimitViolation,
+} from '../../driver.ts';
 import { NEUTRAL, type Mount } from '../../../runtimes/index.ts';
 import type { Sandbox, SandboxPlan } from '../sandbox.ts';
 import { bwrapArgs, envArgsData, launchCommand, type BwrapConfig } from './bwrap-command.ts';
 import { Cgroups, type InstanceCgroup } from './cgroups.ts';
+import { processesBusyMs, throttledPeriods } from '../cpu-usage.ts';
 import { installFirewall, openEgress, type Egress } from './egress.ts';
 import { HostIds, type HostId } from './host-ids.ts';
 import { hostConfig, probeCapabilities, sandboxProblems, type HostProbe } from './host-probe.ts';
@@ -194,6 +202,7 @@ export class BubblewrapSandbox implements Sandbox {
       cwd: '/',
       classifyExit: async () => ((await group.oomKilled()) ? 'memory_limit' : undefined),
       violation: () => this.violation(group),
+      cpuUsage: () => cpuUsageOf(group),
       // bwrap has read the environment long before the shim reports ready
       afterReady: () => rm(envFile, { force: true }),
       terminate: () => this.terminate(group),
@@ -488,6 +497,15 @@ export class BubblewrapSandbox implements Sandbox {
       this.groups.delete(id);
     }
   }
+}
+
+/** How busy the processes of `group` have been (bwrap's own are asleep), and how often its quota ran out. */
+async function cpuUsageOf(group: InstanceCgroup): Promise<CpuUsage> {
+  const [busyMs, stat] = await Promise.all([
+    group.members().then(processesBusyMs),
+    group.read('cpu', 'cpu.stat').catch(() => ''),
+  ]);
+  return { busyMs, throttledPeriods: throttledPeriods(stat) };
 }
 
 /** An instance_failed_to_start error. */
