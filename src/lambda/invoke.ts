@@ -137,7 +137,12 @@ async function run(
       },
     },
   );
-  return { target, failure: failure as KumoError | undefined, durationMs: d.now() - startedAt };
+  const failed = failure as KumoError | undefined;
+  return {
+    target,
+    failure: failed?.code === 'function_not_found' ? notFound(name) : failed,
+    durationMs: d.now() - startedAt,
+  };
 }
 
 async function invokeBuffered(
