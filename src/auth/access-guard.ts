@@ -91,6 +91,9 @@ export class AccessGuard {
         case 'function':
           await this.admitInvocation(req, this.o.functionOf?.(params.name ?? '') ?? params.name ?? '', true);
           return true;
+        case 'aws':
+          // The Lambda API (lambda/operation.ts) verifies the signature, which covers the body, once it has read it.
+          return true;
         case 'result':
           // Decided by the result route once it has read the invocation (admitResult): deciding
           // here would read "no row yet" (a sync record still in its write batch) as "public".

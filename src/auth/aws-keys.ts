@@ -65,7 +65,7 @@ export class AwsKeys {
    * The kumo key a SigV4-signed request stands for. Throws invalid_signature (wrong, stale or
    * malformed signature) or unrecognized_client (unknown access key id, revoked kumo key).
    */
-  async authenticate(req: SigV4Request, service: string): Promise<ApiKeyInfo> {
+  async authenticate(req: SigV4Request, service: string): Promise<{ key: ApiKeyInfo; region: string }> {
     let keyId: string | undefined;
     const auth = await verifySigV4(req, {
       service,
@@ -82,7 +82,7 @@ export class AwsKeys {
         'unrecognized_client',
         `The security token included in the request is invalid: the kumo key of ${auth.accessKeyId} is ${check.reason}`,
       );
-    return check.key;
+    return { key: check.key, region: auth.region };
   }
 
   private async lookup(id: string): Promise<{ secret: string; keyId: string } | undefined> {

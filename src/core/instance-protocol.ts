@@ -71,6 +71,14 @@ export const HEADERS = {
   trigger: 'x-kumo-trigger',
   scheduleId: 'x-kumo-schedule-id',
   scheduledAt: 'x-kumo-scheduled-at',
+  /**
+   * `1`: a direct invocation through the Lambda API. A Lambda-style handler gets the body (JSON)
+   * as its event and its result goes back as JSON, as on AWS; a thrown error answers 200 with
+   * `functionError` set and Lambda's error payload ({errorType, errorMessage, …}).
+   */
+  lambdaInvoke: 'x-kumo-lambda-invoke',
+  /** Response header of a direct Lambda invocation whose handler threw: `Unhandled`. */
+  functionError: 'x-kumo-function-error',
 } as const;
 
 /** Every `x-kumo-*` header name starts so. */

@@ -153,6 +153,16 @@ export const manifestSchema = z
     lua: luaField,
     /** Limits of this function's builds (memory, cpu, timeout, disk), within the server's. */
     build: buildField,
+    /** What the Lambda API was told at CreateFunction (its runtime name, a description), shown back by it. */
+    lambda: z
+      .strictObject({
+        runtime: z.string().max(64).optional(),
+        description: z.string().max(256).optional(),
+        /** Base64 SHA-256 and size of the zip CreateFunction or UpdateFunctionCode received. */
+        codeSha256: z.string().max(64).optional(),
+        codeSize: z.int().min(0).optional(),
+      })
+      .optional(),
   })
   .transform((m) => ({ ...m, concurrency: m.concurrency ?? defaultConcurrency(m.runtime) }));
 

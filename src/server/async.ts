@@ -96,6 +96,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   };
   return {
     intake,
+    /** The durable queue (the Lambda API's Event invocations enqueue here). */
+    queue,
     apiDeps,
     onInvocation: recordInvocation(config, metrics, history),
     routes: resultAndMetricsRoutes(d, metrics, history),

@@ -14,6 +14,7 @@ import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../co
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
 import { compatRoutes, Gateway, gatewayRoutes, Invoker } from '../gateway/index.ts';
 import { BodyBudget } from '../http/index.ts';
+import { lambdaRoutes } from '../lambda/index.ts';
 import {
   DOCS_SCAN_WORKER,
   DocsScanner,
@@ -411,6 +412,7 @@ function createDataPlane(
   const routes = createRoutes({
     parts: [
       controlApi(ctx, host, state, instances, deploys, asyncParts, () => routes.table.routes()),
+      lambdaApi(ctx, state, instances, deploys, invoker, asyncParts),
       gatewayRoutes({
         invoke: (req, res, fnRoute, forceAsync) => gateway.invoke(req, res, fnRoute, forceAsync),
         baseDomain: config.baseDomain,
@@ -427,6 +429,46 @@ function createDataPlane(
   });
   return { throttle, asyncParts, routes };
 }
+
+/** AWS Lambda's API (/2015-03-31/functions/…) for unmodified AWS SDKs, signed with kumo keys' AWS credentials. */
+function lambdaApi(
+  ctx: Context,
+  state: State,
+  instances: Instances,
+  deploys: Deploys,
+  invoker: Invoker,
+  asyncParts: ReturnType<typeof createAsyncParts>,
+) {
+  const { config, log } = ctx;
+  return lambdaRoutes({
+    invoker,
+    versions: state.versions,
+    queue: asyncParts.queue,
+    logLines: async (id) => {
+      // A line printed just before the answer may still be in the instance's pipe.
+      await new Promise((resolve) => setTimeout(resolve, LOG_TAIL_WAIT_MS));
+      await state.logSink.flush();
+      return (await state.stores.invocations.logs(id, 1000)).map((l) => l.line);
+    },
+    responseLimit: config.responseLimit,
+    asyncBodyLimit: Math.min(config.async.asyncBodyLimit, config.bodyLimit),
+    historyBodyLimit: asyncParts.historyBodyLimit,
+    now: Date.now,
+    deployer: deploys.deployer,
+    aliases: deploys.aliases,
+    authenticate: (req, service) => instances.access.awsKeys.authenticate(req, service),
+    dataDir: config.dataDir,
+    bodyLimit: config.bodyLimit,
+    uploadLimit: config.uploadLimit,
+    urls: ctx.urls,
+    store: state.stores.functions,
+    log: (err, operation) =>
+      log.error('lambda api: request failed', { operation, error: String((err as Error)?.stack ?? err) }),
+  });
+}
+
+/** How long LogType Tail waits for an invocation's last lines to leave the instance's pipe. */
+const LOG_TAIL_WAIT_MS = 20;
 
 /** The control API's routes under /api/v1. */
 function controlApi(

@@ -350,8 +350,29 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
     def invoke(self, request, body, invocation_id, deadline):
         if self.style == "plain":
             return self.invoke_plain(request, body, invocation_id)
+        if request.headers.get("x-kumo-lambda-invoke") == "1":
+            return self.invoke_direct(body, invocation_id, deadline)
         event = make_event(request.command, request.path, request.headers, body, invocation_id)
         return lambda_result(self.fn(event, Context(invocation_id, deadline, self.control)))
+
+    def invoke_direct(self, body, invocation_id, deadline):
+        """The Lambda API's Invoke: the body is the event, the result goes back as JSON; an error is Lambda's payload under 200."""
+        headers = {"content-type": "application/json"}
+        try:
+            text = body.decode("utf-8")
+            event = json.loads(text) if text.strip() else {}
+            data = json.dumps(self.fn(event, Context(invocation_id, deadline, self.control))).encode()
+        except Exception as err:  # noqa: BLE001 - the handler's error is the answer, as on AWS
+            stack = traceback.format_exc()
+            sys.stderr.write("[ERROR] %s: %s\n%s" % (type(err).__name__, err, stack))
+            headers["x-kumo-function-error"] = "Unhandled"
+            data = json.dumps({
+                "errorMessage": str(err),
+                "errorType": type(err).__name__,
+                "requestId": invocation_id,
+                "stackTrace": traceback.format_tb(err.__traceback__),
+            }).encode()
+        return 200, headers, data
 
     def invoke_plain(self, request, body, invocation_id):
         url = urlsplit(request.path)
