@@ -10,6 +10,7 @@ import { invokeCommand } from './commands/invoke.ts';
 import { listCommand } from './commands/list.ts';
 import { logsCommand } from './commands/logs.ts';
 import { rollbackCommand } from './commands/rollback.ts';
+import { routesCommand } from './commands/routes.ts';
 import { versionsCommand } from './commands/versions.ts';
 import { topLevelHelp, UP_USAGE } from './help.ts';
 import type { CliIO } from './io.ts';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   versionsCommand,
   rollbackCommand,
   deleteCommand,
+  routesCommand,
   ...ASYNC_COMMANDS,
   ...ACCESS_COMMANDS,
 ];

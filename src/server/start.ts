@@ -11,7 +11,14 @@ import { controlRoutes, DeployService } from '../api/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
-import { compatRoutes, Gateway, gatewayRoutes, Invoker } from '../gateway/index.ts';
+import {
+  ApiRouteTable,
+  apiRouteRoutes,
+  compatRoutes,
+  Gateway,
+  gatewayRoutes,
+  Invoker,
+} from '../gateway/index.ts';
 import { BodyBudget } from '../http/index.ts';
 import {
   DOCS_SCAN_WORKER,
@@ -147,15 +154,23 @@ async function openState(ctx: Context) {
   const backend = await openBackend(ctx);
   const { stores } = backend;
   const versions = new ActiveVersions(stores.functions);
-  await versions.load().catch(async (err: unknown) => {
+  // API routes (SAM Api/HttpApi events), matched in memory; a function's change may drop its routes.
+  const apiRoutes = new ApiRouteTable(() => stores.apiRoutes.listApiRoutes());
+  await Promise.all([versions.load(), apiRoutes.refresh()]).catch(async (err: unknown) => {
     await stores.close();
     throw err;
+  });
+  versions.onChange(() => {
+    apiRoutes
+      .refresh()
+      .catch((err: unknown) => ctx.log.error('could not read the API routes', { error: String(err) }));
   });
   return {
     stores,
     /** The SQLite file (made owner-only, scanned by the docs worker), or undefined on PostgreSQL. */
     dbFile: backend.dbFile,
     versions,
+    apiRoutes,
     logSink: new LogSink(stores.functions, { keeps: (fn) => versions.get(fn) !== undefined }),
     tracker: new InvocationTracker(),
     outputBudget: new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation),
@@ -293,6 +308,8 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     config: config.sources,
     store: stores.functions,
     aliases: stores.aliases,
+    apiRouteStore: stores.apiRoutes,
+    apiRoutes: state.apiRoutes,
     versions,
     pool,
     deployer,
@@ -362,6 +379,7 @@ function createDataPlane(ctx: Context, host: Host, state: State, instances: Inst
       }),
       asyncParts.routes,
       compatRoutes(config.baseDomain),
+      apiRouteRoutes(state.apiRoutes, config.baseDomain),
     ],
     admit: access.admit,
     console: (req, res, pathname) => webConsole.handle(req, res, pathname),
@@ -408,6 +426,7 @@ function controlApi(
     },
     // The whole table (built after this), for /scopes and /openapi.json: read at request time.
     routes: table,
+    apiRoutes: () => state.apiRoutes.list(),
   });
 }
 
