@@ -2,7 +2,7 @@
  * The control plane under /api/v1: the declarations of every route in `routes/`, put under the
  * prefix. The whole table (these and the data plane's) is assembled in `server-routes.ts`.
  */
-import type { ServerLog } from '../core/index.ts';
+import type { ApiRouteRecord, ServerLog } from '../core/index.ts';
 import { sendJson, type Route } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { ActiveVersions, FunctionStore } from '../store/index.ts';
@@ -19,6 +19,7 @@ import { invocationRoutes, type InvocationRoutesDeps } from './routes/invocation
 import { logsRoute, type LogFeed } from './routes/logs.ts';
 import { openApiRoute } from './routes/openapi.ts';
 import { versionRoutes } from './routes/versions.ts';
+import { apiRouteListRoute } from './routes/api-routes.ts';
 
 /** Where the control plane lives. */
 export const API_PREFIX = '/api/v1';
@@ -54,6 +55,8 @@ export interface ControlApiDeps {
   node?: () => Record<string, unknown>;
   /** Every declared route of the server (for GET /scopes and GET /openapi.json). */
   routes: () => readonly Route[];
+  /** Every API route (METHOD /path → function), for GET /routes; absent: none listed. */
+  apiRoutes?: () => ApiRouteRecord[];
 }
 
 /** The declarations of the control API, with their full paths (below /api/v1). */
@@ -84,6 +87,7 @@ export function controlRoutes(d: ControlApiDeps): Route[] {
         }),
     },
     openApiRoute({ routes: d.routes, version: d.version }),
+    apiRouteListRoute({ list: d.apiRoutes ?? (() => []), urls: d.urls }),
   ];
   if (d.invocations) {
     routes.push(...invocationRoutes(d.invocations));

@@ -11,6 +11,7 @@ import { invokeCommand } from './commands/invoke.ts';
 import { listCommand } from './commands/list.ts';
 import { logsCommand } from './commands/logs.ts';
 import { rollbackCommand } from './commands/rollback.ts';
+import { routesCommand } from './commands/routes.ts';
 import { versionsCommand } from './commands/versions.ts';
 import { topLevelHelp, UP_USAGE } from './help.ts';
 import type { CliIO } from './io.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   rollbackCommand,
   deleteCommand,
   aliasCommand,
+  routesCommand,
   ...ASYNC_COMMANDS,
   ...ACCESS_COMMANDS,
 ];

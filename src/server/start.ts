@@ -12,7 +12,14 @@ import { BuildShare } from '../cluster/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
-import { compatRoutes, Gateway, gatewayRoutes, Invoker } from '../gateway/index.ts';
+import {
+  ApiRouteTable,
+  apiRouteRoutes,
+  compatRoutes,
+  Gateway,
+  gatewayRoutes,
+  Invoker,
+} from '../gateway/index.ts';
 import { BodyBudget } from '../http/index.ts';
 import { lambdaRoutes } from '../lambda/index.ts';
 import {
@@ -175,15 +182,22 @@ async function openState(ctx: Context, driver: Driver) {
     stores.aliases,
     share ? (hash, dir) => share.locate(hash, dir) : undefined,
   );
+  // API routes (SAM Api/HttpApi events), matched in memory; a function's change may drop its routes.
+  const apiRoutes = new ApiRouteTable(() => stores.apiRoutes.listApiRoutes());
   let changesSeen = 0;
   try {
     // Read before the versions: a change made meanwhile is followed again rather than missed.
     if (share) changesSeen = await stores.cluster.lastChange();
-    await versions.load();
+    await Promise.all([versions.load(), apiRoutes.refresh()]);
   } catch (err) {
     await stores.close();
     throw err;
   }
+  versions.onChange(() => {
+    apiRoutes
+      .refresh()
+      .catch((err: unknown) => ctx.log.error('could not read the API routes', { error: String(err) }));
+  });
   return {
     stores,
     builds,
@@ -194,6 +208,7 @@ async function openState(ctx: Context, driver: Driver) {
     /** The SQLite file (made owner-only, scanned by the docs worker), or undefined on PostgreSQL. */
     dbFile: backend.dbFile,
     versions,
+    apiRoutes,
     logSink: new LogSink(stores.functions, { keeps: (fn) => versions.get(fn) !== undefined }),
     tracker: new InvocationTracker(),
     outputBudget: new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation),
@@ -334,6 +349,8 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     config: config.sources,
     store: stores.functions,
     aliases: stores.aliases,
+    apiRouteStore: stores.apiRoutes,
+    apiRoutes: state.apiRoutes,
     versions,
     pool,
     deployer,
@@ -420,6 +437,7 @@ function createDataPlane(
       }),
       asyncParts.routes,
       compatRoutes(config.baseDomain),
+      apiRouteRoutes(state.apiRoutes, config.baseDomain),
     ],
     admit: access.admit,
     console: (req, res, pathname) => webConsole.handle(req, res, pathname),
@@ -511,6 +529,7 @@ function controlApi(
     },
     // The whole table (built after this), for /scopes and /openapi.json: read at request time.
     routes: table,
+    apiRoutes: () => state.apiRoutes.list(),
   });
 }
 

@@ -11,6 +11,7 @@ export type * from './schedules.ts';
 export type * from './access.ts';
 export type * from './plugin-store.ts';
 export type * from './aliases.ts';
+export type * from './api-routes.ts';
 export type * from './cluster.ts';
 export {
   ActiveVersions,

@@ -40,6 +40,20 @@ describe('SAM templates', () => {
       region: 'us-east-1-hello',
     });
 
+    // The HttpApi event's route: GET /hello, served at /routes/hello; the function sees /hello.
+    const routed = await fetch(`${server.url}/routes/hello`);
+    assert.equal(routed.status, 200);
+    assert.equal(((await routed.json()) as { message: string }).message, 'hello from /hello');
+    const listed = await kumo(server.url, ['routes']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /GET\s+\/hello\s+hello-function\s+http:\/\/localhost:\d+\/routes\/hello/);
+    const unrouted = await fetch(`${server.url}/routes/hello`, { method: 'POST' });
+    assert.equal(
+      unrouted.status,
+      401,
+      'a path no route maps is like any unknown path: a key is needed to learn so',
+    );
+
     const schedules = await apiJson<Schedules>(server, '/functions/ticker-function/schedules');
     assert.deepEqual(
       schedules.schedules.map((s) => [s.cron, s.data]),

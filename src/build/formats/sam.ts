@@ -15,7 +15,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { assertAliasName, FUNCTION_NAME, KumoError } from '../../core/index.ts';
+import {
+  assertAliasName,
+  assertApiRoute,
+  FUNCTION_NAME,
+  KumoError,
+  type ApiRoute,
+} from '../../core/index.ts';
 import { LAMBDA_ACCOUNT, LAMBDA_REGION } from '../../runtimes/index.ts';
 import { loadTemplate } from './sam-yaml.ts';
 import { samSchedule } from './sam-schedule.ts';
@@ -26,13 +32,8 @@ export const SAM_TEMPLATE_FILES = ['template.yaml', 'template.yml', 'template.js
 /** The transform that marks a SAM template. */
 const SAM_TRANSFORM = 'AWS::Serverless-2016-10-31';
 
-/** One route a template's Api/HttpApi event asks for. */
-export interface SamRoute {
-  /** Upper-case method, or ANY. */
-  method: string;
-  /** `/path`, with `{param}` and `{proxy+}` segments as API Gateway writes them. */
-  path: string;
-}
+/** One route a template's Api/HttpApi event asks for (`{param}` and `{proxy+}` as API Gateway writes them). */
+export type SamRoute = ApiRoute;
 
 /** One function of a template, ready to deploy. */
 export interface SamFunction {
@@ -132,6 +133,7 @@ export function parseTemplate(doc: unknown, file: string, stackName: string): Sa
   const globalFunction = isObj(globals.Function) ? globals.Function : {};
   const functions: SamFunction[] = [];
   const names = new Map<string, string>();
+  const routes = new Map<string, string>();
   for (const [logicalId, resource] of Object.entries(resources as Obj)) {
     const type = isObj(resource) ? resource.Type : undefined;
     if (type !== 'AWS::Serverless::Function') {
@@ -146,6 +148,12 @@ export function parseTemplate(doc: unknown, file: string, stackName: string): Sa
     const other = names.get(fn.name);
     if (other) fail(`${other} and ${logicalId} would both be the kumo function ${JSON.stringify(fn.name)}`);
     names.set(fn.name, logicalId);
+    for (const r of fn.routes) {
+      const key = `${r.method} ${r.path}`;
+      const holder = routes.get(key);
+      if (holder && holder !== logicalId) fail(`${holder} and ${logicalId} both ask for the route ${key}`);
+      routes.set(key, logicalId);
+    }
     functions.push(fn);
   }
   if (functions.length === 0) fail('has no AWS::Serverless::Function to deploy');
@@ -307,19 +315,14 @@ function readEvents(
   return out;
 }
 
-const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'ANY']);
-
 function route(type: string, p: Obj, ctx: Intrinsics, at: string): SamRoute {
   // An HttpApi event without Path and Method is the API's catch-all ($default).
   if (type === 'HttpApi' && p.Path === undefined && p.Method === undefined)
     return { method: 'ANY', path: '/{proxy+}' };
-  const method = ctx.string(p.Method, `${at}.Properties.Method`).toUpperCase();
+  const method = ctx.string(p.Method, `${at}.Properties.Method`);
   const routePath = ctx.string(p.Path, `${at}.Properties.Path`);
-  if (!METHODS.has(method))
-    ctx.fail(
-      `${at}.Properties.Method ${JSON.stringify(method.slice(0, 20))} must be one of ${[...METHODS].join(', ')}`,
-    );
-  return { method, path: routePath };
+  // invalid_route, naming the method and path, for anything API Gateway would not take either.
+  return assertApiRoute({ method, path: routePath });
 }
 
 /** CloudFormation's intrinsic functions that kumo does not resolve (they need AWS), by name. */

@@ -253,4 +253,19 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE invocations ADD COLUMN node TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'API routes (METHOD /path → function, from SAM Api/HttpApi events)',
+    // Numbered 6: 4 and 5 are other branches' (issue 17's plan); a route goes with its function.
+    sql: `
+      CREATE TABLE api_routes (
+        method TEXT COLLATE "C" NOT NULL,
+        path TEXT COLLATE "C" NOT NULL,
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (method, path)
+      );
+      CREATE INDEX api_routes_function ON api_routes(function);
+    `,
+  },
 ];

@@ -290,4 +290,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE invocations ADD COLUMN node TEXT;
     `,
   },
+  {
+    version: 11,
+    name: 'API routes (METHOD /path → function, from SAM Api/HttpApi events)',
+    // Numbered 11: 9 and 10 are other branches' (issue 17's plan); a route goes with its function.
+    sql: `
+      CREATE TABLE api_routes (
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (method, path)
+      );
+      CREATE INDEX api_routes_function ON api_routes(function);
+    `,
+  },
 ];

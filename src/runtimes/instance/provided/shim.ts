@@ -253,7 +253,10 @@ async function main(): Promise<void> {
       initialised = true;
       readyIfBoth();
     },
-    initError: (errorType, message) => fail(`the runtime failed to initialise: ${errorType}: ${message}`),
+    initError: (errorType, message) =>
+      fail(
+        `the runtime failed to initialise: ${message.startsWith(`${errorType}: `) ? message : `${errorType}: ${message}`}`,
+      ),
   });
   const address = await api
     .listen(control.port)
