@@ -253,4 +253,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE invocations ADD COLUMN node TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'the node of each attempt',
+    sql: `
+      ALTER TABLE invocation_attempts ADD COLUMN node TEXT;
+    `,
+  },
 ];

@@ -290,4 +290,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE invocations ADD COLUMN node TEXT;
     `,
   },
+  {
+    version: 9,
+    name: 'the node of each attempt',
+    sql: `
+      ALTER TABLE invocation_attempts ADD COLUMN node TEXT;
+    `,
+  },
 ];
