@@ -5,6 +5,12 @@
  * so the pool is shared with sync traffic), and records the result: succeeded, failed (4xx),
  * queued again with exponential backoff (5xx, timeout, crash), or dead once the retries are spent.
  * Delivery is at-least-once: runs interrupted by a crash are requeued at the next start.
+ *
+ * A run holds a lease of `visibilityTimeoutMs`, renewed every third of it while the run goes on;
+ * a node that dies stops renewing, and once its leases end any node's reaper requeues the runs
+ * (the interrupted attempt recorded). On a store shared by several nodes a starting node requeues
+ * only expired leases: the others' runs are theirs. A result is recorded only while its run still
+ * holds the invocation at that attempt, so a run taken over never gets a second terminal state.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -99,6 +105,12 @@ export interface AsyncQueueOptions {
   keepRequestBytes?: number;
   /** Told of each refusal (for the throttled server log). */
   onFull?: (fn: string, scope: 'function' | 'total', depth: number) => void;
+  /** This node's id, recorded on each attempt it runs. */
+  nodeId?: string | null;
+  /** A run's lease, renewed while it runs; 0: the function's timeout plus a minute, never renewed. */
+  visibilityTimeoutMs?: number;
+  /** Other nodes use the same store: at start, only expired leases are requeued. */
+  shared?: boolean;
 }
 
 /** How long a client refused by a full queue is told to wait (s). */
@@ -115,6 +127,9 @@ const MAX_IDLE_MS = 1000;
 export class AsyncQueue {
   private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>> &
     Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>;
+  /** Runs in progress on this node, by id: their attempt (renewed together). */
+  private readonly leased: Map<string, number> = new Map();
+  private renewTimer: NodeJS.Timeout | undefined;
   /** Queued and running invocations per function (committed or on their way), resynced from the store at each reap. */
   private readonly depth: Map<string, number> = new Map();
   private depthTotal = 0;
@@ -149,8 +164,38 @@ export class AsyncQueue {
       maxPerFunction: Number.MAX_SAFE_INTEGER,
       maxTotal: Number.MAX_SAFE_INTEGER,
       keepRequestBytes: Number.MAX_SAFE_INTEGER,
+      nodeId: null,
+      visibilityTimeoutMs: 0,
+      shared: false,
       ...options,
     };
+  }
+
+  /** How often expired leases are looked for. */
+  private get reapEveryMs(): number {
+    const vt = this.o.visibilityTimeoutMs;
+    return vt > 0 ? Math.min(REAP_EVERY_MS, Math.max(250, Math.floor(vt / 2))) : REAP_EVERY_MS;
+  }
+
+  /** When a lease taken now ends. */
+  private leaseEnd(fn: string, now: number): number {
+    const vt = this.o.visibilityTimeoutMs;
+    return vt > 0 ? now + vt : now + (this.o.settings(fn)?.timeoutMs ?? 60_000) + LEASE_SLACK_MS;
+  }
+
+  /** Extends the leases of the runs in progress; runs whose lease was lost are logged (their results will be dropped). */
+  private async renew(): Promise<void> {
+    if (!this.leased.size || this.closed) return;
+    const runs = [...this.leased].map(([id, attempt]) => ({ id, attempt }));
+    try {
+      const lost = await this.o.store.renewLeases(runs, this.o.now() + this.o.visibilityTimeoutMs);
+      if (lost.length)
+        this.o.log.warn('async queue: runs lost their lease (taken over by another node, or removed)', {
+          count: lost.length,
+        });
+    } catch (err) {
+      this.o.log.warn('async queue: renewing leases failed', { error: String(err) });
+    }
   }
 
   /**
@@ -278,9 +323,13 @@ export class AsyncQueue {
   /** Counts the queue, recovers runs a previous process left behind, then starts working. */
   async start(): Promise<number> {
     await this.recount();
-    const recovered = await this.o.store.recoverRunning(this.o.now(), false);
+    const recovered = await this.o.store.recoverRunning(this.o.now(), this.o.shared);
     if (recovered) this.o.log.warn('requeued async runs interrupted by the last stop', { count: recovered });
     this.started = true;
+    if (this.o.visibilityTimeoutMs > 0) {
+      this.renewTimer = setInterval(() => void this.renew(), Math.max(100, this.o.visibilityTimeoutMs / 3));
+      this.renewTimer.unref();
+    }
     this.wake();
     return recovered;
   }
@@ -309,6 +358,7 @@ export class AsyncQueue {
     if (this.timer) clearTimeout(this.timer);
     if (!this.inflight.size) {
       this.closed = true;
+      clearInterval(this.renewTimer);
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -318,6 +368,7 @@ export class AsyncQueue {
     ]);
     clearTimeout(timer);
     this.closed = true;
+    clearInterval(this.renewTimer);
   }
 
   /** Claims what there is room for and launches it; one pump at a time. Never rejects. */
@@ -332,7 +383,7 @@ export class AsyncQueue {
     this.timer = undefined;
     const now = this.o.now();
     try {
-      if (now - this.lastReap > REAP_EVERY_MS) {
+      if (now - this.lastReap > this.reapEveryMs) {
         this.lastReap = now;
         await this.o.store.recoverRunning(now, true);
         await this.recount();
@@ -346,7 +397,8 @@ export class AsyncQueue {
           excludeFunctions: saturated,
           excludeSerialKeys: [...this.runningSerial],
           perFunction: (fn) => this.capacity(fn) - (this.running.get(fn) ?? 0),
-          leaseUntil: (fn) => now + (this.o.settings(fn)?.timeoutMs ?? 60_000) + LEASE_SLACK_MS,
+          leaseUntil: (fn) => this.leaseEnd(fn, now),
+          node: this.o.nodeId,
         });
         // Stopped while claiming: the runs go back untouched rather than start during shutdown.
         if (this.stopped) for (const run of claimed) await this.o.store.release(run.id, run.attempt, now);
@@ -387,9 +439,11 @@ export class AsyncQueue {
     this.total++;
     this.running.set(run.function, (this.running.get(run.function) ?? 0) + 1);
     if (run.serialKey) this.runningSerial.add(run.serialKey);
+    this.leased.set(run.id, run.attempt);
     this.o.onStart?.(this.o.now() - run.runAt);
     const p = this.execute(run).finally(() => {
       this.inflight.delete(p);
+      this.leased.delete(run.id);
       this.total--;
       const left = (this.running.get(run.function) ?? 1) - 1;
       if (left > 0) this.running.set(run.function, left);

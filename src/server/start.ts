@@ -416,6 +416,13 @@ function createDataPlane(
     runner: invoker,
     admitResult: (req, res, fn) => access.admitResult(req, res, fn),
     onScheduleChange: announce,
+    node: {
+      id: config.cluster.nodeId,
+      visibilityTimeoutMs: config.cluster.visibilityTimeoutMs,
+      shared: stores.cluster.shared,
+      leaderLeaseMs: config.cluster.leaderLeaseMs,
+    },
+    cluster: stores.cluster,
   });
   const gateway = new Gateway({
     invoker,
@@ -519,6 +526,7 @@ function controlApi(
     node: () => ({
       node: config.cluster.nodeId,
       store: { kind: config.store.kind, shared: state.stores.cluster.shared },
+      leader: asyncParts.isLeader(),
     }),
     invocations: asyncParts.apiDeps,
     access: instances.access.apiDeps,

@@ -107,6 +107,7 @@ export function summaryView(r: InvocationRecord) {
     statusCode: r.statusCode,
     outcome: r.outcome,
     cold: r.cold,
+    node: r.node ?? null,
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
@@ -172,6 +173,7 @@ async function attemptsOf(r: InvocationRecord, store: InvocationStore) {
       outcome: r.outcome,
       cold: r.cold,
       error: r.error?.code ?? null,
+      node: r.node ?? null,
     },
   ];
 }
