@@ -45,6 +45,8 @@ export interface ControlApiDeps {
   instancePeaks?: (fn: string, start: number, step: number, count: number) => number[];
   /** The isolation every instance runs in, for /status and list. */
   sandbox: { name: string; isolated: boolean };
+  /** Counts of the stem cells kept for cold starts, for /status (absent in API-only tests). */
+  stemCells?: () => Record<string, number | boolean>;
   version: string;
   /** Every declared route of the server (for GET /scopes and GET /openapi.json). */
   routes: () => readonly Route[];
@@ -67,9 +69,14 @@ export function controlRoutes(d: ControlApiDeps): Route[] {
       path: '/status',
       scope: 'read',
       tag: 'server',
-      summary: "The server's version and the isolation functions run in",
+      summary: "The server's version, the isolation functions run in and its stem cells",
       handler: ({ res }) =>
-        sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
+        sendJson(res, 200, {
+          version: d.version,
+          sandbox: d.sandbox,
+          insecure: !d.sandbox.isolated,
+          ...(d.stemCells ? { stemCells: d.stemCells() } : {}),
+        }),
     },
     openApiRoute({ routes: d.routes, version: d.version }),
   ];

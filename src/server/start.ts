@@ -37,6 +37,7 @@ import { createAsyncParts } from './async.ts';
 import type { ServerConfig } from './config/index.ts';
 import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
 import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
+import { StemCells } from './stem-cells.ts';
 import { listen } from './listener.ts';
 import { createRoutes } from './routes.ts';
 import { createSourceParts } from './sources.ts';
@@ -220,10 +221,17 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       }),
     );
   });
+  const stemCells = new StemCells({
+    driver: host.driver,
+    runDir: host.runDir,
+    max: config.stemCells,
+    log,
+  });
   const pool: InstancePool = new InstancePool({
     factory: createInstanceFactory({
       runDir: host.runDir,
       driver: host.driver,
+      stemCells,
       plugins,
       tracker: state.tracker,
       outputBudget: state.outputBudget,
@@ -249,9 +257,10 @@ async function createInstances(ctx: Context, host: Host, state: State) {
   });
   const close = async () => {
     unfollowPlugins();
+    await stemCells.close();
     await docsScanner.close();
   };
-  return { pool, access, close };
+  return { pool, access, close, stemCells };
 }
 type Instances = Awaited<ReturnType<typeof createInstances>>;
 
@@ -397,6 +406,7 @@ function controlApi(
     urls: ctx.urls,
     now: Date.now,
     sandbox: { name: host.sandbox.sandbox.name, isolated: host.sandbox.sandbox.isolated },
+    stemCells: () => ({ ...instances.stemCells.stats() }),
     version: KUMO_VERSION,
     invocations: asyncParts.apiDeps,
     access: instances.access.apiDeps,
