@@ -163,3 +163,49 @@ test('--stem-cells 0 turns stem cells off; cold starts take the ordinary path', 
     await server.dispose();
   }
 });
+
+test('python, lua and exec functions take stem cells of their own runtime', async () => {
+  const server = await startTestServer();
+  try {
+    const fns: [string, Record<string, string>, string][] = [
+      [
+        'py-cell',
+        {
+          'kumo.yaml': 'name: py-cell\nruntime: python\ninstances:\n  idle: 1s\nenv:\n  WHO: py\n',
+          'lambda.py': 'import os\ndef main(input, environment):\n    return "hello " + os.environ["WHO"]\n',
+        },
+        'hello py',
+      ],
+      [
+        'lua-cell',
+        {
+          'kumo.yaml': 'name: lua-cell\nruntime: lua\ninstances:\n  idle: 1s\n',
+          'main.lua': 'function main(args)\n  return "hello lua"\nend\n',
+        },
+        'hello lua',
+      ],
+      [
+        'exec-cell',
+        {
+          'kumo.yaml': 'name: exec-cell\nruntime: exec\ncommand: [cat]\ninstances:\n  idle: 1s\n',
+        },
+        'hello exec',
+      ],
+    ];
+    for (const [name, files, expected] of fns) {
+      await mustDeploy(server, await writeFunction(files));
+      await coldAndStocked(server, name);
+      const hits = (await cells(server)).hits;
+      const res = await invoke(
+        server,
+        name,
+        '/',
+        name === 'exec-cell' ? { method: 'POST', body: expected } : {},
+      );
+      assert.equal(await res.text(), expected, name);
+      assert.equal((await cells(server)).hits, hits + 1, `${name} started from a cell`);
+    }
+  } finally {
+    await server.dispose();
+  }
+});
