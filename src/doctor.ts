@@ -59,6 +59,13 @@ export async function doctor(
         ? `the server at ${server.url} runs functions WITHOUT a sandbox (--insecure-no-sandbox)\n`
         : `the server at ${server.url} runs functions in the ${server.sandbox} sandbox\n`,
     );
+    const cells = server.stemCells;
+    if (cells)
+      out.write(
+        cells.enabled
+          ? `stem cells: on, at most ${cells.max} (${cells.ready} ready, ${cells.starting} starting; cold starts served by a cell: ${cells.hits}, by the ordinary path: ${cells.misses})\n`
+          : 'stem cells: off (--stem-cells 0)\n',
+      );
   }
   return problems.length ? 1 : 0;
 }
@@ -67,15 +74,27 @@ export async function doctor(
 async function serverStatus(
   url: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ url: string; sandbox: string; insecure: boolean } | undefined> {
+): Promise<
+  | { url: string; sandbox: string; insecure: boolean; stemCells?: Record<string, number | boolean> }
+  | undefined
+> {
   try {
     // /status needs a read key: the one the CLI would send (KUMO_API_KEY, kumo login, the local key file).
     const key = findKey(new URL(url), env, process.cwd())?.key;
     const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
     const res = await fetch(new URL('/api/v1/status', url), { headers, signal: AbortSignal.timeout(2000) });
     if (!res.ok) return undefined;
-    const body = (await res.json()) as { sandbox?: { name?: string }; insecure?: boolean };
-    return { url, sandbox: String(body.sandbox?.name ?? 'unknown'), insecure: body.insecure === true };
+    const body = (await res.json()) as {
+      sandbox?: { name?: string };
+      insecure?: boolean;
+      stemCells?: Record<string, number | boolean>;
+    };
+    return {
+      url,
+      sandbox: String(body.sandbox?.name ?? 'unknown'),
+      insecure: body.insecure === true,
+      ...(body.stemCells ? { stemCells: body.stemCells } : {}),
+    };
   } catch {
     return undefined;
   }

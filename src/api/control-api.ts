@@ -50,6 +50,8 @@ export interface ControlApiDeps {
   instancePeaks?: (fn: string, start: number, step: number, count: number) => number[];
   /** The isolation every instance runs in, for /status and list. */
   sandbox: { name: string; isolated: boolean };
+  /** Counts of the stem cells kept for cold starts, for /status (absent in API-only tests). */
+  stemCells?: () => Record<string, number | boolean>;
   version: string;
   /** What /status adds about this node (its id, the store's health), read at request time. */
   node?: () => Record<string, unknown>;
@@ -77,13 +79,15 @@ export function controlRoutes(d: ControlApiDeps): Route[] {
       path: '/status',
       scope: 'read',
       tag: 'server',
-      summary: "The server's version, the isolation functions run in, this node's id and the store's health",
+      summary:
+        "The server's version, the isolation functions run in, its stem cells, this node's id and the store's health",
       handler: ({ res }) =>
         sendJson(res, 200, {
           version: d.version,
           sandbox: d.sandbox,
           insecure: !d.sandbox.isolated,
           ...d.node?.(),
+          ...(d.stemCells ? { stemCells: d.stemCells() } : {}),
         }),
     },
     openApiRoute({ routes: d.routes, version: d.version }),

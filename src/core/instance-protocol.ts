@@ -44,7 +44,22 @@ export const ENV = {
   /** exec: what the program run for one request is told about it. */
   invocationId: 'KUMO_INVOCATION_ID',
   deadline: 'KUMO_DEADLINE',
+  /**
+   * Set to "1" when the instance starts as a stem cell: the shim listens on its socket with no
+   * function loaded and takes its whole environment from the first request (STEM_ASSIGN).
+   */
+  stem: 'KUMO_STEM',
 } as const;
+
+/**
+ * The assignment of a stem cell: the body of the first (and only) request a cell's socket takes
+ * before it serves its function, `POST /` with this JSON. The cell replaces its whole environment
+ * with `env` (the environment an ordinary start of the version would have had), loads the
+ * function and answers with one control message: `{"type":"ready"}` or an error.
+ */
+export interface StemAssignment {
+  env: Record<string, string>;
+}
 
 /** The handler styles of node and python (KUMO_STYLE; the manifest's `style`). */
 export const HANDLER_STYLES = ['auto', 'fetch', 'node', 'lambda', 'plain'] as const;

@@ -73,6 +73,16 @@ export interface ExitInfo {
   reason: ExitReason;
 }
 
+/** What a stem cell (an instance started with no function) is given when a version takes it. */
+export interface Assignment {
+  /** The whole environment an ordinary start of the version would have had. */
+  env: Record<string, string>;
+  /** Host paths (its code, its host channel) made the instance's own, recursively, before it loads. */
+  give: string[];
+  /** Give up when the function has not loaded after this long. */
+  timeoutMs: number;
+}
+
 /** A running instance. */
 export interface Instance {
   readonly id: string;
@@ -90,6 +100,11 @@ export interface Instance {
   violation(): Promise<LimitViolation | undefined>;
   /** How busy it has been so far (a few small file reads), or undefined once it is gone. */
   cpuUsage(): Promise<CpuUsage | undefined>;
+  /**
+   * Hands a stem cell its function (once: a cell serves one version for its whole life) and
+   * resolves once it loaded; rejects like `Driver.start` (unknown_handler, instance_failed_to_start).
+   */
+  assign(assignment: Assignment): Promise<void>;
 }
 
 /**

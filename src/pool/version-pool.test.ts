@@ -30,6 +30,7 @@ class FakeInstance implements Instance {
   async violation(): Promise<undefined> {
     return undefined;
   }
+  async assign(): Promise<void> {}
   /** Event-loop time so far: tests set it to make the instance look saturated. */
   busyMs = 0;
   async cpuUsage(): Promise<{ busyMs: number; throttledPeriods: number }> {

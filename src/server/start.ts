@@ -47,6 +47,7 @@ import { followCluster } from './cluster.ts';
 import type { ServerConfig } from './config/index.ts';
 import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
 import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
+import { StemCells } from './stem-cells.ts';
 import { listen } from './listener.ts';
 import { createRoutes } from './routes.ts';
 import { createSourceParts } from './sources.ts';
@@ -273,10 +274,17 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       }),
     );
   });
+  const stemCells = new StemCells({
+    driver: host.driver,
+    runDir: host.runDir,
+    max: config.stemCells,
+    log,
+  });
   const pool: InstancePool = new InstancePool({
     factory: createInstanceFactory({
       runDir: host.runDir,
       driver: host.driver,
+      stemCells,
       plugins,
       tracker: state.tracker,
       outputBudget: state.outputBudget,
@@ -309,9 +317,10 @@ async function createInstances(ctx: Context, host: Host, state: State) {
   const close = async () => {
     unfollowPlugins();
     unfollowAliases();
+    await stemCells.close();
     await docsScanner.close();
   };
-  return { pool, access, close };
+  return { pool, access, close, stemCells };
 }
 type Instances = Awaited<ReturnType<typeof createInstances>>;
 
@@ -522,6 +531,7 @@ function controlApi(
     urls: ctx.urls,
     now: Date.now,
     sandbox: { name: host.sandbox.sandbox.name, isolated: host.sandbox.sandbox.isolated },
+    stemCells: () => ({ ...instances.stemCells.stats() }),
     version: KUMO_VERSION,
     node: () => ({
       node: config.cluster.nodeId,

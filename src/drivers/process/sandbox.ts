@@ -17,6 +17,8 @@ export interface SandboxPlan {
   classifyExit?(code: number | null, signal: string | null): Promise<ExitReason | undefined>;
   /** The limit the instance has run into so far (see Instance.violation); also asked at exit, before release. */
   violation?(): Promise<LimitViolation | undefined>;
+  /** Makes `paths` (and everything in them) the instance's own host identity's; absent: nothing to do. */
+  give?(paths: string[]): Promise<void>;
   /** How busy the instance's processes have been (absent: the driver reads the child's own). */
   cpuUsage?(): Promise<CpuUsage | undefined>;
   /**

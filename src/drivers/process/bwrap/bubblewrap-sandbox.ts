@@ -203,6 +203,7 @@ export class BubblewrapSandbox implements Sandbox {
       classifyExit: async () => ((await group.oomKilled()) ? 'memory_limit' : undefined),
       violation: () => this.violation(group),
       cpuUsage: () => cpuUsageOf(group),
+      give: (paths) => giveTree(paths, owner),
       // bwrap has read the environment long before the shim reports ready
       afterReady: () => rm(envFile, { force: true }),
       terminate: () => this.terminate(group),
@@ -497,6 +498,19 @@ export class BubblewrapSandbox implements Sandbox {
       this.groups.delete(id);
     }
   }
+}
+
+/** Makes each of `paths` and everything under it owned by `owner` (kumo is root), folders 0700. */
+async function giveTree(paths: string[], owner: HostId | undefined): Promise<void> {
+  if (!owner) return; // not root: these are kumo's own, and instances run as kumo's user
+  const walk = async (p: string): Promise<void> => {
+    const st = await lstat(p);
+    await lchown(p, owner.id, owner.id);
+    if (!st.isDirectory()) return;
+    await chmod(p, 0o700);
+    for (const name of await readdir(p)) await walk(join(p, name));
+  };
+  for (const p of paths) await walk(p);
 }
 
 /** How busy the processes of `group` have been (bwrap's own are asleep), and how often its quota ran out. */

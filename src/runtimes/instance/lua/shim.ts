@@ -12,7 +12,14 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostClient, PluginCallError } from '../host/host-client.ts';
 import { ENV, tagText } from '../../../core/index.ts';
-import { readInvocation, report, serveOnSocket, takeCommonControl, takeVariable } from '../support.ts';
+import {
+  awaitAssignment,
+  readInvocation,
+  report,
+  serveOnSocket,
+  takeCommonControl,
+  takeVariable,
+} from '../support.ts';
 import { LuaRunError, LuaVmFactory, type LuaVm, type VmOptions } from './vm.ts';
 
 /**
@@ -206,6 +213,7 @@ async function main(): Promise<void> {
   let control: LuaControl;
   let server: LuaServer;
   try {
+    await awaitAssignment();
     control = takeControl(process.env);
     server = new LuaServer(control);
     await server.ready();

@@ -22,7 +22,7 @@ import { InstanceServer } from './instance-server.ts';
 import type { Adapter, HandlerFunction } from './invocation.ts';
 import { tagStream } from './log-tag.ts';
 import { installPluginCall } from '../host/node-plugins.ts';
-import { report } from '../support.ts';
+import { awaitAssignment, report } from '../support.ts';
 import { fetchAdapter } from './styles/fetch.ts';
 import { lambdaAdapter } from './styles/lambda.ts';
 import { nodeAdapter } from './styles/node.ts';
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   tagStream(process.stderr, store);
   let control: Control;
   try {
+    await awaitAssignment();
     control = takeControl(process.env);
   } catch (err) {
     fail('handler_error', (err as Error).message);
