@@ -407,7 +407,8 @@ describe('the Lambda API through @aws-sdk/client-lambda', () => {
     await mustDeploy(
       server,
       await writeFunction({
-        'kumo.yaml': 'name: narrow\nstyle: lambda\nhandler: index.handler\ninstances:\n  max: 1\nqueue: 0\n',
+        'kumo.yaml':
+          'name: narrow\nstyle: lambda\nhandler: index.handler\nconcurrency: 1\ninstances:\n  max: 1\nqueue: 0\n',
         'index.mjs':
           'export const handler = async () => { await new Promise((r) => setTimeout(r, 1500)); return 1; };\n',
       }),
