@@ -5,13 +5,13 @@
  * cannot be a one-way hash as kumo keys are). A signed request is verified with SigV4 (sigv4.ts)
  * and stands for its kumo key: that key's scopes and revocation apply.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { ApiKeyInfo } from '../core/index.ts';
 import { KumoError } from '../core/index.ts';
 import type { AwsCredentialStore } from '../store/index.ts';
 import type { KeyRing } from './key-ring.ts';
 import type { SecretBox } from './secret-box.ts';
-import { verifySigV4, type SigV4Request } from './sigv4.ts';
+import { signingKey, verifySigV4, type SigV4Request } from './sigv4.ts';
 
 /** A credential just made: the secret is in this value and nowhere else, ever. */
 export interface CreatedAwsCredential {
@@ -38,8 +38,11 @@ const MAX_CACHED = 10_000;
 /** Creates AWS credentials for kumo keys and authenticates SigV4 requests with them. */
 export class AwsKeys {
   private readonly o: AwsKeysOptions;
-  /** Opened secrets by access key id (unknown ids are not kept: each is read again). */
-  private readonly cache = new Map<string, { secret: string; keyId: string; at: number }>();
+  /** Opened secrets by access key id, with their signing keys by scope (unknown ids are not kept). */
+  private readonly cache = new Map<
+    string,
+    { secret: string; keyId: string; at: number; keys: Map<string, KeyObject> }
+  >();
 
   constructor(options: AwsKeysOptions) {
     this.o = options;
@@ -70,10 +73,18 @@ export class AwsKeys {
     const auth = await verifySigV4(req, {
       service,
       now: this.o.now(),
-      secretOf: async (id) => {
+      keyOf: async (id, scope) => {
         const found = await this.lookup(id);
-        keyId = found?.keyId;
-        return found?.secret;
+        if (!found) return undefined;
+        keyId = found.keyId;
+        const name = `${scope.date}/${scope.region}/${scope.service}`;
+        let key = found.keys.get(name);
+        if (!key) {
+          // A few scopes a day at most (a region or two); the entry itself lives for the cache TTL.
+          if (found.keys.size >= 16) found.keys.clear();
+          found.keys.set(name, (key = signingKey(found.secret, scope)));
+        }
+        return key;
       },
     });
     const check = await this.o.keys.checkId(keyId ?? '');
@@ -85,7 +96,9 @@ export class AwsKeys {
     return { key: check.key, region: auth.region };
   }
 
-  private async lookup(id: string): Promise<{ secret: string; keyId: string } | undefined> {
+  private async lookup(
+    id: string,
+  ): Promise<{ secret: string; keyId: string; keys: Map<string, KeyObject> } | undefined> {
     const now = this.o.now();
     const hit = this.cache.get(id);
     if (hit && now - hit.at < (this.o.cacheTtlMs ?? 5000)) return hit;
@@ -96,6 +109,7 @@ export class AwsKeys {
       secret: this.o.box.open(record.secretCiphertext, context(id)).toString('utf8'),
       keyId: record.keyId,
       at: now,
+      keys: new Map<string, KeyObject>(),
     };
     this.cache.delete(id);
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalPath, canonicalQuery, sha256Hex, verifySigV4, type SigV4Request } from './sigv4.ts';
+import {
+  canonicalPath,
+  canonicalQuery,
+  sha256Hex,
+  signingKey,
+  verifySigV4,
+  type SigV4Request,
+  type SigV4Scope,
+} from './sigv4.ts';
 
 // AWS's published Signature Version 4 test suite
 // (https://docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html): its credentials,
@@ -70,11 +78,12 @@ function request(v: (typeof VECTORS)[number], signature = v.signature): SigV4Req
   };
 }
 
-const secretOf = async (id: string) => (id === 'AKIDEXAMPLE' ? SECRET : undefined);
+const keyOf = async (id: string, scope: SigV4Scope) =>
+  id === 'AKIDEXAMPLE' ? signingKey(SECRET, scope) : undefined;
 
 for (const v of VECTORS) {
   test(`verifies AWS's test-suite request ${v.name}`, async () => {
-    const auth = await verifySigV4(request(v), { secretOf, service: 'service', now: AT });
+    const auth = await verifySigV4(request(v), { keyOf, service: 'service', now: AT });
     assert.equal(auth.accessKeyId, 'AKIDEXAMPLE');
   });
 }
@@ -82,7 +91,7 @@ for (const v of VECTORS) {
 test('a signature off by one character is invalid_signature', async () => {
   const v = VECTORS[0] as (typeof VECTORS)[number];
   const bad = `${v.signature.slice(0, -1)}0`;
-  await assert.rejects(verifySigV4(request(v, bad), { secretOf, service: 'service', now: AT }), {
+  await assert.rejects(verifySigV4(request(v, bad), { keyOf, service: 'service', now: AT }), {
     code: 'invalid_signature',
   });
 });
@@ -91,36 +100,36 @@ test('a changed body, header or query no longer verifies', async () => {
   const v = VECTORS[3] as (typeof VECTORS)[number];
   const changed = request(v);
   changed.headers['my-header1'] = 'VALUE2';
-  await assert.rejects(verifySigV4(changed, { secretOf, service: 'service', now: AT }), {
+  await assert.rejects(verifySigV4(changed, { keyOf, service: 'service', now: AT }), {
     code: 'invalid_signature',
   });
   const body = { ...request(VECTORS[1] as (typeof VECTORS)[number]), body: Buffer.from('x') };
-  await assert.rejects(verifySigV4(body, { secretOf, service: 'service', now: AT }), {
+  await assert.rejects(verifySigV4(body, { keyOf, service: 'service', now: AT }), {
     code: 'invalid_signature',
   });
   const q = { ...request(VECTORS[2] as (typeof VECTORS)[number]), query: 'Param2=value2&Param1=value9' };
-  await assert.rejects(verifySigV4(q, { secretOf, service: 'service', now: AT }), {
+  await assert.rejects(verifySigV4(q, { keyOf, service: 'service', now: AT }), {
     code: 'invalid_signature',
   });
 });
 
 test('a request more than 15 minutes from the server clock is stale', async () => {
   const v = VECTORS[0] as (typeof VECTORS)[number];
-  await assert.rejects(verifySigV4(request(v), { secretOf, service: 'service', now: AT + 16 * 60_000 }), {
+  await assert.rejects(verifySigV4(request(v), { keyOf, service: 'service', now: AT + 16 * 60_000 }), {
     code: 'invalid_signature',
     message: /Signature expired/,
   });
-  await verifySigV4(request(v), { secretOf, service: 'service', now: AT + 14 * 60_000 });
+  await verifySigV4(request(v), { keyOf, service: 'service', now: AT + 14 * 60_000 });
 });
 
 test('an unknown access key is unrecognized_client; another service or a malformed header is invalid_signature', async () => {
   const v = VECTORS[0] as (typeof VECTORS)[number];
   const unknown = request(v);
   unknown.headers.authorization = String(unknown.headers.authorization).replace('AKIDEXAMPLE', 'AKIDOTHER');
-  await assert.rejects(verifySigV4(unknown, { secretOf, service: 'service', now: AT }), {
+  await assert.rejects(verifySigV4(unknown, { keyOf, service: 'service', now: AT }), {
     code: 'unrecognized_client',
   });
-  await assert.rejects(verifySigV4(request(v), { secretOf, service: 'lambda', now: AT }), {
+  await assert.rejects(verifySigV4(request(v), { keyOf, service: 'lambda', now: AT }), {
     code: 'invalid_signature',
   });
   for (const authorization of [
@@ -130,7 +139,7 @@ test('an unknown access key is unrecognized_client; another service or a malform
   ]) {
     const r = request(v);
     r.headers.authorization = authorization;
-    await assert.rejects(verifySigV4(r, { secretOf, service: 'service', now: AT }), {
+    await assert.rejects(verifySigV4(r, { keyOf, service: 'service', now: AT }), {
       code: 'invalid_signature',
     });
   }
@@ -140,11 +149,11 @@ test('X-Amz-Content-Sha256 must be the body hash; UNSIGNED-PAYLOAD is refused', 
   const v = VECTORS[1] as (typeof VECTORS)[number];
   const r = request(v);
   r.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-  await assert.rejects(verifySigV4(r, { secretOf, service: 'service', now: AT }), {
+  await assert.rejects(verifySigV4(r, { keyOf, service: 'service', now: AT }), {
     message: /unsigned payloads/,
   });
   r.headers['x-amz-content-sha256'] = sha256Hex('other');
-  await assert.rejects(verifySigV4(r, { secretOf, service: 'service', now: AT }), {
+  await assert.rejects(verifySigV4(r, { keyOf, service: 'service', now: AT }), {
     code: 'invalid_signature',
   });
 });

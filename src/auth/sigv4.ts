@@ -6,7 +6,7 @@
  * (sigv4.test.ts); header authentication only (`Authorization: AWS4-HMAC-SHA256 …`), which is
  * what the SDKs and the aws CLI send.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { KumoError } from '../core/index.ts';
 
 /** The algorithm name in the Authorization header and the string to sign. */
@@ -41,8 +41,11 @@ export interface SigV4Request {
 
 /** What a verification needs besides the request. */
 export interface SigV4Options {
-  /** The secret of an access key id; undefined when the id is unknown. */
-  secretOf: (accessKeyId: string) => Promise<string | undefined>;
+  /**
+   * The signing key of an access key id for a credential scope (`signingKey` of its secret; a
+   * caller may keep it, it is valid for the scope's day); undefined when the id is unknown.
+   */
+  keyOf: (accessKeyId: string, scope: SigV4Scope) => Promise<KeyObject | undefined>;
   /** The service the credential scope must name (`lambda`). */
   service: string;
   now: number;
@@ -103,13 +106,13 @@ export async function verifySigV4(req: SigV4Request, o: SigV4Options): Promise<S
       `Signature expired: ${amzDate} is more than 15 minutes from the server's time ${isoBasic(o.now)}`,
     );
   const payloadHash = checkedPayloadHash(req);
-  const secret = await o.secretOf(auth.accessKeyId);
-  if (secret === undefined)
+  const key = await o.keyOf(auth.accessKeyId, auth);
+  if (key === undefined)
     throw new KumoError(
       'unrecognized_client',
       'The security token included in the request is invalid: unknown access key id',
     );
-  const expected = signature(secret, auth, amzDate, canonicalRequest(req, auth.signedHeaders, payloadHash));
+  const expected = signWith(key, auth, amzDate, canonicalRequest(req, auth.signedHeaders, payloadHash));
   if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(auth.signature, 'hex')))
     throw new KumoError(
       'invalid_signature',
@@ -137,19 +140,29 @@ export function canonicalRequest(
   ].join('\n');
 }
 
-/** The hex signature of a canonical request under `secret`. */
-export function signature(
-  secret: string,
-  scope: Pick<SigV4Authorization, 'date' | 'region' | 'service'>,
-  amzDate: string,
-  canonical: string,
-): string {
-  const credentialScope = `${scope.date}/${scope.region}/${scope.service}/aws4_request`;
-  const toSign = [SIGV4_ALGORITHM, amzDate, credentialScope, sha256Hex(canonical)].join('\n');
+/** A credential scope: the day, region and service a signing key is derived for. */
+export type SigV4Scope = Pick<SigV4Authorization, 'date' | 'region' | 'service'>;
+
+/**
+ * The signing key of `secret` for `scope` (four chained HMACs). Deriving it is most of a
+ * verification's cost, so callers keep it for the day.
+ */
+export function signingKey(secret: string, scope: SigV4Scope): KeyObject {
   let key = hmac(`AWS4${secret}`, scope.date);
   key = hmac(key, scope.region);
   key = hmac(key, scope.service);
-  key = hmac(key, 'aws4_request');
+  return createSecretKey(hmac(key, 'aws4_request'));
+}
+
+/** The hex signature of a canonical request under `secret`. */
+export function signature(secret: string, scope: SigV4Scope, amzDate: string, canonical: string): string {
+  return signWith(signingKey(secret, scope), scope, amzDate, canonical);
+}
+
+/** The hex signature of a canonical request with a derived signing key. */
+function signWith(key: KeyObject, scope: SigV4Scope, amzDate: string, canonical: string): string {
+  const credentialScope = `${scope.date}/${scope.region}/${scope.service}/aws4_request`;
+  const toSign = [SIGV4_ALGORITHM, amzDate, credentialScope, sha256Hex(canonical)].join('\n');
   return createHmac('sha256', key).update(toSign).digest('hex');
 }
 
