@@ -162,12 +162,18 @@ export function parseTemplate(doc: unknown, file: string, stackName: string): Sa
 
 /** SAM's Globals rule: the function's own value wins; mappings are merged key by key. */
 function mergeGlobals(globals: Obj, own: Obj): Obj {
-  const out: Obj = { ...globals };
+  const out: Obj = {};
+  for (const [key, value] of Object.entries(globals)) setOwn(out, key, value);
   for (const [key, value] of Object.entries(own)) {
-    const base = out[key];
-    out[key] = isObj(base) && isObj(value) ? mergeGlobals(base, value) : value;
+    const base = Object.hasOwn(out, key) ? out[key] : undefined;
+    setOwn(out, key, isObj(base) && isObj(value) ? mergeGlobals(base, value) : value);
   }
   return out;
+}
+
+/** `obj[key] = value` as an own property, even for `__proto__` (a template is untrusted text). */
+function setOwn(obj: Obj, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function readFunction(logicalId: string, props: Obj, ctx: Intrinsics, ignored: string[]): SamFunction {
@@ -263,6 +269,10 @@ function environment(
   if (!isObj(vars)) ctx.fail(`${at}.Variables must be a mapping`);
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(vars as Obj)) {
+    if (key === '__proto__') {
+      ignored.push(`${logicalId}.Environment.Variables.${key} (not a variable name kumo sets)`);
+      continue;
+    }
     const resolved = ctx.resolve(value, `${at}.Variables.${key}`);
     if (resolved === undefined) {
       ignored.push(
@@ -396,7 +406,7 @@ export class Intrinsics {
     for (const key of keys) {
       const v = this.resolve(value[key], `${at}.${key}`);
       if (v === undefined) return undefined;
-      out[key] = v;
+      setOwn(out, key, v);
     }
     return out;
   }
@@ -430,8 +440,8 @@ export class Intrinsics {
   private ref(name: unknown, at: string): unknown {
     if (typeof name !== 'string') this.fail(`${at}: Ref takes a name`);
     const n = name as string;
-    if (n in this.pseudo) return this.pseudo[n];
-    const param = this.params[n];
+    if (Object.hasOwn(this.pseudo, n)) return this.pseudo[n];
+    const param = Object.hasOwn(this.params, n) ? this.params[n] : undefined;
     if (isObj(param)) {
       if (param.Default === undefined)
         this.fail(`${at}: parameter ${n} has no Default (kumo deploys without parameter overrides)`);
@@ -448,7 +458,9 @@ export class Intrinsics {
     const values = isObj(vars) ? vars : {};
     let unresolved = false;
     const out = (text as string).replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
-      const v = name in values ? this.resolve(values[name], `${at}.${name}`) : this.ref(name, at);
+      const v = Object.hasOwn(values, name)
+        ? this.resolve(values[name], `${at}.${name}`)
+        : this.ref(name, at);
       if (v === undefined || typeof v === 'object') {
         unresolved = true;
         return '';

@@ -206,7 +206,7 @@ export class RuntimeApi {
               errorType: header(req, RUNTIME_HEADERS.errorType) ?? payloadErrorType(body),
             },
       );
-      answer(res, 202, { status: 'OK' });
+      accepted(res);
       this.dispatch();
     });
   }
@@ -244,6 +244,15 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | null
     );
     req.once('error', () => resolve(null));
   });
+}
+
+/** Lambda's acknowledgement of a response or error, made once (it is on every invocation's path). */
+const ACCEPTED = Buffer.from('{"status":"OK"}');
+const ACCEPTED_HEADERS = ['content-type', 'application/json', 'content-length', String(ACCEPTED.length)];
+
+function accepted(res: ServerResponse): void {
+  res.writeHead(202, ACCEPTED_HEADERS);
+  res.end(ACCEPTED);
 }
 
 function answer(res: ServerResponse, status: number, body: object): void {
