@@ -5,7 +5,8 @@
  *  2. deploy live on all nodes: three nodes on one PostgreSQL, a new version deployed through A
  *     each round; for B and C, the time from A's deploy answer until the node has switched its
  *     routing to the new version (its log line; what "live" means) and until it first answers
- *     with it (that adds the node's cold start of the new version); p50 and spread over rounds.
+ *     with it (that adds the node's cold start of the new version), both counted from A's log
+ *     line of the deploy (A has made the version active); p50 and spread over rounds.
  * PostgreSQL is a throwaway server (test/support/postgres.ts) unless KUMO_TEST_POSTGRES names one.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -53,6 +54,15 @@ async function startNode(work: string, id: string, store: string): Promise<Node>
   return { id, child, url: match[1] ?? '', output: () => out };
 }
 
+/** When node `n` logged that it deployed `version` (ms since epoch), or undefined. */
+function deployedAt(n: Node, version: number): number | undefined {
+  const line = n
+    .output()
+    .split('\n')
+    .findLast((l) => l.includes('INFO  deployed function=live') && l.includes(` version=${version} `));
+  return line ? Date.parse(line.slice(0, 24)) : undefined;
+}
+
 /** When node `n` logged its switch to `version` of fn (ms since epoch), or undefined. */
 function switchedAt(n: Node, version: number): number | undefined {
   const line = n
@@ -93,7 +103,8 @@ async function measureDeployLive(): Promise<string[][]> {
       await writeFile(path.join(fn, 'index.js'), `export default { fetch: () => new Response('v${v}') };\n`);
       const deployed = await kumoCli(a.url, key, ['deploy', fn]);
       if (deployed.code !== 0) throw new Error(`deploy failed:\n${deployed.out}`);
-      const t0 = Date.now();
+      // From the moment A made the version active (its log line), not from the CLI's exit.
+      const t0 = deployedAt(a, v) ?? Date.now();
       const firsts = await Promise.all([servedAt(b, `v${v}`), servedAt(c, `v${v}`)]);
       // The first version is a first deploy everywhere: the rounds after it are the redeploys.
       if (v === 1) continue;

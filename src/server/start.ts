@@ -171,10 +171,7 @@ async function openState(ctx: Context, driver: Driver) {
     bundleInUse: (hash) => stores.functions.bundleInUse(hash),
   });
   const share = stores.cluster.shared ? new BuildShare({ cluster: stores.cluster, builds }) : undefined;
-  const versions = new ActiveVersions(
-    stores.functions,
-    share ? (hash, dir) => share.locate(hash, dir) : undefined,
-  );
+  const versions = new ActiveVersions(stores.functions, share ? (hash) => share.locate(hash) : undefined);
   const health = new StoreHealth(stores.cluster, ctx.log);
   const storeThrottle = new LogThrottle(ctx.log);
   let changesSeen = 0;
