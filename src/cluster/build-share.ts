@@ -6,8 +6,7 @@
  * activated. The bytes are checked against the sha256 kept beside them before they are unpacked.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as extractTar } from 'tar';
@@ -39,22 +38,20 @@ export class BuildShare {
     await this.o.cluster.putBuild(hash, { sha256, blob }, this.o.now());
   }
 
-  /** The local folder of build `hash`: this node's own, or fetched from the store (build_unavailable when it cannot be). */
-  locate(hash: string, storedDir: string): Promise<string> {
+  /** The local folder of build `hash`: this node's own, or fetched from the store (rejects when it cannot be). */
+  locate(hash: string): Promise<string> {
     const local = this.o.builds.dirFor(hash);
     let p = this.fetching.get(hash);
     if (!p) {
-      p = this.ensure(hash, local, storedDir).finally(() => this.fetching.delete(hash));
+      p = this.ensure(hash, local).finally(() => this.fetching.delete(hash));
       this.fetching.set(hash, p);
     }
     return p;
   }
 
-  private async ensure(hash: string, local: string, storedDir: string): Promise<string> {
+  private async ensure(hash: string, local: string): Promise<string> {
+    // Only this node's own folder counts: another node's (on the same machine) may go at any time.
     if (await this.o.builds.has(hash)) return local;
-    // The builder's own folder, when this node is the builder (or shares its data folder).
-    if (storedDir !== local && (await stat(path.join(storedDir, 'launch.json')).catch(() => undefined)))
-      return storedDir;
     const build = await this.o.cluster.getBuild(hash);
     if (!build) throw new Error(`build ${hash.slice(0, 12)} is not in the store`);
     const actual = createHash('sha256').update(build.blob).digest('hex');

@@ -111,10 +111,18 @@ export interface AsyncQueueOptions {
   visibilityTimeoutMs?: number;
   /** Other nodes use the same store: at start, only expired leases are requeued. */
   shared?: boolean;
+  /** Whether the store is known to be down (intake refuses with 503 store_unavailable at once). */
+  storeDown?: () => boolean;
+  /** A write to the store failed (the store's health is told). */
+  onStoreError?: (err: unknown) => void;
 }
 
 /** How long a client refused by a full queue is told to wait (s). */
 const FULL_RETRY_AFTER_S = 5;
+/** How long a client refused while the store is down is told to wait (s). */
+const STORE_RETRY_AFTER_S = 2;
+/** Wait between tries to record results while the store fails. */
+const FINISH_RETRY_MS = 500;
 
 /** Lease slack over the function's timeout: past it a run is presumed lost and requeued. */
 const LEASE_SLACK_MS = 60_000;
@@ -125,8 +133,10 @@ const MAX_IDLE_MS = 1000;
 
 /** The queue and its worker. */
 export class AsyncQueue {
-  private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>> &
-    Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>;
+  private readonly o: Required<
+    Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull' | 'storeDown' | 'onStoreError'>
+  > &
+    Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull' | 'storeDown' | 'onStoreError'>;
   /** Runs in progress on this node, by id: their attempt (renewed together). */
   private readonly leased: Map<string, number> = new Map();
   private renewTimer: NodeJS.Timeout | undefined;
@@ -203,6 +213,12 @@ export class AsyncQueue {
    * bound. The async intake asks before reading a body, and enqueue asks again.
    */
   checkRoom(fn: string): void {
+    if (this.o.storeDown?.())
+      throw new KumoError(
+        'store_unavailable',
+        `the store cannot be reached, so no async invocation can be accepted durably: retry after ${STORE_RETRY_AFTER_S} s`,
+        { retryAfter: STORE_RETRY_AFTER_S },
+      );
     const mine = this.depth.get(fn) ?? 0;
     const scope =
       mine >= this.o.maxPerFunction ? 'function' : this.depthTotal >= this.o.maxTotal ? 'total' : undefined;
@@ -282,9 +298,16 @@ export class AsyncQueue {
     try {
       await this.o.store.enqueueMany(batch.map((b) => b.row));
     } catch (err) {
+      this.o.onStoreError?.(err);
+      // Not accepted: the client is told to retry, and nothing it was told was accepted is lost.
+      const refusal = new KumoError(
+        'store_unavailable',
+        `the store could not take the invocation (${String(err)}): retry after ${STORE_RETRY_AFTER_S} s`,
+        { retryAfter: STORE_RETRY_AFTER_S },
+      );
       for (const b of batch) {
         this.count(b.row.function, -1);
-        b.reject(err);
+        b.reject(refusal);
       }
       return;
     }
@@ -304,14 +327,25 @@ export class AsyncQueue {
   private async commitFinishes(): Promise<void> {
     const batch = this.pendingFinishes;
     this.pendingFinishes = [];
-    if (!this.closed) {
+    // While the store is down the results wait here (their runs keep their slots), tried again
+    // until the lease would have ended: after that the run is another node's to redo anyway.
+    const giveUpAt = this.o.now() + Math.max(this.o.visibilityTimeoutMs, FINISH_RETRY_MS);
+    for (let tries = 0; !this.closed; tries++) {
       try {
         await this.o.store.finishRuns(batch);
+        if (tries)
+          this.o.log.info('async queue: results recorded after the store came back', { count: batch.length });
+        break;
       } catch (err) {
-        this.o.log.error('async queue: recording results failed', {
-          count: batch.length,
-          error: String(err),
-        });
+        this.o.onStoreError?.(err);
+        if (tries === 0 || this.o.now() >= giveUpAt)
+          this.o.log.error('async queue: recording results failed', {
+            count: batch.length,
+            error: String(err),
+            retrying: this.o.now() < giveUpAt,
+          });
+        if (this.o.now() >= giveUpAt) break;
+        await new Promise((r) => setTimeout(r, FINISH_RETRY_MS));
       }
     }
     for (const b of batch) {

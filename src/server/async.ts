@@ -31,7 +31,7 @@ import type {
   QueueStore,
   ScheduleStore,
 } from '../store/index.ts';
-import { LeaderLease } from '../cluster/index.ts';
+import { LeaderLease, type StoreHealth } from '../cluster/index.ts';
 import { HistoryRecorder, Metrics } from '../telemetry/index.ts';
 
 /** What the async parts need from the server. */
@@ -54,6 +54,8 @@ export interface AsyncPartsDeps {
   node: { id: string; visibilityTimeoutMs: number; shared: boolean; leaderLeaseMs: number };
   /** The shared state of the nodes (leases, claimed ticks). */
   cluster: ClusterStore;
+  /** Whether the store answers (the intake refuses while it does not). */
+  health: StoreHealth;
   /** A schedule of `fn` was added or removed through this node's API (the other nodes are told). */
   onScheduleChange?: (fn: string) => void;
 }
@@ -66,11 +68,17 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   const { config, log } = d;
   const { invocations, queue: queueStore } = d.stores;
   const metrics = new Metrics();
+  const historyThrottle = new LogThrottle(log);
   const history = new HistoryRecorder(invocations, {
     maxPerFunction: config.historyMax,
     maxAgeMs: config.historyAgeMs,
     maxBodyBytes: config.historyMaxBytes,
-    onError: (err) => log.error('history: writing failed', { error: String(err) }),
+    onError: (err) => {
+      d.health.failed(err);
+      historyThrottle.warn('history', 'history: writing failed; the records are held and written again', {
+        error: String(err),
+      });
+    },
   });
   const policy = new CallbackPolicy(config.callbackAllow);
   const callbacks = new CallbackDispatcher({
@@ -199,6 +207,8 @@ function createQueue(
     nodeId: d.node.id,
     visibilityTimeoutMs: d.node.visibilityTimeoutMs,
     shared: d.node.shared,
+    storeDown: () => !d.health.healthy,
+    onStoreError: (err) => d.health.failed(err),
     onFull: (fn, scope, depth) =>
       throttle.warn(
         `queue_full:${scope === 'total' ? '*' : fn}`,

@@ -31,6 +31,7 @@ export interface ClusterFollow {
 export function followCluster(d: ClusterFollowDeps): ClusterFollow {
   if (!d.cluster.shared) return { announce: () => {}, start: async () => {}, stop: async () => {} };
   const { versions, pool, log } = d;
+  const warned = new Set<string>();
   const apply = async (fn: string): Promise<void> => {
     const began = Date.now();
     const before = versions.get(fn);
@@ -41,6 +42,9 @@ export function followCluster(d: ClusterFollowDeps): ClusterFollow {
       return;
     }
     if (now.unavailable !== undefined) {
+      // Said once per version: each poll tries again.
+      if (warned.has(`${fn}@${now.version}`)) return;
+      warned.add(`${fn}@${now.version}`);
       log.warn('cluster: the build of a version could not be fetched; trying again', {
         function: fn,
         version: now.version,

@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AliasService, controlRoutes, DeployService } from '../api/index.ts';
-import { BuildShare } from '../cluster/index.ts';
+import { BuildShare, StoreHealth } from '../cluster/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
@@ -117,6 +117,7 @@ export async function startServer(
     sandbox: host.sandbox.sandbox.name,
     run: host.runDir,
   });
+  state.health.start();
   await follow.start();
   await plane.asyncParts.start();
   await deploys.sources.start();
@@ -132,6 +133,7 @@ export async function startServer(
       await state.logSink.close();
       await plane.asyncParts.close();
       instances.access.close();
+      state.health.stop();
       await state.stores.close();
       await host.sandbox.close();
       await deploys.buildProxy?.close();
@@ -181,10 +183,12 @@ async function openState(ctx: Context, driver: Driver) {
   const versions = new ActiveVersions(
     stores.functions,
     stores.aliases,
-    share ? (hash, dir) => share.locate(hash, dir) : undefined,
+    share ? (hash) => share.locate(hash) : undefined,
   );
   // API routes (SAM Api/HttpApi events), matched in memory; a function's change may drop its routes.
   const apiRoutes = new ApiRouteTable(() => stores.apiRoutes.listApiRoutes());
+  const health = new StoreHealth(stores.cluster, ctx.log);
+  const storeThrottle = new LogThrottle(ctx.log);
   let changesSeen = 0;
   try {
     // Read before the versions: a change made meanwhile is followed again rather than missed.
@@ -210,7 +214,18 @@ async function openState(ctx: Context, driver: Driver) {
     dbFile: backend.dbFile,
     versions,
     apiRoutes,
-    logSink: new LogSink(stores.functions, { keeps: (fn) => versions.get(fn) !== undefined }),
+    health,
+    logSink: new LogSink(stores.functions, {
+      keeps: (fn) => versions.get(fn) !== undefined,
+      onError: (err, held, dropped) => {
+        health.failed(err);
+        storeThrottle.warn('logs', 'logs: the store cannot take function log lines; holding them', {
+          held,
+          dropped,
+          error: String(err),
+        });
+      },
+    }),
     tracker: new InvocationTracker(),
     outputBudget: new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation),
     // Instance counts over time, for the console's charts (the pool knows only the present).
@@ -432,6 +447,7 @@ function createDataPlane(
       leaderLeaseMs: config.cluster.leaderLeaseMs,
     },
     cluster: stores.cluster,
+    health: state.health,
   });
   const gateway = new Gateway({
     invoker,
@@ -535,7 +551,7 @@ function controlApi(
     version: KUMO_VERSION,
     node: () => ({
       node: config.cluster.nodeId,
-      store: { kind: config.store.kind, shared: state.stores.cluster.shared },
+      store: { kind: config.store.kind, shared: state.stores.cluster.shared, ...state.health.view() },
       leader: asyncParts.isLeader(),
     }),
     invocations: asyncParts.apiDeps,

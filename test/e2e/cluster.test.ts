@@ -51,7 +51,7 @@ test('deploy through A is served by B and C; rollback through C is live on A wit
   for (const n of cluster.nodes) {
     const status = await apiJson(n, '/status');
     assert.equal(status.node, n.id);
-    assert.deepEqual(status.store, { kind: 'postgres', shared: true });
+    assert.equal((status.store as { healthy: boolean }).healthy, true);
   }
   await mustDeploy(a, await app(1));
   for (const n of [b, c]) await timeUntil(n.url, 'v1', Date.now());
