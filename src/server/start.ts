@@ -232,6 +232,7 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       runDir: host.runDir,
       driver: host.driver,
       stemCells,
+      log,
       plugins,
       tracker: state.tracker,
       outputBudget: state.outputBudget,
