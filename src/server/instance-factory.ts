@@ -34,6 +34,8 @@ export interface InstanceFactoryDeps {
   ) => Promise<{ spec: FunctionSpec; mask: (line: string) => string }>;
   /** Started, unassigned instances a cold start takes when one fits (stem-cells.ts). */
   stemCells?: StemCells;
+  /** The server log (a debug line per stem cell assignment, with the time of each step). */
+  log?: ServerLog;
 }
 
 /** The pool's instance factory. */
@@ -134,14 +136,26 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
     const { instance } = cell;
     cell.setOutput(output(instance.id));
     let channel: Awaited<ReturnType<PluginHost['open']>> | undefined;
+    const t0 = performance.now();
     try {
       await fillCell(cell, taskDir(target.buildDir));
+      const copied = performance.now();
       channel = await plugins.open(path.join(cell.hostDir, 'ch'), target);
+      const opened = performance.now();
       const hostSocket = `${NEUTRAL.hostDir}/ch/${path.basename(channel.socketPath)}`;
       await instance.assign({
         env: { ...launch.env, [ENV.hostSocket]: hostSocket },
         give: [cell.taskDir, cell.hostDir],
         timeoutMs: CELL_LOAD_TIMEOUT_MS,
+      });
+      const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+      d.log?.debug('stem cell assigned', {
+        function: target.functionName,
+        version: target.version,
+        instance: instance.id,
+        copyMs: ms(t0, copied),
+        channelMs: ms(copied, opened),
+        loadMs: ms(opened, performance.now()),
       });
     } catch (err) {
       instance.kill();

@@ -300,6 +300,7 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       runDir: host.runDir,
       driver: host.driver,
       stemCells,
+      log,
       plugins,
       tracker: state.tracker,
       outputBudget: state.outputBudget,

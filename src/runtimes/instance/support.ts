@@ -30,10 +30,13 @@ export function report(message: ControlMessage): void {
  * Stem cell mode (ENV.stem): listens on the socket with no function loaded, reports ready on fd 3,
  * and resolves once the platform's assignment arrived, with `process.env` replaced by the one it
  * carries. The next control message (the function loaded, or failed to) answers the assignment.
- * Without ENV.stem it returns at once: the environment is already the function's.
+ * Without ENV.stem it returns at once: the environment is already the function's. `warm` runs
+ * first in a cell: work the shim would do after its assignment that needs no function (loading
+ * a module loader, compiling a VM), done before the cell counts as ready.
  */
-export async function awaitAssignment(): Promise<void> {
+export async function awaitAssignment(warm?: () => Promise<void>): Promise<void> {
   if (process.env[ENV.stem] !== '1') return;
+  await warm?.();
   const socketPath = process.env[ENV.socket] ?? '';
   if (!socketPath) throw new Error(`${ENV.socket} is not set: the shim is started by kumo, not by hand`);
   const server = createServer();

@@ -85,7 +85,7 @@ const VIOLATION_STATUS = {
 /** Serves invocations with one VM at a time, replacing it after a limit was broken. */
 class LuaServer {
   private readonly control: LuaControl;
-  private readonly factory = new LuaVmFactory();
+  private readonly factory: LuaVmFactory;
   private readonly host: HostClient;
   private readonly invocation = new AsyncLocalStorage<string>();
   private readonly vmOptions: VmOptions;
@@ -94,8 +94,9 @@ class LuaServer {
   private current: LuaVm | undefined;
   private readonly pluginErrors = new Map<string, PluginCallError>();
 
-  constructor(control: LuaControl) {
+  constructor(control: LuaControl, factory: LuaVmFactory) {
     this.control = control;
+    this.factory = factory;
     this.host = new HostClient(control.hostSocket);
     this.vmOptions = {
       bytecode: readFileSync(control.bytecodeFile),
@@ -213,9 +214,10 @@ async function main(): Promise<void> {
   let control: LuaControl;
   let server: LuaServer;
   try {
-    await awaitAssignment();
+    const factory = new LuaVmFactory();
+    await awaitAssignment(() => factory.warm());
     control = takeControl(process.env);
-    server = new LuaServer(control);
+    server = new LuaServer(control, factory);
     await server.ready();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -35,6 +35,9 @@ const ADAPTERS: Record<ConcreteStyle, (fn: HandlerFunction, thisArg: unknown) =>
   plain: plainAdapter,
 };
 
+/** An empty module: importing it sets up the ESM loader. */
+const LOADER_WARM_UP = 'data:text/javascript,export{}';
+
 /** Reports a load failure and exits; stderr has been written synchronously (it is a pipe). */
 function fail(code: 'unknown_handler' | 'handler_error', message: string): never {
   report({ type: 'error', code, message });
@@ -58,7 +61,8 @@ async function main(): Promise<void> {
   tagStream(process.stderr, store);
   let control: Control;
   try {
-    await awaitAssignment();
+    // The first dynamic import sets up Node's ESM loader (~10 ms): a cell does it before it is assigned.
+    await awaitAssignment(async () => void (await import(LOADER_WARM_UP)));
     control = takeControl(process.env);
   } catch (err) {
     fail('handler_error', (err as Error).message);
