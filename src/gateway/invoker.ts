@@ -153,7 +153,8 @@ export class Invoker implements QueueRunner {
     let result: RunResult;
     try {
       body = typeof inv.body === 'function' ? await inv.body() : inv.body;
-      result = await this.run(inv, target, body, answer, capture, alias !== null);
+      // A version an alias or the caller names serves from a pool kept warm (a deploy may have retired it).
+      result = await this.run(inv, target, body, answer, capture, alias !== null || Boolean(inv.qualifier));
     } catch (err) {
       const error = answer.fail(err);
       result = { status: error.status, outcome: 'rejected', cold: false, error };
