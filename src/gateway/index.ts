@@ -4,6 +4,7 @@ export { Invoker, type InvocationSummary, type InvokerOptions } from './invoker.
 export { routeFunction, nameFromHost, type FunctionRoute } from './route.ts';
 export { QueueIntake, type QueueIntakeOptions } from './async-intake.ts';
 export { serveResult } from './result.ts';
+export { BufferedResponse } from './buffered-response.ts';
 export { compatRoutes, compatUrl } from './compat.ts';
 export { gatewayRoutes, type GatewayRoutesDeps } from './routes.ts';
 export { ApiRouteTable, apiRouteRoutes, apiRouteUrl } from './api-routes.ts';

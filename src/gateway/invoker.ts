@@ -158,7 +158,8 @@ export class Invoker implements QueueRunner {
           'build_unavailable',
           `this node could not fetch the code of version ${target.version} of '${target.functionName}' (${target.unavailable}): retry, or call another node`,
         );
-      result = await this.run(inv, target, body, answer, capture, alias !== null);
+      // A version an alias or the caller names serves from a pool kept warm (a deploy may have retired it).
+      result = await this.run(inv, target, body, answer, capture, alias !== null || Boolean(inv.qualifier));
     } catch (err) {
       const error = answer.fail(err);
       result = { status: error.status, outcome: 'rejected', cold: false, error };

@@ -39,15 +39,20 @@ export interface FunctionOpsDeps {
 
 const environment = z.strictObject({ Variables: z.record(z.string(), z.string()).optional() }).optional();
 
-/** CreateFunction's body (fields kumo does not use are accepted and ignored: Role, Tags, …). */
-const createBody = z.looseObject({
-  FunctionName: z.string().min(1).max(140),
+/** The settings CreateFunction and UpdateFunctionConfiguration share. */
+const settingsFields = {
   Runtime: z.string().max(40).optional(),
   Handler: z.string().max(128).optional(),
   Description: z.string().max(256).optional(),
   Timeout: z.int().min(1).max(900).optional(),
   MemorySize: z.int().min(128).max(10240).optional(),
   Environment: environment,
+};
+
+/** CreateFunction's body (fields kumo does not use are accepted and ignored: Role, Tags, …). */
+const createBody = z.looseObject({
+  FunctionName: z.string().min(1).max(140),
+  ...settingsFields,
   PackageType: z.enum(['Zip', 'Image']).optional(),
   Publish: z.boolean().optional(),
   Code: z.looseObject({
@@ -65,14 +70,7 @@ const updateCodeBody = z.looseObject({
   DryRun: z.boolean().optional(),
 });
 
-const updateConfigBody = z.looseObject({
-  Runtime: z.string().max(40).optional(),
-  Handler: z.string().max(128).optional(),
-  Description: z.string().max(256).optional(),
-  Timeout: z.int().min(1).max(900).optional(),
-  MemorySize: z.int().min(128).max(10240).optional(),
-  Environment: environment,
-});
+const updateConfigBody = z.looseObject(settingsFields);
 
 const publishBody = z.looseObject({
   CodeSha256: z.string().optional(),

@@ -8,7 +8,7 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { HEADERS, KumoError, toKumoError, type ErrorCode } from '../core/index.ts';
-import type { Invoker } from '../gateway/index.ts';
+import { BufferedResponse, type Invoker } from '../gateway/index.ts';
 import type { PoolTarget } from '../pool/index.ts';
 import type { AsyncQueue } from '../queue/index.ts';
 import type { ActiveVersions } from '../store/index.ts';
@@ -107,7 +107,7 @@ async function run(
   ctx: LambdaContext,
   name: string,
   qualifier: string | undefined,
-  sink: BufferedSink | EventStreamSink,
+  sink: BufferedResponse | EventStreamSink,
 ) {
   let target: PoolTarget | undefined;
   let failure: KumoError | undefined;
@@ -130,7 +130,7 @@ async function run(
       fail: (err) => (failure = toKumoError(err)),
       capture: (t) => {
         target = t;
-        sink.executedVersion = t.version;
+        if (sink instanceof EventStreamSink) sink.executedVersion = t.version;
         return t.spec.history?.bodies !== false && d.historyBodyLimit > 0
           ? { limit: d.historyBodyLimit, chunks: [], size: 0, truncated: false }
           : undefined;
@@ -152,10 +152,10 @@ async function invokeBuffered(
   qualifier: string | undefined,
   tail: boolean,
 ) {
-  const sink = new BufferedSink(d.responseLimit);
+  const sink = new BufferedResponse(d.responseLimit);
   const { target, failure, durationMs } = await run(d, ctx, name, qualifier, sink);
   let payload = sink.body();
-  let functionError = sink.functionError();
+  let functionError = functionErrorOf(sink);
   if (failure) {
     const errorType = FUNCTION_FAILURES[failure.code];
     if (!errorType) throw failure;
@@ -203,63 +203,6 @@ async function logResult(d: InvokeDeps, id: string, target: PoolTarget, duration
   ].join('\n');
   const bytes = Buffer.from(text, 'utf8');
   return bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)).toString('base64');
-}
-
-/** A ResponseSink keeping the function's answer in memory (RequestResponse). */
-class BufferedSink {
-  status = 0;
-  headers: OutgoingHttpHeaders = {};
-  executedVersion = 0;
-  destroyed = false;
-  writableFinished = false;
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-  private readonly limit: number;
-
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  writeHead(status: number, headers: OutgoingHttpHeaders): this {
-    this.status = status;
-    this.headers = headers;
-    return this;
-  }
-
-  flushHeaders(): void {}
-
-  write(chunk: Buffer): boolean {
-    // The Invoker cuts a response over its own limit; this bound only keeps memory in step with it.
-    if (this.size + chunk.length <= this.limit) this.chunks.push(chunk);
-    this.size += chunk.length;
-    return true;
-  }
-
-  end(cb: () => void): this {
-    this.writableFinished = true;
-    queueMicrotask(cb);
-    return this;
-  }
-
-  once(): this {
-    return this;
-  }
-
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
-
-  body(): Buffer {
-    return this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-  }
-
-  /** `Unhandled` when the handler threw (the runtime's header) or the function answered 5xx. */
-  functionError(): string | undefined {
-    const h = this.headers[HEADERS.functionError];
-    if (typeof h === 'string') return h;
-    return this.status >= 500 ? 'Unhandled' : undefined;
-  }
 }
 
 /**
@@ -350,6 +293,13 @@ class EventStreamSink {
       'x-amz-executed-version': String(this.executedVersion),
     });
   }
+}
+
+/** `Unhandled` when the handler threw (the runtime's header) or the function answered 5xx. */
+function functionErrorOf(sink: BufferedResponse): string | undefined {
+  const h = sink.headers[HEADERS.functionError];
+  if (typeof h === 'string') return h;
+  return sink.status >= 500 ? 'Unhandled' : undefined;
 }
 
 function header(ctx: LambdaContext, name: string): string | undefined {

@@ -39,8 +39,9 @@ export class InstancePool {
   }
 
   /**
-   * A lease on an instance of `target`, waiting in its queue if needed. `serve`: the version is
-   * one an alias names, so a pool retired by a deploy serves (and keeps warm instances) again.
+   * A lease on an instance of `target`, waiting in its queue if needed. `serve`: an alias or the
+   * caller named this version, so a pool retired by a deploy serves (and keeps warm instances
+   * until their idle time) again.
    */
   acquire(target: PoolTarget, signal?: AbortSignal, serve = false): Promise<Lease> {
     const pool = this.poolFor(target);
