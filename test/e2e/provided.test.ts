@@ -172,6 +172,18 @@ describe('runtime provided (Lambda Runtime API)', () => {
     assert.equal((await invoke(server, 'inspect', '/', { method: 'POST', body: '{}' })).status, 201);
   });
 
+  test('with network: true the Runtime API is still the instance’s own loopback', async () => {
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: networked\nruntime: provided\nhandler: function.handler\nnetwork: true\n',
+      bootstrap: TUTORIAL_BOOTSTRAP,
+      'function.sh': TUTORIAL_FUNCTION,
+    });
+    await mustDeploy(server, dir);
+    const res = await invoke(server, 'networked', '/', { method: 'POST', body: 'net' });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /"body":"net"/);
+  });
+
   test('the unmodified aws-lambda-ric package runs a Node handler as a custom runtime', async () => {
     const dir = await writeFunction({
       'kumo.yaml': 'name: ric\nruntime: provided\nhandler: index.handler\n',
