@@ -59,6 +59,19 @@ export async function doctor(
         ? `the server at ${server.url} runs functions WITHOUT a sandbox (--insecure-no-sandbox)\n`
         : `the server at ${server.url} runs functions in the ${server.sandbox} sandbox\n`,
     );
+    const cells = server.stemCells;
+    if (cells)
+      out.write(
+        cells.enabled
+          ? `stem cells: on, at most ${cells.max} (${cells.ready} ready, ${cells.starting} starting; cold starts served by a cell: ${cells.hits}, by the ordinary path: ${cells.misses})\n`
+          : 'stem cells: off (--stem-cells 0)\n',
+      );
+    if (server.store)
+      out.write(
+        server.store.healthy
+          ? `its store (${server.store.kind}${server.node ? `, node ${server.node}` : ''}) answers\n`
+          : `its store (${server.store.kind}) is UNREACHABLE since ${new Date(server.store.since).toISOString()}: ${server.store.error ?? 'unknown error'}\n         async requests are refused with 503 store_unavailable until it is back\n`,
+      );
   }
   return problems.length ? 1 : 0;
 }
@@ -67,15 +80,47 @@ export async function doctor(
 async function serverStatus(
   url: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ url: string; sandbox: string; insecure: boolean } | undefined> {
+): Promise<
+  | {
+      url: string;
+      sandbox: string;
+      insecure: boolean;
+      stemCells?: Record<string, number | boolean>;
+      node?: string;
+      store?: { kind: string; healthy: boolean; since: number; error: string | null };
+    }
+  | undefined
+> {
   try {
     // /status needs a read key: the one the CLI would send (KUMO_API_KEY, kumo login, the local key file).
     const key = findKey(new URL(url), env, process.cwd())?.key;
     const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-    const res = await fetch(new URL('/api/v1/status', url), { headers, signal: AbortSignal.timeout(2000) });
+    const res = await fetch(new URL('/api/v1/status', url), { headers, signal: AbortSignal.timeout(5000) });
     if (!res.ok) return undefined;
-    const body = (await res.json()) as { sandbox?: { name?: string }; insecure?: boolean };
-    return { url, sandbox: String(body.sandbox?.name ?? 'unknown'), insecure: body.insecure === true };
+    const body = (await res.json()) as {
+      sandbox?: { name?: string };
+      insecure?: boolean;
+      stemCells?: Record<string, number | boolean>;
+      node?: string;
+      store?: { kind?: string; healthy?: boolean; since?: number; error?: string | null };
+    };
+    return {
+      url,
+      sandbox: String(body.sandbox?.name ?? 'unknown'),
+      insecure: body.insecure === true,
+      ...(body.stemCells ? { stemCells: body.stemCells } : {}),
+      ...(typeof body.node === 'string' ? { node: body.node } : {}),
+      ...(body.store
+        ? {
+            store: {
+              kind: String(body.store.kind ?? 'unknown'),
+              healthy: body.store.healthy !== false,
+              since: Number(body.store.since ?? 0),
+              error: body.store.error ?? null,
+            },
+          }
+        : {}),
+    };
   } catch {
     return undefined;
   }

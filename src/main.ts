@@ -28,6 +28,11 @@ async function up(argv: string[]): Promise<number> {
   }
   const config = parseServerConfig(argv, process.env, process.cwd());
   const log = createServerLog({ level: process.env.KUMO_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+  // A late failure of some background write (the store went away) is logged, never fatal: the
+  // server keeps serving what it can from memory and reconnects when the store is back.
+  process.on('unhandledRejection', (err) =>
+    log.error('unexpected failure in the background', { error: String(err) }),
+  );
   const server = await startServer(config, log);
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -6,12 +6,14 @@ import type { ApiRouteRecord, ServerLog } from '../core/index.ts';
 import { sendJson, type Route } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { ActiveVersions, FunctionStore } from '../store/index.ts';
+import type { AliasService } from './alias-service.ts';
 import { DeployGate } from './deploy-gate.ts';
 import type { DeployService } from './deploy-service.ts';
 import type { SourceDeployer } from './source-deploy.ts';
 import { deployRoute } from './routes/deploy.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { accessRoutes, type AccessRoutesDeps } from './routes/access.ts';
+import { aliasRoutes } from './routes/aliases.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { invocationRoutes, type InvocationRoutesDeps } from './routes/invocations.ts';
 import { logsRoute, type LogFeed } from './routes/logs.ts';
@@ -28,6 +30,8 @@ export interface ControlApiDeps {
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
+  /** Aliases (kumo alias, the Lambda API's aliases). */
+  aliases: AliasService;
   /** Zip, git and project deploys (absent in API-only tests: tar uploads only). */
   sources?: SourceDeployer;
   logs: LogFeed;
@@ -46,7 +50,11 @@ export interface ControlApiDeps {
   instancePeaks?: (fn: string, start: number, step: number, count: number) => number[];
   /** The isolation every instance runs in, for /status and list. */
   sandbox: { name: string; isolated: boolean };
+  /** Counts of the stem cells kept for cold starts, for /status (absent in API-only tests). */
+  stemCells?: () => Record<string, number | boolean>;
   version: string;
+  /** What /status adds about this node (its id, the store's health), read at request time. */
+  node?: () => Record<string, unknown>;
   /** Every declared route of the server (for GET /scopes and GET /openapi.json). */
   routes: () => readonly Route[];
   /** Every API route (METHOD /path → function), for GET /routes; absent: none listed. */
@@ -64,15 +72,23 @@ export function controlRoutes(d: ControlApiDeps): Route[] {
     ),
     ...functionRoutes({ ...d, remove: (name) => d.deployer.remove(name) }),
     ...versionRoutes(d),
+    ...aliasRoutes(d.aliases),
     logsRoute({ store: d.store, feed: d.logs, now: d.now }),
     {
       method: 'GET',
       path: '/status',
       scope: 'read',
       tag: 'server',
-      summary: "The server's version and the isolation functions run in",
+      summary:
+        "The server's version, the isolation functions run in, its stem cells, this node's id and the store's health",
       handler: ({ res }) =>
-        sendJson(res, 200, { version: d.version, sandbox: d.sandbox, insecure: !d.sandbox.isolated }),
+        sendJson(res, 200, {
+          version: d.version,
+          sandbox: d.sandbox,
+          insecure: !d.sandbox.isolated,
+          ...d.node?.(),
+          ...(d.stemCells ? { stemCells: d.stemCells() } : {}),
+        }),
     },
     openApiRoute({ routes: d.routes, version: d.version }),
     apiRouteListRoute({ list: d.apiRoutes ?? (() => []), urls: d.urls }),

@@ -75,6 +75,8 @@ export interface DeployServiceDeps {
   pluginQuotas?: PluginQuotas;
   /** Bytes a bundle may expand to (the default of archive.ts when absent). */
   bundleLimit?: number;
+  /** Makes build `hash` fetchable by the other nodes of the store (before the version is recorded). */
+  publishBuild?: (hash: string, buildDir: string) => Promise<void>;
   now?: () => number;
 }
 
@@ -206,6 +208,15 @@ export class DeployService {
     }
     const bundleHash = sha256(a.archive);
     await this.saveBundle(bundleHash, a.archive);
+    try {
+      await this.d.publishBuild?.(hash, buildDir);
+    } catch (err) {
+      warm.stop().catch(() => {});
+      throw new KumoError(
+        'store_unavailable',
+        `version ${version} of '${name}' built, but its code could not be stored for the other nodes: ${(err as Error).message}`,
+      );
+    }
     await this.d.store.addVersion({
       function: name,
       version,

@@ -5,8 +5,13 @@
  * ones share that read). So a key revoked on another node stops working here within `ttlMs`; one
  * revoked through this node stops at once (forget()). Unknown ids are remembered too, so a
  * stranger repeating a made-up key costs no read either; at most `maxEntries` are held, the
- * oldest dropped first. When the store cannot be read, an entry read before keeps answering.
+ * oldest dropped first. When the store cannot be read, an entry read before keeps answering,
+ * and it answers after STALE_ANSWER_MS when the store is slow to (a store outage must not hold
+ * every control-plane request for the client's connect timeout).
  */
+
+/** How long a check with an entry read before waits for the store before the old entry answers. */
+const STALE_ANSWER_MS = 250;
 import type { ApiKeyRecord } from '../core/index.ts';
 import type { KeyStore } from '../store/index.ts';
 
@@ -41,7 +46,7 @@ export class KeyCache {
   get(id: string): Promise<ApiKeyRecord | undefined> | ApiKeyRecord | undefined {
     const entry = this.entries.get(id);
     if (entry && this.o.now() - entry.readAt < this.o.ttlMs) return entry.record;
-    return this.reading.get(id) ?? this.read(id, entry);
+    return this.orStale(this.reading.get(id) ?? this.read(id, entry), entry);
   }
 
   /** Drops `id` (it was revoked or created here): the next check reads the store. */
@@ -69,6 +74,17 @@ export class KeyCache {
     );
     this.reading.set(id, read);
     return read;
+  }
+
+  /** `read`, or the entry read before when the store has not answered within STALE_ANSWER_MS. */
+  private orStale(read: Promise<ApiKeyRecord | undefined>, stale: Entry | undefined) {
+    if (!stale) return read;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ApiKeyRecord | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(stale.record), STALE_ANSWER_MS);
+      timer.unref();
+    });
+    return Promise.race([read, late]).finally(() => clearTimeout(timer));
   }
 
   private remember(id: string, entry: Entry): void {

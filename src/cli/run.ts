@@ -2,6 +2,7 @@
 import pkg from '../../package.json' with { type: 'json' };
 import type { Command } from './command.ts';
 import { printText } from './command.ts';
+import { aliasCommand } from './commands/alias.ts';
 import { ACCESS_COMMANDS } from './commands/access-commands.ts';
 import { ASYNC_COMMANDS } from './commands/async-commands.ts';
 import { deleteCommand } from './commands/delete.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   versionsCommand,
   rollbackCommand,
   deleteCommand,
+  aliasCommand,
   routesCommand,
   ...ASYNC_COMMANDS,
   ...ACCESS_COMMANDS,

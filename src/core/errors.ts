@@ -182,6 +182,10 @@ export const ERROR_CODES = {
     status: 503,
     doc: 'The PostgreSQL store (`kumo up --store`) cannot be reached or refused the connection; the message names its host, port and database (never the password).',
   },
+  build_unavailable: {
+    status: 503,
+    doc: "This node could not fetch the function's built code from the shared store (several nodes on PostgreSQL, docs/scale-out.md); it tries again at the next change or poll. Retry, or call another node.",
+  },
   deadline_exceeded: {
     status: 504,
     doc: 'The function ran past its timeout; the instance was killed and replaced.',

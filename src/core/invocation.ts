@@ -114,6 +114,8 @@ export interface InvocationRecord {
   bodiesKept: boolean;
   /** The alias the call came through (the version that served it is `version`), or null. */
   alias: string | null;
+  /** The node (kumo up --node-id) that ran the last attempt; null before any ran, or when not recorded. */
+  node?: string | null;
 }
 
 /** One run of an invocation. */
@@ -128,6 +130,8 @@ export interface AttemptRecord {
   outcome: Outcome | null;
   cold: boolean | null;
   error: string | null;
+  /** The node that ran this attempt (kumo up --node-id), or null when not recorded. */
+  node?: string | null;
 }
 
 /** A stored schedule. */

@@ -5,6 +5,12 @@
  * so the pool is shared with sync traffic), and records the result: succeeded, failed (4xx),
  * queued again with exponential backoff (5xx, timeout, crash), or dead once the retries are spent.
  * Delivery is at-least-once: runs interrupted by a crash are requeued at the next start.
+ *
+ * A run holds a lease of `visibilityTimeoutMs`, renewed every third of it while the run goes on;
+ * a node that dies stops renewing, and once its leases end any node's reaper requeues the runs
+ * (the interrupted attempt recorded). On a store shared by several nodes a starting node requeues
+ * only expired leases: the others' runs are theirs. A result is recorded only while its run still
+ * holds the invocation at that attempt, so a run taken over never gets a second terminal state.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -25,6 +31,8 @@ export interface QueueJob {
   trigger: Trigger;
   request: RecordedRequest;
   body: Buffer;
+  /** The alias (or version number) the call named, or null for the active version. */
+  alias?: string | null;
 }
 
 /** What a run produced (the gateway's BufferedResult). */
@@ -67,6 +75,8 @@ export interface EnqueueInput {
   serialKey?: string | null;
   callbackUrl?: string | null;
   taskToken?: string | null;
+  /** The alias (or version number) the call named; each run resolves it again. */
+  alias?: string | null;
 }
 
 /** What the queue needs. */
@@ -95,10 +105,24 @@ export interface AsyncQueueOptions {
   keepRequestBytes?: number;
   /** Told of each refusal (for the throttled server log). */
   onFull?: (fn: string, scope: 'function' | 'total', depth: number) => void;
+  /** This node's id, recorded on each attempt it runs. */
+  nodeId?: string | null;
+  /** A run's lease, renewed while it runs; 0: the function's timeout plus a minute, never renewed. */
+  visibilityTimeoutMs?: number;
+  /** Other nodes use the same store: at start, only expired leases are requeued. */
+  shared?: boolean;
+  /** Whether the store is known to be down (intake refuses with 503 store_unavailable at once). */
+  storeDown?: () => boolean;
+  /** A write to the store failed (the store's health is told). */
+  onStoreError?: (err: unknown) => void;
 }
 
 /** How long a client refused by a full queue is told to wait (s). */
 const FULL_RETRY_AFTER_S = 5;
+/** How long a client refused while the store is down is told to wait (s). */
+const STORE_RETRY_AFTER_S = 2;
+/** Wait between tries to record results while the store fails. */
+const FINISH_RETRY_MS = 500;
 
 /** Lease slack over the function's timeout: past it a run is presumed lost and requeued. */
 const LEASE_SLACK_MS = 60_000;
@@ -109,8 +133,13 @@ const MAX_IDLE_MS = 1000;
 
 /** The queue and its worker. */
 export class AsyncQueue {
-  private readonly o: Required<Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>> &
-    Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull'>;
+  private readonly o: Required<
+    Omit<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull' | 'storeDown' | 'onStoreError'>
+  > &
+    Pick<AsyncQueueOptions, 'onStart' | 'onCallbackDue' | 'onFull' | 'storeDown' | 'onStoreError'>;
+  /** Runs in progress on this node, by id: their attempt (renewed together). */
+  private readonly leased: Map<string, number> = new Map();
+  private renewTimer: NodeJS.Timeout | undefined;
   /** Queued and running invocations per function (committed or on their way), resynced from the store at each reap. */
   private readonly depth: Map<string, number> = new Map();
   private depthTotal = 0;
@@ -145,8 +174,38 @@ export class AsyncQueue {
       maxPerFunction: Number.MAX_SAFE_INTEGER,
       maxTotal: Number.MAX_SAFE_INTEGER,
       keepRequestBytes: Number.MAX_SAFE_INTEGER,
+      nodeId: null,
+      visibilityTimeoutMs: 0,
+      shared: false,
       ...options,
     };
+  }
+
+  /** How often expired leases are looked for. */
+  private get reapEveryMs(): number {
+    const vt = this.o.visibilityTimeoutMs;
+    return vt > 0 ? Math.min(REAP_EVERY_MS, Math.max(250, Math.floor(vt / 2))) : REAP_EVERY_MS;
+  }
+
+  /** When a lease taken now ends. */
+  private leaseEnd(fn: string, now: number): number {
+    const vt = this.o.visibilityTimeoutMs;
+    return vt > 0 ? now + vt : now + (this.o.settings(fn)?.timeoutMs ?? 60_000) + LEASE_SLACK_MS;
+  }
+
+  /** Extends the leases of the runs in progress; runs whose lease was lost are logged (their results will be dropped). */
+  private async renew(): Promise<void> {
+    if (!this.leased.size || this.closed) return;
+    const runs = [...this.leased].map(([id, attempt]) => ({ id, attempt }));
+    try {
+      const lost = await this.o.store.renewLeases(runs, this.o.now() + this.o.visibilityTimeoutMs);
+      if (lost.length)
+        this.o.log.warn('async queue: runs lost their lease (taken over by another node, or removed)', {
+          count: lost.length,
+        });
+    } catch (err) {
+      this.o.log.warn('async queue: renewing leases failed', { error: String(err) });
+    }
   }
 
   /**
@@ -154,6 +213,12 @@ export class AsyncQueue {
    * bound. The async intake asks before reading a body, and enqueue asks again.
    */
   checkRoom(fn: string): void {
+    if (this.o.storeDown?.())
+      throw new KumoError(
+        'store_unavailable',
+        `the store cannot be reached, so no async invocation can be accepted durably: retry after ${STORE_RETRY_AFTER_S} s`,
+        { retryAfter: STORE_RETRY_AFTER_S },
+      );
     const mine = this.depth.get(fn) ?? 0;
     const scope =
       mine >= this.o.maxPerFunction ? 'function' : this.depthTotal >= this.o.maxTotal ? 'total' : undefined;
@@ -218,6 +283,7 @@ export class AsyncQueue {
           callbackUrl: input.callbackUrl ?? null,
           taskToken: input.taskToken ?? null,
           bodiesKept: settings?.bodies ?? true,
+          alias: input.alias ?? null,
         },
         resolve: () => resolve(id),
         reject,
@@ -232,9 +298,16 @@ export class AsyncQueue {
     try {
       await this.o.store.enqueueMany(batch.map((b) => b.row));
     } catch (err) {
+      this.o.onStoreError?.(err);
+      // Not accepted: the client is told to retry, and nothing it was told was accepted is lost.
+      const refusal = new KumoError(
+        'store_unavailable',
+        `the store could not take the invocation (${String(err)}): retry after ${STORE_RETRY_AFTER_S} s`,
+        { retryAfter: STORE_RETRY_AFTER_S },
+      );
       for (const b of batch) {
         this.count(b.row.function, -1);
-        b.reject(err);
+        b.reject(refusal);
       }
       return;
     }
@@ -254,14 +327,25 @@ export class AsyncQueue {
   private async commitFinishes(): Promise<void> {
     const batch = this.pendingFinishes;
     this.pendingFinishes = [];
-    if (!this.closed) {
+    // While the store is down the results wait here (their runs keep their slots), tried again
+    // until the lease would have ended: after that the run is another node's to redo anyway.
+    const giveUpAt = this.o.now() + Math.max(this.o.visibilityTimeoutMs, FINISH_RETRY_MS);
+    for (let tries = 0; !this.closed; tries++) {
       try {
         await this.o.store.finishRuns(batch);
+        if (tries)
+          this.o.log.info('async queue: results recorded after the store came back', { count: batch.length });
+        break;
       } catch (err) {
-        this.o.log.error('async queue: recording results failed', {
-          count: batch.length,
-          error: String(err),
-        });
+        this.o.onStoreError?.(err);
+        if (tries === 0 || this.o.now() >= giveUpAt)
+          this.o.log.error('async queue: recording results failed', {
+            count: batch.length,
+            error: String(err),
+            retrying: this.o.now() < giveUpAt,
+          });
+        if (this.o.now() >= giveUpAt) break;
+        await new Promise((r) => setTimeout(r, FINISH_RETRY_MS));
       }
     }
     for (const b of batch) {
@@ -273,9 +357,13 @@ export class AsyncQueue {
   /** Counts the queue, recovers runs a previous process left behind, then starts working. */
   async start(): Promise<number> {
     await this.recount();
-    const recovered = await this.o.store.recoverRunning(this.o.now(), false);
+    const recovered = await this.o.store.recoverRunning(this.o.now(), this.o.shared);
     if (recovered) this.o.log.warn('requeued async runs interrupted by the last stop', { count: recovered });
     this.started = true;
+    if (this.o.visibilityTimeoutMs > 0) {
+      this.renewTimer = setInterval(() => void this.renew(), Math.max(100, this.o.visibilityTimeoutMs / 3));
+      this.renewTimer.unref();
+    }
     this.wake();
     return recovered;
   }
@@ -304,6 +392,7 @@ export class AsyncQueue {
     if (this.timer) clearTimeout(this.timer);
     if (!this.inflight.size) {
       this.closed = true;
+      clearInterval(this.renewTimer);
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -313,6 +402,7 @@ export class AsyncQueue {
     ]);
     clearTimeout(timer);
     this.closed = true;
+    clearInterval(this.renewTimer);
   }
 
   /** Claims what there is room for and launches it; one pump at a time. Never rejects. */
@@ -327,7 +417,7 @@ export class AsyncQueue {
     this.timer = undefined;
     const now = this.o.now();
     try {
-      if (now - this.lastReap > REAP_EVERY_MS) {
+      if (now - this.lastReap > this.reapEveryMs) {
         this.lastReap = now;
         await this.o.store.recoverRunning(now, true);
         await this.recount();
@@ -341,7 +431,8 @@ export class AsyncQueue {
           excludeFunctions: saturated,
           excludeSerialKeys: [...this.runningSerial],
           perFunction: (fn) => this.capacity(fn) - (this.running.get(fn) ?? 0),
-          leaseUntil: (fn) => now + (this.o.settings(fn)?.timeoutMs ?? 60_000) + LEASE_SLACK_MS,
+          leaseUntil: (fn) => this.leaseEnd(fn, now),
+          node: this.o.nodeId,
         });
         // Stopped while claiming: the runs go back untouched rather than start during shutdown.
         if (this.stopped) for (const run of claimed) await this.o.store.release(run.id, run.attempt, now);
@@ -382,9 +473,11 @@ export class AsyncQueue {
     this.total++;
     this.running.set(run.function, (this.running.get(run.function) ?? 0) + 1);
     if (run.serialKey) this.runningSerial.add(run.serialKey);
+    this.leased.set(run.id, run.attempt);
     this.o.onStart?.(this.o.now() - run.runAt);
     const p = this.execute(run).finally(() => {
       this.inflight.delete(p);
+      this.leased.delete(run.id);
       this.total--;
       const left = (this.running.get(run.function) ?? 1) - 1;
       if (left > 0) this.running.set(run.function, left);
@@ -403,6 +496,7 @@ export class AsyncQueue {
       trigger: run.trigger,
       request: run.request,
       body: run.body,
+      alias: run.alias,
     });
     // After stop the store may be closed: the run stays `running` and is requeued at the next start.
     if (this.closed) return;

@@ -45,6 +45,9 @@ export interface CallbackDispatcherOptions {
   onResult?: (result: 'delivered' | 'retry' | 'failed') => void;
 }
 
+/** A claimed delivery's margin over its deadline before another node may take it. */
+const CLAIM_SLACK_MS = 30_000;
+
 /** The JSON POSTed to a callback URL. */
 export interface CallbackBody {
   id: string;
@@ -124,12 +127,17 @@ export class CallbackDispatcher {
       const free = this.o.concurrency - this.delivering.size;
       if (free > 0) {
         const full = [...this.busy].filter(([, n]) => n >= this.o.perDestination).map(([d]) => d);
-        const due = await this.o.queue.dueCallbacks(this.o.now(), free + this.delivering.size, full);
-        for (const job of this.stopped ? [] : due) {
-          if (this.delivering.has(job.id) || this.delivering.size >= this.o.concurrency) continue;
+        const now = this.o.now();
+        // Claimed: no other node (or later pump) takes them before this delivery could have ended.
+        const due = await this.o.queue.dueCallbacks(now, free, full, now + this.o.timeoutMs + CLAIM_SLACK_MS);
+        for (const job of due) {
           const destination = callbackDestination(job.url);
           const busy = this.busy.get(destination) ?? 0;
-          if (busy >= this.o.perDestination) continue;
+          if (this.stopped || this.delivering.has(job.id) || busy >= this.o.perDestination) {
+            // Not started here: due again at once rather than after the claim.
+            await this.o.queue.updateCallback(job.id, 'pending', job.attempts, now, null);
+            continue;
+          }
           this.busy.set(destination, busy + 1);
           this.delivering.add(job.id);
           const p = this.deliver(job.id, job.url, job.attempts).finally(() => {

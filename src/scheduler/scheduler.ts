@@ -5,6 +5,11 @@
  * or running, `allow` enqueues regardless, `queue` enqueues with the schedule as serial key so the
  * worker starts it only after the previous one ends. Each tick is recorded, so after downtime the
  * missed ticks are known and handled by the schedule's catch-up policy (`none` or `one`).
+ *
+ * Among several nodes only the leader runs the scheduler (cluster/leader.ts), and every tick is
+ * first claimed by its (schedule, due time) key (`claimTick`), so no tick runs twice, even when
+ * two nodes both believe they lead for a moment. A new leader runs the ticks that fell due in the
+ * last `takeoverWindowMs` and were not claimed (the old leader died before them), late but once.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -31,6 +36,12 @@ export interface SchedulerOptions {
   log: ServerLog;
   now?: () => number;
   onTick?: (fn: string, result: 'enqueued' | 'skipped') => void;
+  /** A schedule of `fn` was added or removed by API (other nodes of the store are told). */
+  onChanged?: (fn: string) => void;
+  /** Claims the tick of a schedule due at a time: false when it was claimed before (by any node). */
+  claimTick?: (scheduleId: string, dueAt: number) => Promise<boolean>;
+  /** At start, ticks that fell due this recently are each run (once, if unclaimed), whatever the catch-up policy. */
+  takeoverWindowMs?: number;
 }
 
 /** A schedule with its next run times. */
@@ -43,7 +54,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Runs the schedules. */
 export class Scheduler {
-  private readonly o: Required<Omit<SchedulerOptions, 'onTick'>> & Pick<SchedulerOptions, 'onTick'>;
+  private readonly o: Required<Omit<SchedulerOptions, 'onTick' | 'onChanged' | 'claimTick'>> &
+    Pick<SchedulerOptions, 'onTick' | 'onChanged' | 'claimTick'>;
   private readonly timers: Map<string, NodeJS.Timeout> = new Map();
   /** Bumped at each arm and disarm of a schedule: a timer that fired before a change stands down. */
   private readonly generations: Map<string, number> = new Map();
@@ -52,7 +64,7 @@ export class Scheduler {
   private running = false;
 
   constructor(options: SchedulerOptions) {
-    this.o = { now: Date.now, ...options };
+    this.o = { now: Date.now, takeoverWindowMs: 0, ...options };
   }
 
   /** Follows kumo.yaml for `functions`, handles missed ticks by each schedule's catch-up policy, arms every timer. */
@@ -93,6 +105,7 @@ export class Scheduler {
     const record = toRecord(fn, `${fn}-${randomBytes(3).toString('hex')}`, 'api', spec, now);
     await this.o.store.putSchedule(record);
     this.arm(record, now);
+    this.o.onChanged?.(fn);
     return this.view(record, now);
   }
 
@@ -114,6 +127,7 @@ export class Scheduler {
       }
       await this.o.store.deleteSchedule(id);
       this.disarm(id);
+      this.o.onChanged?.(fn);
       return [id];
     }
     const removed = schedules.filter((s) => s.source === 'api').map((s) => s.id);
@@ -121,6 +135,7 @@ export class Scheduler {
       await this.o.store.deleteSchedule(r);
       this.disarm(r);
     }
+    if (removed.length) this.o.onChanged?.(fn);
     return removed;
   }
 
@@ -158,7 +173,15 @@ export class Scheduler {
   }
 
   private async catchUp(s: ScheduleRecord, now: number): Promise<void> {
-    const missed = nextRunTime(s.cron, s.tz ?? undefined, s.lastTickAt ?? s.createdAt);
+    const since = s.lastTickAt ?? s.createdAt;
+    if (this.o.claimTick && this.o.takeoverWindowMs > 0) {
+      // A leader change: the recent due times are run one by one; a claimed one is skipped.
+      const from = Math.max(since, now - this.o.takeoverWindowMs);
+      const due = nextRunTimes(s.cron, s.tz ?? undefined, from, 1000).filter((t) => t <= now);
+      for (const t of due) await this.tick(s, t);
+      if (due.length || since >= now - this.o.takeoverWindowMs) return;
+    }
+    const missed = nextRunTime(s.cron, s.tz ?? undefined, since);
     if (missed === undefined || missed >= now) return;
     if (s.catchup === 'one') {
       this.o.log.info('schedule missed runs while kumo was down: running once now (catchup: one)', {
@@ -218,6 +241,7 @@ export class Scheduler {
 
   private async tick(s: ScheduleRecord, at: number): Promise<void> {
     try {
+      if (this.o.claimTick && !(await this.o.claimTick(s.id, at))) return;
       await this.o.store.markTick(s.id, at);
       if (s.overlap === 'skip' && (await this.o.queue.activeForSchedule(s.id)) > 0) {
         this.o.log.debug('schedule tick skipped: the previous run is still going (overlap: skip)', {

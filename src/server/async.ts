@@ -6,7 +6,13 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AsyncConfig } from './config/async.ts';
 import type { InvocationRoutesDeps } from '../api/routes/invocations.ts';
-import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from '../core/index.ts';
+import {
+  defaultAsyncConcurrency,
+  LogThrottle,
+  redactHeaders,
+  type InvocationRecord,
+  type ServerLog,
+} from '../core/index.ts';
 import type { BodyBudget, Route } from '../http/index.ts';
 import { QueueIntake, serveResult, type InvocationSummary } from '../gateway/index.ts';
 import type { InstancePool } from '../pool/index.ts';
@@ -18,7 +24,14 @@ import {
   type QueueRunner,
 } from '../queue/index.ts';
 import { Scheduler } from '../scheduler/index.ts';
-import type { ActiveVersions, InvocationStore, QueueStore, ScheduleStore } from '../store/index.ts';
+import type {
+  ActiveVersions,
+  ClusterStore,
+  InvocationStore,
+  QueueStore,
+  ScheduleStore,
+} from '../store/index.ts';
+import { LeaderLease, type StoreHealth } from '../cluster/index.ts';
 import { HistoryRecorder, Metrics } from '../telemetry/index.ts';
 
 /** What the async parts need from the server. */
@@ -37,6 +50,14 @@ export interface AsyncPartsDeps {
   runner: QueueRunner;
   /** Whether `req` may read a result of function `fn`; false when the refusal was sent. */
   admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => Promise<boolean>;
+  /** This node: its id (recorded on each run), the async lease, and whether other nodes share the store. */
+  node: { id: string; visibilityTimeoutMs: number; shared: boolean; leaderLeaseMs: number };
+  /** The shared state of the nodes (leases, claimed ticks). */
+  cluster: ClusterStore;
+  /** Whether the store answers (the intake refuses while it does not). */
+  health: StoreHealth;
+  /** A schedule of `fn` was added or removed through this node's API (the other nodes are told). */
+  onScheduleChange?: (fn: string) => void;
 }
 
 /** The built parts and their hooks. */
@@ -47,11 +68,17 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   const { config, log } = d;
   const { invocations, queue: queueStore } = d.stores;
   const metrics = new Metrics();
+  const historyThrottle = new LogThrottle(log);
   const history = new HistoryRecorder(invocations, {
     maxPerFunction: config.historyMax,
     maxAgeMs: config.historyAgeMs,
     maxBodyBytes: config.historyMaxBytes,
-    onError: (err) => log.error('history: writing failed', { error: String(err) }),
+    onError: (err) => {
+      d.health.failed(err);
+      historyThrottle.warn('history', 'history: writing failed; the records are held and written again', {
+        error: String(err),
+      });
+    },
   });
   const policy = new CallbackPolicy(config.callbackAllow);
   const callbacks = new CallbackDispatcher({
@@ -68,6 +95,7 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   const settings = queueSettings(d);
   const { queue, scheduler } = createQueue(d, metrics, settings, () => callbacks.wake());
   const unfollow = d.versions.onChange((fn) => void scheduler.functionChanged(fn));
+  const leader = schedulerLeader(d, scheduler);
   const intake = new QueueIntake({
     versions: d.versions,
     queue,
@@ -88,18 +116,24 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   };
   return {
     intake,
+    /** The durable queue (the Lambda API's Event invocations enqueue here). */
+    queue,
     apiDeps,
-    onInvocation: recordInvocation(config, metrics, history),
+    onInvocation: recordInvocation(config, metrics, history, d.node.id),
     routes: resultAndMetricsRoutes(d, metrics, history),
     historyBodyLimit: config.telemetry ? config.historyBodyLimit : 0,
+    /** Whether this node runs the schedules (always on SQLite; the lease holder among several nodes). */
+    isLeader: () => leader?.isLeader ?? true,
     /** Recovers interrupted runs, then starts the worker, the callbacks and the schedules. */
     async start(): Promise<void> {
       await queue.start();
       callbacks.start();
-      await scheduler.start(d.functions());
+      if (leader) await leader.start();
+      else await scheduler.start(d.functions());
     },
     /** Stops taking work and waits (bounded) for runs and deliveries in flight. */
     async stop(graceMs: number): Promise<void> {
+      if (leader) await leader.stop();
       scheduler.stop();
       unfollow();
       await Promise.all([queue.stop(graceMs), callbacks.stop(Math.min(graceMs, 2000))]);
@@ -111,15 +145,37 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   };
 }
 
+/** Claimed ticks are kept this long (a tick is claimed only around its due time). */
+const TICKS_KEPT_MS = 24 * 3_600_000;
+
+/**
+ * On a shared store, the schedules run on one node: the holder of the `scheduler` lease. It
+ * starts the scheduler when it gains the lease (running the recent ticks nobody claimed) and
+ * stops it when it loses the lease.
+ */
+function schedulerLeader(d: AsyncPartsDeps, scheduler: Scheduler): LeaderLease | undefined {
+  if (!d.node.shared) return undefined;
+  return new LeaderLease({
+    store: d.cluster,
+    name: 'scheduler',
+    owner: d.node.id,
+    ttlMs: d.node.leaderLeaseMs,
+    log: d.log,
+    onGain: async () => {
+      await d.cluster.pruneTicks(Date.now() - TICKS_KEPT_MS).catch(() => {});
+      await scheduler.start(d.functions());
+    },
+    onLose: () => scheduler.stop(),
+  });
+}
+
 /** A function's queue settings, from its active version. */
 function queueSettings(d: AsyncPartsDeps) {
   return (fn: string): FunctionQueueSettings | undefined => {
     const spec = d.versions.get(fn)?.spec;
     if (!spec) return undefined;
-    // Half the function's capacity by default: sync requests always keep the other half.
-    const capacity = spec.instances.max * spec.concurrency;
     return {
-      concurrency: spec.async?.concurrency ?? Math.max(1, Math.floor(capacity / 2)),
+      concurrency: spec.async?.concurrency ?? defaultAsyncConcurrency(spec),
       retries: spec.retries ?? 2,
       timeoutMs: spec.timeout,
       bodies: spec.history?.bodies !== false,
@@ -148,6 +204,11 @@ function createQueue(
     keepRequestBytes: config.historyBodyLimit,
     maxPerFunction: config.queueMax,
     maxTotal: config.queueMaxTotal,
+    nodeId: d.node.id,
+    visibilityTimeoutMs: d.node.visibilityTimeoutMs,
+    shared: d.node.shared,
+    storeDown: () => !d.health.healthy,
+    onStoreError: (err) => d.health.failed(err),
     onFull: (fn, scope, depth) =>
       throttle.warn(
         `queue_full:${scope === 'total' ? '*' : fn}`,
@@ -169,17 +230,25 @@ function createQueue(
     },
     log,
     onTick: (fn, result) => metrics.observeTick(fn, result),
+    ...(d.onScheduleChange ? { onChanged: d.onScheduleChange } : {}),
+    ...(d.node.shared
+      ? {
+          claimTick: (id: string, dueAt: number) => d.cluster.claimTick(id, dueAt, Date.now()),
+          // A new leader runs what fell due while the lease passed (its length and a try interval, twice over).
+          takeoverWindowMs: 3 * d.node.leaderLeaseMs,
+        }
+      : {}),
   });
   return { queue, scheduler };
 }
 
 /** Every finished run: counted in metrics; a sync one also goes to the history (the queue records its own). */
-function recordInvocation(config: AsyncConfig, metrics: Metrics, history: HistoryRecorder) {
+function recordInvocation(config: AsyncConfig, metrics: Metrics, history: HistoryRecorder, node: string) {
   return (s: InvocationSummary): void => {
     if (s.trigger === 'http' && !config.telemetry) return;
     metrics.observeInvocation(s);
     if (s.trigger === 'http') {
-      const record = syncRecord(s, config.historyBodyLimit);
+      const record = { ...syncRecord(s, config.historyBodyLimit), node };
       history.record(record);
       history.written(
         s.function,

@@ -69,7 +69,9 @@ export async function listen(d: ListenerDeps): Promise<Listener> {
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    // SO_REUSEPORT: several kumo processes on one machine listen on one port; the kernel spreads
+    // the connections between them (Linux 3.9+), so N processes use N cores.
+    server.listen({ port: config.port, host: config.host, reusePort: config.cluster.reusePort }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -7,7 +7,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { controlRoutes, DeployService } from '../api/index.ts';
+import { AliasService, controlRoutes, DeployService } from '../api/index.ts';
+import { BuildShare, StoreHealth } from '../cluster/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
@@ -20,6 +21,7 @@ import {
   Invoker,
 } from '../gateway/index.ts';
 import { BodyBudget } from '../http/index.ts';
+import { lambdaRoutes } from '../lambda/index.ts';
 import {
   DOCS_SCAN_WORKER,
   DocsScanner,
@@ -41,9 +43,11 @@ import {
 import { buildConsoleAssets, ConsoleHandler } from '../ui/index.ts';
 import { createAccessParts } from './access.ts';
 import { createAsyncParts } from './async.ts';
+import { followCluster } from './cluster.ts';
 import type { ServerConfig } from './config/index.ts';
 import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
 import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
+import { StemCells } from './stem-cells.ts';
 import { listen } from './listener.ts';
 import { createRoutes } from './routes.ts';
 import { createSourceParts } from './sources.ts';
@@ -78,10 +82,17 @@ export async function startServer(
   const port = { value: config.port };
   const ctx: Context = { config, log, port, urls: (name) => functionUrls(config, port.value, name) };
   const host = await prepareHost(ctx);
-  const state = await openState(ctx);
+  const state = await openState(ctx, host.driver);
   const instances = await createInstances(ctx, host, state);
   const deploys = await createDeploys(ctx, host.driver, state, instances.pool);
-  const plane = createDataPlane(ctx, host, state, instances, deploys);
+  const follow = followCluster({
+    cluster: state.stores.cluster,
+    versions: state.versions,
+    pool: instances.pool,
+    log,
+    since: state.changesSeen,
+  });
+  const plane = createDataPlane(ctx, host, state, instances, deploys, follow.announce);
   // Functions with min instances come back warm after a restart; the rest start on first request.
   for (const name of state.versions.names()) {
     const active = state.versions.get(name);
@@ -98,6 +109,7 @@ export async function startServer(
   port.value = listener.port;
   log.info('kumo is listening', {
     url: listener.url,
+    node: config.cluster.nodeId,
     console: `${listener.url}/ui`,
     data: config.dataDir,
     domain: config.baseDomain,
@@ -105,12 +117,15 @@ export async function startServer(
     sandbox: host.sandbox.sandbox.name,
     run: host.runDir,
   });
+  state.health.start();
+  await follow.start();
   await plane.asyncParts.start();
   await deploys.sources.start();
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await listener.drain(config.shutdownGraceMs);
+      await follow.stop();
       await deploys.sources.close();
       await plane.asyncParts.stop(config.shutdownGraceMs);
       await instances.pool.close();
@@ -118,6 +133,7 @@ export async function startServer(
       await state.logSink.close();
       await plane.asyncParts.close();
       instances.access.close();
+      state.health.stop();
       await state.stores.close();
       await host.sandbox.close();
       await deploys.buildProxy?.close();
@@ -148,18 +164,40 @@ async function prepareHost(ctx: Context) {
 }
 type Host = Awaited<ReturnType<typeof prepareHost>>;
 
-/** The stores (one backend, store/index.ts), the active versions, the function logs and output bounds. */
-async function openState(ctx: Context) {
+/**
+ * The stores (one backend, store/index.ts), the build folders (shared by content hash when other
+ * nodes use the same store), the active versions, the function logs and output bounds.
+ */
+async function openState(ctx: Context, driver: Driver) {
   const { config } = ctx;
   const backend = await openBackend(ctx);
   const { stores } = backend;
-  const versions = new ActiveVersions(stores.functions);
+  const builds = new BuildStore({
+    root: path.join(config.dataDir, 'builds'),
+    bundlesDir: path.join(config.dataDir, 'bundles'),
+    forget: (p) => driver.forget(p),
+    buildInUse: (dir) => stores.functions.buildInUse(dir),
+    bundleInUse: (hash) => stores.functions.bundleInUse(hash),
+  });
+  const share = stores.cluster.shared ? new BuildShare({ cluster: stores.cluster, builds }) : undefined;
+  const versions = new ActiveVersions(
+    stores.functions,
+    stores.aliases,
+    share ? (hash) => share.locate(hash) : undefined,
+  );
   // API routes (SAM Api/HttpApi events), matched in memory; a function's change may drop its routes.
   const apiRoutes = new ApiRouteTable(() => stores.apiRoutes.listApiRoutes());
-  await Promise.all([versions.load(), apiRoutes.refresh()]).catch(async (err: unknown) => {
+  const health = new StoreHealth(stores.cluster, ctx.log);
+  const storeThrottle = new LogThrottle(ctx.log);
+  let changesSeen = 0;
+  try {
+    // Read before the versions: a change made meanwhile is followed again rather than missed.
+    if (share) changesSeen = await stores.cluster.lastChange();
+    await Promise.all([versions.load(), apiRoutes.refresh()]);
+  } catch (err) {
     await stores.close();
     throw err;
-  });
+  }
   versions.onChange(() => {
     apiRoutes
       .refresh()
@@ -167,11 +205,27 @@ async function openState(ctx: Context) {
   });
   return {
     stores,
+    builds,
+    /** Builds published for (and fetched from) the other nodes; undefined on SQLite. */
+    share,
+    /** The change feed's position when the versions were read. */
+    changesSeen,
     /** The SQLite file (made owner-only, scanned by the docs worker), or undefined on PostgreSQL. */
     dbFile: backend.dbFile,
     versions,
     apiRoutes,
-    logSink: new LogSink(stores.functions, { keeps: (fn) => versions.get(fn) !== undefined }),
+    health,
+    logSink: new LogSink(stores.functions, {
+      keeps: (fn) => versions.get(fn) !== undefined,
+      onError: (err, held, dropped) => {
+        health.failed(err);
+        storeThrottle.warn('logs', 'logs: the store cannot take function log lines; holding them', {
+          held,
+          dropped,
+          error: String(err),
+        });
+      },
+    }),
     tracker: new InvocationTracker(),
     outputBudget: new OutputBudget(config.logLinesPerInvocation, config.logBytesPerInvocation),
     // Instance counts over time, for the console's charts (the pool knows only the present).
@@ -235,21 +289,35 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       }),
     );
   });
+  const stemCells = new StemCells({
+    driver: host.driver,
+    runDir: host.runDir,
+    max: config.stemCells,
+    log,
+  });
   const pool: InstancePool = new InstancePool({
     factory: createInstanceFactory({
       runDir: host.runDir,
       driver: host.driver,
+      stemCells,
+      log,
       plugins,
       tracker: state.tracker,
       outputBudget: state.outputBudget,
       logSink: state.logSink,
       secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
     }),
+    // Versions an alias names stay warm beside the active one.
+    pinned: (fn) => versions.pinned(fn),
     onEvent: (e) => {
       logPoolEvent(log, e);
       const fn = e.target.functionName;
       state.instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
     },
+  });
+  // An alias moved off a version (or was deleted): that version's instances drain and stop.
+  const unfollowAliases = versions.onChange((name) => {
+    if (versions.get(name)) pool.retireUnpinned(name);
   });
   // API keys, secrets, audit, rate limits and the front door every request passes first.
   const access = await createAccessParts({
@@ -264,9 +332,11 @@ async function createInstances(ctx: Context, host: Host, state: State) {
   });
   const close = async () => {
     unfollowPlugins();
+    unfollowAliases();
+    await stemCells.close();
     await docsScanner.close();
   };
-  return { pool, access, close };
+  return { pool, access, close, stemCells };
 }
 type Instances = Awaited<ReturnType<typeof createInstances>>;
 
@@ -282,13 +352,8 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     toolEnv: buildToolEnv(process.env),
     ...(buildProxy ? { proxySocket: buildProxy.socketPath } : {}),
   });
-  const builds = new BuildStore({
-    root: path.join(config.dataDir, 'builds'),
-    bundlesDir: path.join(config.dataDir, 'bundles'),
-    forget: (p) => driver.forget(p),
-    buildInUse: (dir) => stores.functions.buildInUse(dir),
-    bundleInUse: (hash) => stores.functions.bundleInUse(hash),
-  });
+  const builds = state.builds;
+  const share = state.share;
   const deployer = new DeployService({
     store: stores.functions,
     versions,
@@ -302,6 +367,7 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     pluginQuotas: config.plugins.quotas,
     keepVersions: config.build.keepVersions,
     bundleLimit: config.limits.bundleLimit,
+    ...(share ? { publishBuild: (hash: string, dir: string) => share.publish(hash, dir) } : {}),
   });
   // Zip, git and multi-function project deploys, and the watched deploy folder.
   const sources = createSourceParts({
@@ -317,12 +383,26 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     log,
     urls,
   });
-  return { buildProxy, deployer, sources };
+  // Aliases: one service for kumo's API and the Lambda API.
+  const aliases = new AliasService({
+    store: stores.functions,
+    aliases: stores.aliases,
+    versions,
+    now: Date.now,
+  });
+  return { buildProxy, deployer, sources, aliases };
 }
 type Deploys = Awaited<ReturnType<typeof createDeploys>>;
 
 /** The Invoker, async parts, gateway, control API and the one route table over all of them. */
-function createDataPlane(ctx: Context, host: Host, state: State, instances: Instances, deploys: Deploys) {
+function createDataPlane(
+  ctx: Context,
+  host: Host,
+  state: State,
+  instances: Instances,
+  deploys: Deploys,
+  announce: (fn: string) => void,
+) {
   const { config, log } = ctx;
   const { stores, versions } = state;
   const { pool, access } = instances;
@@ -360,6 +440,15 @@ function createDataPlane(ctx: Context, host: Host, state: State, instances: Inst
     functions: () => versions.names(),
     runner: invoker,
     admitResult: (req, res, fn) => access.admitResult(req, res, fn),
+    onScheduleChange: announce,
+    node: {
+      id: config.cluster.nodeId,
+      visibilityTimeoutMs: config.cluster.visibilityTimeoutMs,
+      shared: stores.cluster.shared,
+      leaderLeaseMs: config.cluster.leaderLeaseMs,
+    },
+    cluster: stores.cluster,
+    health: state.health,
   });
   const gateway = new Gateway({
     invoker,
@@ -373,9 +462,11 @@ function createDataPlane(ctx: Context, host: Host, state: State, instances: Inst
   const routes = createRoutes({
     parts: [
       controlApi(ctx, host, state, instances, deploys, asyncParts, () => routes.table.routes()),
+      lambdaApi(ctx, state, instances, deploys, invoker, asyncParts),
       gatewayRoutes({
         invoke: (req, res, fnRoute, forceAsync) => gateway.invoke(req, res, fnRoute, forceAsync),
         baseDomain: config.baseDomain,
+        exists: (name) => versions.get(name) !== undefined,
       }),
       asyncParts.routes,
       compatRoutes(config.baseDomain),
@@ -389,6 +480,46 @@ function createDataPlane(ctx: Context, host: Host, state: State, instances: Inst
   });
   return { throttle, asyncParts, routes };
 }
+
+/** AWS Lambda's API (/2015-03-31/functions/…) for unmodified AWS SDKs, signed with kumo keys' AWS credentials. */
+function lambdaApi(
+  ctx: Context,
+  state: State,
+  instances: Instances,
+  deploys: Deploys,
+  invoker: Invoker,
+  asyncParts: ReturnType<typeof createAsyncParts>,
+) {
+  const { config, log } = ctx;
+  return lambdaRoutes({
+    invoker,
+    versions: state.versions,
+    queue: asyncParts.queue,
+    logLines: async (id) => {
+      // A line printed just before the answer may still be in the instance's pipe.
+      await new Promise((resolve) => setTimeout(resolve, LOG_TAIL_WAIT_MS));
+      await state.logSink.flush();
+      return (await state.stores.invocations.logs(id, 1000)).map((l) => l.line);
+    },
+    responseLimit: config.responseLimit,
+    asyncBodyLimit: Math.min(config.async.asyncBodyLimit, config.bodyLimit),
+    historyBodyLimit: asyncParts.historyBodyLimit,
+    now: Date.now,
+    deployer: deploys.deployer,
+    aliases: deploys.aliases,
+    authenticate: (req, service) => instances.access.awsKeys.authenticate(req, service),
+    dataDir: config.dataDir,
+    bodyLimit: config.bodyLimit,
+    uploadLimit: config.uploadLimit,
+    urls: ctx.urls,
+    store: state.stores.functions,
+    log: (err, operation) =>
+      log.error('lambda api: request failed', { operation, error: String((err as Error)?.stack ?? err) }),
+  });
+}
+
+/** How long LogType Tail waits for an invocation's last lines to leave the instance's pipe. */
+const LOG_TAIL_WAIT_MS = 20;
 
 /** The control API's routes under /api/v1. */
 function controlApi(
@@ -407,6 +538,7 @@ function controlApi(
     versions: state.versions,
     pool,
     deployer: deploys.deployer,
+    aliases: deploys.aliases,
     sources: deploys.sources.deployer,
     logs: state.logSink,
     log,
@@ -416,7 +548,13 @@ function controlApi(
     urls: ctx.urls,
     now: Date.now,
     sandbox: { name: host.sandbox.sandbox.name, isolated: host.sandbox.sandbox.isolated },
+    stemCells: () => ({ ...instances.stemCells.stats() }),
     version: KUMO_VERSION,
+    node: () => ({
+      node: config.cluster.nodeId,
+      store: { kind: config.store.kind, shared: state.stores.cluster.shared, ...state.health.view() },
+      leader: asyncParts.isLeader(),
+    }),
     invocations: asyncParts.apiDeps,
     access: instances.access.apiDeps,
     instancePeaks: (fn, start, step, count) => {

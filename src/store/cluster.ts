@@ -55,4 +55,6 @@ export interface ClusterStore {
   claimTick(scheduleId: string, dueAt: number, now: number): Promise<boolean>;
   /** Forgets claimed ticks due before `before` (ms). */
   pruneTicks(before: number): Promise<void>;
+  /** Resolves when the store answers a trivial query within `timeoutMs`; rejects otherwise. */
+  ping(timeoutMs: number): Promise<void>;
 }

@@ -23,6 +23,8 @@ export interface NewQueuedInvocation {
   callbackUrl: string | null;
   taskToken: string | null;
   bodiesKept: boolean;
+  /** The alias (or version number) the call named: each run resolves it again. */
+  alias?: string | null;
 }
 
 /** A queued invocation handed to a worker: its attempt number is already counted. */
@@ -40,6 +42,8 @@ export interface ClaimedRun {
   serialKey: string | null;
   hasCallback: boolean;
   bodiesKept: boolean;
+  /** The alias (or version number) the call named, or null. */
+  alias: string | null;
 }
 
 /** How a run ended, to record on the invocation and its attempt. */
@@ -89,6 +93,8 @@ export interface ClaimOptions {
   perFunction: (fn: string) => number;
   /** When the lease of a run of `fn` ends. */
   leaseUntil: (fn: string) => number;
+  /** The node claiming (recorded on the invocation and its attempt), or null. */
+  node?: string | null;
 }
 
 /** A callback's state after a delivery attempt. */
@@ -111,6 +117,11 @@ export interface QueueStore {
   finishRun(run: ClaimedRun, result: RunResult, next: RunNext): Promise<boolean>;
   /** Records several runs' results in one transaction. */
   finishRuns(items: readonly { run: ClaimedRun; result: RunResult; next: RunNext }[]): Promise<void>;
+  /**
+   * Extends the leases of runs still in progress (each `id` at its `attempt`) to `until`; returns
+   * the ids whose lease was lost (the run was taken over or is gone): their results will be dropped.
+   */
+  renewLeases(runs: readonly { id: string; attempt: number }[], until: number): Promise<string[]>;
   /** Puts a claimed run back in the queue without counting its attempt (it never reached the function). */
   release(id: string, attempt: number, runAt: number): Promise<void>;
   /**
@@ -120,8 +131,17 @@ export interface QueueStore {
   recoverRunning(now: number, onlyExpired: boolean): Promise<number>;
   /** Queues a failed or dead async or cron invocation again with `extraAttempts` more runs; its record, or undefined. */
   redrive(id: string, now: number, extraAttempts: number): Promise<InvocationRecord | undefined>;
-  /** Invocations whose callback is due, oldest first, skipping those bound for `excludeDestinations`. */
-  dueCallbacks(now: number, limit: number, excludeDestinations?: readonly string[]): Promise<CallbackJob[]>;
+  /**
+   * Claims invocations whose callback is due, oldest first, skipping those bound for
+   * `excludeDestinations`: each is handed to one caller only, and is not due again before
+   * `claimUntil` (a caller that dies mid-delivery leaves it to another after that).
+   */
+  dueCallbacks(
+    now: number,
+    limit: number,
+    excludeDestinations?: readonly string[],
+    claimUntil?: number,
+  ): Promise<CallbackJob[]>;
   /** Records one delivery attempt in the invocation's history (nothing when the invocation is gone). */
   recordDelivery(id: string, delivery: CallbackDelivery): Promise<void>;
   /** Records the state of a callback after a delivery attempt. */

@@ -77,6 +77,7 @@ export function toRecord(r: Row): InvocationRecord {
     error: json<{ code: string; message: string }>(r.error),
     bodiesKept: flag(r.bodies_kept) === true,
     alias: text(r.alias),
+    node: text(r.node),
     callback:
       r.callback_url === null || r.callback_url === undefined
         ? null
@@ -164,6 +165,7 @@ export function toAttempt(r: Row): AttemptRecord {
     outcome: r.outcome === null ? null : (String(r.outcome) as Outcome),
     cold: flag(r.cold),
     error: text(r.error),
+    node: text(r.node),
   };
 }
 
@@ -206,6 +208,7 @@ export function toClaimed(r: Row): ClaimedRun {
     serialKey: r.serial_key === null ? null : String(r.serial_key),
     hasCallback: r.callback_url !== null,
     bodiesKept: flag(r.bodies_kept) === true,
+    alias: text(r.alias),
   };
 }
 

@@ -30,6 +30,11 @@ export interface HistoryOptions {
   onError?: (err: unknown) => void;
 }
 
+/** Finished sync invocations held in memory while the store cannot take them (the oldest go beyond). */
+const HELD_WHILE_FAILING = 10_000;
+/** Wait between writes while the store fails. */
+const RETRY_MS = 1000;
+
 /** Finished invocations dropped per step of a byte-bound prune (about a millisecond each). */
 const OLDEST_STEP = 32;
 
@@ -67,15 +72,16 @@ export class HistoryRecorder {
       ...options,
     };
     this.batch = new WriteBatch(
-      async (records) => {
-        try {
-          await this.store.insertFinished(records);
-        } catch (err) {
-          this.o.onError(err);
-        }
-      },
+      // A failed write is kept and written again (bounded): a store outage delays the history, not loses it.
+      (records) => this.store.insertFinished(records),
       this.o.flushMs,
       this.o.batchSize,
+      {
+        maxPending: HELD_WHILE_FAILING,
+        retryMs: RETRY_MS,
+        onError: (err, pending, dropped) =>
+          this.o.onError(new Error(`${String(err)} (${pending} records held, ${dropped} dropped)`)),
+      },
     );
     void this.recount();
     let rounds = 0;

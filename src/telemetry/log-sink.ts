@@ -21,6 +21,10 @@ export interface LogSinkOptions {
    * instances can print while they stop, after its logs were deleted: those lines are dropped.
    */
   keeps?: (fn: string) => boolean;
+  /** Lines held while the store cannot take them (default 50,000; the oldest go beyond). */
+  maxHeldLines?: number;
+  /** Writing or pruning failed (the lines are held and written again). */
+  onError?: (err: unknown, held: number, dropped: number) => void;
 }
 
 /** Collects, stores and fans out function log lines. */
@@ -35,11 +39,23 @@ export class LogSink {
 
   constructor(store: FunctionStore, options: LogSinkOptions = {}) {
     this.store = store;
-    this.batch = new WriteBatch((lines) => this.keep(lines), options.flushMs ?? 50, options.batchSize ?? 500);
+    // Lines that the store cannot take are held (bounded) and written when it is back.
+    this.batch = new WriteBatch(
+      (lines) => this.keep(lines),
+      options.flushMs ?? 50,
+      options.batchSize ?? 500,
+      {
+        maxPending: options.maxHeldLines ?? 50_000,
+        retryMs: 1000,
+        onError: (err, pending, dropped) => options.onError?.(err, pending, dropped),
+      },
+    );
     this.maxLinesPerFunction = options.maxLinesPerFunction ?? 10_000;
     this.keeps = options.keeps ?? (() => true);
-    // A failed prune rejects unhandled, as the synchronous prune it replaced threw from its timer.
-    this.pruneTimer = setInterval(() => void this.prune(), options.pruneEveryMs ?? 30_000);
+    this.pruneTimer = setInterval(
+      () => void this.prune().catch((err: unknown) => options.onError?.(err, this.batch.pendingCount, 0)),
+      options.pruneEveryMs ?? 30_000,
+    );
     this.pruneTimer.unref();
   }
 

@@ -2,7 +2,23 @@
  * Items on their way to the store in batches: one write (one transaction) per batch, when
  * `batchSize` items wait or `flushMs` after the first, whichever comes first, and on `flush()`.
  * Batches are written in order, one at a time: a batch starts once the one before it has ended.
+ *
+ * With `retry` options a failed write is not lost: its items go back to the front of the queue
+ * and are written again after `retryMs` (the store was down), at most `maxPending` items being
+ * kept (the oldest dropped beyond, and counted); flush() then resolves rather than rejects.
  */
+export interface WriteBatchRetry {
+  /** Items kept while writes fail; the oldest beyond are dropped. */
+  maxPending: number;
+  /** Wait before writing again after a failure. */
+  retryMs: number;
+  /** A write failed (`dropped`: items given up so far to stay within maxPending). */
+  onError: (err: unknown, pending: number, dropped: number) => void;
+  /** A write succeeded after failures. */
+  onRecovered?: (written: number) => void;
+}
+
+/** Items written to the store in batches. */
 export class WriteBatch<T> {
   private pending: T[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -12,16 +28,56 @@ export class WriteBatch<T> {
   private readonly flushMs: number;
   private readonly batchSize: number;
 
-  constructor(write: (batch: T[]) => void | Promise<void>, flushMs: number, batchSize: number) {
-    this.write = write;
+  private readonly retry: WriteBatchRetry | undefined;
+  private failing = false;
+  private dropped = 0;
+
+  constructor(
+    write: (batch: T[]) => void | Promise<void>,
+    flushMs: number,
+    batchSize: number,
+    retry?: WriteBatchRetry,
+  ) {
+    this.write = retry ? (batch) => this.writeOrKeep(write, batch) : write;
     this.flushMs = flushMs;
     this.batchSize = batchSize;
+    this.retry = retry;
+  }
+
+  /** Items waiting to be written. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Writes `batch`; on failure puts it back (bounded) and tries again later. Never rejects. */
+  private async writeOrKeep(write: (batch: T[]) => void | Promise<void>, batch: T[]): Promise<void> {
+    const retry = this.retry as WriteBatchRetry;
+    try {
+      await write(batch);
+      if (this.failing) {
+        this.failing = false;
+        retry.onRecovered?.(batch.length);
+      }
+    } catch (err) {
+      this.failing = true;
+      this.pending = batch.concat(this.pending);
+      const over = this.pending.length - retry.maxPending;
+      if (over > 0) {
+        this.pending.splice(0, over);
+        this.dropped += over;
+      }
+      retry.onError(err, this.pending.length, this.dropped);
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.flush(), retry.retryMs);
+      this.timer.unref();
+    }
   }
 
   /** Queues one item. */
   add(item: T): void {
     this.pending.push(item);
     // A failed write rejects here unhandled, as the synchronous write it replaced threw from its timer.
+    if (this.failing) return; // the retry timer writes them
     if (this.pending.length >= this.batchSize) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
   }

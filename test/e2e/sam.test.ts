@@ -84,7 +84,11 @@ describe('SAM templates', () => {
       const text = await readFile(template, 'utf8');
       await writeFile(
         template,
-        text.slice(0, text.indexOf('  TickerFunction:')).replace('HelloFunction:', 'AliasedFunction:'),
+        text
+          .slice(0, text.indexOf('  TickerFunction:'))
+          .replace('HelloFunction:', 'AliasedFunction:')
+          // its own route: GET /hello is the first test's hello-function's
+          .replace('Path: /hello', 'Path: /aliased'),
       );
       const first = await kumo(server.url, ['deploy', template, '--json']);
       assert.equal(first.code, 0, first.stderr);

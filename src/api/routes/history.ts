@@ -98,6 +98,8 @@ export function summaryView(r: InvocationRecord) {
     id: r.id,
     function: r.function,
     version: r.version,
+    // The alias the call came through (version is the one that served it).
+    alias: r.alias,
     trigger: r.trigger,
     status: r.status,
     attempt: r.attempt,
@@ -105,6 +107,7 @@ export function summaryView(r: InvocationRecord) {
     statusCode: r.statusCode,
     outcome: r.outcome,
     cold: r.cold,
+    node: r.node ?? null,
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
@@ -170,6 +173,7 @@ async function attemptsOf(r: InvocationRecord, store: InvocationStore) {
       outcome: r.outcome,
       cold: r.cold,
       error: r.error?.code ?? null,
+      node: r.node ?? null,
     },
   ];
 }

@@ -9,6 +9,7 @@ import { parsePluginConfig, PLUGIN_OPTIONS, PLUGIN_USAGE, type PluginConfig } fr
 import { LIMITS_OPTIONS, LIMITS_USAGE, parseLimitsConfig, type LimitsConfig } from './limits.ts';
 import { parseIdRange, type IdRange } from '../../drivers/index.ts';
 import { parseSourcesConfig, SOURCES_OPTIONS, SOURCES_USAGE, type SourcesConfig } from './sources.ts';
+import { CLUSTER_OPTIONS, CLUSTER_USAGE, parseClusterConfig, type ClusterConfig } from './cluster.ts';
 import { parseStoreConfig, STORE_OPTIONS, STORE_USAGE, type StoreConfig } from './store.ts';
 
 /** Everything the server reads at start. */
@@ -28,6 +29,8 @@ export interface ServerConfig {
   insecureNoSandbox: boolean;
   /** Host uids (and gids) for instances and builds when kumo is root: one each (default DEFAULT_ID_RANGE). */
   sandboxIds?: IdRange;
+  /** The most stem cells (started, unassigned instances) kept at once; 0 turns them off. */
+  stemCells: number;
   /** Deploy the folders under examples/ once listening. */
   deployExamples: boolean;
   /** How long SIGTERM waits for in-flight requests (ms). */
@@ -49,6 +52,8 @@ export interface ServerConfig {
   plugins: PluginConfig;
   /** Request timeouts, the body budget, deploy concurrency and bundle size (limits-config.ts). */
   limits: LimitsConfig;
+  /** Node id, async visibility timeout, cron leader lease, SO_REUSEPORT (cluster.ts). */
+  cluster: ClusterConfig;
 }
 
 const MB = 1024 * 1024;
@@ -62,13 +67,15 @@ Options:
   --port N                 port to listen on (env KUMO_PORT, default 8080)
   --host ADDR              address to bind (env KUMO_HOST, default 127.0.0.1)
   --data DIR               data directory (env KUMO_DATA, default ./.kumo)
-${STORE_USAGE}  --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
+${STORE_USAGE}${CLUSTER_USAGE}  --domain NAME            base domain: functions answer at NAME.<domain> (env KUMO_DOMAIN, default localhost)
   --body-limit MB          largest invocation body (default 6)
   --upload-limit MB        largest deploy upload (default 50)
   --response-limit MB      largest function response (default 20)
   --insecure-no-sandbox    run functions without isolation (logged at every start)
   --sandbox-ids BASE:COUNT host uids/gids for instances and builds, one each (env KUMO_SANDBOX_IDS,
                            default 1879048192:65536)
+  --stem-cells N           started, sandboxed, unassigned instances kept for cold starts, at
+                           most N at once (env KUMO_STEM_CELLS, default 4; 0 turns them off)
   --deploy-examples        deploy the example functions once listening
 ${LIMITS_USAGE}${BUILD_USAGE}${ASYNC_USAGE}${PLUGIN_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
 `;
@@ -88,7 +95,9 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       'insecure-no-sandbox': { type: 'boolean', default: false },
       'sandbox-ids': { type: 'string' },
       'deploy-examples': { type: 'boolean', default: false },
+      'stem-cells': { type: 'string' },
       ...STORE_OPTIONS,
+      ...CLUSTER_OPTIONS,
       ...ASYNC_OPTIONS,
       ...ACCESS_OPTIONS,
       ...SOURCES_OPTIONS,
@@ -115,6 +124,13 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
   } catch (err) {
     throw new KumoError('bad_request', `--sandbox-ids: ${(err as Error).message}`);
   }
+  const cellsText = values['stem-cells'] ?? env.KUMO_STEM_CELLS ?? '4';
+  const stemCells = Number(cellsText);
+  if (!Number.isInteger(stemCells) || stemCells < 0 || stemCells > 256)
+    throw new KumoError(
+      'bad_request',
+      `--stem-cells must be a whole number from 0 to 256 (got ${cellsText})`,
+    );
   return {
     port,
     host: values.host ?? env.KUMO_HOST ?? '127.0.0.1',
@@ -126,6 +142,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     insecureNoSandbox: values['insecure-no-sandbox'] ?? false,
     ...(sandboxIds ? { sandboxIds } : {}),
     deployExamples: values['deploy-examples'] ?? false,
+    stemCells,
     shutdownGraceMs: 10_000,
     responseLimit: sizeMb('response-limit', values['response-limit'], 20),
     logLinesPerInvocation: 2000,
@@ -136,5 +153,6 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     build: parseBuildConfig(values, env),
     plugins: parsePluginConfig(values),
     limits: parseLimitsConfig(values),
+    cluster: parseClusterConfig(values, env),
   };
 }

@@ -15,6 +15,7 @@ export function describeInvocationStoreContract(open: OpenStores): void {
           error: { code: 'x', message: 'y' },
           status: 'failed',
           cold: true,
+          node: 'node-a',
         });
         await invocations.insertFinished([record, finished('s2', 'g', 1001)]);
         await queue.enqueue(queued('q', 'f', { createdAt: 1002 }));

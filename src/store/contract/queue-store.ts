@@ -125,6 +125,64 @@ export function describeQueueStoreContract(open: OpenStores): void {
         );
       }));
 
+    test('a claim records its node on the invocation and the attempt; leases are renewed only while the run holds its attempt', () =>
+      withStores(open, async ({ queue, invocations }) => {
+        await queue.enqueue(queued('n1', 'f'));
+        await queue.enqueue(queued('n2', 'f'));
+        const runs = await queue.claim({
+          now: 1000,
+          limit: 10,
+          excludeFunctions: [],
+          excludeSerialKeys: [],
+          perFunction: () => 10,
+          leaseUntil: () => 2000,
+          node: 'node-b',
+        });
+        assert.equal(runs.length, 2);
+        assert.equal((await invocations.get('n1'))?.node, 'node-b');
+        assert.equal((await invocations.attempts('n1'))[0]?.node, 'node-b');
+        assert.deepEqual(
+          await queue.renewLeases(
+            [
+              { id: 'n1', attempt: 1 },
+              { id: 'n2', attempt: 2 },
+              { id: 'gone', attempt: 1 },
+            ],
+            5000,
+          ),
+          ['n2', 'gone'],
+          'n2 is at attempt 1, not 2; gone does not exist',
+        );
+        assert.equal(await queue.recoverRunning(3000, true), 1, 'n2 expired at 2000; n1 was renewed to 5000');
+        assert.equal((await invocations.get('n2'))?.status, 'queued');
+        assert.deepEqual(await queue.renewLeases([{ id: 'n2', attempt: 1 }], 9000), ['n2'], 'taken back');
+        const [again] = await claimAll(queue, 3000);
+        assert.equal(again?.attempt, 2);
+        assert.equal((await invocations.attempts('n2'))[1]?.node ?? null, null);
+      }));
+
+    test('claimed callbacks are handed out once until their claim ends', () =>
+      withStores(open, async ({ queue }) => {
+        for (const id of ['c1', 'c2'])
+          await queue.enqueue(queued(id, 'f', { callbackUrl: 'http://127.0.0.1/h', maxAttempts: 1 }));
+        for (const run of await claimAll(queue, 1000))
+          await queue.finishRun(run, result(200), { status: 'succeeded' });
+        const first = await queue.dueCallbacks(5000, 1, [], 20_000);
+        assert.equal(first.length, 1);
+        const second = await queue.dueCallbacks(5000, 10, [], 20_000);
+        assert.deepEqual(
+          second.map((j) => j.id),
+          ['c1', 'c2'].filter((id) => id !== first[0]?.id),
+          'the first one is claimed',
+        );
+        assert.deepEqual(await queue.dueCallbacks(19_000, 10, [], 40_000), []);
+        assert.equal(
+          (await queue.dueCallbacks(20_000, 10, [], 40_000)).length,
+          2,
+          'due again once the claim ends',
+        );
+      }));
+
     test('a terminal run with a callback becomes a pending delivery; redrive requeues failed and dead ones only', () =>
       withStores(open, async ({ queue, invocations }) => {
         await queue.enqueue(

@@ -117,6 +117,7 @@ export function finished(
     callback: null,
     bodiesKept: true,
     alias: null,
+    node: null,
     ...extra,
   };
 }

@@ -94,6 +94,24 @@ export class PgClusterStore implements ClusterStore {
     return res.count === 1;
   }
 
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const query = this.sql`SELECT 1`;
+    try {
+      await Promise.race([
+        query,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => {
+            query.cancel();
+            reject(new Error(`the store did not answer within ${timeoutMs} ms`));
+          }, timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async pruneTicks(before: number): Promise<void> {
     await this.sql`DELETE FROM cron_ticks WHERE due_at < ${before}`;
   }

@@ -31,7 +31,8 @@ export async function openPool(url: string, options: PgPoolOptions = {}): Promis
   const { default: postgres } = await import('postgres');
   return postgres(url, {
     max: options.max ?? 16,
-    connect_timeout: options.connectTimeout ?? 10,
+    // Short: while the store is down a request must not wait long for a connection that will not come.
+    connect_timeout: options.connectTimeout ?? 3,
     // Notices (e.g. "relation already exists, skipping") are not errors; kumo has nothing to do with them.
     onnotice: () => {},
     transform: { undefined: null },

@@ -35,6 +35,7 @@ const FINISHED_COLUMNS = [
   'error',
   'bodies_kept',
   'alias',
+  'node',
 ] as const;
 
 /** PostgreSQL invocation history. */
@@ -50,7 +51,7 @@ export class PgInvocationStore implements InvocationStore {
     // One row per id (the last wins, as INSERT OR REPLACE does): an upsert may not touch a row twice.
     const rows = [...new Map(records.map((r) => [r.id, finishedRow(r)])).values()];
     await this.sql.begin(async (tx) => {
-      // 23 parameters a row: 2000 rows stay under the protocol's 65535.
+      // 24 parameters a row: 2000 rows stay under the protocol's 65535.
       for (const part of chunks(rows, 2000)) {
         await tx`INSERT INTO invocations ${tx(part, ...FINISHED_COLUMNS)}
           ON CONFLICT (id) DO UPDATE SET ${tx.unsafe(
@@ -100,7 +101,7 @@ export class PgInvocationStore implements InvocationStore {
     >`SELECT id, function, version, trigger, status, attempt, max_attempts, status_code, outcome,
         cold, created_at, started_at, finished_at, duration_ms, run_at, schedule_id, request, request_truncated,
         response_headers, response_truncated, error, bodies_kept, callback_url, task_token, callback_state,
-        callback_attempts, callback_next_at, callback_error, alias
+        callback_attempts, callback_next_at, callback_error, alias, node
       FROM invocations ${filter} ORDER BY created_at DESC, seq DESC LIMIT ${q.limit}`;
     return rows.map(toRecord);
   }
@@ -219,5 +220,6 @@ function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[numb
     error: r.error ? JSON.stringify(r.error) : null,
     bodies_kept: r.bodiesKept,
     alias: r.alias,
+    node: r.node ?? null,
   };
 }

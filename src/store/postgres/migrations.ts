@@ -254,9 +254,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 6,
+    version: 4,
+    name: 'the node of each attempt',
+    sql: `
+      ALTER TABLE invocation_attempts ADD COLUMN node TEXT;
+      `,
+  },
+  {
+    version: 5,
     name: 'API routes (METHOD /path → function, from SAM Api/HttpApi events)',
-    // Numbered 6: 4 and 5 are other branches' (issue 17's plan); a route goes with its function.
     sql: `
       CREATE TABLE api_routes (
         method TEXT COLLATE "C" NOT NULL,

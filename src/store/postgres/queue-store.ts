@@ -39,6 +39,7 @@ const QUEUED_COLUMNS = [
   'callback_url',
   'task_token',
   'callback_dest',
+  'alias',
 ] as const;
 
 /** PostgreSQL durable queue. */
@@ -56,13 +57,14 @@ export class PgQueueStore implements QueueStore {
   async enqueueMany(list: readonly NewQueuedInvocation[]): Promise<void> {
     if (!list.length) return;
     const rows = list.map(queuedRow);
-    if (rows.length <= 4000) {
+    // 17 columns a row: 3500 rows stay under PostgreSQL's 65535 parameters a statement.
+    if (rows.length <= 3500) {
       // One multi-row INSERT is one transaction by itself.
       await this.sql`INSERT INTO invocations ${this.sql(rows, ...QUEUED_COLUMNS)}`;
       return;
     }
     await this.sql.begin(async (tx) => {
-      for (const part of chunks(rows, 4000)) await tx`INSERT INTO invocations ${tx(part, ...QUEUED_COLUMNS)}`;
+      for (const part of chunks(rows, 3500)) await tx`INSERT INTO invocations ${tx(part, ...QUEUED_COLUMNS)}`;
     });
   }
 
@@ -97,13 +99,14 @@ export class PgQueueStore implements QueueStore {
       // One statement marks them running and opens their attempts (a data-modifying CTE).
       const rows = await tx<Row[]>`WITH claimed AS (
           UPDATE invocations AS i
-          SET status = 'running', attempt = i.attempt + 1, lease_until = c.lease, started_at = ${o.now}
+          SET status = 'running', attempt = i.attempt + 1, lease_until = c.lease, started_at = ${o.now},
+            node = ${o.node ?? null}
           FROM unnest(${ids}::text[], ${leases}::bigint[]) AS c(id, lease)
           WHERE i.id = c.id AND i.status = 'queued' RETURNING i.*
         ), opened AS (
-          INSERT INTO invocation_attempts (invocation_id, attempt, started_at)
-          SELECT id, attempt, ${o.now} FROM claimed
-          ON CONFLICT (invocation_id, attempt) DO UPDATE SET started_at = excluded.started_at, version = NULL,
+          INSERT INTO invocation_attempts (invocation_id, attempt, started_at, node)
+          SELECT id, attempt, ${o.now}, ${o.node ?? null}::text FROM claimed
+          ON CONFLICT (invocation_id, attempt) DO UPDATE SET started_at = excluded.started_at, node = excluded.node, version = NULL,
             finished_at = NULL, duration_ms = NULL, status_code = NULL, outcome = NULL, cold = NULL, error = NULL
         )
         SELECT * FROM claimed`;
@@ -156,15 +159,34 @@ export class PgQueueStore implements QueueStore {
     return row ? toRecord(row) : undefined;
   }
 
+  async renewLeases(runs: readonly { id: string; attempt: number }[], until: number): Promise<string[]> {
+    if (!runs.length) return [];
+    const kept = await this.sql<Row[]>`UPDATE invocations AS i SET lease_until = ${until}
+      FROM unnest(${runs.map((r) => r.id)}::text[], ${runs.map((r) => r.attempt)}::integer[]) AS r(id, attempt)
+      WHERE i.id = r.id AND i.attempt = r.attempt AND i.status = 'running' RETURNING i.id`;
+    const ok = new Set(kept.map((r) => String(r.id)));
+    return runs.filter((r) => !ok.has(r.id)).map((r) => r.id);
+  }
+
   async dueCallbacks(
     now: number,
     limit: number,
     excludeDestinations: readonly string[] = [],
+    claimUntil?: number,
   ): Promise<CallbackJob[]> {
-    const rows = await this.sql<Row[]>`SELECT id, callback_url, task_token, callback_attempts FROM invocations
+    const due = this.sql`SELECT id FROM invocations
       WHERE callback_state = 'pending' AND callback_next_at <= ${now}
         AND (callback_dest IS NULL OR callback_dest <> ALL(${[...excludeDestinations]}::text[]))
       ORDER BY callback_next_at LIMIT ${limit}`;
+    // A claim moves the next attempt to claimUntil in the statement that picks the rows; rows
+    // another node is claiming at that moment are skipped, so no callback is handed out twice.
+    const rows =
+      claimUntil === undefined
+        ? await this.sql<Row[]>`SELECT id, callback_url, task_token, callback_attempts FROM invocations
+            WHERE id IN (${due}) ORDER BY callback_next_at`
+        : await this.sql<Row[]>`UPDATE invocations SET callback_next_at = ${claimUntil}
+            WHERE id IN (${due} FOR UPDATE SKIP LOCKED)
+            RETURNING id, callback_url, task_token, callback_attempts`;
     return rows.map((r) => ({
       id: String(r.id),
       url: String(r.callback_url),
@@ -284,5 +306,6 @@ function queuedRow(q: NewQueuedInvocation): Record<(typeof QUEUED_COLUMNS)[numbe
     callback_url: q.callbackUrl,
     task_token: q.taskToken,
     callback_dest: q.callbackUrl === null ? null : callbackDestination(q.callbackUrl),
+    alias: q.alias ?? null,
   };
 }

@@ -82,6 +82,10 @@ export class SqliteClusterStore extends SqliteStatements implements ClusterStore
     return Number(res.changes) === 1;
   }
 
+  async ping(): Promise<void> {
+    this.prepare('SELECT 1').get();
+  }
+
   async pruneTicks(before: number): Promise<void> {
     this.prepare('DELETE FROM cron_ticks WHERE due_at < ?').run(before);
   }

@@ -23,7 +23,7 @@ const BODY_BYTES =
 /** Columns of a listing: everything but the bodies. */
 const SUMMARY_COLUMNS = `id, function, version, trigger, status, attempt, max_attempts, status_code, outcome, cold, created_at,
   started_at, finished_at, duration_ms, run_at, schedule_id, request, request_truncated, response_headers, response_truncated,
-  error, bodies_kept, callback_url, task_token, callback_state, callback_attempts, callback_next_at, callback_error, alias`;
+  error, bodies_kept, callback_url, task_token, callback_state, callback_attempts, callback_next_at, callback_error, alias, node`;
 
 /** SQLite invocation history. */
 export class SqliteInvocationStore extends SqliteStatements implements InvocationStore {
@@ -32,8 +32,8 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
     const insert = this.prepare(
       `INSERT OR REPLACE INTO invocations (id, function, version, trigger, status, attempt, max_attempts, status_code, outcome, cold,
          created_at, started_at, finished_at, duration_ms, request, request_body, request_truncated, response_headers,
-         response_body, response_truncated, error, bodies_kept, alias)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         response_body, response_truncated, error, bodies_kept, alias, node)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.transaction(() => {
       for (const r of records) {
@@ -61,6 +61,7 @@ export class SqliteInvocationStore extends SqliteStatements implements Invocatio
           r.error ? JSON.stringify(r.error) : null,
           r.bodiesKept ? 1 : 0,
           r.alias,
+          r.node ?? null,
         );
       }
     });

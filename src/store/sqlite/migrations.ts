@@ -291,9 +291,15 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 11,
+    version: 9,
+    name: 'the node of each attempt',
+    sql: `
+      ALTER TABLE invocation_attempts ADD COLUMN node TEXT;
+      `,
+  },
+  {
+    version: 10,
     name: 'API routes (METHOD /path → function, from SAM Api/HttpApi events)',
-    // Numbered 11: 9 and 10 are other branches' (issue 17's plan); a route goes with its function.
     sql: `
       CREATE TABLE api_routes (
         method TEXT NOT NULL,

@@ -35,8 +35,8 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
   private insertQueued(q: NewQueuedInvocation): void {
     this.prepare(
       `INSERT INTO invocations (id, function, trigger, status, attempt, max_attempts, created_at, run_at, schedule_id, serial_key,
-         request, request_body, bodies_kept, callback_url, task_token, callback_dest)
-       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         request, request_body, bodies_kept, callback_url, task_token, callback_dest, alias)
+       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       q.id,
       q.function,
@@ -52,6 +52,7 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
       q.callbackUrl,
       q.taskToken,
       q.callbackUrl === null ? null : callbackDestination(q.callbackUrl),
+      q.alias ?? null,
     );
   }
 
@@ -86,18 +87,20 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
     }
     if (!chosen.length) return [];
     const update = this.prepare(
-      `UPDATE invocations SET status = 'running', attempt = attempt + 1, lease_until = ?, started_at = ?
+      `UPDATE invocations SET status = 'running', attempt = attempt + 1, lease_until = ?, started_at = ?, node = ?
        WHERE id = ? AND status = 'queued' RETURNING *`,
     );
     const attempt = this.prepare(
-      'INSERT OR REPLACE INTO invocation_attempts (invocation_id, attempt, started_at) VALUES (?, ?, ?)',
+      'INSERT OR REPLACE INTO invocation_attempts (invocation_id, attempt, started_at, node) VALUES (?, ?, ?, ?)',
     );
+    const node = o.node ?? null;
     return this.transaction(() => {
       const out: ClaimedRun[] = [];
       for (const c of chosen) {
-        const row = update.get(o.leaseUntil(String(c.function)), o.now, String(c.id)) as Row | undefined;
+        const row = update.get(o.leaseUntil(String(c.function)), o.now, node, String(c.id)) as
+          Row | undefined;
         if (!row) continue;
-        attempt.run(String(row.id), Number(row.attempt), o.now);
+        attempt.run(String(row.id), Number(row.attempt), o.now, node);
         out.push(toClaimed(row));
       }
       return out;
@@ -207,17 +210,37 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
     return row ? toRecord(row) : undefined;
   }
 
+  async renewLeases(runs: readonly { id: string; attempt: number }[], until: number): Promise<string[]> {
+    const renew = this.prepare(
+      `UPDATE invocations SET lease_until = ? WHERE id = ? AND attempt = ? AND status = 'running'`,
+    );
+    return this.transaction(() =>
+      runs.filter((r) => Number(renew.run(until, r.id, r.attempt).changes) === 0).map((r) => r.id),
+    );
+  }
+
   async dueCallbacks(
     now: number,
     limit: number,
     excludeDestinations: readonly string[] = [],
+    claimUntil?: number,
   ): Promise<CallbackJob[]> {
-    const rows = this.prepare(
-      `SELECT id, callback_url, task_token, callback_attempts FROM invocations
-       WHERE callback_state = 'pending' AND callback_next_at <= ?
-         AND (callback_dest IS NULL OR callback_dest NOT IN (SELECT value FROM json_each(?)))
-       ORDER BY callback_next_at LIMIT ?`,
-    ).all(now, JSON.stringify(excludeDestinations), limit) as Row[];
+    const select = () =>
+      this.prepare(
+        `SELECT id, callback_url, task_token, callback_attempts FROM invocations
+         WHERE callback_state = 'pending' AND callback_next_at <= ?
+           AND (callback_dest IS NULL OR callback_dest NOT IN (SELECT value FROM json_each(?)))
+         ORDER BY callback_next_at LIMIT ?`,
+      ).all(now, JSON.stringify(excludeDestinations), limit) as Row[];
+    const claim = this.prepare('UPDATE invocations SET callback_next_at = ? WHERE id = ?');
+    const rows =
+      claimUntil === undefined
+        ? select()
+        : this.transaction(() => {
+            const found = select();
+            for (const r of found) claim.run(claimUntil, String(r.id));
+            return found;
+          });
     return rows.map((r) => ({
       id: String(r.id),
       url: String(r.callback_url),

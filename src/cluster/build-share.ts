@@ -1,0 +1,72 @@
+/**
+ * Built code shared between the nodes of one store, by content hash. The node that builds a
+ * version packs its build folder (a gzipped tar) into the store before the version is recorded,
+ * so every node that learns of the version can fetch it; a node keeps what it fetched in its own
+ * build folder (DATA/builds/<hash>), so a version is fetched once per node, however often it is
+ * activated. The bytes are checked against the sha256 kept beside them before they are unpacked.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract as extractTar } from 'tar';
+import { packDirectory, type BuildStore } from '../build/index.ts';
+import type { ClusterStore } from '../store/index.ts';
+
+/** What sharing builds needs. */
+export interface BuildShareOptions {
+  cluster: ClusterStore;
+  builds: BuildStore;
+  now?: () => number;
+}
+
+/** Publishes builds to the store and fetches those other nodes made. */
+export class BuildShare {
+  private readonly o: Required<BuildShareOptions>;
+  /** Fetches in progress by hash: two refreshes of one version share one download. */
+  private readonly fetching: Map<string, Promise<string>> = new Map();
+
+  constructor(options: BuildShareOptions) {
+    this.o = { now: Date.now, ...options };
+  }
+
+  /** Stores the build of `hash` (from `buildDir`) for the other nodes, unless it is there already. */
+  async publish(hash: string, buildDir: string): Promise<void> {
+    if (await this.o.cluster.hasBuild(hash)) return;
+    const blob = await packDirectory(buildDir);
+    const sha256 = createHash('sha256').update(blob).digest('hex');
+    await this.o.cluster.putBuild(hash, { sha256, blob }, this.o.now());
+  }
+
+  /** The local folder of build `hash`: this node's own, or fetched from the store (rejects when it cannot be). */
+  locate(hash: string): Promise<string> {
+    const local = this.o.builds.dirFor(hash);
+    let p = this.fetching.get(hash);
+    if (!p) {
+      p = this.ensure(hash, local).finally(() => this.fetching.delete(hash));
+      this.fetching.set(hash, p);
+    }
+    return p;
+  }
+
+  private async ensure(hash: string, local: string): Promise<string> {
+    // Only this node's own folder counts: another node's (on the same machine) may go at any time.
+    if (await this.o.builds.has(hash)) return local;
+    const build = await this.o.cluster.getBuild(hash);
+    if (!build) throw new Error(`build ${hash.slice(0, 12)} is not in the store`);
+    const actual = createHash('sha256').update(build.blob).digest('hex');
+    if (actual !== build.sha256)
+      throw new Error(`build ${hash.slice(0, 12)} is damaged in the store (sha256 differs)`);
+    // Unpacked beside its final place, then renamed: a half-written folder is never seen as a build.
+    const tmp = `${local}.fetch-${randomBytes(4).toString('hex')}`;
+    await mkdir(tmp, { recursive: true });
+    try {
+      await pipeline(Readable.from([build.blob]), extractTar({ cwd: tmp, strict: true }));
+      await rm(local, { recursive: true, force: true });
+      await rename(tmp, local);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    return local;
+  }
+}
