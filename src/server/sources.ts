@@ -60,6 +60,8 @@ export function createSourceParts(d: SourcePartsDeps): SourceParts {
           'version_not_found',
           `could not point alias ${name} of ${fn} at version ${version}: it is gone`,
         );
+      // Aliases are routing state in ActiveVersions: the next call through NAME@ALIAS sees this one.
+      await d.versions.refresh(fn);
     },
     apiRoutes: {
       list: () => d.apiRouteStore.listApiRoutes(),

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import {
   apiJson,
   eventually,
@@ -17,6 +18,7 @@ import {
   writeFunction,
   type TestServer,
 } from './harness.ts';
+import { awsKey, lambdaClient } from './lambda-helpers.ts';
 
 type LogLines = { lines: { line: string; stream: string; invocationId: string | null }[] };
 type History = { invocations: { id: string; function: string; status: string; statusCode?: number }[] };
@@ -170,6 +172,55 @@ describe('runtime provided (Lambda Runtime API)', () => {
     });
     // The instance keeps serving after an error.
     assert.equal((await invoke(server, 'inspect', '/', { method: 'POST', body: '{}' })).status, 201);
+  });
+
+  test('Invoke through the Lambda API hands the payload to the runtime as the event and returns its answer', async () => {
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: direct\nruntime: provided\n',
+      bootstrap: [
+        '#!/bin/sh',
+        'API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"',
+        'while true; do',
+        '  H="$(mktemp)"',
+        '  EVENT=$(curl -sS -D "$H" "$API/next")',
+        '  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d \'[:space:]\' | cut -d: -f2)',
+        '  case "$EVENT" in',
+        '    *fail*) curl -sS -o /dev/null "$API/$ID/error" -d \'{"errorType":"Oops","errorMessage":"asked to fail"}\' ;;',
+        '    *) curl -sS -o /dev/null "$API/$ID/response" -d "{\\"got\\":$EVENT}" ;;',
+        '  esac',
+        'done',
+        '',
+      ].join('\n'),
+    });
+    await mustDeploy(server, dir);
+    const client = lambdaClient(server, await awsKey(server, ['admin']));
+    const ok = await client.send(
+      new InvokeCommand({ FunctionName: 'direct', Payload: JSON.stringify({ n: 1 }) }),
+    );
+    assert.equal(ok.StatusCode, 200);
+    assert.equal(ok.FunctionError, undefined);
+    assert.deepEqual(JSON.parse(Buffer.from(ok.Payload ?? []).toString()), { got: { n: 1 } });
+    const failed = await client.send(
+      new InvokeCommand({ FunctionName: 'direct', Payload: JSON.stringify({ fail: true }) }),
+    );
+    assert.equal(failed.StatusCode, 200);
+    assert.equal(failed.FunctionError, 'Unhandled');
+    assert.deepEqual(JSON.parse(Buffer.from(failed.Payload ?? []).toString()), {
+      errorType: 'Oops',
+      errorMessage: 'asked to fail',
+    });
+  });
+
+  test('with network: true the Runtime API is still the instance’s own loopback', async () => {
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: networked\nruntime: provided\nhandler: function.handler\nnetwork: true\n',
+      bootstrap: TUTORIAL_BOOTSTRAP,
+      'function.sh': TUTORIAL_FUNCTION,
+    });
+    await mustDeploy(server, dir);
+    const res = await invoke(server, 'networked', '/', { method: 'POST', body: 'net' });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /"body":"net"/);
   });
 
   test('the unmodified aws-lambda-ric package runs a Node handler as a custom runtime', async () => {

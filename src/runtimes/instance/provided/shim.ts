@@ -147,8 +147,10 @@ async function handle(
 ): Promise<void> {
   const read = await readInvocation(req, control.timeoutMs);
   const now = Date.now();
-  const event =
-    req.headers[HEADERS.trigger] === 'cron'
+  const direct = req.headers[HEADERS.lambdaInvoke] === '1';
+  const event = direct
+    ? directEvent(read.body)
+    : req.headers[HEADERS.trigger] === 'cron'
       ? scheduledEvent(req, read.body, control.functionArn, read.id, now)
       : toEvent(
           req,
@@ -169,7 +171,8 @@ async function handle(
       event: Buffer.isBuffer(event) ? event : Buffer.from(JSON.stringify(event)),
       traceId: traceId(now),
       settle: (outcome) => {
-        respond(control, res, read.id, outcome);
+        if (direct) respondDirect(res, read.id, outcome);
+        else respond(control, res, read.id, outcome);
         resolve();
       },
     };
@@ -179,6 +182,43 @@ async function handle(
     });
     api.invoke(pending);
   });
+}
+
+/** A direct invocation's event (the Lambda API's Invoke): its payload as sent, `{}` when empty. */
+function directEvent(body: Buffer): Buffer {
+  return body.toString('utf8').trim() === '' ? Buffer.from('{}') : body;
+}
+
+/**
+ * The answer to a direct invocation, as Lambda's Invoke gives it: the runtime's payload as sent,
+ * or its error payload under 200 with the function-error header (`Unhandled`).
+ */
+function respondDirect(res: ServerResponse, id: string, outcome: Outcome): void {
+  if (res.writableEnded || res.destroyed) return;
+  if (outcome.type === 'response') {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': outcome.body.length });
+    res.end(outcome.body);
+    return;
+  }
+  if (outcome.type === 'too_large') {
+    return sendError(
+      res,
+      502,
+      'response_too_large',
+      `the runtime posted a response larger than ${outcome.limit} bytes (Lambda's limit); invocation ${id}`,
+    );
+  }
+  const payload =
+    outcome.type === 'error'
+      ? outcome.body
+      : Buffer.from(JSON.stringify({ errorType: 'Runtime.InvalidResponse', errorMessage: outcome.reason }));
+  process.stderr.write(tagText(`${errorText(payload)}\n`, id, true).text);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': payload.length,
+    [HEADERS.functionError]: 'Unhandled',
+  });
+  res.end(payload);
 }
 
 /**
