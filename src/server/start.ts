@@ -36,7 +36,12 @@ import { createAccessParts } from './access.ts';
 import { createAsyncParts } from './async.ts';
 import type { ServerConfig } from './config/index.ts';
 import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
-import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
+import {
+  createInstanceFactory,
+  logPoolEvent,
+  stockStemCells,
+  type InstanceFactoryDeps,
+} from './instance-factory.ts';
 import { StemCells } from './stem-cells.ts';
 import { listen } from './listener.ts';
 import { createRoutes } from './routes.ts';
@@ -82,6 +87,7 @@ export async function startServer(
     if (active && active.spec.instances.min > 0) instances.pool.activate(active);
   }
   await instances.access.firstStart();
+  await instances.stockCells();
   const listener = await listen({
     config,
     log,
@@ -227,18 +233,19 @@ async function createInstances(ctx: Context, host: Host, state: State) {
     max: config.stemCells,
     log,
   });
+  const factoryDeps: InstanceFactoryDeps = {
+    runDir: host.runDir,
+    driver: host.driver,
+    stemCells,
+    log,
+    plugins,
+    tracker: state.tracker,
+    outputBudget: state.outputBudget,
+    logSink: state.logSink,
+    secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
+  };
   const pool: InstancePool = new InstancePool({
-    factory: createInstanceFactory({
-      runDir: host.runDir,
-      driver: host.driver,
-      stemCells,
-      log,
-      plugins,
-      tracker: state.tracker,
-      outputBudget: state.outputBudget,
-      logSink: state.logSink,
-      secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
-    }),
+    factory: createInstanceFactory(factoryDeps),
     onEvent: (e) => {
       logPoolEvent(log, e);
       const fn = e.target.functionName;
@@ -261,7 +268,14 @@ async function createInstances(ctx: Context, host: Host, state: State) {
     await stemCells.close();
     await docsScanner.close();
   };
-  return { pool, access, close, stemCells };
+  /** Stocks stem cells for the versions active now (their first cold start finds one). */
+  const stockCells = async () => {
+    for (const name of versions.names()) {
+      const active = versions.get(name);
+      if (active) await stockStemCells(factoryDeps, active);
+    }
+  };
+  return { pool, access, close, stemCells, stockCells };
 }
 type Instances = Awaited<ReturnType<typeof createInstances>>;
 
