@@ -38,6 +38,44 @@ export interface InstanceFactoryDeps {
   log?: ServerLog;
 }
 
+/** The launch plan and limits of an instance of `target` whose socket is `socketPath` on the host. */
+function planOf(driver: Driver, target: PoolTarget, spec: FunctionSpec, socketPath: string) {
+  const runtime = runtimeFor(target.spec.runtime);
+  const view = { neutral: driver.neutralPaths };
+  const launch = runtime.launch({
+    buildDir: target.buildDir,
+    spec,
+    version: target.version,
+    // The sandbox shows the socket folder at NEUTRAL.socketDir (bubblewrap-sandbox.ts).
+    socketPath: view.neutral ? `${NEUTRAL.socketDir}/${path.basename(socketPath)}` : socketPath,
+    view,
+  });
+  const limits = {
+    memoryMb: target.spec.memory,
+    network: target.spec.network,
+    maxProcesses: target.spec.maxProcesses,
+    cpu: target.spec.cpu,
+    tmpSizeMb: target.spec.tmpSize,
+  };
+  return { launch, limits, place: new Placement(view) };
+}
+
+/**
+ * Makes the stem cells keep cells of `target`'s shape (a version active when the server starts,
+ * so its first cold start finds one). Best effort: a version that cannot be planned is skipped.
+ */
+export async function stockStemCells(d: InstanceFactoryDeps, target: PoolTarget): Promise<void> {
+  if (!d.stemCells?.enabled) return;
+  try {
+    const secret = await d.secrets(target.functionName, target.spec);
+    const { launch, limits } = planOf(d.driver, target, secret.spec, path.join(d.runDir, 'x', 'fn.sock'));
+    const blueprint = d.stemCells.blueprint(target.spec.runtime, launch, limits);
+    if (blueprint) d.stemCells.prepare(blueprint);
+  } catch {
+    // its first cold start takes the ordinary path and reports what is wrong
+  }
+}
+
 /** The pool's instance factory. */
 export function createInstanceFactory(d: InstanceFactoryDeps) {
   const { runDir, driver, plugins, tracker, outputBudget, logSink } = d;
@@ -46,24 +84,7 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
     const secret = await d.secrets(target.functionName, target.spec);
     const dir = path.join(runDir, id);
     const socketPath = path.join(dir, 'fn.sock');
-    const runtime = runtimeFor(target.spec.runtime);
-    const view = { neutral: driver.neutralPaths };
-    const place = new Placement(view);
-    const launch = runtime.launch({
-      buildDir: target.buildDir,
-      spec: secret.spec,
-      version: target.version,
-      // The sandbox shows the socket folder at NEUTRAL.socketDir (bubblewrap-sandbox.ts).
-      socketPath: view.neutral ? `${NEUTRAL.socketDir}/${path.basename(socketPath)}` : socketPath,
-      view,
-    });
-    const limits = {
-      memoryMb: target.spec.memory,
-      network: target.spec.network,
-      maxProcesses: target.spec.maxProcesses,
-      cpu: target.spec.cpu,
-      tmpSizeMb: target.spec.tmpSize,
-    };
+    const { launch, limits, place } = planOf(driver, target, secret.spec, socketPath);
     const blueprint = d.stemCells?.blueprint(target.spec.runtime, launch, limits);
     const cell = blueprint && d.stemCells?.take(blueprint);
     if (cell) return assignCell(cell, target, launch, outputOf(target, secret.mask));

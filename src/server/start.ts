@@ -46,7 +46,12 @@ import { createAsyncParts } from './async.ts';
 import { followCluster } from './cluster.ts';
 import type { ServerConfig } from './config/index.ts';
 import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
-import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
+import {
+  createInstanceFactory,
+  logPoolEvent,
+  stockStemCells,
+  type InstanceFactoryDeps,
+} from './instance-factory.ts';
 import { StemCells } from './stem-cells.ts';
 import { listen } from './listener.ts';
 import { createRoutes } from './routes.ts';
@@ -99,6 +104,7 @@ export async function startServer(
     if (active && active.spec.instances.min > 0) instances.pool.activate(active);
   }
   await instances.access.firstStart();
+  await instances.stockCells();
   const listener = await listen({
     config,
     log,
@@ -295,18 +301,19 @@ async function createInstances(ctx: Context, host: Host, state: State) {
     max: config.stemCells,
     log,
   });
+  const factoryDeps: InstanceFactoryDeps = {
+    runDir: host.runDir,
+    driver: host.driver,
+    stemCells,
+    log,
+    plugins,
+    tracker: state.tracker,
+    outputBudget: state.outputBudget,
+    logSink: state.logSink,
+    secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
+  };
   const pool: InstancePool = new InstancePool({
-    factory: createInstanceFactory({
-      runDir: host.runDir,
-      driver: host.driver,
-      stemCells,
-      log,
-      plugins,
-      tracker: state.tracker,
-      outputBudget: state.outputBudget,
-      logSink: state.logSink,
-      secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
-    }),
+    factory: createInstanceFactory(factoryDeps),
     // Versions an alias names stay warm beside the active one.
     pinned: (fn) => versions.pinned(fn),
     onEvent: (e) => {
@@ -336,7 +343,14 @@ async function createInstances(ctx: Context, host: Host, state: State) {
     await stemCells.close();
     await docsScanner.close();
   };
-  return { pool, access, close, stemCells };
+  /** Stocks stem cells for the versions active now (their first cold start finds one). */
+  const stockCells = async () => {
+    for (const name of versions.names()) {
+      const active = versions.get(name);
+      if (active) await stockStemCells(factoryDeps, active);
+    }
+  };
+  return { pool, access, close, stemCells, stockCells };
 }
 type Instances = Awaited<ReturnType<typeof createInstances>>;
 

@@ -6,6 +6,7 @@
  * `--stem-cells 0` turns them off.
  */
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import {
   apiJson,
@@ -207,5 +208,30 @@ test('python, lua and exec functions take stem cells of their own runtime', asyn
     }
   } finally {
     await server.dispose();
+  }
+});
+
+test('a restarted server stocks cells for its active versions before their first request', async () => {
+  const first = await startTestServer();
+  const dataDir = first.dataDir;
+  try {
+    await mustDeploy(
+      first,
+      await writeFunction({
+        'kumo.yaml': 'name: survivor\n',
+        'index.js': 'export default () => new Response("back");\n',
+      }),
+    );
+  } finally {
+    await first.close();
+  }
+  const second = await startTestServer([], dataDir);
+  try {
+    await eventually(async () => (await cells(second)).ready > 0, 20_000, 'a cell stocked at start');
+    assert.equal(await (await invoke(second, 'survivor')).text(), 'back');
+    assert.equal((await cells(second)).hits, 1, 'the first cold start after the restart took it');
+  } finally {
+    await second.dispose();
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
