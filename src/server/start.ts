@@ -197,7 +197,6 @@ async function openState(ctx: Context, driver: Driver) {
     logSink: new LogSink(stores.functions, {
       keeps: (fn) => versions.get(fn) !== undefined,
       onError: (err, held, dropped) => {
-        health.failed(err);
         storeThrottle.warn('logs', 'logs: the store cannot take function log lines; holding them', {
           held,
           dropped,
