@@ -2,9 +2,11 @@
  * This checkout against an earlier commit, side by side: `npm run bench:versus -- REF`.
  * REF is checked out into a temporary git worktree (sharing this node_modules); both servers start
  * with default settings (sandboxed), get the same small node function through their own CLI, and
- * then cold starts and deploys alternate between them, trial by trial, so machine noise hits both.
- * Prints a Markdown table of p50, min and max per server.
+ * then cold starts, deploys and warm-throughput rounds (default settings, BENCH_CONNECTIONS keep-alive
+ * clients) alternate between them, trial by trial, so machine noise hits both. Prints a Markdown
+ * table of p50, min and max per server, and per round the server's CPU µs per request.
  */
+import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +14,7 @@ import path from 'node:path';
 import {
   kumoCli,
   percentile,
+  processCpuUs,
   ROOT,
   scaledToZero,
   startKumo,
@@ -22,6 +25,11 @@ import {
 
 const REF = process.argv[2];
 const TRIALS = Number(process.env.BENCH_VERSUS_TRIALS ?? 15);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+/** Manifest lines added to the warm hello (e.g. `concurrency: 32`); none: default settings. */
+const HELLO_EXTRA = (process.env.BENCH_VERSUS_HELLO ?? '').replaceAll('\\n', '\n');
 if (!REF) {
   process.stderr.write('usage: npm run bench:versus -- REF (a commit, branch or tag to compare with)\n');
   process.exit(2);
@@ -32,6 +40,10 @@ interface Side extends KumoProcess {
   repo: string;
   cold: number[];
   deploy: number[];
+  /** Requests a second, one value a warm round. */
+  rps: number[];
+  /** The server's CPU µs per request, one value a warm round. */
+  cpuUs: number[];
 }
 
 /** Runs `side`'s own CLI against it; throws with its output when it fails. */
@@ -41,7 +53,7 @@ async function cli(side: Side, args: string[]): Promise<void> {
 }
 
 async function start(label: string, repo: string, data: string): Promise<Side> {
-  return { ...(await startKumo(data, [], repo)), label, repo, cold: [], deploy: [] };
+  return { ...(await startKumo(data, [], repo)), label, repo, cold: [], deploy: [], rps: [], cpuUs: [] };
 }
 
 async function writeFn(dir: string, name: string, extra: string, text: string): Promise<void> {
@@ -56,9 +68,21 @@ async function writeFn(dir: string, name: string, extra: string, text: string): 
   );
 }
 
-function stats(values: number[]): string {
+function stats(values: number[], digits = 1): string {
   const [p50, min, max] = [percentile(values, 50), Math.min(...values), Math.max(...values)];
-  return `${p50.toFixed(1)} | ${min.toFixed(1)} | ${max.toFixed(1)}`;
+  return `${p50.toFixed(digits)} | ${min.toFixed(digits)} | ${max.toFixed(digits)}`;
+}
+
+/** One warm round against `side`'s hello: requests a second and the server's CPU µs a request. */
+async function warmRound(side: Side): Promise<void> {
+  const url = `${side.url}/fn/hello`;
+  await autocannon({ url, connections: CONNECTIONS, duration: 1 });
+  const pid = side.child.pid ?? 0;
+  const before = await processCpuUs(pid);
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
+  if (r.non2xx + r.errors) throw new Error(`${side.label}: ${r.non2xx + r.errors} failed requests`);
+  side.rps.push(r.requests.average);
+  side.cpuUs.push(((await processCpuUs(pid)) - before) / Math.max(1, r.requests.total));
 }
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-versus-'));
@@ -83,16 +107,20 @@ try {
   }
   const hello = path.join(work, 'hello');
   for (let i = 0; i < TRIALS; i++) {
-    await writeFn(hello, 'hello', '', `Hello ${i}`);
+    await writeFn(hello, 'hello', HELLO_EXTRA, `Hello ${i}`);
     for (const side of sides) side.deploy.push(await timed(() => cli(side, ['deploy', hello])));
   }
+  for (let i = 0; i < ROUNDS; i++) for (const side of sides) await warmRound(side);
   process.stdout.write(
-    `\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${TRIALS} alternating trials\n\n` +
-      '| server | measurement | p50 ms | min ms | max ms |\n|---|---|---:|---:|---:|\n' +
+    `\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${TRIALS} alternating trials, ` +
+      `${ROUNDS} alternating warm rounds of ${DURATION} s at ${CONNECTIONS} connections\n\n` +
+      '| server | measurement | p50 | min | max |\n|---|---|---:|---:|---:|\n' +
       sides
         .flatMap((s) => [
-          `| ${s.label} | cold start after scale to zero (sandboxed) | ${stats(s.cold)} |`,
-          `| ${s.label} | deploy of a small function, CLI end to end | ${stats(s.deploy)} |`,
+          `| ${s.label} | cold start after scale to zero (sandboxed), ms | ${stats(s.cold)} |`,
+          `| ${s.label} | deploy of a small function, CLI end to end, ms | ${stats(s.deploy)} |`,
+          `| ${s.label} | warm hello, ${HELLO_EXTRA ? 'tuned' : 'default settings'}, req/s | ${stats(s.rps, 0)} |`,
+          `| ${s.label} | server CPU per warm request, µs | ${stats(s.cpuUs, 0)} |`,
         ])
         .join('\n') +
       '\n',

@@ -28,6 +28,9 @@ fi
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v git >/dev/null 2>&1 || missing+=(git)
+# Custom runtimes (runtime: provided): bootstraps written as AWS's tutorial writes them call the
+# Runtime API with curl, which instances see from the host's /usr/bin.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 # The web console's end-to-end tests drive Debian's chromium (`setup-host.sh --test`, run by npm test).
 if [ "${1:-}" = --test ] && [ ! -x "${KUMO_CHROMIUM:-/usr/bin/chromium}" ]; then missing+=(chromium); fi
 # The PostgreSQL store's tests start throwaway servers (test/support/postgres.ts) unless

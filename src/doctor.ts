@@ -59,6 +59,13 @@ export async function doctor(
         ? `the server at ${server.url} runs functions WITHOUT a sandbox (--insecure-no-sandbox)\n`
         : `the server at ${server.url} runs functions in the ${server.sandbox} sandbox\n`,
     );
+    const cells = server.stemCells;
+    if (cells)
+      out.write(
+        cells.enabled
+          ? `stem cells: on, at most ${cells.max} (${cells.ready} ready, ${cells.starting} starting; cold starts served by a cell: ${cells.hits}, by the ordinary path: ${cells.misses})\n`
+          : 'stem cells: off (--stem-cells 0)\n',
+      );
     if (server.store)
       out.write(
         server.store.healthy
@@ -78,6 +85,7 @@ async function serverStatus(
       url: string;
       sandbox: string;
       insecure: boolean;
+      stemCells?: Record<string, number | boolean>;
       node?: string;
       store?: { kind: string; healthy: boolean; since: number; error: string | null };
     }
@@ -92,6 +100,7 @@ async function serverStatus(
     const body = (await res.json()) as {
       sandbox?: { name?: string };
       insecure?: boolean;
+      stemCells?: Record<string, number | boolean>;
       node?: string;
       store?: { kind?: string; healthy?: boolean; since?: number; error?: string | null };
     };
@@ -99,6 +108,7 @@ async function serverStatus(
       url,
       sandbox: String(body.sandbox?.name ?? 'unknown'),
       insecure: body.insecure === true,
+      ...(body.stemCells ? { stemCells: body.stemCells } : {}),
       ...(typeof body.node === 'string' ? { node: body.node } : {}),
       ...(body.store
         ? {

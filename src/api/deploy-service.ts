@@ -44,6 +44,8 @@ export interface DeployResult {
   bytes: number;
   buildLog: string;
   durationMs: number;
+  /** The alias the deploy pointed at this version (SAM AutoPublishAlias). */
+  alias?: string;
 }
 
 /** Progress callbacks of one deploy. */

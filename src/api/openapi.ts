@@ -47,6 +47,13 @@ export function openApiDocument(routes: readonly Route[], info: { version: strin
           description:
             'A kumo API key, `Authorization: Bearer kumo_<id>_<secret>` (or the SharedSecret scheme). The scopes listed per operation are the key scopes it needs.',
         },
+        awsSigV4: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'AWS Signature Version 4 (`AWS4-HMAC-SHA256 Credential=…`) with the AWS credentials of a kumo key (`kumo keys create --aws`): the Lambda API, as the AWS SDKs sign it.',
+        },
       },
       schemas: {
         Error: {
@@ -146,6 +153,8 @@ function security(scope: Requirement): Json[] {
     case 'function':
     case 'result':
       return [{}, { [SCHEME]: ['invoke'] }];
+    case 'aws':
+      return [{ awsSigV4: [] }];
     default:
       return [{ [SCHEME]: [scope] }];
   }

@@ -22,8 +22,15 @@ import {
   type DeployOverrides,
   type ExtraFields,
   type GitConfig,
+  type Unit,
 } from '../build/index.ts';
-import { FUNCTION_NAME, KumoError, type ServerLog } from '../core/index.ts';
+import {
+  FUNCTION_NAME,
+  KumoError,
+  type ApiRoute,
+  type ApiRouteRecord,
+  type ServerLog,
+} from '../core/index.ts';
 import type { FunctionStore, VersionSource } from '../store/index.ts';
 import type { DeployProgress, DeployResult, DeployService } from './deploy-service.ts';
 
@@ -31,6 +38,8 @@ import type { DeployProgress, DeployResult, DeployService } from './deploy-servi
 export interface SourceDeployResult extends DeployResult {
   /** Every function the source deployed (one for a plain function). */
   functions?: DeployResult[];
+  /** What the source asked for that kumo did not deploy (SAM templates). */
+  ignored?: string[];
   source?: {
     kind: VersionSource['kind'];
     format: string;
@@ -53,6 +62,17 @@ export interface SourceDeployerDeps {
   git: GitConfig;
   log: ServerLog;
   urls: (name: string) => { url: string; path: string };
+  /** Points alias `alias` of `fn` at `version` (SAM's AutoPublishAlias), creating it if need be. */
+  publishAlias?: (fn: string, alias: string, version: number) => Promise<void>;
+  /** API routes (SAM Api/HttpApi events); absent: a source with routes is refused. */
+  apiRoutes?: ApiRouteDeps;
+}
+
+/** How a source deploy reads and writes API routes. */
+export interface ApiRouteDeps {
+  list(): Promise<ApiRouteRecord[]>;
+  /** Makes `routes` the routes of `fn`; throws route_conflict when one is another function's. */
+  set(fn: string, routes: ApiRoute[]): Promise<void>;
 }
 
 /** Options that apply to whatever the source holds. */
@@ -62,6 +82,8 @@ export interface SourceOptions {
   extra?: ExtraFields;
   /** The name of a single function whose manifest has none and no --name was given. */
   fallbackName?: string;
+  /** A SAM template to deploy (a file of the source), instead of looking for a manifest. */
+  template?: string;
 }
 
 /** Deploys sources. */
@@ -160,7 +182,14 @@ export class SourceDeployer {
     original?: Buffer,
   ): Promise<SourceDeployResult> {
     const fallback = options.overrides.name === undefined ? options.fallbackName : undefined;
-    const plan = await planSource(dir, path.join(work, 'units'), options.extra ?? {}, fallback);
+    const plan = await planSource(
+      dir,
+      path.join(work, 'units'),
+      options.extra ?? {},
+      fallback,
+      options.template,
+    );
+    const moves = await this.checkRoutes(plan.units);
     const results: DeployResult[] = [];
     for (const unit of plan.units) {
       const archive = !unit.rewritten && original ? original : await packDirectory(unit.dir);
@@ -169,9 +198,15 @@ export class SourceDeployer {
       const result = await this.d.deployer.deploy(archive, overrides, progress, signal);
       if (result.created)
         await this.d.store.recordSource({ ...source, function: result.function, version: result.version });
-      results.push(result);
+      if (unit.alias !== undefined) {
+        if (!this.d.publishAlias)
+          throw new KumoError('internal_error', 'this server cannot publish aliases (no alias store)');
+        await this.d.publishAlias(result.function, unit.alias, result.version);
+      }
+      results.push(unit.alias !== undefined ? { ...result, alias: unit.alias } : result);
       if (plan.kind === 'project') progress.onFunction?.(result);
     }
+    await this.setRoutes(plan.units, moves);
     const first = results[0];
     if (!first) throw new KumoError('source_failed', 'the source holds no function to deploy');
     const summary: SourceDeployResult = {
@@ -179,7 +214,44 @@ export class SourceDeployer {
       source: { kind: source.kind, format: plan.format, ...gitFields(source) },
     };
     if (plan.kind === 'project') summary.functions = results;
+    if (plan.ignored) summary.ignored = plan.ignored;
     return summary;
+  }
+
+  /**
+   * Refuses, before anything is deployed, routes that a function outside the source serves.
+   * True when a route moves between functions of the source (then all are cleared first).
+   */
+  private async checkRoutes(units: Unit[]): Promise<boolean> {
+    const wanted = units.filter((u) => u.routes?.length);
+    if (wanted.length === 0) return false;
+    if (!this.d.apiRoutes) throw new KumoError('internal_error', 'this server cannot serve API routes');
+    const ours = new Set(units.map((u) => u.name));
+    let moves = false;
+    const held = new Map((await this.d.apiRoutes.list()).map((r) => [`${r.method} ${r.path}`, r.function]));
+    for (const unit of wanted) {
+      for (const r of unit.routes ?? []) {
+        const holder = held.get(`${r.method} ${r.path}`);
+        if (holder === undefined || holder === unit.name) continue;
+        if (!ours.has(holder))
+          throw new KumoError(
+            'route_conflict',
+            `route ${r.method} ${r.path} is served by function ${holder}; delete it or change the path`,
+          );
+        moves = true;
+      }
+    }
+    return moves;
+  }
+
+  /** Gives each unit of a template its routes (none: its old ones go). */
+  private async setRoutes(units: Unit[], moves: boolean): Promise<void> {
+    const routed = units.filter(
+      (u): u is Unit & { name: string; routes: ApiRoute[] } => u.routes !== undefined && u.name !== undefined,
+    );
+    if (routed.length === 0 || !this.d.apiRoutes) return;
+    if (moves) for (const unit of routed) await this.d.apiRoutes.set(unit.name, []);
+    for (const unit of routed) await this.d.apiRoutes.set(unit.name, unit.routes);
   }
 
   /** The results to answer when every active function deployed from `url` runs `commit`. */

@@ -43,6 +43,11 @@ export interface AccessGuardOptions {
   apiRate: Rate;
   /** The access settings of function `name`, undefined when it is not deployed. */
   functionAccess: (name: string) => FunctionAccess | undefined;
+  /**
+   * The function a route's name parameter addresses, without an alias or version
+   * (`NAME@live`, `NAME--live`): access and rate limits are the function's, whatever the alias.
+   */
+  functionOf?: (raw: string) => string;
   /** Longest request URL (path and query), in bytes. */
   urlLimit: number;
   /** Largest request header section (names, values and separators), in bytes. */
@@ -84,7 +89,10 @@ export class AccessGuard {
         case 'none':
           return true;
         case 'function':
-          await this.admitInvocation(req, params.name ?? '', true);
+          await this.admitInvocation(req, this.o.functionOf?.(params.name ?? '') ?? params.name ?? '', true);
+          return true;
+        case 'aws':
+          // The Lambda API (lambda/operation.ts) verifies the signature, which covers the body, once it has read it.
           return true;
         case 'result':
           // Decided by the result route once it has read the invocation (admitResult): deciding

@@ -7,6 +7,8 @@
 export { AccessGuard, type AccessGuardOptions, type FunctionAccess } from './access-guard.ts';
 export { KEY_PREFIX, hashApiKey, hashesEqual, keyIdOf, newApiKey } from './api-key.ts';
 export { credentialOf, carriesKumoKey, stripKumoKey } from './authorization.ts';
+export { AwsKeys, type AwsKeysOptions, type CreatedAwsCredential } from './aws-keys.ts';
+export { verifySigV4, type SigV4Request, type SigV4Authorization } from './sigv4.ts';
 export { AuditLog, type AuditLogOptions } from './audit-log.ts';
 export { ADMIN_KEY_FILE, ensureAdminKey } from './first-start.ts';
 export { FunctionSecrets, type FunctionSecretsOptions, type SecretInfo } from './function-secrets.ts';

@@ -144,6 +144,15 @@ export class KeyRing {
     return { ok: true, key: publicKey(record) };
   }
 
+  /** Whether key `id` exists and is not revoked (a request signed with its AWS credential). */
+  async checkId(id: string): Promise<KeyCheck> {
+    const record = id ? await this.cache.get(id) : undefined;
+    if (!record) return { ok: false, reason: 'unknown', keyId: id || null };
+    if (record.revokedAt !== null) return { ok: false, reason: 'revoked', keyId: id };
+    this.touch(id);
+    return { ok: true, key: publicKey(record) };
+  }
+
   /** Records when the key was last used, at most every touchEveryMs, without making the check wait. */
   private touch(id: string): void {
     const now = this.o.now();

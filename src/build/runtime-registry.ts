@@ -1,9 +1,19 @@
 /** The runtimes this server builds and runs, by manifest name. */
 import { KumoError } from '../core/index.ts';
-import { execRuntime, luaRuntime, nodeRuntime, pythonRuntime, type Runtime } from '../runtimes/index.ts';
+import {
+  execRuntime,
+  luaRuntime,
+  nodeRuntime,
+  providedRuntime,
+  pythonRuntime,
+  type Runtime,
+} from '../runtimes/index.ts';
 
 const RUNTIMES: ReadonlyMap<string, Runtime> = new Map(
-  [nodeRuntime, pythonRuntime, execRuntime, luaRuntime].map((runtime) => [runtime.name, runtime]),
+  [nodeRuntime, pythonRuntime, execRuntime, luaRuntime, providedRuntime].map((runtime) => [
+    runtime.name,
+    runtime,
+  ]),
 );
 
 /** The runtime named `name`; throws invalid_manifest when this server has none of that name. */

@@ -12,7 +12,11 @@ export const keyInfoSchema = z.looseObject({
 });
 
 /** `POST /api/v1/keys`: the key info plus the key, shown once. */
-export const createdKeySchema = keyInfoSchema.extend({ key: z.string() });
+export const createdKeySchema = keyInfoSchema.extend({
+  key: z.string(),
+  awsAccessKeyId: z.string().optional(),
+  awsSecretAccessKey: z.string().optional(),
+});
 
 /** `GET /api/v1/keys`. */
 export const keyListSchema = z.looseObject({ keys: z.array(keyInfoSchema) });

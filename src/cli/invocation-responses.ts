@@ -11,6 +11,7 @@ export const invocationSummarySchema = z.looseObject({
   id: z.string(),
   function: z.string(),
   version: nullableNumber,
+  alias: z.string().nullable().optional(),
   trigger: z.string(),
   status: z.string(),
   attempt: z.number(),

@@ -36,6 +36,16 @@ export const deployEventSchema = z.discriminatedUnion('event', [
 /** One line of the NDJSON deploy stream. */
 export type DeployEvent = z.infer<typeof deployEventSchema>;
 
+/** An alias: the version it serves and its canary. */
+export const aliasSchema = z.looseObject({
+  name: z.string(),
+  version: z.number(),
+  canary: z.looseObject({ version: z.number(), weight: z.number() }).nullable().optional(),
+});
+
+/** `GET /api/v1/functions/NAME/aliases`. */
+export const aliasListSchema = z.looseObject({ function: z.string(), aliases: z.array(aliasSchema) });
+
 /** A function as `GET /api/v1/functions` describes it. */
 export const functionInfoSchema = z.looseObject({
   name: z.string(),
@@ -47,6 +57,7 @@ export const functionInfoSchema = z.looseObject({
     busy: z.number().optional(),
     starting: z.number().optional(),
   }),
+  aliases: z.array(aliasSchema).optional(),
 });
 
 /** `GET /api/v1/functions`. */
@@ -60,7 +71,13 @@ export const versionListSchema = z.looseObject({
   function: z.string(),
   activeVersion: z.number(),
   versions: z.array(
-    z.looseObject({ version: z.number(), hash: z.string(), createdAt: z.number(), active: z.boolean() }),
+    z.looseObject({
+      version: z.number(),
+      hash: z.string(),
+      createdAt: z.number(),
+      active: z.boolean(),
+      aliases: z.array(z.looseObject({ name: z.string(), weight: z.number() })).optional(),
+    }),
   ),
 });
 

@@ -2,6 +2,7 @@
 import pkg from '../../package.json' with { type: 'json' };
 import type { Command } from './command.ts';
 import { printText } from './command.ts';
+import { aliasCommand } from './commands/alias.ts';
 import { ACCESS_COMMANDS } from './commands/access-commands.ts';
 import { ASYNC_COMMANDS } from './commands/async-commands.ts';
 import { deleteCommand } from './commands/delete.ts';
@@ -10,6 +11,7 @@ import { invokeCommand } from './commands/invoke.ts';
 import { listCommand } from './commands/list.ts';
 import { logsCommand } from './commands/logs.ts';
 import { rollbackCommand } from './commands/rollback.ts';
+import { routesCommand } from './commands/routes.ts';
 import { versionsCommand } from './commands/versions.ts';
 import { topLevelHelp, UP_USAGE } from './help.ts';
 import type { CliIO } from './io.ts';
@@ -24,6 +26,8 @@ export const COMMANDS: readonly Command[] = [
   versionsCommand,
   rollbackCommand,
   deleteCommand,
+  aliasCommand,
+  routesCommand,
   ...ASYNC_COMMANDS,
   ...ACCESS_COMMANDS,
 ];

@@ -24,7 +24,7 @@ export const SCOPE_DOCS: Record<Scope, string> = {
  * same for the function of the invocation whose result is read, decided by the route once it has
  * read the invocation.
  */
-export type Requirement = Scope | 'any' | 'none' | 'function' | 'result';
+export type Requirement = Scope | 'any' | 'none' | 'function' | 'result' | 'aws';
 
 /** What each requirement that is not a scope means, for `GET /api/v1/scopes` and the OpenAPI document. */
 export const REQUIREMENT_DOCS: Record<Exclude<Requirement, Scope>, string> = {
@@ -34,6 +34,7 @@ export const REQUIREMENT_DOCS: Record<Exclude<Requirement, Scope>, string> = {
     "the function's access setting decides: a public function needs nothing, a private one a key with invoke",
   result:
     "as for function, for the invocation's function (decided once the invocation is read; unknown ids are 404)",
+  aws: "an AWS Signature Version 4 made with a kumo key's AWS credentials (kumo keys create --aws), whose key has the operation's scope (the Lambda API; checked after the body is read, errors in Lambda's shape)",
 };
 
 /** Whether `text` names a scope. */

@@ -20,6 +20,10 @@ export const ERROR_CODES = {
     status: 400,
     doc: 'An alias name or its routing is invalid (name rules, a weight outside 0-1, a version that does not exist); the message says which.',
   },
+  invalid_route: {
+    status: 400,
+    doc: 'An API route (a SAM Api/HttpApi event) has a method or path kumo cannot serve; the message names the route and why.',
+  },
   invalid_schedule: {
     status: 400,
     doc: 'A schedule is invalid (cron expression, time zone, overlap or catch-up policy); the message names the field.',
@@ -85,6 +89,10 @@ export const ERROR_CODES = {
   plugin_busy: {
     status: 429,
     doc: 'The function already has `kumo up --plugin-queue` docs queries waiting; retry when some have finished.',
+  },
+  route_conflict: {
+    status: 409,
+    doc: 'An API route (METHOD /path) is already served by another function; delete that function or change the path.',
   },
   conflict: {
     status: 409,

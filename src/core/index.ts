@@ -3,6 +3,7 @@ export * from './errors.ts';
 export * from './duration.ts';
 export * from './name.ts';
 export * from './alias.ts';
+export * from './api-route.ts';
 export * from './manifest.ts';
 export { PLUGIN_NAME, LUA_LIMITS, splitCommandLine } from './runtime-fields.ts';
 export * from './schedule.ts';

@@ -36,10 +36,30 @@ export const ENV = {
   bundle: 'KUMO_BUNDLE',
   luaMemory: 'KUMO_LUA_MEMORY',
   luaTimeout: 'KUMO_LUA_TIMEOUT',
+  /** provided: the bootstrap to run and the loopback port of the Runtime API it is given. */
+  bootstrap: 'KUMO_BOOTSTRAP',
+  runtimeApiPort: 'KUMO_RUNTIME_API_PORT',
+  /** provided: the function's ARN, sent as Lambda-Runtime-Invoked-Function-Arn. */
+  functionArn: 'KUMO_FUNCTION_ARN',
   /** exec: what the program run for one request is told about it. */
   invocationId: 'KUMO_INVOCATION_ID',
   deadline: 'KUMO_DEADLINE',
+  /**
+   * Set to "1" when the instance starts as a stem cell: the shim listens on its socket with no
+   * function loaded and takes its whole environment from the first request (STEM_ASSIGN).
+   */
+  stem: 'KUMO_STEM',
 } as const;
+
+/**
+ * The assignment of a stem cell: the body of the first (and only) request a cell's socket takes
+ * before it serves its function, `POST /` with this JSON. The cell replaces its whole environment
+ * with `env` (the environment an ordinary start of the version would have had), loads the
+ * function and answers with one control message: `{"type":"ready"}` or an error.
+ */
+export interface StemAssignment {
+  env: Record<string, string>;
+}
 
 /** The handler styles of node and python (KUMO_STYLE; the manifest's `style`). */
 export const HANDLER_STYLES = ['auto', 'fetch', 'node', 'lambda', 'plain'] as const;
@@ -66,6 +86,14 @@ export const HEADERS = {
   trigger: 'x-kumo-trigger',
   scheduleId: 'x-kumo-schedule-id',
   scheduledAt: 'x-kumo-scheduled-at',
+  /**
+   * `1`: a direct invocation through the Lambda API. A Lambda-style handler gets the body (JSON)
+   * as its event and its result goes back as JSON, as on AWS; a thrown error answers 200 with
+   * `functionError` set and Lambda's error payload ({errorType, errorMessage, …}).
+   */
+  lambdaInvoke: 'x-kumo-lambda-invoke',
+  /** Response header of a direct Lambda invocation whose handler threw: `Unhandled`. */
+  functionError: 'x-kumo-function-error',
 } as const;
 
 /** Every `x-kumo-*` header name starts so. */

@@ -14,7 +14,7 @@ import { accessField, rateLimitField } from './access-fields.ts';
 import { docsQuotaField, kvQuotaField } from './plugin-quotas.ts';
 
 /** Runtimes this build of kumo can run. */
-export const RUNTIMES = ['node', 'python', 'exec', 'lua'] as const;
+export const RUNTIMES = ['node', 'python', 'exec', 'lua', 'provided'] as const;
 /** Isolation tiers a function may ask for. */
 export const ISOLATION_TIERS = ['process'] as const;
 
@@ -22,7 +22,8 @@ export const ISOLATION_TIERS = ['process'] as const;
 export const LIMITS = {
   memoryMb: { min: 64, max: 4096, default: 256 },
   timeoutMs: { min: 100, max: 15 * 60_000, default: 30_000 },
-  concurrency: { min: 1, max: 1000, default: 1 },
+  /** `default` is the node runtime's; the others serve one request at a time (see defaultConcurrency). */
+  concurrency: { min: 1, max: 1000, default: 80 },
   instancesMin: { min: 0, max: 50, default: 0 },
   instancesMax: { min: 1, max: 100, default: 10 },
   idleMs: { min: 1000, max: 24 * 3_600_000, default: 300_000 },
@@ -70,85 +71,121 @@ const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String
 const envKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The schema of `kumo.yaml` (and of the deploy flags merged over it). */
-export const manifestSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(FUNCTION_NAME, {
-      error: 'must be a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"',
-    })
-    .optional(),
-  runtime: z.enum(RUNTIMES, { error: `must be one of: ${RUNTIMES.join(', ')}` }).default('node'),
-  handler: z.string().min(1).optional(),
-  style: z.enum(HANDLER_STYLES, { error: `must be one of: ${HANDLER_STYLES.join(', ')}` }).default('auto'),
-  isolation: z
-    .enum(ISOLATION_TIERS, { error: `must be one of: ${ISOLATION_TIERS.join(', ')}` })
-    .default('process'),
-  memory: int('memoryMb', ' MB').default(LIMITS.memoryMb.default),
-  timeout: duration('timeoutMs').default(LIMITS.timeoutMs.default),
-  concurrency: int('concurrency').default(LIMITS.concurrency.default),
-  instances: z
-    .strictObject({
-      min: int('instancesMin').default(LIMITS.instancesMin.default),
-      max: int('instancesMax').default(LIMITS.instancesMax.default),
-      idle: duration('idleMs').default(LIMITS.idleMs.default),
-    })
-    .default({
-      min: LIMITS.instancesMin.default,
-      max: LIMITS.instancesMax.default,
-      idle: LIMITS.idleMs.default,
-    })
-    .refine((i) => i.min <= i.max, { error: 'min must not be greater than max' }),
-  queue: int('queue').default(LIMITS.queue.default),
-  env: z
-    .record(
-      z.string().regex(envKey, { error: 'keys must be environment variable names ([A-Za-z_][A-Za-z0-9_]*)' }),
-      envValue,
-    )
-    .default({}),
-  network: z.boolean({ error: 'must be true or false' }).default(false),
-  /** `public`: anyone may invoke; `private`: an API key with the invoke scope is required (README "Access control"). */
-  access: accessField,
-  /** Invocations per second for the function, all callers together, 429 above (absent: unlimited). */
-  rateLimit: rateLimitField,
-  cpu: z
-    .number({
-      error: (i) =>
-        `must be a number of cores between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} (got ${JSON.stringify(i.input)})`,
-    })
-    .min(CPU_LIMITS.min, {
-      error: (i) =>
-        `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})`,
-    })
-    .max(CPU_LIMITS.max, {
-      error: (i) =>
-        `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})`,
-    })
-    .default(CPU_LIMITS.default),
-  maxProcesses: int('maxProcesses').default(LIMITS.maxProcesses.default),
-  tmpSize: int('tmpSizeMb', ' MB').default(LIMITS.tmpSizeMb.default),
-  /** Async runs retried after a 5xx, timeout or crash (docs: README "Async invocations"). */
-  retries: int('retries').default(LIMITS.retries.default),
-  /** Parallel async runs; absent means half the function's capacity, so sync traffic keeps the rest. */
-  async: z.strictObject({ concurrency: int('asyncConcurrency').optional() }).default({}),
-  /** `bodies: false` keeps request and response bodies out of the invocation history. */
-  history: z
-    .strictObject({ bodies: z.boolean({ error: 'must be true or false' }).default(true) })
-    .default({ bodies: true }),
-  /** Cron schedules: a cron string, a {cron, tz, data, overlap, catchup} mapping, or a list of those. */
-  schedule: scheduleField.default([]),
-  /** exec runtime: the program to run per request (`jq -c .` or a list). */
-  command: commandField,
-  /** Plugins the function may `call()` (lua and node): e.g. [kv, docs]. */
-  plugins: pluginsField,
-  /** What the function may keep in `kv`: keys and size (MB), within the server's ceilings. */
-  kv: kvQuotaField,
-  /** What the function may insert in `docs`: documents and size (MB), within the server's ceilings. */
-  docs: docsQuotaField,
-  /** lua runtime: VM limits, `maxmem` in KB and `timeout` in ms. */
-  lua: luaField,
-  /** Limits of this function's builds (memory, cpu, timeout, disk), within the server's. */
-  build: buildField,
-});
+export const manifestSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(FUNCTION_NAME, {
+        error: 'must be a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"',
+      })
+      .optional(),
+    runtime: z.enum(RUNTIMES, { error: `must be one of: ${RUNTIMES.join(', ')}` }).default('node'),
+    handler: z.string().min(1).optional(),
+    style: z.enum(HANDLER_STYLES, { error: `must be one of: ${HANDLER_STYLES.join(', ')}` }).default('auto'),
+    isolation: z
+      .enum(ISOLATION_TIERS, { error: `must be one of: ${ISOLATION_TIERS.join(', ')}` })
+      .default('process'),
+    memory: int('memoryMb', ' MB').default(LIMITS.memoryMb.default),
+    timeout: duration('timeoutMs').default(LIMITS.timeoutMs.default),
+    /** Absent: the runtime's default (defaultConcurrency), filled in by the schema's transform. */
+    concurrency: int('concurrency').optional(),
+    instances: z
+      .strictObject({
+        min: int('instancesMin').default(LIMITS.instancesMin.default),
+        max: int('instancesMax').default(LIMITS.instancesMax.default),
+        idle: duration('idleMs').default(LIMITS.idleMs.default),
+      })
+      .default({
+        min: LIMITS.instancesMin.default,
+        max: LIMITS.instancesMax.default,
+        idle: LIMITS.idleMs.default,
+      })
+      .refine((i) => i.min <= i.max, { error: 'min must not be greater than max' }),
+    queue: int('queue').default(LIMITS.queue.default),
+    env: z
+      .record(
+        z
+          .string()
+          .regex(envKey, { error: 'keys must be environment variable names ([A-Za-z_][A-Za-z0-9_]*)' }),
+        envValue,
+      )
+      .default({}),
+    network: z.boolean({ error: 'must be true or false' }).default(false),
+    /** `public`: anyone may invoke; `private`: an API key with the invoke scope is required (README "Access control"). */
+    access: accessField,
+    /** Invocations per second for the function, all callers together, 429 above (absent: unlimited). */
+    rateLimit: rateLimitField,
+    cpu: z
+      .number({
+        error: (i) =>
+          `must be a number of cores between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} (got ${JSON.stringify(i.input)})`,
+      })
+      .min(CPU_LIMITS.min, {
+        error: (i) =>
+          `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})`,
+      })
+      .max(CPU_LIMITS.max, {
+        error: (i) =>
+          `must be between ${CPU_LIMITS.min} and ${CPU_LIMITS.max} cores (got ${JSON.stringify(i.input)})`,
+      })
+      .default(CPU_LIMITS.default),
+    maxProcesses: int('maxProcesses').default(LIMITS.maxProcesses.default),
+    tmpSize: int('tmpSizeMb', ' MB').default(LIMITS.tmpSizeMb.default),
+    /** Async runs retried after a 5xx, timeout or crash (docs: README "Async invocations"). */
+    retries: int('retries').default(LIMITS.retries.default),
+    /** Parallel async runs; absent means half the function's capacity, so sync traffic keeps the rest. */
+    async: z.strictObject({ concurrency: int('asyncConcurrency').optional() }).default({}),
+    /** `bodies: false` keeps request and response bodies out of the invocation history. */
+    history: z
+      .strictObject({ bodies: z.boolean({ error: 'must be true or false' }).default(true) })
+      .default({ bodies: true }),
+    /** Cron schedules: a cron string, a {cron, tz, data, overlap, catchup} mapping, or a list of those. */
+    schedule: scheduleField.default([]),
+    /** exec runtime: the program to run per request (`jq -c .` or a list). */
+    command: commandField,
+    /** Plugins the function may `call()` (lua and node): e.g. [kv, docs]. */
+    plugins: pluginsField,
+    /** What the function may keep in `kv`: keys and size (MB), within the server's ceilings. */
+    kv: kvQuotaField,
+    /** What the function may insert in `docs`: documents and size (MB), within the server's ceilings. */
+    docs: docsQuotaField,
+    /** lua runtime: VM limits, `maxmem` in KB and `timeout` in ms. */
+    lua: luaField,
+    /** Limits of this function's builds (memory, cpu, timeout, disk), within the server's. */
+    build: buildField,
+    /** What the Lambda API was told at CreateFunction (its runtime name, a description), shown back by it. */
+    lambda: z
+      .strictObject({
+        runtime: z.string().max(64).optional(),
+        description: z.string().max(256).optional(),
+        /** Base64 SHA-256 and size of the zip CreateFunction or UpdateFunctionCode received. */
+        codeSha256: z.string().max(64).optional(),
+        codeSize: z.int().min(0).optional(),
+      })
+      .optional(),
+  })
+  .transform((m) => ({ ...m, concurrency: m.concurrency ?? defaultConcurrency(m.runtime) }));
+
+/**
+ * Requests one instance serves at once when the manifest does not say. Node's handlers are
+ * asynchronous and one event loop serves many requests at a time, as Cloud Run's default of 80
+ * assumes; the autoscaler adds an instance when one is saturated (pool/saturation.ts), not when
+ * it is merely busy. The python shim runs handlers on threads under one GIL, the lua shim has one
+ * VM, and exec forks a program per request: those keep Lambda's one request per instance.
+ * `concurrency: 1` in a manifest keeps Lambda's semantics for a node function too.
+ */
+export function defaultConcurrency(runtime: (typeof RUNTIMES)[number]): number {
+  return runtime === 'node' ? LIMITS.concurrency.default : 1;
+}
+
+/**
+ * Async and cron runs of a function at once when `async.concurrency` is not set: half of each
+ * instance's capacity, at most 10 per instance, so sync requests keep the rest and a backlog does
+ * not pile 40 runs onto one instance of a concurrency-80 function before it can scale.
+ */
+export function defaultAsyncConcurrency(spec: { concurrency: number; instances: { max: number } }): number {
+  return Math.max(1, Math.floor(spec.instances.max * Math.min(spec.concurrency / 2, 10)));
+}
 
 /** What a user may write in kumo.yaml. */
 export type ManifestInput = z.input<typeof manifestSchema>;

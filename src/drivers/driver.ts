@@ -55,11 +55,32 @@ export type ExitReason =
 /** A limit a running instance has run into (memory is not one: hitting it ends the instance). */
 export type LimitViolation = 'process_limit' | 'tmp_limit';
 
+/**
+ * How busy an instance has been so far, as the host's scheduler counts it (the kernel's accounting, never what the
+ * instance says about itself, so a tenant cannot talk the autoscaler into more instances).
+ */
+export interface CpuUsage {
+  /** Time its processes' main threads (the event loops) ran or waited to run, in ms. */
+  busyMs: number;
+  /** CFS periods in which its CPU quota ran out (0 where there is no cpu cgroup). */
+  throttledPeriods: number;
+}
+
 /** How an instance ended. */
 export interface ExitInfo {
   code: number | null;
   signal: string | null;
   reason: ExitReason;
+}
+
+/** What a stem cell (an instance started with no function) is given when a version takes it. */
+export interface Assignment {
+  /** The whole environment an ordinary start of the version would have had. */
+  env: Record<string, string>;
+  /** Host paths (its code, its host channel) made the instance's own, recursively, before it loads. */
+  give: string[];
+  /** Give up when the function has not loaded after this long. */
+  timeoutMs: number;
 }
 
 /** A running instance. */
@@ -77,6 +98,13 @@ export interface Instance {
    * /tmp or /dev/shm full. A few file reads: the gateway asks only when an invocation failed.
    */
   violation(): Promise<LimitViolation | undefined>;
+  /** How busy it has been so far (a few small file reads), or undefined once it is gone. */
+  cpuUsage(): Promise<CpuUsage | undefined>;
+  /**
+   * Hands a stem cell its function (once: a cell serves one version for its whole life) and
+   * resolves once it loaded; rejects like `Driver.start` (unknown_handler, instance_failed_to_start).
+   */
+  assign(assignment: Assignment): Promise<void>;
 }
 
 /**

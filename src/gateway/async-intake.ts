@@ -41,12 +41,15 @@ export class QueueIntake implements AsyncIntake {
 
   async accept(req: IncomingMessage, res: ServerResponse, route: FunctionRoute): Promise<void> {
     try {
-      const target = this.o.versions.get(route.name);
-      if (!target)
+      // The alias or version is checked now and resolved again by each run (a canary's weight applies then).
+      const found = this.o.versions.serving(route.name, route.qualifier, 0);
+      const serving = found instanceof Promise ? await found : found;
+      if (!serving)
         throw new KumoError(
           'function_not_found',
           `no function named '${route.name}' is deployed (see kumo list)`,
         );
+      const target = serving.target;
       const callback = header(req, 'x-callback-url');
       if (callback !== undefined) this.o.policy.checkUrl(callback);
       const taskToken = header(req, 'x-task-token');
@@ -74,6 +77,7 @@ export class QueueIntake implements AsyncIntake {
         body,
         callbackUrl: callback ?? null,
         taskToken: taskToken ?? null,
+        alias: route.qualifier ?? null,
       });
       const location = `/invocations/${id}`;
       sendJson(res, 202, { id, status: 'queued', location }, { location, [HEADERS.invocationId]: id });

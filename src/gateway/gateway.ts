@@ -61,6 +61,7 @@ export class Gateway {
       {
         id,
         function: route.name,
+        qualifier: route.qualifier,
         trigger: 'http',
         attempt: 1,
         method: req.method ?? 'GET',

@@ -6,3 +6,4 @@ export { QueueIntake, type QueueIntakeOptions } from './async-intake.ts';
 export { serveResult } from './result.ts';
 export { compatRoutes, compatUrl } from './compat.ts';
 export { gatewayRoutes, type GatewayRoutesDeps } from './routes.ts';
+export { ApiRouteTable, apiRouteRoutes, apiRouteUrl } from './api-routes.ts';

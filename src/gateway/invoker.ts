@@ -21,7 +21,7 @@ import type { ActiveVersions } from '../store/index.ts';
 import type { InvocationTracker } from '../telemetry/index.ts';
 import { BufferedResponse } from './buffered-response.ts';
 import { endToEnd } from './headers.ts';
-import { agentFor, forward, type BodyCapture, type ResponseSink } from './proxy.ts';
+import { forward, poolFor, type BodyCapture, type ResponseSink } from './proxy.ts';
 
 /** One finished run, for history and metrics. */
 export interface InvocationSummary {
@@ -62,6 +62,8 @@ export interface InvokerOptions {
   /** Largest function response body in bytes (cut off above). */
   responseLimit?: number;
   now?: () => number;
+  /** Uniform in [0, 1): which version of a canary alias serves a call. */
+  random?: () => number;
   onInvocation?: (summary: InvocationSummary) => void;
 }
 
@@ -69,6 +71,8 @@ export interface InvokerOptions {
 export interface InvocationRequest {
   id: string;
   function: string;
+  /** An alias or version number of the function (`live`, `3`); none: the active version. */
+  qualifier?: string | null | undefined;
   trigger: Trigger;
   attempt: number;
   method: string;
@@ -110,6 +114,7 @@ export class Invoker implements QueueRunner {
     this.o = {
       now: Date.now,
       onInvocation: () => {},
+      random: Math.random,
       responseLimit: 20 * 1024 * 1024,
       ...options,
     };
@@ -125,20 +130,24 @@ export class Invoker implements QueueRunner {
     inv: InvocationRequest,
     answer: Answer,
   ): Promise<{ target: PoolTarget | undefined; result: RunResult; body: Buffer }> {
-    const target = this.o.versions.get(inv.function);
-    if (!target) {
-      const error = answer.fail(
-        new KumoError(
+    let serving;
+    try {
+      const found = this.o.versions.serving(inv.function, inv.qualifier ?? undefined, this.o.random());
+      serving = found instanceof Promise ? await found : found;
+      if (!serving)
+        throw new KumoError(
           'function_not_found',
           `no function named '${inv.function}' is deployed (see kumo list)`,
-        ),
-      );
+        );
+    } catch (err) {
+      const error = answer.fail(err);
       return {
-        target,
+        target: undefined,
         result: { status: error.status, outcome: 'rejected', cold: false, error },
         body: Buffer.alloc(0),
       };
     }
+    const { target, alias } = serving;
     const capture = answer.capture?.(target);
     let body: Buffer = Buffer.alloc(0);
     let result: RunResult;
@@ -149,7 +158,7 @@ export class Invoker implements QueueRunner {
           'build_unavailable',
           `this node could not fetch the code of version ${target.version} of '${target.functionName}' (${target.unavailable}): retry, or call another node`,
         );
-      result = await this.run(inv, target, body, answer, capture);
+      result = await this.run(inv, target, body, answer, capture, alias !== null);
     } catch (err) {
       const error = answer.fail(err);
       result = { status: error.status, outcome: 'rejected', cold: false, error };
@@ -169,6 +178,7 @@ export class Invoker implements QueueRunner {
       response: capture,
       ...(answer.keptBytes ? { responseSize: answer.keptBytes() } : {}),
       bodies: target.spec.history?.bodies !== false,
+      alias: alias ?? undefined,
       ...result,
       responseHeaders: result.responseHeaders,
       error: result.error,
@@ -185,6 +195,7 @@ export class Invoker implements QueueRunner {
       {
         id: job.id,
         function: job.function,
+        qualifier: job.alias,
         trigger: job.trigger,
         attempt: job.attempt,
         method: job.request.method,
@@ -220,6 +231,7 @@ export class Invoker implements QueueRunner {
     body: Buffer,
     answer: Answer,
     capture: BodyCapture | undefined,
+    pinned: boolean,
   ): Promise<RunResult> {
     const { timeout } = target.spec;
     const deadline = inv.startedAt + timeout;
@@ -236,7 +248,7 @@ export class Invoker implements QueueRunner {
     );
     let lease: Lease | undefined;
     try {
-      lease = await this.o.pool.acquire(target, controller.signal);
+      lease = await this.o.pool.acquire(target, controller.signal, pinned);
       this.o.tracker.begin(lease.instance.id, inv.id);
       return {
         ...(await this.proxy(inv, target, body, deadline, answer, capture, lease, controller.signal)),
@@ -276,7 +288,7 @@ export class Invoker implements QueueRunner {
     const outcome = await forward(
       {
         instance: lease.instance,
-        agent: agentFor(lease.instance, target.spec.concurrency),
+        pool: poolFor(lease.instance, target.spec.concurrency),
         method: inv.method,
         path: inv.path,
         headers: {
@@ -335,8 +347,10 @@ export class Invoker implements QueueRunner {
       return this.failure(limitFailure(target, outcome.violation), answer, f);
     }
     if (signal.aborted) {
-      lease.discard();
-      this.o.log.warn('function timed out; instance replaced', f);
+      // Its code may still be running: the instance is replaced, but the other requests it
+      // serves (concurrency above 1) finish first rather than fail with it (pool: Lease.retire).
+      lease.retire();
+      this.o.log.warn('function timed out; instance replaced once its other requests end', f);
       return { status: 504, outcome: 'timeout', error: answer.fail(signal.reason) };
     }
     // The connection broke: the pool tells why from the driver's evidence.

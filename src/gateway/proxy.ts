@@ -1,33 +1,36 @@
 /**
  * Forwards one buffered request to an instance over its Unix socket and streams the answer back.
- * Connections to an instance are kept alive and reused (one agent per instance).
+ * Each instance has one undici `Pool` of keep-alive connections (the hop costs about half the
+ * gateway CPU of a `node:http` agent: see docs/architecture.md, "The hop").
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
 import type { Instance, LimitViolation } from '../pool/index.ts';
 
-const agents: WeakMap<Instance, http.Agent> = new WeakMap();
+const pools: WeakMap<Instance, Pool> = new WeakMap();
 
 /**
- * The keep-alive agent of `instance`, destroyed when the instance exits. The pool already bounds
- * requests in flight to the concurrency; the agent gets twice that many sockets so a request never
- * waits in the agent's own queue for a socket that has answered but is not yet free again.
+ * The connection pool of `instance`, destroyed (failing what it still holds) when the instance
+ * exits. The pool already bounds requests in flight to the concurrency; undici gets twice that many
+ * connections so a request never waits for a connection that has answered but is not yet free.
+ * Timeouts are kumo's (the invocation's deadline aborts the request), not undici's.
  */
-export function agentFor(instance: Instance, concurrency: number): http.Agent {
-  let agent = agents.get(instance);
-  if (!agent) {
-    const sockets = concurrency * 2;
-    const created = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
-    agents.set(instance, created);
-    void instance.exited.then(() => {
-      // destroy() closes the sockets but leaves queued requests waiting forever: fail them too
-      for (const queue of Object.values(created.requests))
-        for (const req of queue ?? []) req.destroy(new Error('the instance exited'));
-      created.destroy();
+export function poolFor(instance: Instance, concurrency: number): Pool {
+  let pool = pools.get(instance);
+  if (!pool) {
+    const created = new Pool('http://instance', {
+      socketPath: instance.socketPath,
+      connections: concurrency * 2,
+      pipelining: 1,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 60_000,
     });
-    agent = created;
+    pools.set(instance, created);
+    void instance.exited.then(() => created.destroy(new Error('the instance exited')).catch(() => {}));
+    pool = created;
   }
-  return agent;
+  return pool;
 }
 
 /** How a forwarded request ended. */
@@ -46,7 +49,7 @@ export type ProxyOutcome =
 /** What to send, where, and what to add to the response. */
 export interface ProxyRequest {
   instance: Instance;
-  agent: http.Agent;
+  pool: Dispatcher;
   method: string;
   path: string;
   headers: OutgoingHttpHeaders;
@@ -54,7 +57,7 @@ export interface ProxyRequest {
   /** Headers the gateway adds to the function's response. */
   responseHeaders: Record<string, string>;
   /** Filters the function's response headers (hop-by-hop). */
-  filterResponseHeaders: (headers: IncomingMessage['headers']) => OutgoingHttpHeaders;
+  filterResponseHeaders: (headers: IncomingHttpHeaders) => OutgoingHttpHeaders;
   signal: AbortSignal;
   /** Keeps a copy of the first bytes of the response body (for the invocation history). */
   capture?: BodyCapture | undefined;
@@ -96,112 +99,179 @@ export function captureChunk(capture: BodyCapture, chunk: Buffer): void {
   capture.size += part.length;
 }
 
+/** The request headers undici accepts: strings only; `expect` is answered by kumo's server, not sent on. */
+function upstreamHeaders(headers: OutgoingHttpHeaders, length: number): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined || key === 'expect' || key === 'content-length') continue;
+    out[key] = typeof value === 'number' ? String(value) : value;
+  }
+  out['content-length'] = String(length);
+  return out;
+}
+
 /** Sends `r` to its instance and pipes the response into `res`. Never rejects. */
 export function forward(r: ProxyRequest, res: ResponseSink): Promise<ProxyOutcome> {
   return new Promise((resolve) => {
-    let settled = false;
-    const settle = (outcome: ProxyOutcome) => {
-      if (settled) return;
-      settled = true;
-      r.signal.removeEventListener('abort', onAbort);
-      resolve(outcome);
-    };
-    const upstream = http.request({
-      socketPath: r.instance.socketPath,
-      agent: r.agent,
-      method: r.method,
-      path: r.path,
-      headers: { ...r.headers, 'content-length': String(r.body.length) },
-    });
-    const onAbort = () =>
-      upstream.destroy(r.signal.reason instanceof Error ? r.signal.reason : new Error('aborted'));
-    r.signal.addEventListener('abort', onAbort, { once: true });
-    let started = false;
-    const relay = (ures: IncomingMessage) => {
-      const declared = Number(ures.headers['content-length'] ?? NaN);
-      if (declared > r.responseLimit) {
-        ures.destroy();
-        return settle({ kind: 'too_large', responseStarted: false, limit: r.responseLimit });
-      }
-      started = true;
-      let size = 0;
-      res.writeHead(ures.statusCode ?? 502, {
-        ...r.filterResponseHeaders(ures.headers),
-        ...r.responseHeaders,
-      });
-      // A streaming function's headers must not wait for its first chunk: flush them once the
-      // socket has nothing more to read. A short answer has arrived whole by then, so its
-      // headers, body and end leave in one write instead of three.
-      let chunks = 0;
-      setImmediate(() => {
-        if (chunks === 0 && !ures.complete && !res.destroyed) res.flushHeaders();
-      });
-      ures.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: true }));
-      ures.on('aborted', () =>
-        settle({
-          kind: 'upstream_error',
-          error: new Error('instance closed the response'),
-          responseStarted: true,
-        }),
+    const relay = new Relay(r, res, resolve);
+    try {
+      r.pool.dispatch(
+        { method: r.method, path: r.path, headers: upstreamHeaders(r.headers, r.body.length), body: r.body },
+        relay,
       );
-      ures.on('end', () => {
-        const done: ProxyOutcome = { kind: 'done', status: ures.statusCode ?? 502, headers: ures.headers };
-        if (res.destroyed) return settle(done);
-        // end()'s callback never runs when the client leaves before the last write is flushed
-        res.once('close', () => settle(done));
-        res.end(() => settle(done));
-      });
-      ures.on('data', (chunk: Buffer) => {
-        chunks++;
-        size += chunk.length;
-        if (size > r.responseLimit) {
-          // The status is already sent: cutting the connection is the only honest signal left.
-          ures.destroy();
-          res.destroy();
-          return settle({ kind: 'too_large', responseStarted: true, limit: r.responseLimit });
-        }
-        if (r.capture) captureChunk(r.capture, chunk);
-        if (res.destroyed) return; // the client left: drain so the instance finishes normally
-        if (!res.write(chunk)) {
-          ures.pause();
-          res.once('drain', () => ures.resume());
-        }
-      });
-      res.once('close', () => {
-        if (!res.writableFinished) ures.resume();
-      });
-    };
-    const resumeRelay = (ures: IncomingMessage) => {
-      relay(ures);
-      ures.resume();
-    };
-    upstream.on('response', (ures) => {
-      if ((ures.statusCode ?? 502) < 500) return relay(ures);
-      // An error answer: if a limit caused it, that is what the caller must hear. Asked only
-      // here, so a healthy answer never waits for the check.
-      ures.pause();
-      const parked = () => {};
-      ures.on('error', parked);
-      void r.instance.violation().then(
-        (violation) => {
-          ures.off('error', parked);
-          if (!violation) return resumeRelay(ures);
-          ures.destroy();
-          settle({ kind: 'limit', violation });
-        },
-        () => {
-          ures.off('error', parked);
-          resumeRelay(ures);
-        },
-      );
-    });
-    // Node hands a 101 only to 'upgrade' listeners; without one it drops the socket and the
-    // request never settles (the caller hung past the function's timeout). Nothing was sent on.
-    upstream.on('upgrade', (ures: IncomingMessage, socket: Duplex) => {
-      socket.destroy();
-      settle({ kind: 'upgrade', status: ures.statusCode ?? 101 });
-    });
-    upstream.on('error', (error) => settle({ kind: 'upstream_error', error, responseStarted: started }));
-    upstream.end(r.body);
+    } catch (error) {
+      relay.settle({ kind: 'upstream_error', error: error as Error, responseStarted: false });
+    }
   });
+}
+
+/**
+ * Relays one response from undici into the sink: headers once the status is known (an error status
+ * waits until the instance says whether a limit caused it), body chunks with backpressure, the end.
+ * Settles exactly once; the invocation's abort signal aborts the request.
+ */
+class Relay implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private settled = false;
+  /** The status and headers were written to the sink. */
+  private started = false;
+  private size = 0;
+  private chunks = 0;
+  /** Chunks that arrived while an error status waited for the violation check. */
+  private held: Buffer[] = [];
+  private endedWhileHeld = false;
+  private parked = false;
+  private status = 502;
+  private headers: IncomingHttpHeaders = {};
+  private readonly onAbort = () => {
+    const reason = this.r.signal.reason instanceof Error ? this.r.signal.reason : new Error('aborted');
+    this.controller?.abort(reason);
+  };
+
+  private readonly r: ProxyRequest;
+  private readonly res: ResponseSink;
+  private readonly resolve: (outcome: ProxyOutcome) => void;
+
+  constructor(r: ProxyRequest, res: ResponseSink, resolve: (outcome: ProxyOutcome) => void) {
+    this.r = r;
+    this.res = res;
+    this.resolve = resolve;
+    r.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  settle(outcome: ProxyOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.r.signal.removeEventListener('abort', this.onAbort);
+    this.resolve(outcome);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.r.signal.aborted) this.onAbort();
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    this.status = status;
+    this.headers = headers;
+    const declared = Number(headers['content-length'] ?? NaN);
+    if (declared > this.r.responseLimit) {
+      this.settle({ kind: 'too_large', responseStarted: false, limit: this.r.responseLimit });
+      return controller.abort(new Error('response over the limit'));
+    }
+    if (status < 500) return this.begin();
+    // An error answer: if a limit caused it, that is what the caller must hear. Asked only
+    // here, so a healthy answer never waits for the check.
+    this.parked = true;
+    controller.pause();
+    const unpark = () => {
+      this.parked = false;
+      if (this.settled) return;
+      this.begin();
+      for (const chunk of this.held.splice(0)) this.relayChunk(chunk);
+      if (this.endedWhileHeld) this.finish();
+      else controller.resume();
+    };
+    void this.r.instance.violation().then((violation) => {
+      if (!violation) return unpark();
+      this.settle({ kind: 'limit', violation });
+      controller.abort(new Error('the function ran into a limit'));
+    }, unpark);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    if (this.parked) {
+      this.held.push(chunk);
+      return;
+    }
+    this.relayChunk(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.parked) {
+      this.endedWhileHeld = true;
+      return;
+    }
+    this.finish();
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    // undici refuses a 101 it did not ask for ("bad upgrade"); kumo does not proxy upgraded
+    // connections, and nothing was sent on (the caller had hung past the timeout with node:http).
+    if (
+      !this.started &&
+      (error as { code?: string }).code === 'UND_ERR_SOCKET' &&
+      /upgrade/.test(error.message)
+    )
+      return this.settle({ kind: 'upgrade', status: 101 });
+    this.settle({ kind: 'upstream_error', error, responseStarted: this.started });
+  }
+
+  /** Writes the status and headers; a streaming function's headers must not wait for its first chunk. */
+  private begin(): void {
+    this.started = true;
+    const { res, r } = this;
+    res.writeHead(this.status, { ...r.filterResponseHeaders(this.headers), ...r.responseHeaders });
+    // Flushed once the socket has nothing more to read: a short answer has arrived whole by then,
+    // so its headers, body and end leave in one write instead of three.
+    setImmediate(() => {
+      if (this.chunks === 0 && !this.settled && !res.destroyed) res.flushHeaders();
+    });
+    res.once('close', () => {
+      // the client left: keep reading so the instance finishes normally
+      if (!res.writableFinished) this.controller?.resume();
+    });
+  }
+
+  private relayChunk(chunk: Buffer): void {
+    const { res, r } = this;
+    this.chunks++;
+    this.size += chunk.length;
+    if (this.size > r.responseLimit) {
+      // The status is already sent: cutting the connection is the only honest signal left.
+      res.destroy();
+      this.settle({ kind: 'too_large', responseStarted: true, limit: r.responseLimit });
+      return this.controller?.abort(new Error('response over the limit'));
+    }
+    if (r.capture) captureChunk(r.capture, chunk);
+    if (res.destroyed) return;
+    if (!res.write(chunk)) {
+      this.controller?.pause();
+      res.once('drain', () => this.controller?.resume());
+    }
+  }
+
+  private finish(): void {
+    const done: ProxyOutcome = { kind: 'done', status: this.status, headers: this.headers };
+    const { res } = this;
+    if (res.destroyed) return this.settle(done);
+    // end()'s callback never runs when the client leaves before the last write is flushed
+    res.once('close', () => this.settle(done));
+    res.end(() => this.settle(done));
+  }
 }

@@ -18,12 +18,14 @@ export interface GatewayRoutesDeps {
     forceAsync?: boolean,
   ) => Promise<void>;
   baseDomain: string;
+  /** Whether a function of that name is deployed (Host labels with `--`). */
+  exists: (name: string) => boolean;
 }
 
 /** The invocation routes. */
 export function gatewayRoutes(d: GatewayRoutesDeps): Route[] {
   const routed = (host: string | undefined, url: string): FunctionRoute => {
-    const fn = routeFunction(host, url, d.baseDomain);
+    const fn = routeFunction(host, url, d.baseDomain, d.exists);
     // The table matched a function route, so routeFunction finds one too.
     if (!fn) throw new KumoError('route_not_found', `no function in ${url}`);
     return fn;
@@ -37,7 +39,7 @@ export function gatewayRoutes(d: GatewayRoutesDeps): Route[] {
       scope: 'function',
       tag,
       summary:
-        'Invoke the function the Host header names (NAME.localhost); it sees the path and query as sent',
+        'Invoke the function the Host header names (NAME.localhost, an alias: NAME--ALIAS.localhost); it sees the path and query as sent',
       handler: ({ req, res, url }) => d.invoke(req, res, routed(req.headers.host, url)),
     },
     {
@@ -46,7 +48,7 @@ export function gatewayRoutes(d: GatewayRoutesDeps): Route[] {
       scope: 'function',
       tag,
       summary:
-        'Invoke NAME (any method); it sees the rest of the path and the query. Prefer: respond-async queues it',
+        'Invoke NAME (NAME@ALIAS or NAME@VERSION: that alias or version; any method); it sees the rest of the path and the query. Prefer: respond-async queues it',
       handler: ({ req, res, url }) => d.invoke(req, res, routed(undefined, url)),
     },
     {

@@ -19,6 +19,8 @@ export interface InstancePoolOptions {
   factory: InstanceFactory;
   now?: () => number;
   onEvent?: (event: PoolEvent) => void;
+  /** The versions of a function that must stay ready besides the active one (those aliases name). */
+  pinned?: (functionName: string) => ReadonlySet<number>;
 }
 
 /** The pool manager. */
@@ -27,26 +29,43 @@ export class InstancePool {
   private readonly factory: InstanceFactory;
   private readonly now: () => number;
   private readonly onEvent: (event: PoolEvent) => void;
+  private readonly pinned: (functionName: string) => ReadonlySet<number>;
 
   constructor(options: InstancePoolOptions) {
     this.factory = options.factory;
     this.now = options.now ?? Date.now;
     this.onEvent = options.onEvent ?? (() => {});
+    this.pinned = options.pinned ?? (() => new Set());
   }
 
-  /** A lease on an instance of `target`, waiting in its queue if needed. */
-  acquire(target: PoolTarget, signal?: AbortSignal): Promise<Lease> {
-    return this.poolFor(target).acquire(signal);
+  /**
+   * A lease on an instance of `target`, waiting in its queue if needed. `serve`: the version is
+   * one an alias names, so a pool retired by a deploy serves (and keeps warm instances) again.
+   */
+  acquire(target: PoolTarget, signal?: AbortSignal, serve = false): Promise<Lease> {
+    const pool = this.poolFor(target);
+    if (serve) pool.revive();
+    return pool.acquire(signal);
   }
 
-  /** Makes `target` the serving version of its function: prewarms it and retires every other version. */
+  /**
+   * Makes `target` the serving version of its function: prewarms it and retires every other
+   * version except those an alias names.
+   */
   activate(target: PoolTarget, warm?: Instance): void {
     const pool = this.poolFor(target);
     pool.revive();
     if (warm) pool.adopt(warm);
     pool.prewarm();
+    this.retireUnpinned(target.functionName, target.version);
+  }
+
+  /** Retires the pools of `name`'s versions that are neither `keep` nor pinned (after an alias changed). */
+  retireUnpinned(name: string, keep?: number): void {
+    const pinned = this.pinned(name);
     for (const other of this.pools.values()) {
-      if (other !== pool && other.target.functionName === target.functionName) other.retire();
+      const v = other.target.version;
+      if (other.target.functionName === name && v !== keep && !pinned.has(v)) other.retire();
     }
   }
 

@@ -30,6 +30,12 @@ class FakeInstance implements Instance {
   async violation(): Promise<undefined> {
     return undefined;
   }
+  async assign(): Promise<void> {}
+  /** Event-loop time so far: tests set it to make the instance look saturated. */
+  busyMs = 0;
+  async cpuUsage(): Promise<{ busyMs: number; throttledPeriods: number }> {
+    return { busyMs: this.busyMs, throttledPeriods: 0 };
+  }
 }
 
 function target(manifest: Record<string, unknown>, version = 1): PoolTarget {
@@ -87,7 +93,7 @@ test('honours concurrency per instance and max instances, then queues', async ()
 
 test('rejects with over_capacity once the queue is full', async () => {
   const { pool } = harness();
-  const t = target({ instances: { max: 1 }, queue: 1 });
+  const t = target({ concurrency: 1, instances: { max: 1 }, queue: 1 });
   const first = await pool.acquire(t);
   const queued = pool.acquire(t);
   await assert.rejects(
@@ -169,7 +175,7 @@ test('a start failure rejects the waiting request instead of hanging', async () 
 
 test('an aborted wait leaves the queue', async () => {
   const { pool } = harness();
-  const t = target({ instances: { max: 1 } });
+  const t = target({ concurrency: 1, instances: { max: 1 } });
   const first = await pool.acquire(t);
   const controller = new AbortController();
   const waiting = pool.acquire(t, controller.signal);
@@ -191,3 +197,103 @@ test('an adopted instance that serves nothing still scales to zero', async () =>
   assert.equal(pool.stats('f').total, 0);
   await pool.close();
 });
+
+test('a node function serves many requests on one instance by default', async () => {
+  const { pool, started } = harness();
+  const t = target({});
+  const leases = await Promise.all(Array.from({ length: 50 }, () => pool.acquire(t)));
+  assert.equal(started.length, 1);
+  for (const l of leases) l.release();
+  await pool.close();
+});
+
+test('a retired lease lets the other requests finish, then kills its instance', async () => {
+  const { pool, started } = harness();
+  const t = target({ concurrency: 4 });
+  const [timedOut, sibling] = await Promise.all([pool.acquire(t), pool.acquire(t)]);
+  assert.equal(started.length, 1);
+  timedOut?.retire();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(started[0]?.stopped, false);
+  const next = await pool.acquire(t);
+  assert.notEqual(next.instance, sibling?.instance, 'a retired instance gets no new request');
+  let gone = false;
+  void sibling?.instance.exited.then(() => (gone = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(gone, false, 'the sibling request still holds its instance');
+  sibling?.release();
+  assert.equal((await sibling?.instance.exited)?.reason, 'killed');
+  next.release();
+  await pool.close();
+});
+
+test('adds an instance when the busy one is saturated, not merely busy', async () => {
+  const { pool, started } = harness();
+  const t = target({ instances: { max: 3 } });
+  const busy = await Promise.all(Array.from({ length: 10 }, () => pool.acquire(t)));
+  // Busy but idle on CPU: two sampling rounds and still one instance.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(started.length, 1);
+  // Now it uses a whole core (its CPU time grows as fast as the wall clock).
+  const begin = Date.now();
+  const burn = setInterval(() => {
+    const first = started[0];
+    if (first) first.busyMs = Date.now() - begin;
+  }, 20);
+  try {
+    await until(() => started.length === 2);
+  } finally {
+    clearInterval(burn);
+  }
+  const next = await pool.acquire(t);
+  assert.equal(next.instance, started[1], 'the new request goes to the unsaturated instance');
+  for (const l of [...busy, next]) l.release();
+  await pool.close();
+});
+
+test('drains a spare instance once the pool is calm, without failing its requests', async () => {
+  const started: FakeInstance[] = [];
+  const drained: string[] = [];
+  const pool = new InstancePool({
+    factory: async (_t, id) => {
+      const inst = new FakeInstance(id);
+      started.push(inst);
+      return inst;
+    },
+    onEvent: (e) => {
+      if (e.type === 'idle_stop') drained.push(e.instanceId);
+    },
+  });
+  const t = target({ instances: { max: 3, idle: '1s' } });
+  const first = await pool.acquire(t);
+  const begin = Date.now();
+  const burn = setInterval(() => {
+    const inst = started[0];
+    if (inst) inst.busyMs = Date.now() - begin;
+  }, 20);
+  await until(() => started.length === 2);
+  clearInterval(burn);
+  const second = await pool.acquire(t);
+  assert.equal(second.instance, started[1]);
+  // Calm now: after the scale-in delay one of the two is drained, while both hold a request.
+  await until(() => drained.length === 1);
+  assert.ok(
+    started.every((s) => !s.stopped),
+    'a drained instance finishes its request first',
+  );
+  first.release();
+  second.release();
+  await until(() => started.some((s) => s.stopped));
+  assert.equal(started.filter((s) => s.stopped).length, 1);
+  assert.equal(started.find((s) => s.stopped)?.id, drained[0]);
+  await pool.close();
+});
+
+/** Waits for `check` to hold (polling a fake's bookkeeping), failing after 5 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

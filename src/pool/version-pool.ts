@@ -1,9 +1,13 @@
 /**
  * The instances of one function version: warm reuse, per-instance concurrency, max instances,
  * scale to zero after idle, min instances kept warm, crash replacement, and a bounded wait queue.
+ * With a concurrency above 1 an instance serves many requests at once, and the pool adds one
+ * when every instance is saturated (saturation.ts), not when they are merely busy; it drains one
+ * (no new requests, stopped once its own are done) when the others can take its load.
  */
 import { KumoError, type FunctionSpec } from '../core/index.ts';
 import type { ExitInfo, Instance } from '../drivers/index.ts';
+import { SAMPLE_MS, SATURATED_SHARE, SaturationGauge } from './saturation.ts';
 
 /** A function version the pool runs instances of. */
 export interface PoolTarget {
@@ -26,8 +30,14 @@ export interface Lease {
   readonly waitedMs: number;
   /** The request is done and the instance is healthy. */
   release(): void;
-  /** The instance must not serve again (timeout, protocol error): kill it and replace it. */
+  /** The instance must not serve again (protocol error, broken limit): kill it and replace it. */
   discard(): void;
+  /**
+   * The instance must not serve again, but the other requests it holds may finish (a timeout
+   * with concurrency above 1: its code may still be running, its siblings are fine): it gets no
+   * new request and is killed once its last one ends — at once when it holds no other.
+   */
+  retire(): void;
 }
 
 /** Counts for list/metrics. */
@@ -62,6 +72,9 @@ interface Slot {
   idleTimer: NodeJS.Timeout | undefined;
   /** Set when the pool itself decided to stop or kill it. */
   leaving: boolean;
+  /** What to do once its last request ends: drained (stop) or retired after a timeout (kill). */
+  whenIdle: 'stop' | 'kill' | undefined;
+  gauge: SaturationGauge;
 }
 
 interface Waiter {
@@ -78,6 +91,11 @@ export class VersionPool {
   private readonly slots: Set<Slot> = new Set();
   private readonly waiters: Waiter[] = [];
   private starting = 0;
+  /** Samples the CPU of busy instances while a concurrency above 1 makes saturation matter. */
+  private sampler: NodeJS.Timeout | undefined;
+  private sampling = false;
+  /** Since when no instance was saturated and nobody waited (scale-in waits for a calm pool). */
+  private calmSince = 0;
   private retired = false;
   private closed = false;
   /** Called once the pool is retired and empty, so its owner can forget it. */
@@ -143,6 +161,8 @@ export class VersionPool {
   /** Stops everything now: waiters get shutting_down, instances get SIGTERM then SIGKILL. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
+    clearInterval(this.sampler);
+    this.sampler = undefined;
     this.retired = true;
     for (const w of this.waiters.splice(0)) {
       w.cleanup();
@@ -167,9 +187,9 @@ export class VersionPool {
     let best: Slot | undefined;
     for (const s of this.slots) {
       if (s.leaving || s.inflight >= this.target.spec.concurrency) continue;
-      // Least loaded first; among equals the most recently used, so spare instances can idle out.
-      if (!best || s.inflight < best.inflight || (s.inflight === best.inflight && s.lastUsed > best.lastUsed))
-        best = s;
+      // An unsaturated instance first; then least loaded; among equals the most recently used,
+      // so spare instances can idle out.
+      if (!best || better(s, best)) best = s;
     }
     return best;
   }
@@ -220,18 +240,21 @@ export class VersionPool {
     slot.idleTimer = undefined;
     const now = this.deps.now();
     slot.lastUsed = now;
+    if (this.target.spec.concurrency > 1) this.startSampling();
     let done = false;
-    const finish = (healthy: boolean) => {
+    const finish = (verdict: 'healthy' | 'kill' | 'retire') => {
       if (done) return;
       done = true;
       slot.inflight--;
       slot.lastUsed = this.deps.now();
-      if (!healthy) {
+      if (verdict === 'kill') {
         slot.leaving = true;
         slot.instance.kill();
-      } else if (slot.inflight === 0 && !slot.leaving) {
-        this.scheduleIdle(slot);
+      } else if (verdict === 'retire') {
+        slot.leaving = true;
+        slot.whenIdle = 'kill';
       }
+      if (slot.inflight === 0) this.onIdle(slot);
       this.dispatch();
       this.checkDrained();
     };
@@ -239,9 +262,78 @@ export class VersionPool {
       instance: slot.instance,
       cold,
       waitedMs: now - enqueuedAt,
-      release: () => finish(true),
-      discard: () => finish(false),
+      release: () => finish('healthy'),
+      discard: () => finish('kill'),
+      retire: () => finish('retire'),
     };
+  }
+
+  /** A slot's last request ended: a retired or drained one goes now, a serving one may idle out. */
+  private onIdle(slot: Slot): void {
+    slot.gauge.reset();
+    if (slot.whenIdle === 'kill') slot.instance.kill();
+    else if (slot.whenIdle === 'stop') void this.stopSlot(slot);
+    else if (!slot.leaving) this.scheduleIdle(slot);
+  }
+
+  /** Starts the CPU sampler of busy instances, if it is not running. */
+  private startSampling(): void {
+    if (this.sampler || this.closed) return;
+    this.calmSince = this.deps.now();
+    this.sampler = setInterval(() => void this.sample(), SAMPLE_MS);
+    this.sampler.unref();
+  }
+
+  /** One round of sampling: each serving instance's CPU, then the autoscaling decision. */
+  private async sample(): Promise<void> {
+    if (this.sampling) return; // the previous round's reads are still out
+    const serving = [...this.slots].filter((s) => !s.leaving);
+    if (this.closed || !serving.some((s) => s.inflight > 0)) {
+      clearInterval(this.sampler);
+      this.sampler = undefined;
+      return;
+    }
+    this.sampling = true;
+    try {
+      const usages = await Promise.all(serving.map((s) => s.instance.cpuUsage().catch(() => undefined)));
+      const now = this.deps.now();
+      serving.forEach((s, i) => s.gauge.update(usages[i], now));
+      this.autoscale(serving, now);
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  /**
+   * Adds an instance when every serving one is saturated (and none is starting); drains one when
+   * the pool has been calm for a while and the others could take its load with room to spare.
+   */
+  private autoscale(serving: Slot[], now: number): void {
+    if (this.retired || this.closed) return;
+    const { concurrency, instances } = this.target.spec;
+    const saturated = serving.filter((s) => s.gauge.saturated).length;
+    if (saturated > 0 || this.waiters.length > 0 || this.starting > 0) this.calmSince = now;
+    if (saturated === serving.length && this.starting === 0 && this.slots.size < instances.max) {
+      this.startOne();
+      return;
+    }
+    const fewer = serving.length - 1;
+    if (fewer < Math.max(1, instances.min) || now - this.calmSince < scaleInAfter(instances.idle)) return;
+    const load = serving.reduce((sum, s) => sum + s.gauge.load, 0);
+    const inflight = serving.reduce((sum, s) => sum + s.inflight, 0);
+    // Half of what the remaining instances could take, so that draining one does not saturate them.
+    if (load > (fewer * SATURATED_SHARE) / 2 || inflight > (fewer * concurrency) / 2) return;
+    const victim = serving.reduce((a, b) => (b.inflight < a.inflight ? b : a));
+    this.drain(victim);
+    this.calmSince = now;
+  }
+
+  /** Scale-in: no new requests for `slot`; it stops once the ones it holds are done. */
+  private drain(slot: Slot): void {
+    slot.leaving = true;
+    slot.whenIdle = 'stop';
+    this.deps.onEvent({ type: 'idle_stop', target: this.target, instanceId: slot.instance.id });
+    if (slot.inflight === 0) void this.stopSlot(slot);
   }
 
   private scheduleIdle(slot: Slot): void {
@@ -300,6 +392,8 @@ export class VersionPool {
       lastUsed: now,
       idleTimer: undefined,
       leaving: false,
+      whenIdle: undefined,
+      gauge: new SaturationGauge(),
     };
     this.slots.add(slot);
     void slot.instance.exited.then((info) => {
@@ -331,4 +425,16 @@ export class VersionPool {
     for (const slot of this.slots) if (slot.inflight === 0 && !slot.leaving) this.stopSlot(slot);
     if (this.slots.size === 0 && this.starting === 0 && this.waiters.length === 0) this.onDrained?.();
   }
+}
+
+/** Whether slot `a` should take the next request before slot `b`. */
+function better(a: Slot, b: Slot): boolean {
+  if (a.gauge.saturated !== b.gauge.saturated) return !a.gauge.saturated;
+  if (a.inflight !== b.inflight) return a.inflight < b.inflight;
+  return a.lastUsed > b.lastUsed;
+}
+
+/** How long a pool must stay calm before it drains an instance: its idle time, at most 30 s. */
+function scaleInAfter(idleMs: number): number {
+  return Math.min(idleMs, 30_000);
 }

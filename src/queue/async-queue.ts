@@ -31,6 +31,8 @@ export interface QueueJob {
   trigger: Trigger;
   request: RecordedRequest;
   body: Buffer;
+  /** The alias (or version number) the call named, or null for the active version. */
+  alias?: string | null;
 }
 
 /** What a run produced (the gateway's BufferedResult). */
@@ -73,6 +75,8 @@ export interface EnqueueInput {
   serialKey?: string | null;
   callbackUrl?: string | null;
   taskToken?: string | null;
+  /** The alias (or version number) the call named; each run resolves it again. */
+  alias?: string | null;
 }
 
 /** What the queue needs. */
@@ -279,6 +283,7 @@ export class AsyncQueue {
           callbackUrl: input.callbackUrl ?? null,
           taskToken: input.taskToken ?? null,
           bodiesKept: settings?.bodies ?? true,
+          alias: input.alias ?? null,
         },
         resolve: () => resolve(id),
         reject,
@@ -491,6 +496,7 @@ export class AsyncQueue {
       trigger: run.trigger,
       request: run.request,
       body: run.body,
+      alias: run.alias,
     });
     // After stop the store may be closed: the run stays `running` and is requeued at the next start.
     if (this.closed) return;

@@ -16,6 +16,7 @@ import { buildExec } from './exec/build.ts';
 import { buildLua } from './lua/build.ts';
 import { buildNode } from './node/build.ts';
 import { buildPython } from './python/build.ts';
+import { buildProvided } from './provided/build.ts';
 import type { BuildContext, BuildTools, LaunchRecord } from './runtime.ts';
 
 /** The job description kumo puts in KUMO_BUILD. */
@@ -32,6 +33,7 @@ const BUILDERS: Record<string, (ctx: BuildContext) => Promise<LaunchRecord>> = {
   python: buildPython,
   exec: buildExec,
   lua: buildLua,
+  provided: buildProvided,
 };
 
 /** Error codes a build may report; anything else is reported as build_failed. */

@@ -10,6 +10,7 @@ import type { AccessRoutesDeps } from '../api/index.ts';
 import {
   AccessGuard,
   AuditLog,
+  AwsKeys,
   ensureAdminKey,
   FunctionSecrets,
   KeyRing,
@@ -21,7 +22,13 @@ import {
 import type { FunctionSpec, ServerLog } from '../core/index.ts';
 import type { Lookup } from '../http/index.ts';
 import type { InstancePool } from '../pool/index.ts';
-import type { ActiveVersions, AuditStore, KeyStore, SecretStore } from '../store/index.ts';
+import type {
+  ActiveVersions,
+  AuditStore,
+  AwsCredentialStore,
+  KeyStore,
+  SecretStore,
+} from '../store/index.ts';
 
 /** What the access parts need from the server. */
 export interface AccessPartsDeps {
@@ -29,7 +36,7 @@ export interface AccessPartsDeps {
   dataDir: string;
   /** The SQLite database file (made readable by its owner only); undefined on PostgreSQL. */
   dbFile: string | undefined;
-  stores: { keys: KeyStore; secrets: SecretStore; audit: AuditStore };
+  stores: { keys: KeyStore; secrets: SecretStore; audit: AuditStore; awsCredentials: AwsCredentialStore };
   versions: ActiveVersions;
   pool: InstancePool;
   /** Whether function `name` is deployed. */
@@ -52,7 +59,10 @@ export async function createAccessParts(d: AccessPartsDeps) {
   });
   const audit = new AuditLog({ store: d.stores.audit });
   const master = await openMasterKey(d);
-  const secrets = new FunctionSecrets({ store: d.stores.secrets, box: new SecretBox(master), now });
+  const box = new SecretBox(master);
+  const secrets = new FunctionSecrets({ store: d.stores.secrets, box, now });
+  // The Lambda API's SigV4 credentials: secrets sealed with the same master key.
+  const awsKeys = new AwsKeys({ store: d.stores.awsCredentials, box, keys, now });
   const limiter = new RateLimiter(now);
   const guard = new AccessGuard({
     keys,
@@ -64,6 +74,7 @@ export async function createAccessParts(d: AccessPartsDeps) {
       // Versions deployed before access control have no `access` field: they stay public.
       return spec ? { access: spec.access ?? 'public', rateLimit: spec.rateLimit } : undefined;
     },
+    functionOf: (raw) => d.versions.functionOf(raw),
     urlLimit: d.config.urlLimit,
     headerLimit: d.config.headerLimit,
     now,
@@ -82,6 +93,7 @@ export async function createAccessParts(d: AccessPartsDeps) {
 
   const apiDeps: AccessRoutesDeps = {
     keys,
+    awsKeys,
     callerOf: (req) => guard.callerOf(req),
     secrets,
     restart: (name) => {
@@ -97,6 +109,7 @@ export async function createAccessParts(d: AccessPartsDeps) {
 
   return {
     apiDeps,
+    awsKeys,
     /** Admits or answers `req`, found in the route table as `found`; false when it was answered. */
     admit: (req: IncomingMessage, res: ServerResponse, pathname: string, found: Lookup): Promise<boolean> =>
       guard.admit(req, res, pathname, found),

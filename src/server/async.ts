@@ -6,7 +6,13 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AsyncConfig } from './config/async.ts';
 import type { InvocationRoutesDeps } from '../api/routes/invocations.ts';
-import { LogThrottle, redactHeaders, type InvocationRecord, type ServerLog } from '../core/index.ts';
+import {
+  defaultAsyncConcurrency,
+  LogThrottle,
+  redactHeaders,
+  type InvocationRecord,
+  type ServerLog,
+} from '../core/index.ts';
 import type { BodyBudget, Route } from '../http/index.ts';
 import { QueueIntake, serveResult, type InvocationSummary } from '../gateway/index.ts';
 import type { InstancePool } from '../pool/index.ts';
@@ -109,6 +115,8 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   };
   return {
     intake,
+    /** The durable queue (the Lambda API's Event invocations enqueue here). */
+    queue,
     apiDeps,
     onInvocation: recordInvocation(config, metrics, history, d.node.id),
     routes: resultAndMetricsRoutes(d, metrics, history),
@@ -165,10 +173,8 @@ function queueSettings(d: AsyncPartsDeps) {
   return (fn: string): FunctionQueueSettings | undefined => {
     const spec = d.versions.get(fn)?.spec;
     if (!spec) return undefined;
-    // Half the function's capacity by default: sync requests always keep the other half.
-    const capacity = spec.instances.max * spec.concurrency;
     return {
-      concurrency: spec.async?.concurrency ?? Math.max(1, Math.floor(capacity / 2)),
+      concurrency: spec.async?.concurrency ?? defaultAsyncConcurrency(spec),
       retries: spec.retries ?? 2,
       timeoutMs: spec.timeout,
       bodies: spec.history?.bodies !== false,

@@ -10,9 +10,10 @@ import { ENV, parseTaggedLine, type FunctionSpec, type ServerLog } from '../core
 import type { Driver, Instance } from '../drivers/index.ts';
 import type { PluginHost } from '../plugins/index.ts';
 import type { PoolEvent, PoolTarget } from '../pool/index.ts';
-import { NEUTRAL, Placement } from '../runtimes/index.ts';
+import { NEUTRAL, Placement, taskDir, type LaunchPlan } from '../runtimes/index.ts';
 import { runtimeFor } from '../build/index.ts';
 import type { LogSink, InvocationTracker, OutputBudget } from '../telemetry/index.ts';
+import { CELL_LOAD_TIMEOUT_MS, fillCell, type StemCells, type TakenCell } from './stem-cells.ts';
 
 /** How long an instance may take to become ready. */
 const START_TIMEOUT_MS = 15_000;
@@ -31,6 +32,10 @@ export interface InstanceFactoryDeps {
     functionName: string,
     spec: FunctionSpec,
   ) => Promise<{ spec: FunctionSpec; mask: (line: string) => string }>;
+  /** Started, unassigned instances a cold start takes when one fits (stem-cells.ts). */
+  stemCells?: StemCells;
+  /** The server log (a debug line per stem cell assignment, with the time of each step). */
+  log?: ServerLog;
 }
 
 /** The pool's instance factory. */
@@ -40,7 +45,6 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
     // Opened per instance, so a changed secret reaches the next instance.
     const secret = await d.secrets(target.functionName, target.spec);
     const dir = path.join(runDir, id);
-    await mkdir(dir, { recursive: true });
     const socketPath = path.join(dir, 'fn.sock');
     const runtime = runtimeFor(target.spec.runtime);
     const view = { neutral: driver.neutralPaths };
@@ -53,6 +57,17 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
       socketPath: view.neutral ? `${NEUTRAL.socketDir}/${path.basename(socketPath)}` : socketPath,
       view,
     });
+    const limits = {
+      memoryMb: target.spec.memory,
+      network: target.spec.network,
+      maxProcesses: target.spec.maxProcesses,
+      cpu: target.spec.cpu,
+      tmpSizeMb: target.spec.tmpSize,
+    };
+    const blueprint = d.stemCells?.blueprint(target.spec.runtime, launch, limits);
+    const cell = blueprint && d.stemCells?.take(blueprint);
+    if (cell) return assignCell(cell, target, launch, outputOf(target, secret.mask));
+    await mkdir(dir, { recursive: true });
     // The socket folder must stay empty until the instance listens: the channel has its own.
     const channel = await plugins.open(`${dir}.host`, target).catch(async (err: unknown) => {
       await rm(dir, { recursive: true, force: true });
@@ -70,29 +85,9 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
         socketPath,
         // The host channel is the instance's alone: only its host user may connect.
         ownDirs: [path.dirname(channel.socketPath)],
-        limits: {
-          memoryMb: target.spec.memory,
-          network: target.spec.network,
-          maxProcesses: target.spec.maxProcesses,
-          cpu: target.spec.cpu,
-          tmpSizeMb: target.spec.tmpSize,
-        },
+        limits,
         startTimeoutMs: START_TIMEOUT_MS,
-        onOutput: (stream, raw) => {
-          const parsed = parseTaggedLine(raw);
-          const invocationId = parsed.invocationId ?? tracker.sole(id);
-          const verdict = outputBudget.admit(invocationId ?? `instance:${id}`, parsed.text.length);
-          if (verdict === 'drop') return;
-          const line = verdict === 'keep' ? secret.mask(parsed.text) : outputBudget.marker();
-          logSink.write({
-            time: Date.now(),
-            function: target.functionName,
-            version: target.version,
-            invocationId,
-            stream: verdict === 'keep' ? stream : 'system',
-            line,
-          });
-        },
+        onOutput: outputOf(target, secret.mask)(id),
       });
       void instance.exited.then(() => {
         void channel.close();
@@ -106,6 +101,74 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
       throw err;
     }
   };
+
+  /** The output handler of instance `id` of `target`: each line to its invocation's log, budgeted, masked. */
+  function outputOf(target: PoolTarget, mask: (line: string) => string) {
+    return (id: string) =>
+      (stream: 'stdout' | 'stderr', raw: string): void => {
+        const parsed = parseTaggedLine(raw);
+        const invocationId = parsed.invocationId ?? tracker.sole(id);
+        const verdict = outputBudget.admit(invocationId ?? `instance:${id}`, parsed.text.length);
+        if (verdict === 'drop') return;
+        const line = verdict === 'keep' ? mask(parsed.text) : outputBudget.marker();
+        logSink.write({
+          time: Date.now(),
+          function: target.functionName,
+          version: target.version,
+          invocationId,
+          stream: verdict === 'keep' ? stream : 'system',
+          line,
+        });
+      };
+  }
+
+  /**
+   * Hands a stem cell its version: the built tree copied into its code folder, the host channel
+   * opened in its host folder, both given to its host uid, then the version's environment sent
+   * over its socket (the shim loads the function and answers). A cell that fails is killed.
+   */
+  async function assignCell(
+    cell: TakenCell,
+    target: PoolTarget,
+    launch: LaunchPlan,
+    output: (id: string) => (stream: 'stdout' | 'stderr', line: string) => void,
+  ): Promise<Instance> {
+    const { instance } = cell;
+    cell.setOutput(output(instance.id));
+    let channel: Awaited<ReturnType<PluginHost['open']>> | undefined;
+    const t0 = performance.now();
+    try {
+      await fillCell(cell, taskDir(target.buildDir));
+      const copied = performance.now();
+      channel = await plugins.open(path.join(cell.hostDir, 'ch'), target);
+      const opened = performance.now();
+      const hostSocket = `${NEUTRAL.hostDir}/ch/${path.basename(channel.socketPath)}`;
+      await instance.assign({
+        env: { ...launch.env, [ENV.hostSocket]: hostSocket },
+        give: [cell.taskDir, cell.hostDir],
+        timeoutMs: CELL_LOAD_TIMEOUT_MS,
+      });
+      const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+      d.log?.debug('stem cell assigned', {
+        function: target.functionName,
+        version: target.version,
+        instance: instance.id,
+        copyMs: ms(t0, copied),
+        channelMs: ms(copied, opened),
+        loadMs: ms(opened, performance.now()),
+      });
+    } catch (err) {
+      instance.kill();
+      await channel?.close();
+      throw err;
+    }
+    const opened = channel;
+    void instance.exited.then(() => {
+      void opened.close();
+      outputBudget.forget(`instance:${instance.id}`);
+    });
+    return instance;
+  }
 }
 
 /** The server log's line about a pool event. */

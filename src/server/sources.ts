@@ -6,15 +6,19 @@
 import { mkdir } from 'node:fs/promises';
 import { SourceDeployer, type DeployService } from '../api/index.ts';
 import { DeployWatcher } from '../build/index.ts';
-import type { ServerLog } from '../core/index.ts';
+import { KumoError, type ServerLog } from '../core/index.ts';
 import type { InstancePool } from '../pool/index.ts';
 import type { SourcesConfig } from './config/sources.ts';
-import type { ActiveVersions, FunctionStore } from '../store/index.ts';
+import type { ActiveVersions, AliasStore, ApiRouteStore, FunctionStore } from '../store/index.ts';
+import type { ApiRouteTable } from '../gateway/index.ts';
 
 /** What the source parts need. */
 export interface SourcePartsDeps {
   config: SourcesConfig;
   store: FunctionStore;
+  aliases: AliasStore;
+  apiRouteStore: ApiRouteStore;
+  apiRoutes: ApiRouteTable;
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
@@ -40,6 +44,36 @@ export function createSourceParts(d: SourcePartsDeps): SourceParts {
     git: d.config.git,
     log: d.log,
     urls: d.urls,
+    publishAlias: async (fn, name, version) => {
+      const now = Date.now();
+      const ok = await d.aliases.putAlias({
+        function: fn,
+        name,
+        version,
+        canary: null,
+        description: 'AutoPublishAlias (SAM template)',
+        createdAt: now,
+        updatedAt: now,
+      });
+      if (!ok)
+        throw new KumoError(
+          'version_not_found',
+          `could not point alias ${name} of ${fn} at version ${version}: it is gone`,
+        );
+    },
+    apiRoutes: {
+      list: () => d.apiRouteStore.listApiRoutes(),
+      set: async (fn, routes) => {
+        const held = await d.apiRouteStore.setApiRoutes(fn, routes, Date.now());
+        // Read again either way: a concurrent change elsewhere is picked up too.
+        await d.apiRoutes.refresh();
+        if (held)
+          throw new KumoError(
+            'route_conflict',
+            `route ${held.method} ${held.path} is served by function ${held.function}; delete it or change the path`,
+          );
+      },
+    },
   });
   let watcher: DeployWatcher | undefined;
   return {

@@ -7,13 +7,21 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { controlRoutes, DeployService } from '../api/index.ts';
+import { AliasService, controlRoutes, DeployService } from '../api/index.ts';
 import { BuildShare, StoreHealth } from '../cluster/index.ts';
 import { Builder, BuildProxy, BuildStore, buildToolEnv } from '../build/index.ts';
 import { KumoError, LogThrottle, type FunctionSpec, type ServerLog } from '../core/index.ts';
 import { ProcessDriver, sweepTempDirs, type Driver } from '../drivers/index.ts';
-import { compatRoutes, Gateway, gatewayRoutes, Invoker } from '../gateway/index.ts';
+import {
+  ApiRouteTable,
+  apiRouteRoutes,
+  compatRoutes,
+  Gateway,
+  gatewayRoutes,
+  Invoker,
+} from '../gateway/index.ts';
 import { BodyBudget } from '../http/index.ts';
+import { lambdaRoutes } from '../lambda/index.ts';
 import {
   DOCS_SCAN_WORKER,
   DocsScanner,
@@ -39,6 +47,7 @@ import { followCluster } from './cluster.ts';
 import type { ServerConfig } from './config/index.ts';
 import { createSandbox, makeRunDir, TEMP_ROOTS } from './host.ts';
 import { createInstanceFactory, logPoolEvent } from './instance-factory.ts';
+import { StemCells } from './stem-cells.ts';
 import { listen } from './listener.ts';
 import { createRoutes } from './routes.ts';
 import { createSourceParts } from './sources.ts';
@@ -171,18 +180,29 @@ async function openState(ctx: Context, driver: Driver) {
     bundleInUse: (hash) => stores.functions.bundleInUse(hash),
   });
   const share = stores.cluster.shared ? new BuildShare({ cluster: stores.cluster, builds }) : undefined;
-  const versions = new ActiveVersions(stores.functions, share ? (hash) => share.locate(hash) : undefined);
+  const versions = new ActiveVersions(
+    stores.functions,
+    stores.aliases,
+    share ? (hash) => share.locate(hash) : undefined,
+  );
+  // API routes (SAM Api/HttpApi events), matched in memory; a function's change may drop its routes.
+  const apiRoutes = new ApiRouteTable(() => stores.apiRoutes.listApiRoutes());
   const health = new StoreHealth(stores.cluster, ctx.log);
   const storeThrottle = new LogThrottle(ctx.log);
   let changesSeen = 0;
   try {
     // Read before the versions: a change made meanwhile is followed again rather than missed.
     if (share) changesSeen = await stores.cluster.lastChange();
-    await versions.load();
+    await Promise.all([versions.load(), apiRoutes.refresh()]);
   } catch (err) {
     await stores.close();
     throw err;
   }
+  versions.onChange(() => {
+    apiRoutes
+      .refresh()
+      .catch((err: unknown) => ctx.log.error('could not read the API routes', { error: String(err) }));
+  });
   return {
     stores,
     builds,
@@ -193,6 +213,7 @@ async function openState(ctx: Context, driver: Driver) {
     /** The SQLite file (made owner-only, scanned by the docs worker), or undefined on PostgreSQL. */
     dbFile: backend.dbFile,
     versions,
+    apiRoutes,
     health,
     logSink: new LogSink(stores.functions, {
       keeps: (fn) => versions.get(fn) !== undefined,
@@ -267,21 +288,35 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       }),
     );
   });
+  const stemCells = new StemCells({
+    driver: host.driver,
+    runDir: host.runDir,
+    max: config.stemCells,
+    log,
+  });
   const pool: InstancePool = new InstancePool({
     factory: createInstanceFactory({
       runDir: host.runDir,
       driver: host.driver,
+      stemCells,
+      log,
       plugins,
       tracker: state.tracker,
       outputBudget: state.outputBudget,
       logSink: state.logSink,
       secrets: (fn: string, spec: FunctionSpec) => access.instanceSecrets(fn, spec),
     }),
+    // Versions an alias names stay warm beside the active one.
+    pinned: (fn) => versions.pinned(fn),
     onEvent: (e) => {
       logPoolEvent(log, e);
       const fn = e.target.functionName;
       state.instanceTimeline.record(fn, pool.stats(fn).total, Date.now());
     },
+  });
+  // An alias moved off a version (or was deleted): that version's instances drain and stop.
+  const unfollowAliases = versions.onChange((name) => {
+    if (versions.get(name)) pool.retireUnpinned(name);
   });
   // API keys, secrets, audit, rate limits and the front door every request passes first.
   const access = await createAccessParts({
@@ -296,9 +331,11 @@ async function createInstances(ctx: Context, host: Host, state: State) {
   });
   const close = async () => {
     unfollowPlugins();
+    unfollowAliases();
+    await stemCells.close();
     await docsScanner.close();
   };
-  return { pool, access, close };
+  return { pool, access, close, stemCells };
 }
 type Instances = Awaited<ReturnType<typeof createInstances>>;
 
@@ -335,6 +372,9 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
   const sources = createSourceParts({
     config: config.sources,
     store: stores.functions,
+    aliases: stores.aliases,
+    apiRouteStore: stores.apiRoutes,
+    apiRoutes: state.apiRoutes,
     versions,
     pool,
     deployer,
@@ -342,7 +382,14 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     log,
     urls,
   });
-  return { buildProxy, deployer, sources };
+  // Aliases: one service for kumo's API and the Lambda API.
+  const aliases = new AliasService({
+    store: stores.functions,
+    aliases: stores.aliases,
+    versions,
+    now: Date.now,
+  });
+  return { buildProxy, deployer, sources, aliases };
 }
 type Deploys = Awaited<ReturnType<typeof createDeploys>>;
 
@@ -414,12 +461,15 @@ function createDataPlane(
   const routes = createRoutes({
     parts: [
       controlApi(ctx, host, state, instances, deploys, asyncParts, () => routes.table.routes()),
+      lambdaApi(ctx, state, instances, deploys, invoker, asyncParts),
       gatewayRoutes({
         invoke: (req, res, fnRoute, forceAsync) => gateway.invoke(req, res, fnRoute, forceAsync),
         baseDomain: config.baseDomain,
+        exists: (name) => versions.get(name) !== undefined,
       }),
       asyncParts.routes,
       compatRoutes(config.baseDomain),
+      apiRouteRoutes(state.apiRoutes, config.baseDomain),
     ],
     admit: access.admit,
     console: (req, res, pathname) => webConsole.handle(req, res, pathname),
@@ -429,6 +479,46 @@ function createDataPlane(
   });
   return { throttle, asyncParts, routes };
 }
+
+/** AWS Lambda's API (/2015-03-31/functions/…) for unmodified AWS SDKs, signed with kumo keys' AWS credentials. */
+function lambdaApi(
+  ctx: Context,
+  state: State,
+  instances: Instances,
+  deploys: Deploys,
+  invoker: Invoker,
+  asyncParts: ReturnType<typeof createAsyncParts>,
+) {
+  const { config, log } = ctx;
+  return lambdaRoutes({
+    invoker,
+    versions: state.versions,
+    queue: asyncParts.queue,
+    logLines: async (id) => {
+      // A line printed just before the answer may still be in the instance's pipe.
+      await new Promise((resolve) => setTimeout(resolve, LOG_TAIL_WAIT_MS));
+      await state.logSink.flush();
+      return (await state.stores.invocations.logs(id, 1000)).map((l) => l.line);
+    },
+    responseLimit: config.responseLimit,
+    asyncBodyLimit: Math.min(config.async.asyncBodyLimit, config.bodyLimit),
+    historyBodyLimit: asyncParts.historyBodyLimit,
+    now: Date.now,
+    deployer: deploys.deployer,
+    aliases: deploys.aliases,
+    authenticate: (req, service) => instances.access.awsKeys.authenticate(req, service),
+    dataDir: config.dataDir,
+    bodyLimit: config.bodyLimit,
+    uploadLimit: config.uploadLimit,
+    urls: ctx.urls,
+    store: state.stores.functions,
+    log: (err, operation) =>
+      log.error('lambda api: request failed', { operation, error: String((err as Error)?.stack ?? err) }),
+  });
+}
+
+/** How long LogType Tail waits for an invocation's last lines to leave the instance's pipe. */
+const LOG_TAIL_WAIT_MS = 20;
 
 /** The control API's routes under /api/v1. */
 function controlApi(
@@ -447,6 +537,7 @@ function controlApi(
     versions: state.versions,
     pool,
     deployer: deploys.deployer,
+    aliases: deploys.aliases,
     sources: deploys.sources.deployer,
     logs: state.logSink,
     log,
@@ -456,6 +547,7 @@ function controlApi(
     urls: ctx.urls,
     now: Date.now,
     sandbox: { name: host.sandbox.sandbox.name, isolated: host.sandbox.sandbox.isolated },
+    stemCells: () => ({ ...instances.stemCells.stats() }),
     version: KUMO_VERSION,
     node: () => ({
       node: config.cluster.nodeId,
@@ -471,6 +563,7 @@ function controlApi(
     },
     // The whole table (built after this), for /scopes and /openapi.json: read at request time.
     routes: table,
+    apiRoutes: () => state.apiRoutes.list(),
   });
 }
 

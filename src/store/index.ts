@@ -11,12 +11,14 @@ export type * from './schedules.ts';
 export type * from './access.ts';
 export type * from './plugin-store.ts';
 export type * from './aliases.ts';
+export type * from './api-routes.ts';
 export type * from './cluster.ts';
 export {
   ActiveVersions,
   type ActiveVersion,
   type BuildLocator,
   type ChangeOrigin,
+  type ServingVersion,
 } from './active-versions.ts';
 export { openSqliteStores, type SqliteStores } from './sqlite/stores.ts';
 export { migrate, openSqliteDatabase } from './sqlite/database.ts';

@@ -23,6 +23,8 @@ export interface NewQueuedInvocation {
   callbackUrl: string | null;
   taskToken: string | null;
   bodiesKept: boolean;
+  /** The alias (or version number) the call named: each run resolves it again. */
+  alias?: string | null;
 }
 
 /** A queued invocation handed to a worker: its attempt number is already counted. */
@@ -40,6 +42,8 @@ export interface ClaimedRun {
   serialKey: string | null;
   hasCallback: boolean;
   bodiesKept: boolean;
+  /** The alias (or version number) the call named, or null. */
+  alias: string | null;
 }
 
 /** How a run ended, to record on the invocation and its attempt. */

@@ -7,6 +7,7 @@ import {
   isScope,
   type AliasRecord,
   type ApiKeyRecord,
+  type ApiRouteRecord,
   type AttemptRecord,
   type AuditEntry,
   type AuditOutcome,
@@ -207,6 +208,7 @@ export function toClaimed(r: Row): ClaimedRun {
     serialKey: r.serial_key === null ? null : String(r.serial_key),
     hasCallback: r.callback_url !== null,
     bodiesKept: flag(r.bodies_kept) === true,
+    alias: text(r.alias),
   };
 }
 
@@ -283,6 +285,16 @@ export function toAlias(r: Row): AliasRecord {
     description: String(r.description),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+  };
+}
+
+/** A row of `api_routes`. */
+export function toApiRoute(r: Row): ApiRouteRecord {
+  return {
+    method: String(r.method),
+    path: String(r.path),
+    function: String(r.function),
+    createdAt: Number(r.created_at),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { AuditStore, KeyStore, SecretStore } from './access.ts';
 import type { AliasStore, AwsCredentialStore } from './aliases.ts';
+import type { ApiRouteStore } from './api-routes.ts';
 import type { ClusterStore } from './cluster.ts';
 import type { FunctionStore } from './functions.ts';
 import type { InvocationStore } from './invocations.ts';
@@ -23,6 +24,8 @@ export interface Stores {
   plugins: PluginStore;
   aliases: AliasStore;
   awsCredentials: AwsCredentialStore;
+  /** API routes (`METHOD /path` → function), served under /routes. */
+  apiRoutes: ApiRouteStore;
   /** What the nodes of one store share: change feed, builds, leases, cron ticks. */
   cluster: ClusterStore;
   /** Closes the backend (every store above) once; later calls do nothing. */

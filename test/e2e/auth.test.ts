@@ -145,7 +145,7 @@ describe('control plane: every route refuses a missing, wrong, revoked or under-
 
   test('the server lists its routes, each declared with what it needs and a summary', async () => {
     const all = (await apiJson<{ routes: RouteAccess[] }>(server, '/scopes')).routes;
-    const needs = new Set([...SCOPES, 'any', 'none', 'function', 'result']);
+    const needs = new Set([...SCOPES, 'any', 'none', 'function', 'result', 'aws']);
     for (const r of all) {
       assert.ok(needs.has(r.scope), `${r.method} ${r.path} needs ${r.scope}`);
       assert.ok(r.summary.length > 0, `${r.method} ${r.path} has a summary`);

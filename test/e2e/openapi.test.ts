@@ -52,6 +52,8 @@ describe('the OpenAPI document', () => {
         else if (r.scope === 'any') assert.deepEqual(security, [{ apiKey: [] }]);
         else if (r.scope === 'function' || r.scope === 'result')
           assert.deepEqual(security, [{}, { apiKey: ['invoke'] }]);
+        // The Lambda API: an AWS Signature Version 4 made with a kumo key's AWS credentials.
+        else if (r.scope === 'aws') assert.deepEqual(security, [{ awsSigV4: [] }]);
         else assert.deepEqual(security, [{ apiKey: [r.scope] }]);
       }
     }

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
@@ -34,13 +34,19 @@ function runAs(id: number, args: string[]): { status: number | null; stdout: str
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The pids of processes whose environment contains `needle` (read as root). */
-async function pidsWithEnv(needle: string): Promise<number[]> {
+/**
+ * The pids of the function processes (not bwrap) whose /tmp/private.txt holds `content` (read as
+ * root). Found by their files rather than their initial environment: an instance started as a
+ * stem cell got its variables (the secret) after exec, so /proc/PID/environ does not show them.
+ */
+async function pidsWithPrivateFile(content: string): Promise<number[]> {
   const found: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const env = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
-    if (env.split('\0').includes(needle)) found.push(Number(name));
+    const exe = await readlink(`/proc/${name}/exe`).catch(() => '');
+    if (!exe || exe.endsWith('/bwrap')) continue;
+    const file = await readFile(`/proc/${name}/root/tmp/private.txt`, 'utf8').catch(() => '');
+    if (file === content) found.push(Number(name));
   }
   return found;
 }
@@ -101,8 +107,9 @@ describe('tenants on one host', () => {
     assert.equal(await (await invoke(server, name)).text(), 'has token');
     const [pid] = await eventually(
       async () => {
-        const pids = await pidsWithEnv(`TOKEN=${value}`);
-        return pids.length > 0 && pids;
+        // One left: the first version's instance is gone once the second one serves.
+        const pids = await pidsWithPrivateFile(`private data of ${name}`);
+        return pids.length === 1 && pids;
       },
       5000,
       `the instance of ${name}`,
@@ -144,13 +151,17 @@ describe('tenants on one host', () => {
     await mustDeploy(server, dir);
     assert.equal(await (await invoke(server, 'tenant-kv')).text(), 'ok');
     const runs = (await readdir('/dev/shm')).filter((n) => n.startsWith(`kumo-run-${process.pid}-`));
+    // Every socket of every instance (an ordinary one's folders, or a stem cell's, whose host
+    // channel is one folder deeper), found by walking the run folders as root.
     const sockets: string[] = [];
-    for (const run of runs) {
-      for (const entry of await readdir(`/dev/shm/${run}`)) {
-        if (!entry.startsWith('tenant-kv-')) continue;
-        sockets.push(`/dev/shm/${run}/${entry}/${entry.endsWith('.host') ? 'host.sock' : 'fn.sock'}`);
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const p = `${dir}/${entry.name}`;
+        if (entry.isSocket()) sockets.push(p);
+        else if (entry.isDirectory() && depth < 3) await walk(p, depth + 1);
       }
-    }
+    };
+    for (const run of runs) await walk(`/dev/shm/${run}`, 1);
     assert.ok(
       sockets.some((s) => s.endsWith('host.sock')),
       `no plugin socket found in ${runs.join(', ')}`,

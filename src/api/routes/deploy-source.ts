@@ -2,7 +2,8 @@
  * What POST /functions deploys, read from the request: a gzipped tar or a zip body (told apart by
  * their first bytes), or JSON `{ "repository": URL, "ref"?: … }` for git (webhooks, `kumo deploy
  * owner/repo`). Query `luaMemory` (KB) and `luaTimeout` (ms) set the lua VM limits; `fallbackName`
- * names a function whose manifest does not (the CLI sends an archive's file name).
+ * names a function whose manifest does not (the CLI sends an archive's file name); `template`
+ * names a SAM template of the source to deploy (`kumo deploy template.yaml`).
  */
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
@@ -39,7 +40,13 @@ export function deployRun(
 ): DeployRun {
   if (!sources) return (progress, signal) => service.deploy(body, overrides, progress, signal);
   const fallbackName = query.get('fallbackName') ?? undefined;
-  const options = { overrides, extra: extraFields(query), ...(fallbackName ? { fallbackName } : {}) };
+  const template = query.get('template') ?? undefined;
+  const options = {
+    overrides,
+    extra: extraFields(query),
+    ...(fallbackName ? { fallbackName } : {}),
+    ...(template ? { template } : {}),
+  };
   const type = String(req.headers['content-type'] ?? '').toLowerCase();
   if (type.includes('json')) {
     const { repository, ref } = decodeJson(repositoryBody, body);

@@ -34,6 +34,7 @@ export function deployRoute(
       luaMemory: 'lua VM memory in KB',
       luaTimeout: 'lua VM time per call in ms',
       fallbackName: 'the name when neither the manifest nor `name` gives one',
+      template: 'a SAM template of the source (template.yaml) to deploy every function of',
     }),
     handler: deployHandler(service, uploadLimit, sources, gate),
   };

@@ -17,6 +17,8 @@ export interface FunctionInfo {
   updatedAt: number;
   instances: Omit<PoolStats, 'waiting'> & { waiting: number };
   spec: FunctionSpec;
+  /** Its aliases: name → version, and the canary when there is one. */
+  aliases: { name: string; version: number; canary: { version: number; weight: number } | null }[];
 }
 
 /** What the function routes need. */
@@ -47,6 +49,9 @@ function functionHandlers(d: FunctionRoutesDeps) {
       updatedAt: fn.updatedAt,
       instances: d.pool.stats(fn.name),
       spec: active.spec,
+      aliases: d.versions
+        .aliases(fn.name)
+        .map((a) => ({ name: a.name, version: a.version, canary: a.canary })),
     };
   };
   return {

@@ -98,6 +98,8 @@ export function summaryView(r: InvocationRecord) {
     id: r.id,
     function: r.function,
     version: r.version,
+    // The alias the call came through (version is the one that served it).
+    alias: r.alias,
     trigger: r.trigger,
     status: r.status,
     attempt: r.attempt,

@@ -27,6 +27,11 @@ export interface KeyAdmin {
   revoke(id: string): Promise<ApiKeyInfo>;
 }
 
+/** Makes the AWS credential of a kumo key (auth/aws-keys.ts), for the Lambda API. */
+export interface AwsKeyMaker {
+  create(keyId: string): Promise<{ awsAccessKeyId: string; awsSecretAccessKey: string }>;
+}
+
 /** One route and what it needs, for GET /scopes. */
 export interface RouteAccess {
   method: string;
@@ -39,6 +44,8 @@ export interface RouteAccess {
 /** What the key routes need. */
 export interface KeyRoutesDeps {
   keys: KeyAdmin;
+  /** AWS credentials for `aws: true` (absent: refused). */
+  awsKeys?: AwsKeyMaker;
   /** The key the request was admitted with (the front door records it). */
   callerOf: (req: IncomingMessage) => ApiKeyInfo | undefined;
 }
@@ -48,6 +55,8 @@ const createBody = z.strictObject({
   scopes: z
     .array(z.enum(SCOPES, { error: `each scope must be one of: ${SCOPES.join(', ')}` }))
     .min(1, { error: `give at least one scope (${SCOPES.join(', ')})` }),
+  /** Also make an AWS access key id and secret for the Lambda API (SigV4). */
+  aws: z.boolean().optional(),
 });
 
 /** GET /whoami, GET /scopes, GET|POST /keys, DELETE /keys/:id. */
@@ -77,13 +86,14 @@ export function keyRoutes(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]): R
       path: '/keys',
       scope: 'admin',
       tag,
-      summary: 'Create a key; the answer is the only time the key is sent',
+      summary:
+        'Create a key; the answer is the only time the key is sent. aws: true also makes its AWS access key id and secret (Lambda API, SigV4), sent once too',
       ...jsonBody(
         {
           schema: createBody,
           limit: 16 * 1024,
           what: 'key',
-          example: '{"name": "ci", "scopes": ["deploy"]}',
+          example: '{"name": "ci", "scopes": ["deploy"], "aws": true}',
         },
         h.create,
       ),
@@ -95,13 +105,16 @@ export function keyRoutes(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]): R
 function keyHandlers(d: KeyRoutesDeps, routeAccess: () => RouteAccess[]) {
   return {
     create: async ({ req, res }: RouteContext, body: z.output<typeof createBody>) => {
+      if (body.aws && !d.awsKeys)
+        throw new KumoError('bad_request', 'this server does not make AWS credentials');
       const created = await d.keys.create(
         body.name ?? body.scopes.join('-'),
         body.scopes,
         d.callerOf(req)?.id ?? null,
       );
-      // The key travels once, in this body; no-store keeps it out of caches on the way.
-      sendJson(res, 201, { ...created.info, key: created.key }, { 'cache-control': 'no-store' });
+      const aws = body.aws && d.awsKeys ? await d.awsKeys.create(created.info.id) : {};
+      // The key (and AWS secret) travel once, in this body; no-store keeps them out of caches on the way.
+      sendJson(res, 201, { ...created.info, key: created.key, ...aws }, { 'cache-control': 'no-store' });
     },
     list: async ({ res }: RouteContext) => sendJson(res, 200, { keys: await d.keys.list() }),
     revoke: async ({ res, params }: RouteContext) =>

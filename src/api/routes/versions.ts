@@ -50,6 +50,7 @@ function versionHandlers(d: VersionRoutesDeps) {
     list: async ({ res, params }: RouteContext) => {
       const fn = await mustGet(d.store, params.name ?? '');
       const versions = [];
+      const aliases = d.versions.aliases(fn.name);
       for (const v of await d.store.listVersions(fn.name)) {
         versions.push({
           version: v.version,
@@ -58,10 +59,18 @@ function versionHandlers(d: VersionRoutesDeps) {
           active: v.version === fn.activeVersion,
           memory: v.spec.memory,
           timeout: v.spec.timeout,
+          // The aliases that send calls to it (a canary's with its weight).
+          aliases: aliases.flatMap((a) =>
+            a.version === v.version
+              ? [{ name: a.name, weight: 1 - (a.canary?.weight ?? 0) }]
+              : a.canary?.version === v.version
+                ? [{ name: a.name, weight: a.canary.weight }]
+                : [],
+          ),
           ...sourceField(await d.store.getSource(fn.name, v.version)),
         });
       }
-      sendJson(res, 200, { function: fn.name, activeVersion: fn.activeVersion, versions });
+      sendJson(res, 200, { function: fn.name, activeVersion: fn.activeVersion, versions, aliases });
     },
     rollback: async ({ res, params }: RouteContext, to: number | undefined) => {
       const fn = await mustGet(d.store, params.name ?? '');

@@ -4,13 +4,15 @@
  * one unit per function; a folder with no manifest gets its runtime detected. Each unit is a
  * folder holding a kumo.yaml that DeployService reads like any other.
  */
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { readManifestFile } from '../manifest-file.ts';
 import { detectRuntime } from './detect.ts';
 import { readEserveless } from './eserveless.ts';
 import { translateRunJson } from './run-json.ts';
+import { readSamTemplate, type SamRoute, type SamTemplate } from './sam.ts';
+import { KumoError } from '../../core/index.ts';
 
 /** One kumo function to deploy from a source. */
 export interface Unit {
@@ -19,6 +21,10 @@ export interface Unit {
   rewritten: boolean;
   /** The function name when the source settles it (projects). */
   name: string | undefined;
+  /** SAM AutoPublishAlias: the alias to point at the deployed version. */
+  alias?: string;
+  /** SAM Api/HttpApi events: the routes of this function. */
+  routes?: SamRoute[];
 }
 
 /** The deployment plan of a source. */
@@ -27,6 +33,8 @@ export interface Plan {
   /** The manifest the plan came from (kumo.yaml, run.json, .eserveless.yaml or none). */
   format: string;
   units: Unit[];
+  /** What the source asks for that kumo does not deploy (SAM templates), one line each. */
+  ignored?: string[];
 }
 
 /** Manifest fields set by deploy options that have no flag of DeployService (e.g. lua limits). */
@@ -41,7 +49,12 @@ export async function planSource(
   workDir: string,
   extra: ExtraFields,
   fallbackName: string | undefined,
+  template?: string,
 ): Promise<Plan> {
+  if (template !== undefined) {
+    const sam = await readSamTemplate(dir, template);
+    if (sam) return planSam(dir, workDir, sam, extra);
+  }
   const project = await readEserveless(dir, undefined);
   if (project) {
     const units: Unit[] = [];
@@ -68,6 +81,8 @@ export async function planSource(
     await writeManifest(dir, mergeManifest(data, additions), file);
     return { kind: 'function', format: file, units: [{ dir, rewritten: true, name: undefined }] };
   }
+  const sam = await readSamTemplate(dir);
+  if (sam) return planSam(dir, workDir, sam, extra);
   const translated = await translateRunJson(dir);
   if (translated) {
     await writeManifest(dir, { ...named, ...translated, ...extra });
@@ -79,6 +94,45 @@ export async function planSource(
     return { kind: 'function', format: 'none', units: [{ dir, rewritten: false, name: undefined }] };
   await writeManifest(dir, fields);
   return { kind: 'function', format: 'none', units: [{ dir, rewritten: true, name: undefined }] };
+}
+
+/** One unit per function of a SAM template: a copy of its CodeUri folder with a generated kumo.yaml. */
+async function planSam(dir: string, workDir: string, sam: SamTemplate, extra: ExtraFields): Promise<Plan> {
+  const root = await realpath(dir);
+  const units: Unit[] = [];
+  for (const fn of sam.functions) {
+    const code = await codeDir(root, fn.codeUri, `${sam.file}: Resources.${fn.logicalId}.Properties.CodeUri`);
+    const unitDir = path.join(workDir, `fn-${fn.name}`);
+    await cp(code, unitDir, { recursive: true, verbatimSymlinks: true });
+    await writeManifest(unitDir, { ...fn.manifest, ...extra });
+    units.push({
+      dir: unitDir,
+      rewritten: true,
+      name: fn.name,
+      ...(fn.alias !== undefined ? { alias: fn.alias } : {}),
+      routes: fn.routes,
+    });
+  }
+  return { kind: 'project', format: sam.file, units, ignored: sam.ignored };
+}
+
+/** The real folder a CodeUri names; it must stay inside the source once symlinks are resolved. */
+async function codeDir(root: string, rel: string, what: string): Promise<string> {
+  const real = await realpath(path.join(root, rel)).catch(() => undefined);
+  if (real === undefined)
+    throw new KumoError('invalid_manifest', `${what} ${JSON.stringify(rel)}: no such folder in the source`);
+  const inside = path.relative(root, real);
+  if (inside.startsWith('..') || path.isAbsolute(inside))
+    throw new KumoError(
+      'invalid_manifest',
+      `${what} ${JSON.stringify(rel)} leaves the template's folder (through a symlink)`,
+    );
+  if (!(await stat(real)).isDirectory())
+    throw new KumoError(
+      'invalid_manifest',
+      `${what} ${JSON.stringify(rel)} must be a folder (kumo does not unpack zip CodeUris)`,
+    );
+  return real;
 }
 
 /** `additions` over `data`, merging one level deep (so `lua.maxmem` keeps `lua.timeout`). */

@@ -17,6 +17,7 @@ export type SourceTarget =
   | { kind: 'folder'; path: string }
   | { kind: 'archive'; path: string; type: 'application/zip' | 'application/gzip' }
   | { kind: 'file'; path: string }
+  | { kind: 'template'; path: string }
   | { kind: 'git'; repository: string };
 
 const GIT_URL = /^(https?:\/\/|ssh:\/\/|git:\/\/|file:\/\/|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:)/;
@@ -39,12 +40,26 @@ export async function classifyTarget(arg: string, cwd: string): Promise<SourceTa
   if (st.isDirectory()) return { kind: 'folder', path: abs };
   if (/\.zip$/i.test(abs)) return { kind: 'archive', path: abs, type: 'application/zip' };
   if (/\.(tar\.gz|tgz)$/i.test(abs)) return { kind: 'archive', path: abs, type: 'application/gzip' };
+  if (/\.(ya?ml|json)$/i.test(abs) && (await isSamTemplate(abs))) return { kind: 'template', path: abs };
   return { kind: 'file', path: abs };
+}
+
+/** Whether `file` is a SAM template (its folder is deployed, the server reads the template). */
+async function isSamTemplate(file: string): Promise<boolean> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.includes('AWS::Serverless-2016-10-31');
+}
+
+/** Prints what a SAM template asked for that kumo did not deploy. */
+export async function printIgnored(io: CliIO, result: DeployResult, json: boolean): Promise<void> {
+  const ignored = (result as { ignored?: unknown }).ignored;
+  if (json || !Array.isArray(ignored) || ignored.length === 0) return;
+  await write(io.stderr, `kumo: note: ignored by kumo (not deployed): ${ignored.map(String).join(', ')}\n`);
 }
 
 /** The body, content type and name fallback of a non-folder target. */
 export async function targetBody(
-  target: Exclude<SourceTarget, { kind: 'folder' }>,
+  target: Exclude<SourceTarget, { kind: 'folder' } | { kind: 'template' }>,
   warn: (message: string) => void,
 ): Promise<{ body: Buffer; type: string; fallbackName?: string; label: string }> {
   switch (target.kind) {

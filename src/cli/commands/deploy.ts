@@ -16,7 +16,13 @@ import { readNdjson } from '../ndjson.ts';
 import type { DeployResult } from '../responses.ts';
 import { deployEventSchema, deployResultSchema } from '../responses.ts';
 import { DeployProgress } from './deploy-progress.ts';
-import { classifyTarget, printOtherFunctions, refWithoutRepository, targetBody } from './deploy-source.ts';
+import {
+  classifyTarget,
+  printIgnored,
+  printOtherFunctions,
+  refWithoutRepository,
+  targetBody,
+} from './deploy-source.ts';
 
 const SYNOPSIS =
   'deploy PATH|ARCHIVE|FILE|REPO [--ref R] [--name N] [--handler H] [--memory MB] [--timeout 30s] [--cpu N] [--max-processes N] [--tmp-size MB] [--env KEY=VALUE]...';
@@ -30,8 +36,10 @@ node_modules/ and .git/. The flags override kumo.yaml.
 PATH may also be an archive (fn.zip, fn.tar.gz) uploaded as is, one source file
 (hello.lua, lambda.py) deployed alone, or a git repository the server clones:
 https://host/owner/repo.git, git@host:owner/repo, or owner/repo (on the server's --git-base).
-A folder or repository may hold kumo.yaml, a run.json, or an .eserveless.yaml project
-(several functions, each deployed under its own name).
+A folder or repository may hold kumo.yaml, a run.json, an .eserveless.yaml project
+(several functions, each deployed under its own name) or a SAM template.yaml. FILE may be
+a SAM template (kumo deploy template.yaml): its folder is uploaded and every
+AWS::Serverless::Function is deployed; what kumo ignores is listed.
 
 Options:
   --name N          function name (default: kumo.yaml's name, else the folder name)
@@ -89,6 +97,19 @@ export const deployCommand: Command = {
     const progress = new DeployProgress(io, { json: values.json === true, verbose: values.verbose === true });
     const lua = { luaMemory: values['lua-memory'], luaTimeout: values['lua-timeout'] };
     const target = await classifyTarget(folderArg, io.cwd);
+    if (target.kind === 'template') {
+      if (values.ref !== undefined) throw refWithoutRepository();
+      // The template's folder is the source; the server reads the template and deploys each function.
+      const bundle = await packFolder(path.dirname(target.path), {
+        onWarning: (message) => void write(io.stderr, `kumo: warning: ${message}\n`),
+      });
+      await progress.packaged(path.basename(target.path), bundle.files, formatSize(bundle.data.length));
+      const query = { ...deployQuery(values), template: path.basename(target.path), ...lua };
+      const result = await upload(client, bundle.data, query, progress);
+      await printOtherFunctions(io, result, values.json === true);
+      await printIgnored(io, result, values.json === true);
+      return 0;
+    }
     if (target.kind !== 'folder') {
       if (values.ref !== undefined && target.kind !== 'git') throw refWithoutRepository();
       const sent = await targetBody(

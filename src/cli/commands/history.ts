@@ -94,7 +94,7 @@ function row(i: InvocationSummaryOut): string[] {
     i.id,
     formatTime(i.startedAt ?? i.createdAt),
     i.function,
-    i.version === null ? '-' : `v${i.version}`,
+    (i.version === null ? '-' : `v${i.version}`) + (i.alias ? ` via ${i.alias}` : ''),
     i.trigger,
     i.status,
     `${i.attempt}/${i.maxAttempts}`,
@@ -108,7 +108,7 @@ function row(i: InvocationSummaryOut): string[] {
 export function formatDetail(d: InvocationDetailOut): string {
   const lines = [
     `id        ${d.id}`,
-    `function  ${d.function}${d.version === null ? '' : ` v${d.version}`}  (trigger ${d.trigger})`,
+    `function  ${d.function}${d.version === null ? '' : ` v${d.version}`}${d.alias ? ` via alias ${d.alias}` : ''}  (trigger ${d.trigger})`,
     `status    ${d.status}${d.statusCode === null ? '' : ` ${d.statusCode}`}${d.outcome ? ` ${d.outcome}` : ''}, attempt ${d.attempt} of ${d.maxAttempts}`,
     `started   ${d.startedAt === null ? '-' : formatTime(d.startedAt)}  duration ${d.durationMs === null ? '-' : formatDuration(d.durationMs)}${d.cold === null ? '' : d.cold ? '  cold' : '  warm'}`,
   ];

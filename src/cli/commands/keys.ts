@@ -8,14 +8,17 @@ import type { CliIO } from '../io.ts';
 import { UsageError, write } from '../io.ts';
 import { createdKeySchema, keyListSchema, revokedKeySchema } from '../access-responses.ts';
 
-const SYNOPSIS = 'keys create --scope S [--name N] | keys list | keys revoke ID';
+const SYNOPSIS = 'keys create --scope S [--name N] [--aws] | keys list | keys revoke ID';
 
-const USAGE = `Usage: kumo keys create --scope SCOPE [--scope SCOPE]... [--name NAME]
+const USAGE = `Usage: kumo keys create --scope SCOPE [--scope SCOPE]... [--name NAME] [--aws]
        kumo keys list
        kumo keys revoke ID
 
 Manage the server's API keys (needs an admin key). A new key is printed once, alone on stdout,
 and never again: the server keeps only its hash. Every request names its key id in the audit log.
+--aws also makes an AWS access key id and secret access key for the key (the Lambda API, signed
+with SigV4 by the AWS SDKs and CLI); they are printed once too, as AWS_ACCESS_KEY_ID=… and
+AWS_SECRET_ACCESS_KEY=… lines, and act with the key's scopes.
 
 Scopes (--scope is repeatable or comma-separated):
 ${SCOPES.map((s) => `  ${s.padEnd(8)} ${SCOPE_DOCS[s]}`).join('\n')}
@@ -25,6 +28,7 @@ ${COMMON_HELP}`;
 const OPTIONS = {
   scope: { type: 'string', multiple: true },
   name: { type: 'string' },
+  aws: { type: 'boolean' },
 } as const;
 
 /** `kumo keys`. */
@@ -42,7 +46,11 @@ export const keysCommand: Command = {
       case 'create': {
         positionals(rest, [], USAGE);
         const scopes = parseScopes(values.scope ?? []);
-        const body = values.name === undefined ? { scopes } : { name: values.name, scopes };
+        const body = {
+          scopes,
+          ...(values.name === undefined ? {} : { name: values.name }),
+          ...(values.aws ? { aws: true } : {}),
+        };
         const { raw, data } = await client().json(createdKeySchema, 'POST', '/api/v1/keys', { body });
         if (values.json) {
           await printJson(io, raw);
@@ -53,6 +61,11 @@ export const keysCommand: Command = {
           `Created key ${data.id} (${data.name}) with scope ${data.scopes.join(', ')}. Copy it now: it is not shown again.\n`,
         );
         await println(io, data.key);
+        if (data.awsAccessKeyId && data.awsSecretAccessKey)
+          await println(
+            io,
+            `AWS_ACCESS_KEY_ID=${data.awsAccessKeyId}\nAWS_SECRET_ACCESS_KEY=${data.awsSecretAccessKey}`,
+          );
         return 0;
       }
       case 'list': {

@@ -5,10 +5,12 @@ import { clientFor, printText, printJson, println } from '../command.ts';
 import { formatTable, formatTime } from '../format.ts';
 import { write } from '../io.ts';
 import { functionListSchema } from '../responses.ts';
+import { aliasRouting } from './alias.ts';
 
 const USAGE = `Usage: kumo list
 
-List the deployed functions: NAME VERSION INSTANCES UPDATED URL.
+List the deployed functions: NAME VERSION INSTANCES UPDATED URL, and ALIASES when some function
+has one (ALIAS=VERSION, with a canary's shares).
 
 ${COMMON_HELP}`;
 
@@ -47,8 +49,12 @@ export const listCommand: Command = {
       String(fn.instances.total),
       formatTime(fn.updatedAt),
       fn.url,
+      (fn.aliases ?? []).map((a) => `${a.name}=${aliasRouting(a)}`).join('; '),
     ]);
-    await write(io.stdout, formatTable(['NAME', 'VERSION', 'INSTANCES', 'UPDATED', 'URL'], rows));
+    // The ALIASES column appears once some function has an alias.
+    const withAliases = rows.some((r) => r[5]);
+    const header = ['NAME', 'VERSION', 'INSTANCES', 'UPDATED', 'URL', ...(withAliases ? ['ALIASES'] : [])];
+    await write(io.stdout, formatTable(header, withAliases ? rows : rows.map((r) => r.slice(0, 5))));
     return 0;
   },
 };

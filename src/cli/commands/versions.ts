@@ -8,7 +8,8 @@ import { versionListSchema } from '../responses.ts';
 
 const USAGE = `Usage: kumo versions NAME
 
-List the versions of NAME, oldest first: VERSION CREATED HASH ACTIVE (* marks the one serving).
+List the versions of NAME, oldest first: VERSION CREATED HASH ACTIVE ALIASES (* marks the
+version serving NAME; ALIASES the aliases sending calls to it, with their share).
 
 ${COMMON_HELP}`;
 
@@ -36,8 +37,14 @@ export const versionsCommand: Command = {
       formatTime(v.createdAt),
       shortHash(v.hash),
       v.active ? '*' : '',
+      (v.aliases ?? [])
+        .map((a) => (a.weight === 1 ? a.name : `${a.name} ${Math.round(a.weight * 1000) / 10}%`))
+        .join(', '),
     ]);
-    await write(io.stdout, formatTable(['VERSION', 'CREATED', 'HASH', 'ACTIVE'], rows));
+    // The ALIASES column appears once the function has an alias.
+    const withAliases = rows.some((r) => r[4]);
+    const header = ['VERSION', 'CREATED', 'HASH', 'ACTIVE', ...(withAliases ? ['ALIASES'] : [])];
+    await write(io.stdout, formatTable(header, withAliases ? rows : rows.map((r) => r.slice(0, 4))));
     return 0;
   },
 };

@@ -7,7 +7,9 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { KumoError } from '../../core/index.ts';
 import type {
+  Assignment,
   Capability,
+  CpuUsage,
   Driver,
   ExitInfo,
   Instance,
@@ -16,7 +18,9 @@ import type {
   JobSpec,
   LimitViolation,
 } from '../driver.ts';
+import { mainThreadBusyMs } from './cpu-usage.ts';
 import { splitLines } from './line-splitter.ts';
+import { sendAssignment } from './stem-assign.ts';
 import type { Sandbox, SandboxPlan } from './sandbox.ts';
 
 /**
@@ -108,6 +112,7 @@ class ProcessInstance implements Instance {
   private runtimeOom = false;
   private noSpace = false;
   private gone = false;
+  private assigned = false;
 
   constructor(spec: InstanceSpec, child: ChildProcess, plan: SandboxPlan) {
     this.id = spec.id;
@@ -187,6 +192,32 @@ class ProcessInstance implements Instance {
     if (!this.plan.violation) return undefined; // no sandbox, no limits to run into
     const seen = await this.plan.violation().catch(() => undefined);
     return seen ?? (this.noSpace ? 'tmp_limit' : undefined);
+  }
+
+  async assign(a: Assignment): Promise<void> {
+    if (this.assigned) throw new KumoError('instance_failed_to_start', 'a stem cell serves one version only');
+    this.assigned = true;
+    await this.plan.give?.(a.give);
+    let msg: Awaited<ReturnType<typeof sendAssignment>>;
+    try {
+      msg = await sendAssignment(this.socketPath, { env: a.env }, a.timeoutMs);
+    } catch (err) {
+      // A shim that failed to load exits; its stderr says why better than the broken connection.
+      const info = await Promise.race([this.exited, new Promise((r) => setTimeout(r, 300, undefined))]);
+      const why = info ? `exited during start (${describeExit(info as ExitInfo)})` : (err as Error).message;
+      throw new KumoError('instance_failed_to_start', `the instance ${why}${this.tail()}`);
+    }
+    if (msg.type === 'ready') return;
+    const code = msg.code === 'unknown_handler' ? 'unknown_handler' : 'instance_failed_to_start';
+    throw new KumoError(code, `${msg.message}${this.tail()}`);
+  }
+
+  async cpuUsage(): Promise<CpuUsage | undefined> {
+    if (this.gone) return undefined;
+    if (this.plan.cpuUsage) return this.plan.cpuUsage().catch(() => undefined);
+    const pid = this.child.pid;
+    const busyMs = pid === undefined ? undefined : await mainThreadBusyMs(pid);
+    return busyMs === undefined ? undefined : { busyMs, throttledPeriods: 0 };
   }
 
   kill(): void {

@@ -3,7 +3,7 @@
  * plan into the command that runs it confined (bubblewrap, cgroups, seccomp), and tells how an
  * instance ended (for example, killed by the memory limit). The pool and gateway never see it.
  */
-import type { Capability, ExitReason, InstanceSpec, JobSpec, LimitViolation } from '../driver.ts';
+import type { Capability, CpuUsage, ExitReason, InstanceSpec, JobSpec, LimitViolation } from '../driver.ts';
 
 /** A prepared, confined command line and the resources that go with it. */
 export interface SandboxPlan {
@@ -17,6 +17,10 @@ export interface SandboxPlan {
   classifyExit?(code: number | null, signal: string | null): Promise<ExitReason | undefined>;
   /** The limit the instance has run into so far (see Instance.violation); also asked at exit, before release. */
   violation?(): Promise<LimitViolation | undefined>;
+  /** Makes `paths` (and everything in them) the instance's own host identity's; absent: nothing to do. */
+  give?(paths: string[]): Promise<void>;
+  /** How busy the instance's processes have been (absent: the driver reads the child's own). */
+  cpuUsage?(): Promise<CpuUsage | undefined>;
   /**
    * Asks the instance to stop (SIGTERM) when a signal to the process group would not reach it
    * (bubblewrap puts the function in its own session and pid namespace, and does not forward).

@@ -9,8 +9,14 @@ import { closeSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { CONTROL_FD, ENV, invocationOf, type ControlMessage } from '../../core/index.ts';
 
+/** Where the next control message goes, when a stem cell's assignment is waiting for it. */
+let answerAssignment: ((message: ControlMessage) => void) | undefined;
+
 /** Writes the one control message and closes fd 3, so user code cannot write a second one. */
 export function report(message: ControlMessage): void {
+  const answer = answerAssignment;
+  answerAssignment = undefined;
+  if (answer) return answer(message);
   try {
     writeSync(CONTROL_FD, `${JSON.stringify(message)}\n`);
     closeSync(CONTROL_FD);
@@ -18,6 +24,48 @@ export function report(message: ControlMessage): void {
     // Started without the pipe (by hand): stderr is the only channel left.
     if (message.type === 'error') console.error(`${message.code}: ${message.message}`);
   }
+}
+
+/**
+ * Stem cell mode (ENV.stem): listens on the socket with no function loaded, reports ready on fd 3,
+ * and resolves once the platform's assignment arrived, with `process.env` replaced by the one it
+ * carries. The next control message (the function loaded, or failed to) answers the assignment.
+ * Without ENV.stem it returns at once: the environment is already the function's. `warm` runs
+ * first in a cell: work the shim would do after its assignment that needs no function (loading
+ * a module loader, compiling a VM), done before the cell counts as ready.
+ */
+export async function awaitAssignment(warm?: () => Promise<void>): Promise<void> {
+  if (process.env[ENV.stem] !== '1') return;
+  await warm?.();
+  const socketPath = process.env[ENV.socket] ?? '';
+  if (!socketPath) throw new Error(`${ENV.socket} is not set: the shim is started by kumo, not by hand`);
+  const server = createServer();
+  server.keepAliveTimeout = 0;
+  rmSync(socketPath, { force: true });
+  const assignment = new Promise<{ env: Record<string, string>; res: ServerResponse }>((resolve) => {
+    server.once('request', (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { env?: unknown };
+        const env: Record<string, string> = {};
+        for (const [k, v] of Object.entries(parsed.env ?? {})) if (typeof v === 'string') env[k] = v;
+        resolve({ env, res });
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  report({ type: 'ready' });
+  const { env, res } = await assignment;
+  // Closed before the function's server listens: closing a Unix socket server unlinks its path.
+  server.close();
+  for (const key of Object.keys(process.env)) Reflect.deleteProperty(process.env, key);
+  Object.assign(process.env, env);
+  answerAssignment = (message) => {
+    // Written before a failing shim exits: on a Unix socket with room, the write is immediate.
+    res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+    res.end(JSON.stringify(message));
+  };
 }
 
 /** The control variables every launch plan sets, as a shim reads them. */
@@ -80,7 +128,8 @@ export function takeVariable(env: Record<string, string | undefined>, name: stri
 }
 
 /**
- * Serves `handle` on the Unix socket, reports ready once listening, and on SIGTERM or SIGINT
+ * Serves `handle` on the Unix socket, reports ready once listening (or calls `onListening`, for
+ * a shim that is ready later), and on SIGTERM or SIGINT
  * stops taking connections, lets the requests in flight finish and exits. A handler that throws
  * gets a bare 500 (or a cut connection once the answer began), logged with `label`.
  */
@@ -88,6 +137,7 @@ export function serveOnSocket(
   socketPath: string,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   label: string,
+  onListening: () => void = () => report({ type: 'ready' }),
 ): void {
   let inFlight = 0;
   let closing = false;
@@ -109,7 +159,7 @@ export function serveOnSocket(
   // idle timeout would only race it (a request sent just as the socket closes is lost).
   server.keepAliveTimeout = 0;
   rmSync(socketPath, { force: true });
-  server.listen(socketPath, () => report({ type: 'ready' }));
+  server.listen(socketPath, onListening);
   const stop = () => {
     closing = true;
     server.close();

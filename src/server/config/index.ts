@@ -29,6 +29,8 @@ export interface ServerConfig {
   insecureNoSandbox: boolean;
   /** Host uids (and gids) for instances and builds when kumo is root: one each (default DEFAULT_ID_RANGE). */
   sandboxIds?: IdRange;
+  /** The most stem cells (started, unassigned instances) kept at once; 0 turns them off. */
+  stemCells: number;
   /** Deploy the folders under examples/ once listening. */
   deployExamples: boolean;
   /** How long SIGTERM waits for in-flight requests (ms). */
@@ -72,6 +74,8 @@ ${STORE_USAGE}${CLUSTER_USAGE}  --domain NAME            base domain: functions 
   --insecure-no-sandbox    run functions without isolation (logged at every start)
   --sandbox-ids BASE:COUNT host uids/gids for instances and builds, one each (env KUMO_SANDBOX_IDS,
                            default 1879048192:65536)
+  --stem-cells N           started, sandboxed, unassigned instances kept for cold starts, at
+                           most N at once (env KUMO_STEM_CELLS, default 4; 0 turns them off)
   --deploy-examples        deploy the example functions once listening
 ${LIMITS_USAGE}${BUILD_USAGE}${ASYNC_USAGE}${PLUGIN_USAGE}${ACCESS_USAGE}${SOURCES_USAGE}  -h, --help               show this help
 `;
@@ -91,6 +95,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       'insecure-no-sandbox': { type: 'boolean', default: false },
       'sandbox-ids': { type: 'string' },
       'deploy-examples': { type: 'boolean', default: false },
+      'stem-cells': { type: 'string' },
       ...STORE_OPTIONS,
       ...CLUSTER_OPTIONS,
       ...ASYNC_OPTIONS,
@@ -119,6 +124,13 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
   } catch (err) {
     throw new KumoError('bad_request', `--sandbox-ids: ${(err as Error).message}`);
   }
+  const cellsText = values['stem-cells'] ?? env.KUMO_STEM_CELLS ?? '4';
+  const stemCells = Number(cellsText);
+  if (!Number.isInteger(stemCells) || stemCells < 0 || stemCells > 256)
+    throw new KumoError(
+      'bad_request',
+      `--stem-cells must be a whole number from 0 to 256 (got ${cellsText})`,
+    );
   return {
     port,
     host: values.host ?? env.KUMO_HOST ?? '127.0.0.1',
@@ -130,6 +142,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     insecureNoSandbox: values['insecure-no-sandbox'] ?? false,
     ...(sandboxIds ? { sandboxIds } : {}),
     deployExamples: values['deploy-examples'] ?? false,
+    stemCells,
     shutdownGraceMs: 10_000,
     responseLimit: sizeMb('response-limit', values['response-limit'], 20),
     logLinesPerInvocation: 2000,

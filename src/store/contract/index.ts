@@ -5,6 +5,7 @@
  */
 import { describeAccessStoresContract } from './access-stores.ts';
 import { describeAliasStoresContract } from './alias-stores.ts';
+import { describeApiRouteStoreContract } from './api-route-store.ts';
 import { describeClusterStoreContract } from './cluster-store.ts';
 import { describeFunctionStoreContract } from './function-store.ts';
 import { describeInvocationStoreContract } from './invocation-store.ts';
@@ -16,6 +17,7 @@ import type { OpenStores } from './support.ts';
 export {
   describeAccessStoresContract,
   describeAliasStoresContract,
+  describeApiRouteStoreContract,
   describeClusterStoreContract,
   describeFunctionStoreContract,
   describeInvocationStoreContract,
@@ -34,5 +36,6 @@ export function describeStoreContracts(open: OpenStores): void {
   describeAccessStoresContract(open);
   describePluginStoreContract(open);
   describeAliasStoresContract(open);
+  describeApiRouteStoreContract(open);
   describeClusterStoreContract(open);
 }

@@ -258,6 +258,20 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     name: 'the node of each attempt',
     sql: `
       ALTER TABLE invocation_attempts ADD COLUMN node TEXT;
+      `,
+  },
+  {
+    version: 5,
+    name: 'API routes (METHOD /path → function, from SAM Api/HttpApi events)',
+    sql: `
+      CREATE TABLE api_routes (
+        method TEXT COLLATE "C" NOT NULL,
+        path TEXT COLLATE "C" NOT NULL,
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (method, path)
+      );
+      CREATE INDEX api_routes_function ON api_routes(function);
     `,
   },
 ];

@@ -39,6 +39,7 @@ const QUEUED_COLUMNS = [
   'callback_url',
   'task_token',
   'callback_dest',
+  'alias',
 ] as const;
 
 /** PostgreSQL durable queue. */
@@ -56,13 +57,14 @@ export class PgQueueStore implements QueueStore {
   async enqueueMany(list: readonly NewQueuedInvocation[]): Promise<void> {
     if (!list.length) return;
     const rows = list.map(queuedRow);
-    if (rows.length <= 4000) {
+    // 17 columns a row: 3500 rows stay under PostgreSQL's 65535 parameters a statement.
+    if (rows.length <= 3500) {
       // One multi-row INSERT is one transaction by itself.
       await this.sql`INSERT INTO invocations ${this.sql(rows, ...QUEUED_COLUMNS)}`;
       return;
     }
     await this.sql.begin(async (tx) => {
-      for (const part of chunks(rows, 4000)) await tx`INSERT INTO invocations ${tx(part, ...QUEUED_COLUMNS)}`;
+      for (const part of chunks(rows, 3500)) await tx`INSERT INTO invocations ${tx(part, ...QUEUED_COLUMNS)}`;
     });
   }
 
@@ -304,5 +306,6 @@ function queuedRow(q: NewQueuedInvocation): Record<(typeof QUEUED_COLUMNS)[numbe
     callback_url: q.callbackUrl,
     task_token: q.taskToken,
     callback_dest: q.callbackUrl === null ? null : callbackDestination(q.callbackUrl),
+    alias: q.alias ?? null,
   };
 }

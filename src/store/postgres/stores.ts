@@ -6,6 +6,7 @@
 import type { Stores } from '../stores.ts';
 import type { Migration } from '../sqlite/migrations.ts';
 import { PgAliasStore, PgAwsCredentialStore } from './alias-store.ts';
+import { PgApiRouteStore } from './api-route-store.ts';
 import { PgAuditStore } from './audit-store.ts';
 import { PgClusterStore } from './cluster-store.ts';
 import {
@@ -76,6 +77,7 @@ export async function openPostgresStores(
     plugins: new PgPluginStore(sql),
     aliases: new PgAliasStore(sql),
     awsCredentials: new PgAwsCredentialStore(sql),
+    apiRoutes: new PgApiRouteStore(sql),
     cluster: new PgClusterStore(sql),
     sql,
     describe: describeStoreUrl(url),

@@ -295,6 +295,20 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'the node of each attempt',
     sql: `
       ALTER TABLE invocation_attempts ADD COLUMN node TEXT;
+      `,
+  },
+  {
+    version: 10,
+    name: 'API routes (METHOD /path → function, from SAM Api/HttpApi events)',
+    sql: `
+      CREATE TABLE api_routes (
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (method, path)
+      );
+      CREATE INDEX api_routes_function ON api_routes(function);
     `,
   },
 ];

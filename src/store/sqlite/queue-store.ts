@@ -35,8 +35,8 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
   private insertQueued(q: NewQueuedInvocation): void {
     this.prepare(
       `INSERT INTO invocations (id, function, trigger, status, attempt, max_attempts, created_at, run_at, schedule_id, serial_key,
-         request, request_body, bodies_kept, callback_url, task_token, callback_dest)
-       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         request, request_body, bodies_kept, callback_url, task_token, callback_dest, alias)
+       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       q.id,
       q.function,
@@ -52,6 +52,7 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
       q.callbackUrl,
       q.taskToken,
       q.callbackUrl === null ? null : callbackDestination(q.callbackUrl),
+      q.alias ?? null,
     );
   }
 

@@ -6,6 +6,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { Stores } from '../stores.ts';
 import { SqliteAliasStore, SqliteAwsCredentialStore } from './alias-store.ts';
+import { SqliteApiRouteStore } from './api-route-store.ts';
 import { SqliteAuditStore } from './audit-store.ts';
 import { SqliteClusterStore } from './cluster-store.ts';
 import { openSqliteDatabase, schemaVersion } from './database.ts';
@@ -43,6 +44,7 @@ export function openSqliteStores(file: string, migrations: readonly Migration[] 
     plugins: new SqlitePluginStore(db),
     aliases: new SqliteAliasStore(db),
     awsCredentials: new SqliteAwsCredentialStore(db),
+    apiRoutes: new SqliteApiRouteStore(db),
     cluster: new SqliteClusterStore(db),
   };
   return {

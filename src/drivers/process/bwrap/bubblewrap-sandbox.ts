@@ -19,11 +19,19 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { KumoError } from '../../../core/index.ts';
-import type { Capability, InstanceLimits, InstanceSpec, JobSpec, LimitViolation } from '../../driver.ts';
+import type {
+  Capability,
+  CpuUsage,
+  InstanceLimits,
+  InstanceSpec,
+  JobSpec,
+  LimitViolation,
+} from '../../driver.ts';
 import { NEUTRAL, type Mount } from '../../../runtimes/index.ts';
 import type { Sandbox, SandboxPlan } from '../sandbox.ts';
 import { bwrapArgs, envArgsData, launchCommand, type BwrapConfig } from './bwrap-command.ts';
 import { Cgroups, type InstanceCgroup } from './cgroups.ts';
+import { processesBusyMs, throttledPeriods } from '../cpu-usage.ts';
 import { installFirewall, openEgress, type Egress } from './egress.ts';
 import { HostIds, type HostId } from './host-ids.ts';
 import { hostConfig, probeCapabilities, sandboxProblems, type HostProbe } from './host-probe.ts';
@@ -194,6 +202,8 @@ export class BubblewrapSandbox implements Sandbox {
       cwd: '/',
       classifyExit: async () => ((await group.oomKilled()) ? 'memory_limit' : undefined),
       violation: () => this.violation(group),
+      cpuUsage: () => cpuUsageOf(group),
+      give: (paths) => giveTree(paths, owner),
       // bwrap has read the environment long before the shim reports ready
       afterReady: () => rm(envFile, { force: true }),
       terminate: () => this.terminate(group),
@@ -488,6 +498,28 @@ export class BubblewrapSandbox implements Sandbox {
       this.groups.delete(id);
     }
   }
+}
+
+/** Makes each of `paths` and everything under it owned by `owner` (kumo is root), folders 0700. */
+async function giveTree(paths: string[], owner: HostId | undefined): Promise<void> {
+  if (!owner) return; // not root: these are kumo's own, and instances run as kumo's user
+  const walk = async (p: string): Promise<void> => {
+    const st = await lstat(p);
+    await lchown(p, owner.id, owner.id);
+    if (!st.isDirectory()) return;
+    await chmod(p, 0o700);
+    for (const name of await readdir(p)) await walk(join(p, name));
+  };
+  for (const p of paths) await walk(p);
+}
+
+/** How busy the processes of `group` have been (bwrap's own are asleep), and how often its quota ran out. */
+async function cpuUsageOf(group: InstanceCgroup): Promise<CpuUsage> {
+  const [busyMs, stat] = await Promise.all([
+    group.members().then(processesBusyMs),
+    group.read('cpu', 'cpu.stat').catch(() => ''),
+  ]);
+  return { busyMs, throttledPeriods: throttledPeriods(stat) };
 }
 
 /** An instance_failed_to_start error. */

@@ -14,7 +14,14 @@ import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
 import { ENV, tagText } from '../../../core/index.ts';
-import { readInvocation, report, serveOnSocket, takeCommonControl, takeVariable } from '../support.ts';
+import {
+  awaitAssignment,
+  readInvocation,
+  report,
+  serveOnSocket,
+  takeCommonControl,
+  takeVariable,
+} from '../support.ts';
 
 /** Largest response a program may write; past it the run fails rather than eat the memory. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -159,9 +166,10 @@ async function handle(control: ExecControl, req: IncomingMessage, res: ServerRes
   res.end(errorBody);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let control: ExecControl;
   try {
+    await awaitAssignment();
     control = takeControl(process.env);
   } catch (err) {
     report({ type: 'error', code: 'handler_error', message: (err as Error).message });
@@ -170,4 +178,4 @@ function main(): void {
   serveOnSocket(control.socketPath, (req, res) => handle(control, req, res), 'exec shim');
 }
 
-main();
+await main();

@@ -12,7 +12,14 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostClient, PluginCallError } from '../host/host-client.ts';
 import { ENV, tagText } from '../../../core/index.ts';
-import { readInvocation, report, serveOnSocket, takeCommonControl, takeVariable } from '../support.ts';
+import {
+  awaitAssignment,
+  readInvocation,
+  report,
+  serveOnSocket,
+  takeCommonControl,
+  takeVariable,
+} from '../support.ts';
 import { LuaRunError, LuaVmFactory, type LuaVm, type VmOptions } from './vm.ts';
 
 /**
@@ -78,7 +85,7 @@ const VIOLATION_STATUS = {
 /** Serves invocations with one VM at a time, replacing it after a limit was broken. */
 class LuaServer {
   private readonly control: LuaControl;
-  private readonly factory = new LuaVmFactory();
+  private readonly factory: LuaVmFactory;
   private readonly host: HostClient;
   private readonly invocation = new AsyncLocalStorage<string>();
   private readonly vmOptions: VmOptions;
@@ -87,8 +94,9 @@ class LuaServer {
   private current: LuaVm | undefined;
   private readonly pluginErrors = new Map<string, PluginCallError>();
 
-  constructor(control: LuaControl) {
+  constructor(control: LuaControl, factory: LuaVmFactory) {
     this.control = control;
+    this.factory = factory;
     this.host = new HostClient(control.hostSocket);
     this.vmOptions = {
       bytecode: readFileSync(control.bytecodeFile),
@@ -206,8 +214,10 @@ async function main(): Promise<void> {
   let control: LuaControl;
   let server: LuaServer;
   try {
+    const factory = new LuaVmFactory();
+    await awaitAssignment(() => factory.warm());
     control = takeControl(process.env);
-    server = new LuaServer(control);
+    server = new LuaServer(control, factory);
     await server.ready();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

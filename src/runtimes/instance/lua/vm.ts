@@ -81,6 +81,11 @@ action()
 export class LuaVmFactory {
   private readonly factory = new LuaFactory();
 
+  /** Compiles the Lua WebAssembly module now rather than at the first VM (a stem cell's warm-up). */
+  async warm(): Promise<void> {
+    await this.factory.getLuaModule();
+  }
+
   /** A ready VM with the action loaded (its top-level code has run, so `main` is defined). */
   async create(options: VmOptions): Promise<LuaVm> {
     const engine = await this.factory.createEngine({

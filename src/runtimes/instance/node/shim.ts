@@ -22,7 +22,7 @@ import { InstanceServer } from './instance-server.ts';
 import type { Adapter, HandlerFunction } from './invocation.ts';
 import { tagStream } from './log-tag.ts';
 import { installPluginCall } from '../host/node-plugins.ts';
-import { report } from '../support.ts';
+import { awaitAssignment, report } from '../support.ts';
 import { fetchAdapter } from './styles/fetch.ts';
 import { lambdaAdapter } from './styles/lambda.ts';
 import { nodeAdapter } from './styles/node.ts';
@@ -34,6 +34,9 @@ const ADAPTERS: Record<ConcreteStyle, (fn: HandlerFunction, thisArg: unknown) =>
   lambda: lambdaAdapter,
   plain: plainAdapter,
 };
+
+/** An empty module: importing it sets up the ESM loader. */
+const LOADER_WARM_UP = 'data:text/javascript,export{}';
 
 /** Reports a load failure and exits; stderr has been written synchronously (it is a pipe). */
 function fail(code: 'unknown_handler' | 'handler_error', message: string): never {
@@ -58,6 +61,8 @@ async function main(): Promise<void> {
   tagStream(process.stderr, store);
   let control: Control;
   try {
+    // The first dynamic import sets up Node's ESM loader (~10 ms): a cell does it before it is assigned.
+    await awaitAssignment(async () => void (await import(LOADER_WARM_UP)));
     control = takeControl(process.env);
   } catch (err) {
     fail('handler_error', (err as Error).message);

@@ -49,8 +49,21 @@ CANDIDATES = (("handler", "lambda"), ("lambda_handler", "lambda"), ("main", "pla
 current = threading.local()
 
 
+# A stem cell's assignment connection, while it waits for the control message that answers it.
+ASSIGNMENT = {}
+
+
 def report(message):
-    """Writes the one control message on fd 3 and closes it."""
+    """Writes the one control message on fd 3 and closes it (or answers a stem cell's assignment)."""
+    conn = ASSIGNMENT.pop("conn", None)
+    if conn is not None:
+        body = json.dumps(message).encode()
+        head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        try:
+            conn.sendall(head.encode() + body)
+        finally:
+            conn.close()
+        return
     try:
         os.write(CONTROL_FD, (json.dumps(message) + "\n").encode())
         os.close(CONTROL_FD)
@@ -128,6 +141,48 @@ class Context:
 
     def get_remaining_time_in_millis(self):
         return max(0, int(self._deadline - time.time() * 1000))
+
+
+def await_assignment():
+    """Stem cell mode (KUMO_STEM=1): listens on the socket with no function loaded, reports ready
+    on fd 3, and returns once the platform's assignment (core/instance-protocol.ts StemAssignment)
+    arrived, with os.environ replaced by the one it carries. The next control message answers it."""
+    if os.environ.get("KUMO_STEM") != "1":
+        return
+    import socket
+
+    path = os.environ.get("KUMO_SOCKET", "")
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    report({"type": "ready"})
+    conn, _ = listener.accept()
+    listener.close()
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            os._exit(1)
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            os._exit(1)
+        body += chunk
+    env = json.loads(body.decode("utf-8")).get("env", {})
+    os.environ.clear()
+    os.environ.update({k: v for k, v in env.items() if isinstance(k, str) and isinstance(v, str)})
+    ASSIGNMENT["conn"] = conn
 
 
 def take_control():
@@ -350,8 +405,29 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
     def invoke(self, request, body, invocation_id, deadline):
         if self.style == "plain":
             return self.invoke_plain(request, body, invocation_id)
+        if request.headers.get("x-kumo-lambda-invoke") == "1":
+            return self.invoke_direct(body, invocation_id, deadline)
         event = make_event(request.command, request.path, request.headers, body, invocation_id)
         return lambda_result(self.fn(event, Context(invocation_id, deadline, self.control)))
+
+    def invoke_direct(self, body, invocation_id, deadline):
+        """The Lambda API's Invoke: the body is the event, the result goes back as JSON; an error is Lambda's payload under 200."""
+        headers = {"content-type": "application/json"}
+        try:
+            text = body.decode("utf-8")
+            event = json.loads(text) if text.strip() else {}
+            data = json.dumps(self.fn(event, Context(invocation_id, deadline, self.control))).encode()
+        except Exception as err:  # noqa: BLE001 - the handler's error is the answer, as on AWS
+            stack = traceback.format_exc()
+            sys.stderr.write("[ERROR] %s: %s\n%s" % (type(err).__name__, err, stack))
+            headers["x-kumo-function-error"] = "Unhandled"
+            data = json.dumps({
+                "errorMessage": str(err),
+                "errorType": type(err).__name__,
+                "requestId": invocation_id,
+                "stackTrace": traceback.format_tb(err.__traceback__),
+            }).encode()
+        return 200, headers, data
 
     def invoke_plain(self, request, body, invocation_id):
         url = urlsplit(request.path)
@@ -379,6 +455,7 @@ CONTROL_STATE = {}
 
 
 def main():
+    await_assignment()
     control = take_control()
     CONTROL_STATE.update(control)
     sys.stdout = TaggedStream(sys.stdout)

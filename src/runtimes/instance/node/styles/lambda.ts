@@ -6,6 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HEADERS } from '../../../../core/instance-protocol.ts';
 import type { Adapter, HandlerFunction, Invocation } from '../invocation.ts';
 import { isBytes, sendValue } from '../respond.ts';
 
@@ -51,14 +52,40 @@ export interface LambdaContext {
 /** Serves invocations with an AWS-style handler. */
 export function lambdaAdapter(fn: HandlerFunction, thisArg: unknown): Adapter {
   return async (req, res, invocation) => {
-    const event = toEvent(req, invocation, new Date());
     const context = toContext(invocation);
-    const result =
-      fn.length >= 3
-        ? await callWithCallback(fn, thisArg, event, context)
-        : await fn.call(thisArg, event, context);
-    sendLambdaResult(res, result);
+    const call = (event: unknown) =>
+      fn.length >= 3 ? callWithCallback(fn, thisArg, event, context) : fn.call(thisArg, event, context);
+    if (req.headers[HEADERS.lambdaInvoke] === '1') return invokeDirect(res, invocation, call);
+    sendLambdaResult(res, await call(toEvent(req, invocation, new Date())));
   };
+}
+
+/**
+ * A direct invocation (the Lambda API's Invoke): the body is the event and the result goes back
+ * as JSON; a thrown error is Lambda's error payload under 200 with the function-error header,
+ * and its stack is logged as Lambda's runtime logs it.
+ */
+async function invokeDirect(
+  res: ServerResponse,
+  invocation: Invocation,
+  call: (event: unknown) => unknown,
+): Promise<void> {
+  let payload: Buffer;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  try {
+    const text = invocation.body.toString('utf8');
+    const result = await call(text.trim() === '' ? {} : (JSON.parse(text) as unknown));
+    payload = Buffer.from(JSON.stringify(result) ?? 'null');
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    console.error(`${invocation.id}\tERROR\tInvoke Error\t${e.stack ?? e.message}`);
+    headers[HEADERS.functionError] = 'Unhandled';
+    payload = Buffer.from(
+      JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') }),
+    );
+  }
+  res.writeHead(200, { ...headers, 'content-length': String(payload.length) });
+  res.end(payload);
 }
 
 /** Builds the event for a request whose body has been read into `invocation.body`. */
@@ -145,7 +172,7 @@ function toContext(invocation: Invocation): LambdaContext {
 function callWithCallback(
   fn: HandlerFunction,
   thisArg: unknown,
-  event: LambdaEvent,
+  event: unknown,
   context: LambdaContext,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,4 @@
+handler() {
+  echo "tick: $1" >&2
+  printf '{"ticked": true}'
+}

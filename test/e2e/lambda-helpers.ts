@@ -1,0 +1,42 @@
+/** What the Lambda API tests share: AWS credentials of a kumo key, an SDK client, zips. */
+import { execFileSync } from 'node:child_process';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { api, type ServerRef } from './harness.ts';
+
+/** The AWS credentials of a new kumo key with `scopes`. */
+export async function awsKey(
+  server: ServerRef,
+  scopes: string[],
+): Promise<{ id: string; accessKeyId: string; secretAccessKey: string }> {
+  const res = await api(server, '/keys', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ scopes, aws: true }),
+  });
+  const body = (await res.json()) as { id: string; awsAccessKeyId: string; awsSecretAccessKey: string };
+  if (res.status !== 201) throw new Error(`key not created: ${res.status} ${JSON.stringify(body)}`);
+  return { id: body.id, accessKeyId: body.awsAccessKeyId, secretAccessKey: body.awsSecretAccessKey };
+}
+
+/** An unmodified SDK client pointed at the server. */
+export function lambdaClient(
+  server: { url: string },
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  maxAttempts = 1,
+): LambdaClient {
+  return new LambdaClient({ endpoint: server.url, region: 'us-east-1', credentials, maxAttempts });
+}
+
+/** A zip of `files` (name → content), made by python's zipfile as a user's tool would. */
+export function zipOf(files: Record<string, string>): Uint8Array {
+  const script = `
+import base64, io, json, sys, zipfile
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:
+    for name, content in json.loads(sys.stdin.read()).items():
+        z.writestr(name, content)
+sys.stdout.write(base64.b64encode(buf.getvalue()).decode())
+`;
+  const b64 = execFileSync('python3', ['-c', script], { input: JSON.stringify(files), encoding: 'utf8' });
+  return new Uint8Array(Buffer.from(b64, 'base64'));
+}
