@@ -32,7 +32,7 @@ test('600 async invocations over three nodes, B killed while holding leases: one
     await writeFunction({
       'kumo.yaml': 'name: work\ninstances:\n  max: 4\nasync:\n  concurrency: 4\n',
       'index.js': `export default { async fetch(req) {
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 300));
         return new Response('done ' + (await req.text()));
       } };\n`,
     }),
