@@ -54,21 +54,16 @@ async function startNode(work: string, id: string, store: string): Promise<Node>
   return { id, child, url: match[1] ?? '', output: () => out };
 }
 
-/** When node `n` logged that it deployed `version` (ms since epoch), or undefined. */
-function deployedAt(n: Node, version: number): number | undefined {
-  const line = n
-    .output()
-    .split('\n')
-    .findLast((l) => l.includes('INFO  deployed function=live') && l.includes(` version=${version} `));
-  return line ? Date.parse(line.slice(0, 24)) : undefined;
-}
+/** Node `n`'s log lines that it deployed / switched to a version of `live`. */
+const DEPLOYED = 'INFO  deployed function=live';
+const SWITCHED = 'cluster: serving a version';
 
-/** When node `n` logged its switch to `version` of fn (ms since epoch), or undefined. */
-function switchedAt(n: Node, version: number): number | undefined {
+/** When node `n` logged `what` about `version` (ms since epoch), or undefined. */
+function loggedAt(n: Node, what: string, version: number): number | undefined {
   const line = n
     .output()
     .split('\n')
-    .findLast((l) => l.includes('cluster: serving a version') && l.includes(` version=${version} `));
+    .findLast((l) => l.includes(what) && l.includes(` version=${version} `));
   return line ? Date.parse(line.slice(0, 24)) : undefined;
 }
 
@@ -104,12 +99,12 @@ async function measureDeployLive(): Promise<string[][]> {
       const deployed = await kumoCli(a.url, key, ['deploy', fn]);
       if (deployed.code !== 0) throw new Error(`deploy failed:\n${deployed.out}`);
       // From the moment A made the version active (its log line), not from the CLI's exit.
-      const t0 = deployedAt(a, v) ?? Date.now();
+      const t0 = loggedAt(a, DEPLOYED, v) ?? Date.now();
       const firsts = await Promise.all([servedAt(b, `v${v}`), servedAt(c, `v${v}`)]);
       // The first version is a first deploy everywhere: the rounds after it are the redeploys.
       if (v === 1) continue;
       served.push(Math.max(...firsts) - t0);
-      const sw = [switchedAt(b, v), switchedAt(c, v)];
+      const sw = [loggedAt(b, SWITCHED, v), loggedAt(c, SWITCHED, v)];
       if (sw.every((t) => t !== undefined)) switched.push(Math.max(0, Math.max(...(sw as number[])) - t0));
     }
     const fmt = (xs: number[]) =>

@@ -2,11 +2,15 @@
  * Whether the store answers, as /status and `kumo doctor` show it and as the async intake asks
  * before accepting (an accepted invocation needs a durable write: while the store is down the
  * intake answers 503 store_unavailable at once instead of holding the client). A shared store is
- * pinged every `everyMs`; a failed write anywhere marks it down until the next ping succeeds.
+ * pinged every `everyMs`; two failed pings in a row, or a failed enqueue, mark it down until a
+ * ping succeeds.
  * The SQLite file is always up.
  */
 import type { ServerLog } from '../core/index.ts';
 import type { ClusterStore } from '../store/index.ts';
+
+/** Failed pings in a row that mark the store down (a failed write marks it down at once). */
+const PING_MISSES = 2;
 
 /** What the store's health looks like from outside. */
 export interface StoreHealthView {
@@ -25,6 +29,8 @@ export class StoreHealth {
   private timer: NodeJS.Timeout | undefined;
   private state: StoreHealthView = { healthy: true, since: Date.now(), error: null };
   private pinging = false;
+  /** Pings failed in a row: one slow answer on a busy machine is not an outage. */
+  private misses = 0;
 
   constructor(store: ClusterStore, log: ServerLog, everyMs = 1000) {
     this.store = store;
@@ -63,10 +69,11 @@ export class StoreHealth {
     if (this.pinging) return;
     this.pinging = true;
     try {
-      await this.store.ping(Math.max(500, this.everyMs * 2));
+      await this.store.ping(Math.max(1000, this.everyMs * 3));
+      this.misses = 0;
       this.set(true, null);
     } catch (err) {
-      this.set(false, String(err));
+      if (++this.misses >= PING_MISSES) this.set(false, String(err));
     } finally {
       this.pinging = false;
     }

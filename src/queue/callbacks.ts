@@ -46,7 +46,7 @@ export interface CallbackDispatcherOptions {
 }
 
 /** A claimed delivery's margin over its deadline before another node may take it. */
-const CLAIM_SLACK_MS = 30_000;
+const CLAIM_SLACK_MS = 5000;
 
 /** The JSON POSTed to a callback URL. */
 export interface CallbackBody {

@@ -74,7 +74,6 @@ export function createAsyncParts(d: AsyncPartsDeps) {
     maxAgeMs: config.historyAgeMs,
     maxBodyBytes: config.historyMaxBytes,
     onError: (err) => {
-      d.health.failed(err);
       historyThrottle.warn('history', 'history: writing failed; the records are held and written again', {
         error: String(err),
       });

@@ -17,6 +17,8 @@ export interface ClusterFollowDeps {
   log: ServerLog;
   /** The feed's position when the versions were read at start. */
   since: number;
+  /** Reads again what else a change may have changed (the API routes table). */
+  reload?: () => Promise<void>;
 }
 
 /** A node's link to the others: announce this node's changes, apply theirs. */
@@ -36,6 +38,7 @@ export function followCluster(d: ClusterFollowDeps): ClusterFollow {
     const began = Date.now();
     const before = versions.get(fn);
     await versions.refresh(fn, 'remote');
+    await d.reload?.();
     const now = versions.get(fn);
     if (!now) {
       if (before) pool.retireFunction(fn);

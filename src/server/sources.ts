@@ -19,6 +19,8 @@ export interface SourcePartsDeps {
   aliases: AliasStore;
   apiRouteStore: ApiRouteStore;
   apiRoutes: ApiRouteTable;
+  /** Tells the other nodes of a shared store that `fn` changed (its API routes, here). */
+  announce?: (fn: string) => void;
   versions: ActiveVersions;
   pool: InstancePool;
   deployer: DeployService;
@@ -69,6 +71,7 @@ export function createSourceParts(d: SourcePartsDeps): SourceParts {
         const held = await d.apiRouteStore.setApiRoutes(fn, routes, Date.now());
         // Read again either way: a concurrent change elsewhere is picked up too.
         await d.apiRoutes.refresh();
+        d.announce?.(fn);
         if (held)
           throw new KumoError(
             'route_conflict',

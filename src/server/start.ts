@@ -77,6 +77,8 @@ interface Context {
   port: { value: number };
   /** A function's URLs. */
   urls: (name: string) => { url: string; path: string };
+  /** Tells the other nodes of a shared store that a function changed (set once the link exists). */
+  cluster: { announce: (fn: string) => void };
 }
 
 /** Builds every part and starts listening. */
@@ -85,7 +87,13 @@ export async function startServer(
   log: ServerLog = createServerLog(),
 ): Promise<RunningServer> {
   const port = { value: config.port };
-  const ctx: Context = { config, log, port, urls: (name) => functionUrls(config, port.value, name) };
+  const ctx: Context = {
+    config,
+    log,
+    port,
+    urls: (name) => functionUrls(config, port.value, name),
+    cluster: { announce: () => {} },
+  };
   const host = await prepareHost(ctx);
   const state = await openState(ctx, host.driver);
   const instances = await createInstances(ctx, host, state);
@@ -96,7 +104,9 @@ export async function startServer(
     pool: instances.pool,
     log,
     since: state.changesSeen,
+    reload: () => state.apiRoutes.refresh(),
   });
+  ctx.cluster.announce = follow.announce;
   const plane = createDataPlane(ctx, host, state, instances, deploys, follow.announce);
   // Functions with min instances come back warm after a restart; the rest start on first request.
   for (const name of state.versions.names()) {
@@ -224,7 +234,6 @@ async function openState(ctx: Context, driver: Driver) {
     logSink: new LogSink(stores.functions, {
       keeps: (fn) => versions.get(fn) !== undefined,
       onError: (err, held, dropped) => {
-        health.failed(err);
         storeThrottle.warn('logs', 'logs: the store cannot take function log lines; holding them', {
           held,
           dropped,
@@ -390,6 +399,8 @@ async function createDeploys(ctx: Context, driver: Driver, state: State, pool: I
     aliases: stores.aliases,
     apiRouteStore: stores.apiRoutes,
     apiRoutes: state.apiRoutes,
+    // Bound once the cluster link exists (it is built after the deploy parts).
+    announce: (fn: string) => ctx.cluster.announce(fn),
     versions,
     pool,
     deployer,

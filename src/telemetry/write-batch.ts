@@ -16,6 +16,8 @@ export interface WriteBatchRetry {
   onError: (err: unknown, pending: number, dropped: number) => void;
   /** A write succeeded after failures. */
   onRecovered?: (written: number) => void;
+  /** Tries of one batch before it is given up (a batch the store refuses for what it holds, not for being down). */
+  maxTries?: number;
 }
 
 /** Items written to the store in batches. */
@@ -31,6 +33,7 @@ export class WriteBatch<T> {
   private readonly retry: WriteBatchRetry | undefined;
   private failing = false;
   private dropped = 0;
+  private tries = 0;
 
   constructor(
     write: (batch: T[]) => void | Promise<void>,
@@ -54,12 +57,21 @@ export class WriteBatch<T> {
     const retry = this.retry as WriteBatchRetry;
     try {
       await write(batch);
+      this.tries = 0;
       if (this.failing) {
         this.failing = false;
         retry.onRecovered?.(batch.length);
       }
     } catch (err) {
       this.failing = true;
+      if (++this.tries >= (retry.maxTries ?? 120)) {
+        // Two minutes of failures of this very batch: give it up rather than hold it forever.
+        this.tries = 0;
+        this.dropped += batch.length;
+        retry.onError(err, this.pending.length, this.dropped);
+        this.timer ??= setTimeout(() => void this.flush(), retry.retryMs);
+        return;
+      }
       this.pending = batch.concat(this.pending);
       const over = this.pending.length - retry.maxPending;
       if (over > 0) {

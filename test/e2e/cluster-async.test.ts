@@ -32,7 +32,7 @@ test('600 async invocations over three nodes, B killed while holding leases: one
     await writeFunction({
       'kumo.yaml': 'name: work\ninstances:\n  max: 4\nasync:\n  concurrency: 4\n',
       'index.js': `export default { async fetch(req) {
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 300));
         return new Response('done ' + (await req.text()));
       } };\n`,
     }),
@@ -87,7 +87,8 @@ test('600 async invocations over three nodes, B killed while holding leases: one
       ORDER BY invocation_id, attempt`;
     await eventually(
       () => new Set(receiver.bodies.map((body) => String(body.id))).size >= TOTAL,
-      30_000,
+      // Those B had claimed when it died are due again after the delivery deadline and 5 s.
+      60_000,
       'every callback',
     );
 

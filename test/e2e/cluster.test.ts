@@ -60,7 +60,8 @@ test('deploy through A is served by B and C; rollback through C is live on A wit
   await Promise.all([timeUntil(b.url, 'v2', t0), timeUntil(c.url, 'v2', t0)]);
   for (const n of [b, c]) {
     const ms = switchedAfter(n, 2, t0);
-    assert.ok(ms <= 1000, `${n.id} switched to the new version after ${ms} ms`);
+    // A new version's build is fetched first (the rollback below finds it cached): a looser bound.
+    assert.ok(ms <= 3000, `${n.id} switched to the new version after ${ms} ms`);
   }
 
   const rolled = await api(c, '/functions/app/rollback', { method: 'POST' });
