@@ -27,16 +27,26 @@ export function lambdaClient(
   return new LambdaClient({ endpoint: server.url, region: 'us-east-1', credentials, maxAttempts });
 }
 
-/** A zip of `files` (name → content), made by python's zipfile as a user's tool would. */
-export function zipOf(files: Record<string, string>): Uint8Array {
+/**
+ * A zip of `files` (name → content), made by python's zipfile as a user's tool would; the names in
+ * `executables` get mode 0755 (a custom runtime's `bootstrap`), the others 0644.
+ */
+export function zipOf(files: Record<string, string>, executables: string[] = []): Uint8Array {
   const script = `
 import base64, io, json, sys, zipfile
+given = json.loads(sys.stdin.read())
 buf = io.BytesIO()
 with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:
-    for name, content in json.loads(sys.stdin.read()).items():
-        z.writestr(name, content)
+    for name, content in given['files'].items():
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = (0o100755 if name in given['executables'] else 0o100644) << 16
+        z.writestr(info, content)
 sys.stdout.write(base64.b64encode(buf.getvalue()).decode())
 `;
-  const b64 = execFileSync('python3', ['-c', script], { input: JSON.stringify(files), encoding: 'utf8' });
+  const b64 = execFileSync('python3', ['-c', script], {
+    input: JSON.stringify({ files, executables }),
+    encoding: 'utf8',
+  });
   return new Uint8Array(Buffer.from(b64, 'base64'));
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import {
   apiJson,
   eventually,
@@ -18,7 +18,7 @@ import {
   writeFunction,
   type TestServer,
 } from './harness.ts';
-import { awsKey, lambdaClient } from './lambda-helpers.ts';
+import { awsKey, lambdaClient, zipOf } from './lambda-helpers.ts';
 
 type LogLines = { lines: { line: string; stream: string; invocationId: string | null }[] };
 type History = { invocations: { id: string; function: string; status: string; statusCode?: number }[] };
@@ -88,6 +88,22 @@ function pairs(text: string): Record<string, string> {
   }
   return out;
 }
+
+/** A curl bootstrap that answers {got: EVENT}, or a runtime error when the event holds "fail". */
+const DIRECT_BOOTSTRAP = [
+  '#!/bin/sh',
+  'API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"',
+  'while true; do',
+  '  H="$(mktemp)"',
+  '  EVENT=$(curl -sS -D "$H" "$API/next")',
+  '  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d \'[:space:]\' | cut -d: -f2)',
+  '  case "$EVENT" in',
+  '    *fail*) curl -sS -o /dev/null "$API/$ID/error" -d \'{"errorType":"Oops","errorMessage":"asked to fail"}\' ;;',
+  '    *) curl -sS -o /dev/null "$API/$ID/response" -d "{\\"got\\":$EVENT}" ;;',
+  '  esac',
+  'done',
+  '',
+].join('\n');
 
 describe('runtime provided (Lambda Runtime API)', () => {
   let server: TestServer;
@@ -177,20 +193,7 @@ describe('runtime provided (Lambda Runtime API)', () => {
   test('Invoke through the Lambda API hands the payload to the runtime as the event and returns its answer', async () => {
     const dir = await writeFunction({
       'kumo.yaml': 'name: direct\nruntime: provided\n',
-      bootstrap: [
-        '#!/bin/sh',
-        'API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"',
-        'while true; do',
-        '  H="$(mktemp)"',
-        '  EVENT=$(curl -sS -D "$H" "$API/next")',
-        '  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d \'[:space:]\' | cut -d: -f2)',
-        '  case "$EVENT" in',
-        '    *fail*) curl -sS -o /dev/null "$API/$ID/error" -d \'{"errorType":"Oops","errorMessage":"asked to fail"}\' ;;',
-        '    *) curl -sS -o /dev/null "$API/$ID/response" -d "{\\"got\\":$EVENT}" ;;',
-        '  esac',
-        'done',
-        '',
-      ].join('\n'),
+      bootstrap: DIRECT_BOOTSTRAP,
     });
     await mustDeploy(server, dir);
     const client = lambdaClient(server, await awsKey(server, ['admin']));
@@ -209,6 +212,25 @@ describe('runtime provided (Lambda Runtime API)', () => {
       errorType: 'Oops',
       errorMessage: 'asked to fail',
     });
+  });
+
+  test('CreateFunction with Runtime provided.al2023 deploys a zip whose bootstrap answers Invoke', async () => {
+    const client = lambdaClient(server, await awsKey(server, ['admin']));
+    const created = await client.send(
+      new CreateFunctionCommand({
+        FunctionName: 'zipped-runtime',
+        Runtime: 'provided.al2023',
+        Role: 'arn:aws:iam::000000000000:role/kumo',
+        Handler: 'function.handler',
+        Code: { ZipFile: zipOf({ bootstrap: DIRECT_BOOTSTRAP }, ['bootstrap']) },
+      }),
+    );
+    assert.equal(created.Runtime, 'provided.al2023');
+    const ok = await client.send(
+      new InvokeCommand({ FunctionName: 'zipped-runtime', Payload: JSON.stringify({ n: 2 }) }),
+    );
+    assert.equal(ok.FunctionError, undefined);
+    assert.deepEqual(JSON.parse(Buffer.from(ok.Payload ?? []).toString()), { got: { n: 2 } });
   });
 
   test('with network: true the Runtime API is still the instance’s own loopback', async () => {
