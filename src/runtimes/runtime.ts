@@ -52,6 +52,13 @@ export interface LaunchPlan {
   cwd: string;
   /** Host paths the instance must be able to read (runtime, shim, bundle) and where it sees them. */
   mounts: Mount[];
+  /**
+   * Whether the instance's shim can start as a stem cell: with ENV.stem set it listens with no
+   * function loaded and takes the version's environment over its socket. Runtimes that cannot
+   * (a custom runtime's bootstrap is the tenant's own program) leave it unset and always take
+   * the ordinary path.
+   */
+  stemCell?: boolean;
 }
 
 /** What `launch` needs to know about the instance being started. */

@@ -15,7 +15,8 @@
  * (a deploy starts one), one at first, more while cold starts find it empty; the total is bounded
  * (`--stem-cells`), and the least recently wanted shape gives up its cells first. Functions with
  * `network: true`, or whose variables change how the runtime starts (NODE_OPTIONS, PYTHONPATH…),
- * take the ordinary path.
+ * take the ordinary path, and so do runtimes whose shim cannot start unassigned (a custom
+ * runtime's `bootstrap` is the tenant's own program: `LaunchPlan.stemCell` unset).
  */
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, rm } from 'node:fs/promises';
@@ -113,10 +114,10 @@ export class StemCells {
 
   /**
    * The blueprint of a version's ordinary plan, or undefined when it must take the ordinary path
-   * (network, startup variables, no neutral code folder).
+   * (network, a runtime that cannot start unassigned, startup variables, no neutral code folder).
    */
   blueprint(runtime: string, launch: LaunchPlan, limits: InstanceLimits): Blueprint | undefined {
-    if (!this.enabled || limits.network) return undefined;
+    if (!this.enabled || limits.network || !launch.stemCell) return undefined;
     const task = launch.mounts.find((m) => m.target === NEUTRAL.task);
     const socket = launch.env[ENV.socket];
     if (!task || !socket || launch.cwd !== NEUTRAL.task) return undefined;
@@ -129,7 +130,7 @@ export class StemCells {
     return {
       key: JSON.stringify(shape),
       runtime,
-      launch: { command: launch.command, args: launch.args, env, cwd: launch.cwd, mounts },
+      launch: { command: launch.command, args: launch.args, env, cwd: launch.cwd, mounts, stemCell: true },
       limits,
     };
   }

@@ -235,3 +235,48 @@ test('a restarted server stocks cells for its active versions before their first
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a custom runtime (provided) never gets stem cells: its bootstrap is tenant code, cold starts take the ordinary path', async () => {
+  const server = await startTestServer();
+  try {
+    const bootstrap = [
+      '#!/bin/sh',
+      'API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"',
+      'while true; do',
+      '  H="$(mktemp)"',
+      '  curl -sS -o /dev/null -D "$H" "$API/next"',
+      '  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$H" | tr -d \'[:space:]\' | cut -d: -f2)',
+      '  curl -sS -o /dev/null "$API/$ID/response" -d \'{"statusCode":200,"body":"custom"}\'',
+      'done',
+      '',
+    ].join('\n');
+    await mustDeploy(
+      server,
+      await writeFunction({
+        'kumo.yaml': 'name: custom\nruntime: provided\ninstances:\n  idle: 1s\n',
+        bootstrap,
+      }),
+    );
+    assert.equal(await (await invoke(server, 'custom')).text(), 'custom');
+    await eventually(
+      async () => (await instances(server, 'custom')) === 0,
+      20_000,
+      'custom to scale to zero',
+    );
+    assert.equal(
+      await (await invoke(server, 'custom')).text(),
+      'custom',
+      'the cold start after scale to zero',
+    );
+    const c = (await apiJson(server, '/status')) as { stemCells: Cells & { shapes: number } };
+    assert.equal(c.stemCells.shapes, 0, 'no stock is kept for a custom runtime');
+    assert.equal(c.stemCells.ready + c.stemCells.starting + c.stemCells.hits + c.stemCells.misses, 0);
+    assert.deepEqual(
+      server.logLines.filter((l) => l.includes('stem cell')),
+      [],
+      'no cell was started (and failed) for it',
+    );
+  } finally {
+    await server.dispose();
+  }
+});

@@ -42,5 +42,6 @@ export function launchExec(options: LaunchOptions): LaunchPlan {
     },
     cwd: task,
     mounts: place.mounts,
+    stemCell: true,
   };
 }

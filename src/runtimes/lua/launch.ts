@@ -57,5 +57,6 @@ export function launchLua(options: LaunchOptions): LaunchPlan {
     },
     cwd: task,
     mounts: place.mounts,
+    stemCell: true,
   };
 }

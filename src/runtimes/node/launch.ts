@@ -40,6 +40,7 @@ export function launchNode(options: LaunchOptions): LaunchPlan {
     env: { ...BASE_ENV, ...taskEnv(task), ...spec.env, ...control },
     cwd: task,
     mounts: place.mounts,
+    stemCell: true,
   };
 }
 

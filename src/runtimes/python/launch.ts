@@ -48,5 +48,6 @@ export function launchPython(options: LaunchOptions): LaunchPlan {
     env: { ...BASE_ENV, PYTHONUNBUFFERED: '1', ...taskEnv(task), ...spec.env, ...control },
     cwd: task,
     mounts: place.mounts,
+    stemCell: true,
   };
 }
