@@ -32,6 +32,9 @@ const STARTUP_VARIABLE = /^(NODE_(?!ENV$)|UV_|PYTHON|LD_|OPENSSL_|SSL_|MALLOC_|G
 /** How long a cell may take to start, and a version to load in one. */
 const CELL_START_TIMEOUT_MS = 15_000;
 
+/** How long after a cell was taken its replacement starts (the cold start runs first). */
+const REFILL_DELAY_MS = 100;
+
 /** After a cell of a shape failed to start, no new one of that shape for this long. */
 const FAILURE_PAUSE_MS = 30_000;
 
@@ -102,6 +105,7 @@ export class StemCells {
   private hits = 0;
   private misses = 0;
   private closed = false;
+  private refillTimer: NodeJS.Timeout | undefined;
 
   constructor(options: StemCellsOptions) {
     this.o = { now: Date.now, ...options };
@@ -146,7 +150,7 @@ export class StemCells {
       // Demand outran the stock: keep one more of this shape (the total stays bounded).
       shape.target = Math.min(shape.target + 1, this.o.max);
     }
-    this.refill();
+    this.refillSoon();
     if (!cell) return undefined;
     return {
       instance: cell.instance,
@@ -184,6 +188,7 @@ export class StemCells {
   /** Stops every unassigned cell (assigned ones belong to their pools). */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.refillTimer);
     const cells = [...this.shapes.values()].flatMap((s) => s.ready.splice(0));
     await Promise.all(cells.map((c) => c.instance.stop(1000)));
   }
@@ -208,6 +213,20 @@ export class StemCells {
         this.startCell(shape);
       }
     }
+  }
+
+  /**
+   * Refills once the cold start that took a cell had the cores: starting a cell is a process and
+   * a runtime booting (tens of ms of CPU), which on a small host would compete with the very
+   * assignment it replaces. Starts already due are merged into one.
+   */
+  private refillSoon(): void {
+    if (this.refillTimer) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.refill();
+    }, REFILL_DELAY_MS);
+    this.refillTimer.unref();
   }
 
   private total(): number {

@@ -6,11 +6,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, rmSync, writeSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CONTROL_FD, ENV, invocationOf, type ControlMessage } from '../../core/index.ts';
 
 /** Where the next control message goes, when a stem cell's assignment is waiting for it. */
 let answerAssignment: ((message: ControlMessage) => void) | undefined;
+
+/** The server a stem cell took its assignment on, still listening, until the function's server adopts it. */
+let assignmentServer: Server | undefined;
+
+/**
+ * The server a stem cell's assignment arrived on, now serving `handle` (undefined outside a cell):
+ * the function serves on the socket the cell already listens on, so an assignment costs no
+ * second listen (and no window in which the socket path does not exist). Taken once.
+ */
+export function adoptAssignmentServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Server | undefined {
+  const server = assignmentServer;
+  assignmentServer = undefined;
+  server?.removeAllListeners('request').on('request', handle);
+  return server;
+}
 
 /** Writes the one control message and closes fd 3, so user code cannot write a second one. */
 export function report(message: ControlMessage): void {
@@ -29,7 +46,8 @@ export function report(message: ControlMessage): void {
 /**
  * Stem cell mode (ENV.stem): listens on the socket with no function loaded, reports ready on fd 3,
  * and resolves once the platform's assignment arrived, with `process.env` replaced by the one it
- * carries. The next control message (the function loaded, or failed to) answers the assignment.
+ * carries. The next control message (the function loaded, or failed to) answers the assignment;
+ * the server stays listening for the function's server to adopt (adoptAssignmentServer).
  * Without ENV.stem it returns at once: the environment is already the function's. `warm` runs
  * first in a cell: work the shim would do after its assignment that needs no function (loading
  * a module loader, compiling a VM), done before the cell counts as ready.
@@ -57,8 +75,7 @@ export async function awaitAssignment(warm?: () => Promise<void>): Promise<void>
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   report({ type: 'ready' });
   const { env, res } = await assignment;
-  // Closed before the function's server listens: closing a Unix socket server unlinks its path.
-  server.close();
+  assignmentServer = server;
   for (const key of Object.keys(process.env)) Reflect.deleteProperty(process.env, key);
   Object.assign(process.env, env);
   answerAssignment = (message) => {
@@ -141,7 +158,7 @@ export function serveOnSocket(
 ): void {
   let inFlight = 0;
   let closing = false;
-  const server = createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
     res.once('close', () => {
       inFlight--;
@@ -154,12 +171,17 @@ export function serveOnSocket(
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });
-  });
+  };
+  const adopted = adoptAssignmentServer(serve);
+  const server = adopted ?? createServer(serve);
   // The only client is the platform, which manages its own pooled connections: a server-side
   // idle timeout would only race it (a request sent just as the socket closes is lost).
   server.keepAliveTimeout = 0;
-  rmSync(socketPath, { force: true });
-  server.listen(socketPath, onListening);
+  if (adopted) onListening();
+  else {
+    rmSync(socketPath, { force: true });
+    server.listen(socketPath, onListening);
+  }
   const stop = () => {
     closing = true;
     server.close();

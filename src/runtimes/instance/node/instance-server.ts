@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Adapter, Invocation } from './invocation.ts';
 import { failInvocation } from './respond.ts';
-import { readInvocation, type RequestInvocation } from '../support.ts';
+import { adoptAssignmentServer, readInvocation, type RequestInvocation } from '../support.ts';
 
 /** What the server needs to know about the function it serves. */
 export interface InstanceServerOptions {
@@ -36,14 +36,17 @@ export class InstanceServer {
 
   constructor(options: InstanceServerOptions) {
     this.options = options;
-    this.server = createServer((req, res) => void this.handle(req, res));
+    const handle = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    // In a stem cell, the server the assignment came in on: already listening on the socket.
+    this.server = adoptAssignmentServer(handle) ?? createServer(handle);
     // The only client is the platform, which manages its own pooled connections: a server-side
     // idle timeout would only race it (a request sent just as the socket closes is lost).
     this.server.keepAliveTimeout = 0;
   }
 
-  /** Listens on `socketPath`, removing a stale socket file first. */
+  /** Listens on `socketPath`, removing a stale socket file first (an adopted server already does). */
   async listen(socketPath: string): Promise<void> {
+    if (this.server.listening) return;
     await rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);

@@ -13,6 +13,8 @@
  * It imports node builtins and kumo's own runtime files only, and runs bundled (shim-bundle.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { rm } from 'node:fs/promises';
+import { request, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { takeControl } from './control.ts';
 import type { Control } from './control.ts';
@@ -23,6 +25,7 @@ import type { Adapter, HandlerFunction } from './invocation.ts';
 import { tagStream } from './log-tag.ts';
 import { installPluginCall } from '../host/node-plugins.ts';
 import { awaitAssignment, report } from '../support.ts';
+import { ENV } from '../../../core/index.ts';
 import { fetchAdapter } from './styles/fetch.ts';
 import { lambdaAdapter } from './styles/lambda.ts';
 import { nodeAdapter } from './styles/node.ts';
@@ -40,21 +43,61 @@ const LOADER_WARM_UP = 'data:text/javascript,export{}';
 
 /**
  * What a stem cell does before it counts as ready: the work of a first load and a first request
- * that needs no function. Node compiles its built-in modules lazily, the first time they are
- * used: the ESM loader (the first dynamic import), undici behind Request, Response and Headers
- * (the fetch style's first request), crypto. On a busy 2-core host that was 100-300 ms of a cold
- * start (a CPU profile of an assignment: compileForInternalLoader on top).
+ * that needs no function. Node compiles its built-in modules lazily, and V8 each function, the
+ * first time they are used: the ESM loader (the first dynamic import), undici behind Request,
+ * Response and Headers (the fetch style), the HTTP server's parser and response writer, fs
+ * promises (listen removes a stale socket), crypto. On a busy 2-core host that was 100-300 ms of
+ * a cold start (a CPU profile of an assignment: compileForInternalLoader on top); with the loader
+ * and fetch classes warmed, the HTTP server's first response still cost ~10 ms of a 40 ms cold
+ * start (timed inside the cell). So the cell serves one request of each style through an
+ * InstanceServer of its own, on a socket beside its own, exactly the path a first request takes.
  */
 async function warmUp(): Promise<void> {
   await import(LOADER_WARM_UP);
-  const request = new Request('http://localhost/', {
-    method: 'POST',
-    body: 'x',
-    headers: new Headers({ 'content-type': 'text/plain' }),
-  });
-  await new Response(await request.text(), { status: 200, headers: { a: 'b' } }).arrayBuffer();
-  Response.json({});
   crypto.randomUUID();
+  const socketPath = `${process.env[ENV.socket] ?? ''}.warm`;
+  for (const style of ['fetch', 'node'] as const) {
+    const fn: HandlerFunction =
+      style === 'fetch'
+        ? async (req) => Response.json({ got: await (req as Request).text() }, { headers: { a: 'b' } })
+        : (_req, res) => (res as ServerResponse).writeHead(200, { a: 'b' }).end('warm');
+    const server = new InstanceServer({
+      adapter: ADAPTERS[style](fn, undefined),
+      store: new AsyncLocalStorage<string>(),
+      vars: {},
+      functionName: 'warm-up',
+      version: '0',
+      memoryMb: 0,
+      timeoutMs: 5000,
+    });
+    await server.listen(socketPath);
+    await roundTrip(socketPath);
+    await server.shutdown();
+  }
+  await rm(socketPath, { force: true });
+}
+
+/** One POST to the server on `socketPath`, as the gateway sends it, read to the end. */
+function roundTrip(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const body = '{"warm":true}';
+    const req = request(
+      {
+        socketPath,
+        method: 'POST',
+        path: '/warm?x=1',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Reports a load failure and exits; stderr has been written synchronously (it is a pipe). */
