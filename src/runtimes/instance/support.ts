@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, rmSync, writeSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CONTROL_FD, ENV, invocationOf, type ControlMessage } from '../../core/index.ts';
 
 /** Where the next control message goes, when a stem cell's assignment is waiting for it. */
@@ -50,13 +50,16 @@ export function report(message: ControlMessage): void {
  * the server stays listening for the function's server to adopt (adoptAssignmentServer).
  * Without ENV.stem it returns at once: the environment is already the function's. `warm` runs
  * first in a cell: work the shim would do after its assignment that needs no function (loading
- * a module loader, compiling a VM), done before the cell counts as ready.
+ * a module loader, compiling a VM), done before the cell counts as ready; then one request goes
+ * through a throwaway HTTP server (Node compiles the server's parser and response writer at
+ * their first use: ~10 ms of an assignment's answer when timed inside a cell).
  */
 export async function awaitAssignment(warm?: () => Promise<void>): Promise<void> {
   if (process.env[ENV.stem] !== '1') return;
   await warm?.();
   const socketPath = process.env[ENV.socket] ?? '';
   if (!socketPath) throw new Error(`${ENV.socket} is not set: the shim is started by kumo, not by hand`);
+  await warmHttp(`${socketPath}.warm`);
   const server = createServer();
   server.keepAliveTimeout = 0;
   rmSync(socketPath, { force: true });
@@ -83,6 +86,45 @@ export async function awaitAssignment(warm?: () => Promise<void>): Promise<void>
     res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
     res.end(JSON.stringify(message));
   };
+}
+
+/** One request and its answer through a throwaway server on `socketPath` (removed after). */
+async function warmHttp(socketPath: string): Promise<void> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"warm":true}'));
+  });
+  rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  try {
+    await roundTrip(socketPath);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** One POST to the server on `socketPath`, as the gateway sends it, read to the end. */
+export function roundTrip(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const body = '{"warm":true}';
+    const req = request(
+      {
+        socketPath,
+        method: 'POST',
+        path: '/warm?x=1',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The control variables every launch plan sets, as a shim reads them. */

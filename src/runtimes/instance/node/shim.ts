@@ -14,7 +14,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { rm } from 'node:fs/promises';
-import { request, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { takeControl } from './control.ts';
 import type { Control } from './control.ts';
@@ -24,7 +24,7 @@ import { InstanceServer } from './instance-server.ts';
 import type { Adapter, HandlerFunction } from './invocation.ts';
 import { tagStream } from './log-tag.ts';
 import { installPluginCall } from '../host/node-plugins.ts';
-import { awaitAssignment, report } from '../support.ts';
+import { awaitAssignment, report, roundTrip } from '../support.ts';
 import { ENV } from '../../../core/index.ts';
 import { fetchAdapter } from './styles/fetch.ts';
 import { lambdaAdapter } from './styles/lambda.ts';
@@ -75,29 +75,6 @@ async function warmUp(): Promise<void> {
     await server.shutdown();
   }
   await rm(socketPath, { force: true });
-}
-
-/** One POST to the server on `socketPath`, as the gateway sends it, read to the end. */
-function roundTrip(socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const body = '{"warm":true}';
-    const req = request(
-      {
-        socketPath,
-        method: 'POST',
-        path: '/warm?x=1',
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', resolve);
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** Reports a load failure and exits; stderr has been written synchronously (it is a pipe). */
