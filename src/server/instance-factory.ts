@@ -159,9 +159,14 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
     let channel: Awaited<ReturnType<PluginHost['open']>> | undefined;
     const t0 = performance.now();
     try {
-      await fillCell(cell, taskDir(target.buildDir));
-      const copied = performance.now();
-      channel = await plugins.open(path.join(cell.hostDir, 'ch'), target);
+      // The copy and the host channel are independent: both at once.
+      let copied = 0;
+      const copy = fillCell(cell, taskDir(target.buildDir)).then(() => (copied = performance.now()));
+      const opening = plugins.open(path.join(cell.hostDir, 'ch'), target);
+      const [copyDone, open] = await Promise.allSettled([copy, opening]);
+      if (open.status === 'rejected') throw open.reason;
+      channel = open.value;
+      if (copyDone.status === 'rejected') throw copyDone.reason;
       const opened = performance.now();
       const hostSocket = `${NEUTRAL.hostDir}/ch/${path.basename(channel.socketPath)}`;
       await instance.assign({
@@ -175,7 +180,7 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
         version: target.version,
         instance: instance.id,
         copyMs: ms(t0, copied),
-        channelMs: ms(copied, opened),
+        copyAndChannelMs: ms(t0, opened),
         loadMs: ms(opened, performance.now()),
       });
     } catch (err) {
@@ -183,9 +188,9 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
       await channel?.close();
       throw err;
     }
-    const opened = channel;
+    const held = channel;
     void instance.exited.then(() => {
-      void opened.close();
+      void held?.close();
       outputBudget.forget(`instance:${instance.id}`);
     });
     return instance;

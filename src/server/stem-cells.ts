@@ -19,7 +19,7 @@
  * runtime's `bootstrap` is the tenant's own program: `LaunchPlan.stemCell` unset).
  */
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ServerLog } from '../core/index.ts';
 import { ENV } from '../core/index.ts';
@@ -310,9 +310,28 @@ export class StemCells {
   }
 }
 
-/** Copies a version's built tree into a cell's code folder (links stay links, as in the tree). */
-export function fillCell(cell: TakenCell, builtTree: string): Promise<void> {
-  return cp(builtTree, cell.taskDir, { recursive: true, verbatimSymlinks: true, force: true });
+/**
+ * Copies a version's built tree into a cell's code folder: folders made, files copied and links
+ * recreated as they are (verbatim), every entry of a folder at once. Hand-written rather than
+ * `fs.cp`, which stats each entry several times: 2-3 ms for a two-file hello against ~0.5 ms.
+ */
+export async function fillCell(cell: TakenCell, builtTree: string): Promise<void> {
+  const copyDir = async (from: string, to: string): Promise<void> => {
+    const entries = await readdir(from, { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (e) => {
+        const src = path.join(from, e.name);
+        const dst = path.join(to, e.name);
+        if (e.isDirectory()) {
+          await mkdir(dst);
+          await copyDir(src, dst);
+        } else if (e.isSymbolicLink()) await symlink(await readlink(src), dst);
+        else if (e.isFile()) await copyFile(src, dst);
+        // Nothing else is in a built tree (the build refuses devices, sockets and pipes).
+      }),
+    );
+  };
+  await copyDir(builtTree, cell.taskDir);
 }
 
 /** How long a version may take to load in a cell. */
