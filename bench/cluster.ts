@@ -78,7 +78,8 @@ async function servedAt(n: Node, text: string, limitMs = 30_000): Promise<number
 }
 
 /** Deploy-live rounds on three nodes; the table rows. */
-async function measureDeployLive(): Promise<string[][]> {
+/** Deploy live on all nodes: the table rows and the switch p50 (ms). */
+async function measureDeployLive(): Promise<{ rows: string[][]; switchedP50: number }> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-bench-cluster-'));
   await chmod(work, 0o711);
   process.env.KUMO_SECRETS_KEY ??= randomBytes(32).toString('base64');
@@ -109,7 +110,7 @@ async function measureDeployLive(): Promise<string[][]> {
     }
     const fmt = (xs: number[]) =>
       `p50 ${Math.round(percentile(xs, 50))} ms, spread ${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))} ms`;
-    return [
+    const rows = [
       [
         'deploy live on all nodes (B and C switched), 3 nodes on PostgreSQL',
         `${Math.round(percentile(switched, 50))} ms`,
@@ -121,6 +122,7 @@ async function measureDeployLive(): Promise<string[][]> {
         `${fmt(served)}`,
       ],
     ];
+    return { rows, switchedP50: percentile(switched, 50) };
   } finally {
     for (const n of nodes) await stopKumo(n.child).catch(() => n.child.kill('SIGKILL'));
     await pg.stop();
@@ -128,17 +130,39 @@ async function measureDeployLive(): Promise<string[][]> {
   }
 }
 
-/** Runs every measurement and prints one table with the machine. */
-async function main(): Promise<void> {
+/** A target against the run: what, this run's figure, met. */
+export type Target = [string, string, boolean];
+
+/** Issue 14's measurements: the table rows (measurement, figure, note) and the targets. */
+export async function measureCluster(): Promise<{ rows: string[][]; targets: Target[] }> {
   const stores = await measureStores({ enqueueSeconds: 4, enqueueRounds: 3, syncSeconds: 2, syncRounds: 4 });
   const live = await measureDeployLive();
+  const mid = (xs: number[]) => percentile(xs, 50);
+  const enqueue = mid(stores.postgres.enqueue);
+  const ratio = mid(stores.syncRatios);
+  return {
+    rows: [...stores.rows, ...live.rows],
+    targets: [
+      ['async enqueue on PostgreSQL ≥ 2,000/s', `${Math.round(enqueue)}/s`, enqueue >= 2000],
+      ['warm sync of one node on PostgreSQL ≥ 90% of SQLite', `${(ratio * 100).toFixed(0)}%`, ratio >= 0.9],
+      ['deploy live on all nodes p50 ≤ 1 s', `${Math.round(live.switchedP50)} ms`, live.switchedP50 <= 1000],
+    ],
+  };
+}
+
+/** Runs every measurement and prints one table with the machine. */
+async function main(): Promise<void> {
+  const cluster = await measureCluster();
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
     `\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}; PostgreSQL on the same machine\n`,
   );
   console.log('| measurement | figure | note |');
   console.log('|---|---:|---|');
-  for (const row of [...stores.rows, ...live]) console.log(`| ${row.join(' | ')} |`);
+  for (const row of cluster.rows) console.log(`| ${row.join(' | ')} |`);
+  console.log('\n| target | this run | met |\n|---|---:|---|');
+  for (const [what, value, met] of cluster.targets)
+    console.log(`| ${what} | ${value} | ${met ? 'yes' : 'no'} |`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -12,6 +12,7 @@
 import { mkdtemp, mkdir, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { create as createTar } from 'tar';
 import { percentile, scaledToZero, startKumo, stopKumo, timed, type KumoProcess } from './kumo-process.ts';
 
@@ -94,13 +95,20 @@ async function first(k: KumoProcess, name: string): Promise<number> {
   return ok ? ms : Number.POSITIVE_INFINITY;
 }
 
-interface Row {
+export interface ColdRow {
   what: string;
   cells: number[];
   plain: number[];
 }
 
-async function main(): Promise<void> {
+/** What measureCold measured: a row per runtime and the burst, and the cells' counts at the end. */
+export interface ColdResult {
+  rows: ColdRow[];
+  stats: CellStats | undefined;
+}
+
+/** The cold-start trials and the burst, on a server with stem cells beside one without. */
+export async function measureCold(): Promise<ColdResult> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-bench-cold-'));
   await chmod(work, 0o711);
   const servers: Server[] = [];
@@ -114,7 +122,7 @@ async function main(): Promise<void> {
       const k = await startKumo(data, cells ? [] : ['--stem-cells', '0']);
       servers.push({ ...k, label, cells });
     }
-    const rows: Row[] = [];
+    const rows: ColdRow[] = [];
     for (const runtime of Object.keys(RUNTIMES)) {
       step(`deploying hello (${runtime})`);
       const name = `hello-${runtime}`;
@@ -148,7 +156,7 @@ async function main(): Promise<void> {
       plain: burst.get(servers[1] as Server) ?? [],
     });
     const stats = await cellStats(servers[0] as Server);
-    printTable(rows, stats);
+    return { rows, stats };
   } finally {
     for (const k of servers) await stopKumo(k.child);
     await rm(work, { recursive: true, force: true });
@@ -159,7 +167,46 @@ function ms(n: number): string {
   return Number.isFinite(n) ? n.toFixed(1) : '–';
 }
 
-function printTable(rows: Row[], stats: CellStats | undefined): void {
+/** The Markdown table of `result`. */
+export function coldTable(result: ColdResult): string[] {
+  const lines = [
+    '| what | stem cells p50 (ms) | p99 | without p50 (ms) | p99 | p50 ratio |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of result.rows) {
+    const [c50, c99, p50, p99] = [
+      percentile(r.cells, 50),
+      percentile(r.cells, 99),
+      percentile(r.plain, 50),
+      percentile(r.plain, 99),
+    ];
+    lines.push(
+      `| ${r.what} | ${ms(c50)} | ${ms(c99)} | ${ms(p50)} | ${ms(p99)} | ${(p50 / c50).toFixed(1)}× |`,
+    );
+  }
+  if (result.stats) lines.push('', `stem cells of the server: ${JSON.stringify(result.stats)}`);
+  return lines;
+}
+
+/** Issue 15's cold-start targets against `result` (stem cells on): what, figure, met. */
+export function coldTargets(result: ColdResult): [string, string, boolean][] {
+  const get = (part: string) => result.rows.find((r) => r.what.includes(part));
+  const out: [string, string, boolean][] = [];
+  const target = (what: string, row: ColdRow | undefined, p: number, limit: number) => {
+    if (!row) return;
+    const value = percentile(row.cells, p);
+    out.push([`${what} ≤ ${limit} ms`, `${ms(value)} ms`, value <= limit]);
+  };
+  target('cold start after scale to zero, node hello, p50', get('node hello'), 50, 10);
+  target('cold start after scale to zero, node hello, p99', get('node hello'), 99, 30);
+  target('cold start after scale to zero, python hello, p50', get('python hello'), 50, 20);
+  target('cold start after scale to zero, lua hello, p50', get('lua hello'), 50, 20);
+  target(`${BURST} different functions' first requests at once, p50`, get('different functions'), 50, 50);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const result = await measureCold();
   const cpus = os.cpus();
   console.log(
     `\nmachine: ${cpus[0]?.model ?? 'unknown'} × ${cpus.length}, ${os.platform()} ${os.release()}, node ${process.version}`,
@@ -170,35 +217,10 @@ function printTable(rows: Row[], stats: CellStats | undefined): void {
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  console.log('| what | stem cells p50 (ms) | p99 | without p50 (ms) | p99 | p50 ratio |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
-    const [c50, c99, p50, p99] = [
-      percentile(r.cells, 50),
-      percentile(r.cells, 99),
-      percentile(r.plain, 50),
-      percentile(r.plain, 99),
-    ];
-    console.log(
-      `| ${r.what} | ${ms(c50)} | ${ms(c99)} | ${ms(p50)} | ${ms(p99)} | ${(p50 / c50).toFixed(1)}× |`,
-    );
-  }
-  if (stats) console.log(`\nstem cells of the server: ${JSON.stringify(stats)}`);
-  const get = (prefix: string) => rows.find((r) => r.what.includes(prefix));
-  const node = get('node hello');
-  const py = get('python hello');
-  const lua = get('lua hello');
-  const many = get('different functions');
-  const target = (what: string, value: number, limit: number) =>
-    console.log(`- ${what}: ${ms(value)} ms (target ≤ ${limit}) ${value <= limit ? 'met' : 'NOT met'}`);
-  console.log('\nissue 15 targets (stem cells on):');
-  if (node) {
-    target('node cold p50', percentile(node.cells, 50), 10);
-    target('node cold p99', percentile(node.cells, 99), 30);
-  }
-  if (py) target('python cold p50', percentile(py.cells, 50), 20);
-  if (lua) target('lua cold p50', percentile(lua.cells, 50), 20);
-  if (many) target(`${BURST} functions p50`, percentile(many.cells, 50), 50);
+  for (const line of coldTable(result)) console.log(line);
+  console.log('\n| target (stem cells on) | this run | met |\n|---|---:|---|');
+  for (const [what, value, met] of coldTargets(result))
+    console.log(`| ${what} | ${value} | ${met ? 'yes' : 'no'} |`);
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

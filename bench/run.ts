@@ -1,7 +1,10 @@
 /**
  * kumo's benchmark, one command: `npm run bench`. Everything is measured in the same run on this
  * machine, against baselines: a raw node:http hello server (the ceiling) and the function's own
- * instance reached directly on its Unix socket (to isolate the gateway's cost).
+ * instance reached directly on its Unix socket (to isolate the gateway's cost); miniflare
+ * (workerd) on the same function; then cold starts with and without stem cells and a burst of
+ * first requests to 50 functions (bench/cold.ts), and PostgreSQL beside SQLite with deploy live
+ * on three nodes (bench/cluster.ts; BENCH_CLUSTER=0 leaves it out).
  *
  * Prints a Markdown table (paste it into the README with the machine line).
  */
@@ -24,6 +27,8 @@ import {
   timed,
   type KumoProcess,
 } from './kumo-process.ts';
+import { coldTable, coldTargets, measureCold } from './cold.ts';
+import { measureCluster, type Target } from './cluster.ts';
 
 const BASELINES = path.join(ROOT, 'bench/baseline-servers.ts');
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -349,7 +354,26 @@ async function main(): Promise<void> {
       note: 'package, upload, build, start',
     });
     for (const k of servers) await stopKumo(k.child);
+    // Issue 15: cold starts with and without stem cells (node, python, lua) and a burst of first
+    // requests to 50 functions; issue 14: PostgreSQL beside SQLite, and deploy live on 3 nodes.
+    step('cold starts with and without stem cells, and a burst (bench/cold.ts)');
+    const cold = await measureCold();
+    let cluster: Awaited<ReturnType<typeof measureCluster>> | undefined;
+    if (process.env.BENCH_CLUSTER !== '0') {
+      step('PostgreSQL beside SQLite, deploy live on 3 nodes (bench/cluster.ts)');
+      cluster = await measureCluster();
+    }
     printTable(rows, overhead);
+    console.log('\nCold starts (bench/cold.ts): sandbox on, default settings but `instances.idle: 1s`\n');
+    for (const line of coldTable(cold)) console.log(line);
+    if (cluster) {
+      console.log(
+        '\nOne node and three nodes on PostgreSQL (bench/cluster.ts), PostgreSQL on the same machine\n',
+      );
+      console.log('| measurement | figure | note |\n|---|---:|---|');
+      for (const row of cluster.rows) console.log(`| ${row.join(' | ')} |`);
+    }
+    printTargets(rows, rows[0]?.rps ?? NaN, overhead, [...coldTargets(cold), ...(cluster?.targets ?? [])]);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await rm(work, { recursive: true, force: true });
@@ -424,11 +448,10 @@ function printTable(rows: Row[], overhead: number | undefined): void {
     console.log(
       `\nGateway overhead (kumo vs instance direct, one request at a time), p50: ${overhead.toFixed(2)} ms`,
     );
-  printTargets(rows, ceiling, overhead);
 }
 
 /** The issue targets against this run's figures. */
-function printTargets(rows: Row[], ceiling: number, overhead: number | undefined): void {
+function printTargets(rows: Row[], ceiling: number, overhead: number | undefined, more: Target[]): void {
   const row = (key: Row['key']) => rows.find((r) => r.key === key);
   const warm = row('warm')?.rps ?? NaN;
   const warmNoSandbox = row('warm-nosb')?.rps ?? NaN;
@@ -440,7 +463,7 @@ function printTargets(rows: Row[], ceiling: number, overhead: number | undefined
   const defaults = rps('default');
   const defaultsMany = rps('default-many');
   const defaultCpu = row('default')?.cpuUs ?? NaN;
-  const lines: [string, string, boolean][] = [
+  const lines: Target[] = [
     [
       'warm throughput ≥ 50% of raw node:http',
       `${((warm / ceiling) * 100).toFixed(1)}%`,
@@ -490,6 +513,7 @@ function printTargets(rows: Row[], ceiling: number, overhead: number | undefined
       `${overhead?.toFixed(2) ?? '?'} ms`,
       (overhead ?? Infinity) <= 0.2,
     ],
+    ...more,
   ];
   console.log('\n| target | this run | met |\n|---|---:|---|');
   for (const [what, value, met] of lines) console.log(`| ${what} | ${value} | ${met ? 'yes' : 'no'} |`);
