@@ -198,6 +198,18 @@ async function main(): Promise<void> {
       )),
       key: 'proxy',
     });
+    // The same hop one request at a time: what any extra process in the path costs in latency on
+    // this machine (the floor under kumo's "gateway overhead", which adds its own work on top).
+    step('one request at a time: minimal proxy, then its upstream direct');
+    const viaProxy = await sequential({ port: proxyPort, path: '/' });
+    const upstreamDirect = await sequential({ socketPath: upstreamSocket, path: '/' });
+    rows.push({
+      what: 'one request at a time via the minimal proxy',
+      rps: undefined,
+      ...viaProxy,
+      note: `keep-alive; the hop alone adds ${(viaProxy.p50 - upstreamDirect.p50).toFixed(2)} ms p50 over its upstream direct (${upstreamDirect.p50.toFixed(2)} ms)`,
+    });
+    const proxyHop = viaProxy.p50 - upstreamDirect.p50;
     proxy.child.kill();
     upstream.child.kill();
 
@@ -363,7 +375,7 @@ async function main(): Promise<void> {
       step('PostgreSQL beside SQLite, deploy live on 3 nodes (bench/cluster.ts)');
       cluster = await measureCluster();
     }
-    printTable(rows, overhead);
+    printTable(rows, overhead, proxyHop);
     console.log('\nCold starts (bench/cold.ts): sandbox on, default settings but `instances.idle: 1s`\n');
     for (const line of coldTable(cold)) console.log(line);
     if (cluster) {
@@ -428,7 +440,7 @@ async function writeFn(work: string, name: string, manifest: string, text: strin
   return dir;
 }
 
-function printTable(rows: Row[], overhead: number | undefined): void {
+function printTable(rows: Row[], overhead: number | undefined, proxyHop: number | undefined): void {
   const ceiling = rows[0]?.rps ?? NaN;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
@@ -446,7 +458,7 @@ function printTable(rows: Row[], overhead: number | undefined): void {
   }
   if (overhead !== undefined)
     console.log(
-      `\nGateway overhead (kumo vs instance direct, one request at a time), p50: ${overhead.toFixed(2)} ms`,
+      `\nGateway overhead (kumo vs instance direct, one request at a time), p50: ${overhead.toFixed(2)} ms; the minimal proxy's hop alone: ${proxyHop?.toFixed(2) ?? '?'} ms`,
     );
 }
 
