@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Instance } from '../drivers/index.ts';
+import { HostCpu } from './host-cpu.ts';
 import {
   VersionPool,
   type InstanceFactory,
@@ -21,6 +22,8 @@ export interface InstancePoolOptions {
   onEvent?: (event: PoolEvent) => void;
   /** The versions of a function that must stay ready besides the active one (those aliases name). */
   pinned?: (functionName: string) => ReadonlySet<number>;
+  /** The host's idle CPU, cores' worth (default: /proc/stat through HostCpu). */
+  spareCores?: () => Promise<number | undefined>;
 }
 
 /** The pool manager. */
@@ -30,12 +33,15 @@ export class InstancePool {
   private readonly now: () => number;
   private readonly onEvent: (event: PoolEvent) => void;
   private readonly pinned: (functionName: string) => ReadonlySet<number>;
+  private readonly spareCores: () => Promise<number | undefined>;
 
   constructor(options: InstancePoolOptions) {
     this.factory = options.factory;
     this.now = options.now ?? Date.now;
     this.onEvent = options.onEvent ?? (() => {});
     this.pinned = options.pinned ?? (() => new Set());
+    const host = new HostCpu();
+    this.spareCores = options.spareCores ?? (() => host.spareCores());
   }
 
   /**
@@ -112,6 +118,7 @@ export class InstancePool {
         now: this.now,
         newInstanceId: () => `${target.functionName}-v${target.version}-${randomBytes(4).toString('hex')}`,
         onEvent: this.onEvent,
+        spareCores: this.spareCores,
       });
       created.onDrained = () => {
         if (this.pools.get(key) === created) this.pools.delete(key);

@@ -3,7 +3,8 @@
  * as opposed to merely busy. A node instance holding 80 requests that wait on I/O is busy and
  * fine; one whose event loop never waits (it is running, or runnable and waiting for a CPU,
  * nearly the whole time) or that the kernel throttled at its CPU quota makes every request it
- * holds slower, and only another instance helps. The signal is the host scheduler's accounting
+ * holds slower. Another instance helps only if a CPU is free to run it: the pool asks the host
+ * before it adds one (host-cpu.ts). The signal is the host scheduler's accounting
  * of the instance (drivers' `cpuUsage()`), so an instance can neither claim saturation to get
  * more instances nor hide it.
  */
@@ -11,6 +12,12 @@ import type { CpuUsage } from '../drivers/index.ts';
 
 /** Share of a window an instance's event loop must be running or runnable to count as saturated. */
 export const SATURATED_SHARE = 0.8;
+
+/**
+ * The host's idle CPU (cores' worth, host-cpu.ts) an added instance needs: about what a saturated
+ * event loop takes (SATURATED_SHARE of a core), less a margin for the sampling's coarseness.
+ */
+export const SPARE_FOR_ANOTHER = 0.6;
 
 /** How often the pool samples its busy instances, in ms. */
 export const SAMPLE_MS = 250;

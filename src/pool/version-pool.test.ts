@@ -47,7 +47,8 @@ function target(manifest: Record<string, unknown>, version = 1): PoolTarget {
   };
 }
 
-function harness() {
+/** `spare`: the host's idle CPU the pool is told, in cores' worth (a whole free core by default). */
+function harness(spare: { cores: number | undefined } = { cores: 1 }) {
   const started: FakeInstance[] = [];
   const pool = new InstancePool({
     factory: async (_t, id) => {
@@ -55,6 +56,7 @@ function harness() {
       started.push(inst);
       return inst;
     },
+    spareCores: async () => spare.cores,
   });
   return { pool, started };
 }
@@ -251,6 +253,29 @@ test('adds an instance when the busy one is saturated, not merely busy', async (
   await pool.close();
 });
 
+test('a saturated instance gets no sibling while the host has no CPU to spare, and one once it has', async () => {
+  const spare: { cores: number | undefined } = { cores: 0.2 };
+  const { pool, started } = harness(spare);
+  const t = target({ instances: { max: 3 } });
+  const busy = await Promise.all(Array.from({ length: 10 }, () => pool.acquire(t)));
+  const begin = Date.now();
+  const burn = setInterval(() => {
+    const first = started[0];
+    if (first) first.busyMs = Date.now() - begin;
+  }, 20);
+  try {
+    // Saturated for four sampling rounds, but the host's CPUs are busy: another would only split them.
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(started.length, 1);
+    spare.cores = 1.5;
+    await until(() => started.length === 2);
+  } finally {
+    clearInterval(burn);
+  }
+  for (const l of busy) l.release();
+  await pool.close();
+});
+
 test('drains a spare instance once the pool is calm, without failing its requests', async () => {
   const started: FakeInstance[] = [];
   const drained: string[] = [];
@@ -263,6 +288,7 @@ test('drains a spare instance once the pool is calm, without failing its request
     onEvent: (e) => {
       if (e.type === 'idle_stop') drained.push(e.instanceId);
     },
+    spareCores: async () => 1,
   });
   const t = target({ instances: { max: 3, idle: '1s' } });
   const first = await pool.acquire(t);

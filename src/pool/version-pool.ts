@@ -7,7 +7,7 @@
  */
 import { KumoError, type FunctionSpec } from '../core/index.ts';
 import type { ExitInfo, Instance } from '../drivers/index.ts';
-import { SAMPLE_MS, SATURATED_SHARE, SaturationGauge } from './saturation.ts';
+import { SAMPLE_MS, SATURATED_SHARE, SPARE_FOR_ANOTHER, SaturationGauge } from './saturation.ts';
 
 /** A function version the pool runs instances of. */
 export interface PoolTarget {
@@ -55,6 +55,8 @@ export interface VersionPoolDeps {
   now: () => number;
   /** Reports instance lifecycle events (start failures, exits) for the server log. */
   onEvent: (event: PoolEvent) => void;
+  /** The host's idle CPU in cores' worth (host-cpu.ts); undefined: unknown, scale out regardless. */
+  spareCores?: () => Promise<number | undefined>;
 }
 
 /** Lifecycle events worth a log line. */
@@ -295,26 +297,31 @@ export class VersionPool {
     }
     this.sampling = true;
     try {
-      const usages = await Promise.all(serving.map((s) => s.instance.cpuUsage().catch(() => undefined)));
+      const [spare, ...usages] = await Promise.all([
+        this.deps.spareCores?.().catch(() => undefined),
+        ...serving.map((s) => s.instance.cpuUsage().catch(() => undefined)),
+      ]);
       const now = this.deps.now();
       serving.forEach((s, i) => s.gauge.update(usages[i], now));
-      this.autoscale(serving, now);
+      this.autoscale(serving, now, spare);
     } finally {
       this.sampling = false;
     }
   }
 
   /**
-   * Adds an instance when every serving one is saturated (and none is starting); drains one when
-   * the pool has been calm for a while and the others could take its load with room to spare.
+   * Adds an instance when every serving one is saturated (and none is starting) and the host has a
+   * core's worth of CPU to spare for it (`spare`, when known: another instance on busy CPUs only
+   * splits them); drains one when the pool has been calm for a while and the others could take
+   * its load with room to spare.
    */
-  private autoscale(serving: Slot[], now: number): void {
+  private autoscale(serving: Slot[], now: number, spare: number | undefined): void {
     if (this.retired || this.closed) return;
     const { concurrency, instances } = this.target.spec;
     const saturated = serving.filter((s) => s.gauge.saturated).length;
     if (saturated > 0 || this.waiters.length > 0 || this.starting > 0) this.calmSince = now;
     if (saturated === serving.length && this.starting === 0 && this.slots.size < instances.max) {
-      this.startOne();
+      if (spare === undefined || spare >= SPARE_FOR_ANOTHER) this.startOne();
       return;
     }
     const fewer = serving.length - 1;
