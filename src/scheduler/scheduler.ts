@@ -282,7 +282,7 @@ export class Scheduler {
 }
 
 /** The key of schedule `scheduleId`'s tick due at `dueAt` (epoch ms): one invocation per key. */
-export function tickKey(scheduleId: string, dueAt: number): string {
+function tickKey(scheduleId: string, dueAt: number): string {
   return `${scheduleId}@${dueAt}`;
 }
 
