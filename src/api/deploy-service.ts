@@ -117,21 +117,27 @@ export class DeployService {
       if (this.d.pluginQuotas) resolvePluginQuotas(spec, this.d.pluginQuotas);
       const treeHash = await hashTree(sourceDir);
       const hash = sha256(`${treeHash}\n${canonicalJson(spec)}`);
-      return await this.withLock(spec.name, () =>
-        this.deployLocked({
-          archive,
-          sourceDir,
-          spec,
-          hash,
-          files,
-          bytes,
-          began,
-          progress,
-          signal,
-          runtimeName: runtime.name,
-          buildLimits,
-        }),
-      );
+      return await this.withLock(spec.name, async () => {
+        // Held until its version is recorded: a sweep of unused builds (several nodes) leaves it alone.
+        const release = await this.d.builds.hold(hash);
+        try {
+          return await this.deployLocked({
+            archive,
+            sourceDir,
+            spec,
+            hash,
+            files,
+            bytes,
+            began,
+            progress,
+            signal,
+            runtimeName: runtime.name,
+            buildLimits,
+          });
+        } finally {
+          release();
+        }
+      });
     } finally {
       await rm(work, { recursive: true, force: true });
     }

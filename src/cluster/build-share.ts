@@ -50,6 +50,16 @@ export class BuildShare {
   }
 
   private async ensure(hash: string, local: string): Promise<string> {
+    // Held while it is looked at and fetched: the sweep of unused builds leaves it alone.
+    const release = await this.o.builds.hold(hash);
+    try {
+      return await this.fetch(hash, local);
+    } finally {
+      release();
+    }
+  }
+
+  private async fetch(hash: string, local: string): Promise<string> {
     // Only this node's own folder counts: another node's (on the same machine) may go at any time.
     if (await this.o.builds.has(hash)) return local;
     const build = await this.o.cluster.getBuild(hash);

@@ -150,7 +150,8 @@ export class AsyncQueue {
   private timer: NodeJS.Timeout | undefined;
   private pendingInserts: {
     row: NewQueuedInvocation;
-    resolve: () => void;
+    /** Called with whether the row was stored (false: its tick key was taken). */
+    resolve: (stored: boolean) => void;
     reject: (err: unknown) => void;
   }[] = [];
   private pendingFinishes: { run: ClaimedRun; result: RunResult; next: RunNext; done: () => void }[] = [];
@@ -257,7 +258,22 @@ export class AsyncQueue {
    * Stores an invocation durably and wakes the worker; resolves with its id once committed.
    * Invocations arriving in the same event-loop turn share one transaction (group commit).
    */
-  enqueue(input: EnqueueInput): Promise<string> {
+  async enqueue(input: EnqueueInput): Promise<string> {
+    const { id } = await this.insert(input, null);
+    return id;
+  }
+
+  /**
+   * Stores a cron tick's invocation unless one with the same tick key was stored before (by
+   * this node or another): the insert is the claim of the tick. Resolves with the id once
+   * committed, or undefined when the key was taken and nothing was stored.
+   */
+  async enqueueTick(input: EnqueueInput, tickKey: string): Promise<string | undefined> {
+    const { id, stored } = await this.insert(input, tickKey);
+    return stored ? id : undefined;
+  }
+
+  private insert(input: EnqueueInput, tickKey: string | null): Promise<{ id: string; stored: boolean }> {
     try {
       this.checkRoom(input.function);
     } catch (err) {
@@ -284,8 +300,9 @@ export class AsyncQueue {
           taskToken: input.taskToken ?? null,
           bodiesKept: settings?.bodies ?? true,
           alias: input.alias ?? null,
+          tickKey,
         },
-        resolve: () => resolve(id),
+        resolve: (stored) => resolve({ id, stored }),
         reject,
       });
       if (this.pendingInserts.length === 1) setImmediate(() => void this.commitInserts());
@@ -295,8 +312,9 @@ export class AsyncQueue {
   private async commitInserts(): Promise<void> {
     const batch = this.pendingInserts;
     this.pendingInserts = [];
+    let stored: boolean[];
     try {
-      await this.o.store.enqueueMany(batch.map((b) => b.row));
+      stored = await this.o.store.enqueueMany(batch.map((b) => b.row));
     } catch (err) {
       this.o.onStoreError?.(err);
       // Not accepted: the client is told to retry, and nothing it was told was accepted is lost.
@@ -311,7 +329,11 @@ export class AsyncQueue {
       }
       return;
     }
-    for (const b of batch) b.resolve();
+    batch.forEach((b, i) => {
+      const ok = stored[i] === true;
+      if (!ok) this.count(b.row.function, -1);
+      b.resolve(ok);
+    });
     // A flood for a function already at its concurrency must not pump for each batch: the claim
     // would walk past all of its queued rows every time (quadratic in the backlog). A finishing
     // run wakes the pump anyway.

@@ -6,10 +6,13 @@
  * worker starts it only after the previous one ends. Each tick is recorded, so after downtime the
  * missed ticks are known and handled by the schedule's catch-up policy (`none` or `one`).
  *
- * Among several nodes only the leader runs the scheduler (cluster/leader.ts), and every tick is
- * first claimed by its (schedule, due time) key (`claimTick`), so no tick runs twice, even when
- * two nodes both believe they lead for a moment. A new leader runs the ticks that fell due in the
- * last `takeoverWindowMs` and were not claimed (the old leader died before them), late but once.
+ * Among several nodes only the leader runs the scheduler (cluster/leader.ts). A tick's queued
+ * invocation carries its (schedule, due time) key, and the store keeps one invocation per key: the
+ * insert is the claim, so a tick is either queued once or not claimed at all, even when two nodes
+ * both believe they lead for a moment. The tick is recorded (`markTick`) only after its insert
+ * committed, so a leader that dies in between leaves a due time that looks unrun. A new leader
+ * runs again the due times of the last `takeoverWindowMs` after the last recorded tick: those the
+ * old leader had queued are refused by their key, those it had not are queued now, late but once.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -29,8 +32,11 @@ export interface SchedulerOptions {
   store: ScheduleStore;
   /** How many runs of a schedule are queued or running (overlap: skip). */
   queue: Pick<QueueStore, 'activeForSchedule'>;
-  /** The queue's enqueue (resolves once the invocation is stored). */
-  enqueue: (input: EnqueueInput) => Promise<string>;
+  /**
+   * The queue's enqueueTick: stores the tick's invocation under `tickKey` unless one with that
+   * key exists; resolves with its id once committed, or undefined when the key was taken.
+   */
+  enqueueTick: (input: EnqueueInput, tickKey: string) => Promise<string | undefined>;
   /** The kumo.yaml schedules of a function's active version; undefined when the function does not exist. */
   manifestSchedules: (fn: string) => ScheduleSpec[] | undefined;
   log: ServerLog;
@@ -38,9 +44,11 @@ export interface SchedulerOptions {
   onTick?: (fn: string, result: 'enqueued' | 'skipped') => void;
   /** A schedule of `fn` was added or removed by API (other nodes of the store are told). */
   onChanged?: (fn: string) => void;
-  /** Claims the tick of a schedule due at a time: false when it was claimed before (by any node). */
-  claimTick?: (scheduleId: string, dueAt: number) => Promise<boolean>;
-  /** At start, ticks that fell due this recently are each run (once, if unclaimed), whatever the catch-up policy. */
+  /**
+   * At start, due times this recent (after the last recorded tick) are each run again, whatever
+   * the catch-up policy; one already queued is refused by its tick key. Set where another node
+   * may have led before (0: a lone node's restart follows the catch-up policy only).
+   */
   takeoverWindowMs?: number;
 }
 
@@ -54,8 +62,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Runs the schedules. */
 export class Scheduler {
-  private readonly o: Required<Omit<SchedulerOptions, 'onTick' | 'onChanged' | 'claimTick'>> &
-    Pick<SchedulerOptions, 'onTick' | 'onChanged' | 'claimTick'>;
+  private readonly o: Required<Omit<SchedulerOptions, 'onTick' | 'onChanged'>> &
+    Pick<SchedulerOptions, 'onTick' | 'onChanged'>;
   private readonly timers: Map<string, NodeJS.Timeout> = new Map();
   /** Bumped at each arm and disarm of a schedule: a timer that fired before a change stands down. */
   private readonly generations: Map<string, number> = new Map();
@@ -174,8 +182,8 @@ export class Scheduler {
 
   private async catchUp(s: ScheduleRecord, now: number): Promise<void> {
     const since = s.lastTickAt ?? s.createdAt;
-    if (this.o.claimTick && this.o.takeoverWindowMs > 0) {
-      // A leader change: the recent due times are run one by one; a claimed one is skipped.
+    if (this.o.takeoverWindowMs > 0) {
+      // A leader change: the recent due times are run one by one; one queued before is refused by its key.
       const from = Math.max(since, now - this.o.takeoverWindowMs);
       const due = nextRunTimes(s.cron, s.tz ?? undefined, from, 1000).filter((t) => t <= now);
       for (const t of due) await this.tick(s, t);
@@ -239,43 +247,63 @@ export class Scheduler {
     this.generations.set(id, (this.generations.get(id) ?? 0) + 1);
   }
 
+  /**
+   * Runs schedule `s`'s tick due at `at`: queues its invocation under the tick's key (unless
+   * overlap: skip finds a run still going), then records the tick. A failed insert is logged and
+   * leaves the tick unrecorded and unclaimed.
+   */
   private async tick(s: ScheduleRecord, at: number): Promise<void> {
     try {
-      if (this.o.claimTick && !(await this.o.claimTick(s.id, at))) return;
-      await this.o.store.markTick(s.id, at);
       if (s.overlap === 'skip' && (await this.o.queue.activeForSchedule(s.id)) > 0) {
         this.o.log.debug('schedule tick skipped: the previous run is still going (overlap: skip)', {
           schedule: s.id,
         });
+        await this.o.store.markTick(s.id, at);
         this.o.onTick?.(s.function, 'skipped');
         return;
       }
-      const body = s.data === null ? Buffer.alloc(0) : Buffer.from(s.data);
-      void this.o
-        .enqueue({
-          function: s.function,
-          trigger: 'cron',
-          request: {
-            method: 'POST',
-            path: '/',
-            headers: {
-              ...(s.data === null ? {} : { 'content-type': 'application/json' }),
-              [HEADERS.scheduleId]: s.id,
-              [HEADERS.scheduledAt]: new Date(at).toISOString(),
-            },
-          },
-          body,
-          scheduleId: s.id,
-          serialKey: s.overlap === 'queue' ? s.id : null,
-        })
-        .catch((err: unknown) =>
-          this.o.log.error('schedule tick could not be queued', { schedule: s.id, error: String(err) }),
-        );
+      const id = await this.o.enqueueTick(tickInput(s, at), tickKey(s.id, at)).catch((err: unknown) => {
+        throw new Error(`could not be queued: ${String(err)}`);
+      });
+      // Only now: a leader that dies before this line leaves the due time to the next one's takeover.
+      await this.o.store.markTick(s.id, at);
+      if (id === undefined) {
+        this.o.log.debug('schedule tick already queued (by another node, or before a leader change)', {
+          schedule: s.id,
+          at: new Date(at).toISOString(),
+        });
+        return;
+      }
       this.o.onTick?.(s.function, 'enqueued');
     } catch (err) {
       this.o.log.error('schedule tick failed', { schedule: s.id, error: String(err) });
     }
   }
+}
+
+/** The key of schedule `scheduleId`'s tick due at `dueAt` (epoch ms): one invocation per key. */
+function tickKey(scheduleId: string, dueAt: number): string {
+  return `${scheduleId}@${dueAt}`;
+}
+
+/** The queued invocation of schedule `s`'s tick due at `at`. */
+function tickInput(s: ScheduleRecord, at: number): EnqueueInput {
+  return {
+    function: s.function,
+    trigger: 'cron',
+    request: {
+      method: 'POST',
+      path: '/',
+      headers: {
+        ...(s.data === null ? {} : { 'content-type': 'application/json' }),
+        [HEADERS.scheduleId]: s.id,
+        [HEADERS.scheduledAt]: new Date(at).toISOString(),
+      },
+    },
+    body: s.data === null ? Buffer.alloc(0) : Buffer.from(s.data),
+    scheduleId: s.id,
+    serialKey: s.overlap === 'queue' ? s.id : null,
+  };
 }
 
 /** The stored form of a schedule. */

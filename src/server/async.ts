@@ -52,7 +52,7 @@ export interface AsyncPartsDeps {
   admitResult: (req: IncomingMessage, res: ServerResponse, fn: string) => Promise<boolean>;
   /** This node: its id (recorded on each run), the async lease, and whether other nodes share the store. */
   node: { id: string; visibilityTimeoutMs: number; shared: boolean; leaderLeaseMs: number };
-  /** The shared state of the nodes (leases, claimed ticks). */
+  /** The shared state of the nodes (the scheduler's leader lease). */
   cluster: ClusterStore;
   /** Whether the store answers (the intake refuses while it does not). */
   health: StoreHealth;
@@ -144,12 +144,9 @@ export function createAsyncParts(d: AsyncPartsDeps) {
   };
 }
 
-/** Claimed ticks are kept this long (a tick is claimed only around its due time). */
-const TICKS_KEPT_MS = 24 * 3_600_000;
-
 /**
  * On a shared store, the schedules run on one node: the holder of the `scheduler` lease. It
- * starts the scheduler when it gains the lease (running the recent ticks nobody claimed) and
+ * starts the scheduler when it gains the lease (running the recent ticks nobody queued) and
  * stops it when it loses the lease.
  */
 function schedulerLeader(d: AsyncPartsDeps, scheduler: Scheduler): LeaderLease | undefined {
@@ -160,10 +157,7 @@ function schedulerLeader(d: AsyncPartsDeps, scheduler: Scheduler): LeaderLease |
     owner: d.node.id,
     ttlMs: d.node.leaderLeaseMs,
     log: d.log,
-    onGain: async () => {
-      await d.cluster.pruneTicks(Date.now() - TICKS_KEPT_MS).catch(() => {});
-      await scheduler.start(d.functions());
-    },
+    onGain: () => scheduler.start(d.functions()),
     onLose: () => scheduler.stop(),
   });
 }
@@ -222,7 +216,7 @@ function createQueue(
   const scheduler = new Scheduler({
     store: d.stores.schedules,
     queue: d.stores.queue,
-    enqueue: (input) => queue.enqueue(input),
+    enqueueTick: (input, tickKey) => queue.enqueueTick(input, tickKey),
     manifestSchedules: (fn) => {
       const spec = d.versions.get(fn)?.spec;
       return spec ? (spec.schedule ?? []) : undefined;
@@ -232,7 +226,6 @@ function createQueue(
     ...(d.onScheduleChange ? { onChanged: d.onScheduleChange } : {}),
     ...(d.node.shared
       ? {
-          claimTick: (id: string, dueAt: number) => d.cluster.claimTick(id, dueAt, Date.now()),
           // A new leader runs what fell due while the lease passed (its length and a try interval, twice over).
           takeoverWindowMs: 3 * d.node.leaderLeaseMs,
         }

@@ -2,7 +2,10 @@
  * Part of the composition root: how a node follows the other nodes of its store. This node's
  * own deploys, rollbacks, deletes and schedule changes are announced; the others' are applied
  * here (read again, build fetched, traffic switched: requests in flight on the old version
- * finish on it, as after a local deploy). On SQLite there is no other node: nothing is built.
+ * finish on it, as after a local deploy). After a change that may leave builds unused (a deploy,
+ * which prunes, a rollback, a delete: through any node), at start, and every ten minutes, the
+ * node sweeps its build folder: what no stored version uses goes, as a lone node's own delete
+ * and pruning remove it. On SQLite there is no other node: nothing is built.
  */
 import { ChangeFeed } from '../cluster/index.ts';
 import type { ServerLog } from '../core/index.ts';
@@ -19,7 +22,12 @@ export interface ClusterFollowDeps {
   since: number;
   /** Reads again what else a change may have changed (the API routes table). */
   reload?: () => Promise<void>;
+  /** Removes this node's build folders that no stored version uses; the hashes removed. */
+  sweepBuilds?: () => Promise<string[]>;
 }
+
+/** A sweep of unused builds at least this often (a pruning that ended after the sweep its deploy caused). */
+const SWEEP_EVERY_MS = 10 * 60_000;
 
 /** A node's link to the others: announce this node's changes, apply theirs. */
 export interface ClusterFollow {
@@ -34,12 +42,30 @@ export function followCluster(d: ClusterFollowDeps): ClusterFollow {
   if (!d.cluster.shared) return { announce: () => {}, start: async () => {}, stop: async () => {} };
   const { versions, pool, log } = d;
   const warned = new Set<string>();
+  // Due at start: versions may have gone while this node was down.
+  let sweepDue = true;
+  let lastSweep = 0;
+  const sweep = async (): Promise<void> => {
+    if (!d.sweepBuilds || (!sweepDue && Date.now() - lastSweep < SWEEP_EVERY_MS)) return;
+    sweepDue = false;
+    lastSweep = Date.now();
+    try {
+      const removed = await d.sweepBuilds();
+      if (removed.length)
+        log.info('cluster: removed builds no version uses any more', {
+          builds: removed.map((h) => h.slice(0, 12)).join(','),
+        });
+    } catch (err) {
+      log.warn('cluster: removing unused builds failed', { error: String(err) });
+    }
+  };
   const apply = async (fn: string): Promise<void> => {
     const began = Date.now();
     const before = versions.get(fn);
     await versions.refresh(fn, 'remote');
     await d.reload?.();
     const now = versions.get(fn);
+    if (before?.version !== now?.version) sweepDue = true;
     if (!now) {
       if (before) pool.retireFunction(fn);
       return;
@@ -68,6 +94,8 @@ export function followCluster(d: ClusterFollowDeps): ClusterFollow {
     apply,
     afterPoll: async () => {
       for (const fn of versions.unavailable()) await apply(fn);
+      // In the feed's turn, so never while a change is applied (a build being located is also held).
+      await sweep();
     },
     log,
   });
@@ -78,7 +106,10 @@ export function followCluster(d: ClusterFollowDeps): ClusterFollow {
         log.error('cluster: announcing a change failed', { function: fn, error: String(err) }),
       );
   const unfollow = versions.onChange((fn, origin) => {
-    if (origin === 'local') announce(fn);
+    if (origin !== 'local') return;
+    announce(fn);
+    // A local delete or pruning removes this node's own builds, not what it fetched for them.
+    sweepDue = true;
   });
   return {
     announce,

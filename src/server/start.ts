@@ -105,6 +105,7 @@ export async function startServer(
     log,
     since: state.changesSeen,
     reload: () => state.apiRoutes.refresh(),
+    sweepBuilds: () => state.builds.sweep(),
   });
   ctx.cluster.announce = follow.announce;
   const plane = createDataPlane(ctx, host, state, instances, deploys, follow.announce);
@@ -194,6 +195,7 @@ async function openState(ctx: Context, driver: Driver) {
     forget: (p) => driver.forget(p),
     buildInUse: (dir) => stores.functions.buildInUse(dir),
     bundleInUse: (hash) => stores.functions.bundleInUse(hash),
+    hashesInUse: (hashes) => stores.functions.hashesInUse(hashes),
   });
   const share = stores.cluster.shared ? new BuildShare({ cluster: stores.cluster, builds }) : undefined;
   const versions = new ActiveVersions(

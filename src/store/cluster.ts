@@ -1,8 +1,9 @@
 /**
  * What several nodes on one store share beyond the records: a change feed (deploys, rollbacks,
  * deletes and schedule changes, announced by the node that made them and followed by every
- * other), built code by content hash (a node that lacks a version's build fetches it), named
- * leases (the scheduler's leader) and claimed cron ticks (one run per schedule and due time).
+ * other), built code by content hash (a node that lacks a version's build fetches it) and named
+ * leases (the scheduler's leader). A cron tick is claimed by its queued invocation's tick key
+ * (queue.ts), not here: the claim and the invocation are one row.
  * On SQLite these are plain local tables: one process, so nothing is ever contended.
  */
 
@@ -51,10 +52,6 @@ export interface ClusterStore {
   tryLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
   /** Gives lease `name` up if `owner` holds it (a clean stop: the next leader need not wait). */
   releaseLease(name: string, owner: string): Promise<void>;
-  /** Claims the tick of schedule `scheduleId` due at `dueAt`: true for the first claimer only. */
-  claimTick(scheduleId: string, dueAt: number, now: number): Promise<boolean>;
-  /** Forgets claimed ticks due before `before` (ms). */
-  pruneTicks(before: number): Promise<void>;
   /** Resolves when the store answers a trivial query within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs: number): Promise<void>;
 }

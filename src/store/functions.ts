@@ -51,6 +51,8 @@ export interface FunctionStore {
   buildInUse(buildDir: string): Promise<boolean>;
   /** Whether any version of any function still uses this uploaded bundle. */
   bundleInUse(bundleHash: string): Promise<boolean>;
+  /** Which of these content hashes a version (of any function) still has: their builds are in use. */
+  hashesInUse(hashes: readonly string[]): Promise<Set<string>>;
 
   /** Records where a version came from (replacing an earlier record of it). */
   recordSource(source: VersionSource): Promise<void>;

@@ -25,6 +25,11 @@ export interface NewQueuedInvocation {
   bodiesKept: boolean;
   /** The alias (or version number) the call named: each run resolves it again. */
   alias?: string | null;
+  /**
+   * A cron tick's key (its schedule and due time): at most one invocation with a given key is
+   * ever stored, so storing it is also claiming the tick, in one step. Null for other triggers.
+   */
+  tickKey?: string | null;
 }
 
 /** A queued invocation handed to a worker: its attempt number is already counted. */
@@ -102,10 +107,16 @@ export type CallbackState = 'pending' | 'delivered' | 'failed';
 
 /** Persistence of the queue. */
 export interface QueueStore {
-  /** Stores a queued invocation durably; once the promise resolves, a crash does not lose it. */
-  enqueue(invocation: NewQueuedInvocation): Promise<void>;
-  /** Stores several in one transaction (group commit of concurrent async requests). */
-  enqueueMany(invocations: readonly NewQueuedInvocation[]): Promise<void>;
+  /**
+   * Stores a queued invocation durably; once the promise resolves, a crash does not lose it.
+   * False, and nothing stored, when an invocation with the same tick key exists (whoever stored it).
+   */
+  enqueue(invocation: NewQueuedInvocation): Promise<boolean>;
+  /**
+   * Stores several in one transaction (group commit of concurrent async requests); whether each
+   * was stored, in order (false: its tick key was taken, by an earlier one of the list too).
+   */
+  enqueueMany(invocations: readonly NewQueuedInvocation[]): Promise<boolean[]>;
   /**
    * Claims up to `limit` ready invocations, oldest first, skipping `excludeFunctions` and
    * `excludeSerialKeys`, at most one per serial key and `perFunction(name)` of each function:

@@ -1,17 +1,22 @@
 /**
  * Built code shared by content hash (issue 14): a node that cannot fetch a version's build from
  * the store answers 503 build_unavailable for that function (and stays healthy), and serves it
- * once the build can be fetched again (the change feed's next poll tries again).
+ * once the build can be fetched again (the change feed's next poll tries again). A function
+ * deleted through either node, and a version pruned by a deploy on the other, leave no build
+ * folder on any node: neither the builder's own nor the fetched copy.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import postgres from 'postgres';
-import { startCluster, type TestCluster } from './cluster-helpers.ts';
-import { apiJson, eventually, invoke, mustDeploy, writeFunction } from './harness.ts';
+import { startCluster, type TestCluster, type TestNode } from './cluster-helpers.ts';
+import { api, apiJson, eventually, invoke, mustDeploy, writeFunction } from './harness.ts';
 
 let cluster: TestCluster;
 before(async () => {
-  cluster = await startCluster(['a']);
+  // One version kept besides the active one and its rollback target: a third deploy prunes.
+  cluster = await startCluster(['a'], ['--keep-versions', '1']);
 });
 after(async () => {
   await cluster?.dispose();
@@ -54,4 +59,70 @@ test('a node whose build cannot be fetched answers 503 build_unavailable, then s
   } finally {
     await sql.end();
   }
+});
+
+/** Node `node`'s build folder of content `hash`. */
+const buildOf = (node: TestNode, hash: string) => path.join(node.dataDir, 'builds', hash);
+
+/** Deploys function `name` answering `text` through `node`; its content hash. */
+async function deployText(node: TestNode, name: string, text: string): Promise<string> {
+  const result = await mustDeploy(
+    node,
+    await writeFunction({
+      'kumo.yaml': `name: ${name}\n`,
+      'index.js': `export default { fetch: () => new Response(${JSON.stringify(text)}) };\n`,
+    }),
+  );
+  return String(result.hash);
+}
+
+/** Waits until `node` answers `text` for function `name` (it fetched and serves that version). */
+async function serves(node: TestNode, name: string, text: string): Promise<void> {
+  await eventually(
+    async () => {
+      const r = await invoke(node, name);
+      return r.status === 200 && (await r.text()) === text;
+    },
+    10_000,
+    `${node.id} to serve ${name}: ${text}`,
+  );
+}
+
+test('a function deleted through either node leaves no build folder on any node, fetched or built', async () => {
+  const [a, b] = cluster.nodes;
+  assert.ok(a && b, 'the first test added node b');
+  for (const [deleter, name] of [
+    [a, 'gone-a'],
+    [b, 'gone-b'],
+  ] as const) {
+    const hash = await deployText(a, name, `${name} lives`);
+    await serves(b, name, `${name} lives`);
+    assert.ok(existsSync(buildOf(a, hash)), 'the builder keeps its build');
+    assert.ok(existsSync(buildOf(b, hash)), 'the other node keeps what it fetched');
+    const res = await api(deleter, `/functions/${name}`, { method: 'DELETE' });
+    assert.ok(res.ok, `delete through ${deleter.id}: ${res.status}`);
+    for (const n of [a, b])
+      await eventually(
+        () => !existsSync(buildOf(n, hash)),
+        10_000,
+        `${n.id} to remove the build of ${name} (deleted through ${deleter.id})`,
+      );
+  }
+});
+
+test('a version pruned by a deploy on one node leaves no fetched copy on the other', async () => {
+  const [a, b] = cluster.nodes;
+  assert.ok(a && b);
+  const hashes: string[] = [];
+  for (const n of [1, 2, 3, 4]) {
+    hashes.push(await deployText(a, 'pruned', `v${n}`));
+    await serves(b, 'pruned', `v${n}`);
+    assert.ok(existsSync(buildOf(b, hashes.at(-1) ?? '')), `b fetched v${n}`);
+  }
+  // v1 went when v3 was deployed (kept: v3, and v2 as its rollback target), so the sweep v4 caused saw it gone.
+  const [v1] = hashes;
+  assert.ok(v1);
+  await eventually(() => !existsSync(buildOf(b, v1)), 10_000, 'b to remove the pruned v1');
+  assert.ok(!existsSync(buildOf(a, v1)), 'the builder removed it when it pruned');
+  assert.ok(existsSync(buildOf(b, hashes[3] ?? '')), 'the active version stays');
 });

@@ -1,4 +1,4 @@
-/** The ClusterStore contract: change feed, builds, leases and cron tick claims. */
+/** The ClusterStore contract: change feed, builds and leases. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { withStores, type OpenStores } from './support.ts';
@@ -50,21 +50,6 @@ export function describeClusterStoreContract(open: OpenStores): void {
         await c.releaseLease('leader', 'b');
         assert.equal(await c.tryLease('leader', 'a', 9004, 5000), true, 'released: free at once');
         assert.equal(await c.tryLease('other', 'b', 9004, 5000), true, 'leases are per name');
-      }));
-
-    test('each (schedule, due time) tick is claimed once, whoever asks', () =>
-      withStores(open, async ({ cluster: c }) => {
-        const claims = await Promise.all([1, 2, 3, 4].map(() => c.claimTick('s1', 60_000, 1)));
-        assert.equal(claims.filter(Boolean).length, 1);
-        assert.equal(await c.claimTick('s1', 120_000, 2), true);
-        assert.equal(await c.claimTick('s2', 60_000, 2), true);
-        await c.pruneTicks(100_000);
-        assert.equal(
-          await c.claimTick('s1', 60_000, 3),
-          true,
-          'pruned: a due time that old is never asked again',
-        );
-        assert.equal(await c.claimTick('s1', 120_000, 3), false);
       }));
   });
 }

@@ -53,8 +53,14 @@ export function describeFunctionStoreContract(open: OpenStores): void {
     test('old versions are deleted, never the active one; builds and bundles in use are found', () =>
       withStores(open, async ({ functions: s }) => {
         for (const n of [1, 2, 3]) await s.addVersion(versionOf('f', n));
+        await s.addVersion(versionOf('g', 7, { hash: 'shared' }));
         assert.equal(await s.buildInUse('/b/f/1'), true);
         assert.equal(await s.bundleInUse('bf1'), true);
+        assert.deepEqual(
+          await s.hashesInUse(['h1', 'h3', 'shared', 'none']),
+          new Set(['h1', 'h3', 'shared']),
+        );
+        assert.deepEqual(await s.hashesInUse([]), new Set());
         assert.equal(await s.deleteVersions('f', [1, 3]), 1, 'version 3 is active');
         assert.deepEqual(
           (await s.listVersions('f')).map((v) => v.version),
@@ -62,6 +68,7 @@ export function describeFunctionStoreContract(open: OpenStores): void {
         );
         assert.equal(await s.buildInUse('/b/f/1'), false);
         assert.equal(await s.bundleInUse('bf1'), false);
+        assert.deepEqual(await s.hashesInUse(['h1', 'h2', 'h3']), new Set(['h2', 'h3']));
         assert.equal(await s.nextVersion('f'), 4);
       }));
 

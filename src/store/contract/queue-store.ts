@@ -249,6 +249,36 @@ export function describeQueueStoreContract(open: OpenStores): void {
         assert.equal((await invocations.get('quiet'))?.requestBody, null, 'bodies not kept');
       }));
 
+    test('invocations with one tick key are stored once, however many enqueue it at once', () =>
+      withStores(open, async ({ queue, invocations }) => {
+        const tick = (id: string, tickKey: string | null) =>
+          queued(id, 'f', { trigger: 'cron', scheduleId: 's', tickKey });
+        // Concurrent callers: on PostgreSQL each is its own statement on its own connection.
+        const stored = await Promise.all(
+          ['a', 'b', 'c', 'd'].map((id) => queue.enqueue(tick(id, 's@60000'))),
+        );
+        assert.equal(stored.filter(Boolean).length, 1, 'one insert wins');
+        const winner = ['a', 'b', 'c', 'd'][stored.indexOf(true)] ?? '';
+        for (const id of ['a', 'b', 'c', 'd'])
+          assert.equal(
+            (await invocations.get(id)) !== undefined,
+            id === winner,
+            `${id} stored only if it won`,
+          );
+        assert.equal(await queue.activeForSchedule('s'), 1);
+        assert.deepEqual(
+          await queue.enqueueMany([tick('e', 's@60000'), tick('f1', 's@120000'), tick('f2', 's@120000')]),
+          [false, true, false],
+          'in one batch: a key taken before, and a key taken earlier in the batch, are both refused',
+        );
+        assert.deepEqual(
+          await queue.enqueueMany([tick('n1', null), tick('n2', null), queued('x', 'f')]),
+          [true, true, true],
+          'no key: never refused',
+        );
+        assert.equal(await queue.activeForSchedule('s'), 4);
+      }));
+
     test('the runs of a schedule in the queue are counted', () =>
       withStores(open, async ({ queue }) => {
         await queue.enqueue(queued('t1', 'f', { trigger: 'cron', scheduleId: 's' }));

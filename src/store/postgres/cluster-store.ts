@@ -3,8 +3,7 @@
  * cluster_changes (the feed a follower polls) and a NOTIFY on `kumo_changes` that wakes the
  * followers at once; a lost notification (a dropped listening connection) only costs the poll
  * interval. Leases are rows taken with one upsert that succeeds only when the row is free,
- * expired or already the caller's, so two nodes never both hold one. A cron tick is claimed by
- * inserting its (schedule, due time) key: the primary key lets exactly one claimer win.
+ * expired or already the caller's, so two nodes never both hold one.
  */
 import type { BuildBlob, ClusterChange, ClusterStore } from '../cluster.ts';
 import type { Row } from '../rows.ts';
@@ -88,12 +87,6 @@ export class PgClusterStore implements ClusterStore {
     await this.sql`DELETE FROM cluster_leases WHERE name = ${name} AND owner = ${owner}`;
   }
 
-  async claimTick(scheduleId: string, dueAt: number, now: number): Promise<boolean> {
-    const res = await this.sql`INSERT INTO cron_ticks (schedule_id, due_at, claimed_at)
-      VALUES (${scheduleId}, ${dueAt}, ${now}) ON CONFLICT DO NOTHING`;
-    return res.count === 1;
-  }
-
   async ping(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const query = this.sql`SELECT 1`;
@@ -110,9 +103,5 @@ export class PgClusterStore implements ClusterStore {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  async pruneTicks(before: number): Promise<void> {
-    await this.sql`DELETE FROM cron_ticks WHERE due_at < ${before}`;
   }
 }

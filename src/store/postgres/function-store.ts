@@ -85,6 +85,14 @@ export class PgFunctionStore implements FunctionStore {
     return (await this.sql`SELECT 1 FROM versions WHERE bundle_hash = ${bundleHash} LIMIT 1`).length > 0;
   }
 
+  async hashesInUse(hashes: readonly string[]): Promise<Set<string>> {
+    if (!hashes.length) return new Set();
+    const rows = await this.sql<
+      Row[]
+    >`SELECT DISTINCT hash FROM versions WHERE hash = ANY(${[...hashes]}::text[])`;
+    return new Set(rows.map((r) => String(r.hash)));
+  }
+
   async recordSource(s: VersionSource): Promise<void> {
     await this.sql`INSERT INTO version_sources (function, version, kind, repository, ref, commit_hash)
       VALUES (${s.function}, ${s.version}, ${s.kind}, ${s.repository}, ${s.ref}, ${s.commit})

@@ -40,7 +40,11 @@ const QUEUED_COLUMNS = [
   'task_token',
   'callback_dest',
   'alias',
+  'tick_key',
 ] as const;
+
+/** Rows of QUEUED_COLUMNS a statement: under PostgreSQL's 65535 parameters a statement. */
+const ROWS_PER_INSERT = Math.floor(65535 / QUEUED_COLUMNS.length);
 
 /** PostgreSQL durable queue. */
 export class PgQueueStore implements QueueStore {
@@ -50,22 +54,30 @@ export class PgQueueStore implements QueueStore {
     this.sql = sql;
   }
 
-  async enqueue(q: NewQueuedInvocation): Promise<void> {
-    await this.sql`INSERT INTO invocations ${this.sql([queuedRow(q)], ...QUEUED_COLUMNS)}`;
+  async enqueue(q: NewQueuedInvocation): Promise<boolean> {
+    const [stored] = await this.enqueueMany([q]);
+    return stored === true;
   }
 
-  async enqueueMany(list: readonly NewQueuedInvocation[]): Promise<void> {
-    if (!list.length) return;
+  async enqueueMany(list: readonly NewQueuedInvocation[]): Promise<boolean[]> {
+    if (!list.length) return [];
     const rows = list.map(queuedRow);
-    // 17 columns a row: 3500 rows stay under PostgreSQL's 65535 parameters a statement.
-    if (rows.length <= 3500) {
-      // One multi-row INSERT is one transaction by itself.
-      await this.sql`INSERT INTO invocations ${this.sql(rows, ...QUEUED_COLUMNS)}`;
-      return;
-    }
-    await this.sql.begin(async (tx) => {
-      for (const part of chunks(rows, 3500)) await tx`INSERT INTO invocations ${tx(part, ...QUEUED_COLUMNS)}`;
-    });
+    // A row whose tick key is taken is left out (a concurrent insert of the same key waits for
+    // the first to commit, then is left out too); RETURNING names the rows stored.
+    const insert = (q: PgQuery, part: typeof rows) =>
+      q<Row[]>`INSERT INTO invocations ${q(part, ...QUEUED_COLUMNS)}
+        ON CONFLICT (tick_key) WHERE tick_key IS NOT NULL DO NOTHING RETURNING id`;
+    // One multi-row INSERT is one transaction by itself.
+    const stored =
+      rows.length <= ROWS_PER_INSERT
+        ? await insert(this.sql, rows)
+        : await this.sql.begin(async (tx) => {
+            const all: Row[] = [];
+            for (const part of chunks(rows, ROWS_PER_INSERT)) all.push(...(await insert(tx, part)));
+            return all;
+          });
+    const ids = new Set(stored.map((r) => String(r.id)));
+    return list.map((q) => ids.has(q.id));
   }
 
   async claim(o: ClaimOptions): Promise<ClaimedRun[]> {
@@ -307,5 +319,6 @@ function queuedRow(q: NewQueuedInvocation): Record<(typeof QUEUED_COLUMNS)[numbe
     task_token: q.taskToken,
     callback_dest: q.callbackUrl === null ? null : callbackDestination(q.callbackUrl),
     alias: q.alias ?? null,
+    tick_key: q.tickKey ?? null,
   };
 }

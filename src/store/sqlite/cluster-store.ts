@@ -1,7 +1,6 @@
 /**
  * ClusterStore on SQLite: the same tables as on PostgreSQL, used by one process. There is no
- * other node to wake, so `listen` never calls back; leases and tick claims still work (they are
- * trivially won), so the code above them is the same on both backends.
+ * other node to wake, so `listen` never calls back; leases still work (they are trivially won), so the code above them is the same on both backends.
  */
 import type { BuildBlob, ClusterChange, ClusterStore } from '../cluster.ts';
 import type { Row } from '../rows.ts';
@@ -75,18 +74,7 @@ export class SqliteClusterStore extends SqliteStatements implements ClusterStore
     this.prepare('DELETE FROM cluster_leases WHERE name = ? AND owner = ?').run(name, owner);
   }
 
-  async claimTick(scheduleId: string, dueAt: number, now: number): Promise<boolean> {
-    const res = this.prepare(
-      'INSERT OR IGNORE INTO cron_ticks (schedule_id, due_at, claimed_at) VALUES (?, ?, ?)',
-    ).run(scheduleId, dueAt, now);
-    return Number(res.changes) === 1;
-  }
-
   async ping(): Promise<void> {
     this.prepare('SELECT 1').get();
-  }
-
-  async pruneTicks(before: number): Promise<void> {
-    this.prepare('DELETE FROM cron_ticks WHERE due_at < ?').run(before);
   }
 }

@@ -97,6 +97,14 @@ export class SqliteFunctionStore extends SqliteStatements implements FunctionSto
     return this.prepare('SELECT 1 FROM versions WHERE bundle_hash = ? LIMIT 1').get(bundleHash) !== undefined;
   }
 
+  async hashesInUse(hashes: readonly string[]): Promise<Set<string>> {
+    if (!hashes.length) return new Set();
+    const rows = this.prepare(
+      'SELECT DISTINCT hash FROM versions WHERE hash IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(hashes)) as Row[];
+    return new Set(rows.map((r) => String(r.hash)));
+  }
+
   async recordSource(s: VersionSource): Promise<void> {
     this.prepare(
       `INSERT OR REPLACE INTO version_sources (function, version, kind, repository, ref, commit_hash) VALUES (?, ?, ?, ?, ?, ?)`,

@@ -311,4 +311,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_routes_function ON api_routes(function);
     `,
   },
+  {
+    version: 11,
+    name: 'the tick key of a cron invocation (storing the invocation claims the tick); cron_ticks dropped',
+    // Partial: only cron rows carry a key, so the index stays as small as their number.
+    sql: `
+      ALTER TABLE invocations ADD COLUMN tick_key TEXT;
+      CREATE UNIQUE INDEX invocations_tick_key ON invocations(tick_key) WHERE tick_key IS NOT NULL;
+      DROP TABLE cron_ticks;
+    `,
+  },
 ];

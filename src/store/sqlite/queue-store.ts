@@ -21,22 +21,22 @@ import { SqliteStatements } from './statements.ts';
 
 /** SQLite durable queue. */
 export class SqliteQueueStore extends SqliteStatements implements QueueStore {
-  async enqueue(q: NewQueuedInvocation): Promise<void> {
-    this.insertQueued(q);
+  async enqueue(q: NewQueuedInvocation): Promise<boolean> {
+    return this.insertQueued(q);
   }
 
-  async enqueueMany(list: readonly NewQueuedInvocation[]): Promise<void> {
-    if (list.length === 1) return this.insertQueued(list[0] as NewQueuedInvocation);
-    this.transaction(() => {
-      for (const q of list) this.insertQueued(q);
-    });
+  async enqueueMany(list: readonly NewQueuedInvocation[]): Promise<boolean[]> {
+    if (list.length === 1) return [this.insertQueued(list[0] as NewQueuedInvocation)];
+    return this.transaction(() => list.map((q) => this.insertQueued(q)));
   }
 
-  private insertQueued(q: NewQueuedInvocation): void {
-    this.prepare(
+  /** Inserts one queued invocation; false when its tick key was taken (the partial unique index refuses it). */
+  private insertQueued(q: NewQueuedInvocation): boolean {
+    const res = this.prepare(
       `INSERT INTO invocations (id, function, trigger, status, attempt, max_attempts, created_at, run_at, schedule_id, serial_key,
-         request, request_body, bodies_kept, callback_url, task_token, callback_dest, alias)
-       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         request, request_body, bodies_kept, callback_url, task_token, callback_dest, alias, tick_key)
+       VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tick_key) WHERE tick_key IS NOT NULL DO NOTHING`,
     ).run(
       q.id,
       q.function,
@@ -53,7 +53,9 @@ export class SqliteQueueStore extends SqliteStatements implements QueueStore {
       q.taskToken,
       q.callbackUrl === null ? null : callbackDestination(q.callbackUrl),
       q.alias ?? null,
+      q.tickKey ?? null,
     );
+    return Number(res.changes) === 1;
   }
 
   async claim(o: ClaimOptions): Promise<ClaimedRun[]> {
