@@ -63,6 +63,7 @@ async function deploy(k: KumoProcess, work: string, name: string, runtime: strin
 interface CellStats {
   enabled: boolean;
   ready: number;
+  starting: number;
   hits: number;
   misses: number;
 }
@@ -72,13 +73,15 @@ async function cellStats(k: KumoProcess): Promise<CellStats | undefined> {
   return ((await res.json()) as { stemCells?: CellStats }).stemCells;
 }
 
-/** Waits for the state a cold start after a quiet period finds: no instance, a cell ready (if on). */
+/** Waits for the state a cold start after a quiet period finds: no instance, a cell ready and none starting (if on). */
 async function quiet(k: Server, names: string[], cellsWanted: number): Promise<void> {
   for (const name of names) await scaledToZero(k, name);
   if (!k.cells) return;
   const until = Date.now() + 30_000;
   while (Date.now() < until) {
-    if (((await cellStats(k))?.ready ?? 0) >= cellsWanted) return;
+    const c = await cellStats(k);
+    // Quiet: a cell ready and none booting (a replacement still starting would share the CPUs).
+    if ((c?.ready ?? 0) >= cellsWanted && (c?.starting ?? 0) === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
