@@ -145,7 +145,7 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
 
   /**
    * Hands a stem cell its version: the built tree copied into its code folder, the host channel
-   * opened in its host folder, both given to its host uid, then the version's environment sent
+   * opened in its host folder and given to its host uid, then the version's environment sent
    * over its socket (the shim loads the function and answers). A cell that fails is killed.
    */
   async function assignCell(
@@ -171,7 +171,10 @@ export function createInstanceFactory(d: InstanceFactoryDeps) {
       const hostSocket = `${NEUTRAL.hostDir}/ch/${path.basename(channel.socketPath)}`;
       await instance.assign({
         env: { ...launch.env, [ENV.hostSocket]: hostSocket },
-        give: [cell.taskDir, cell.hostDir],
+        // The code folder has been the cell's own (0700) since it started: what is copied in is
+        // world-readable like every build (the ordinary path reads builds as the instance's uid),
+        // so only the channel's folder and socket, made just now, need its uid (to connect).
+        give: [path.dirname(channel.socketPath)],
         timeoutMs: CELL_LOAD_TIMEOUT_MS,
       });
       const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
