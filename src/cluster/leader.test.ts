@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ServerLog } from '../core/index.ts';
-import { openSqliteStores } from '../store/index.ts';
+import { openSqliteStores, type ClusterStore } from '../store/index.ts';
 import { LeaderLease } from './leader.ts';
 
 const quiet: ServerLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -15,19 +15,23 @@ async function until(check: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A 300 ms `scheduler` lease of node `owner` that notes each gain in `gains` ("LABEL starts" or "LABEL takes over"). */
+function recordedLease(store: ClusterStore, owner: string, label: string, gains: string[]): LeaderLease {
+  return new LeaderLease({
+    store,
+    name: 'scheduler',
+    owner,
+    ttlMs: 300,
+    onGain: ({ takeover }) => void gains.push(`${label} ${takeover ? 'takes over' : 'starts'}`),
+    onLose: () => {},
+    log: quiet,
+  });
+}
+
 test('a gain takes over when the node waited for another owner’s lease, not when it won at its first try', async () => {
   const stores = openSqliteStores(':memory:');
   const gains: string[] = [];
-  const lease = (owner: string) =>
-    new LeaderLease({
-      store: stores.cluster,
-      name: 'scheduler',
-      owner,
-      ttlMs: 300,
-      onGain: ({ takeover }) => void gains.push(`${owner} ${takeover ? 'takes over' : 'starts'}`),
-      onLose: () => {},
-      log: quiet,
-    });
+  const lease = (owner: string) => recordedLease(stores.cluster, owner, owner, gains);
   const a = lease('a');
   const b = lease('b');
   try {
@@ -86,16 +90,7 @@ test('a leader that could not renew its lease and wins it back takes over (its o
 test('a node restarted under the same id waits for the lease its predecessor left, then takes over', async () => {
   const stores = openSqliteStores(':memory:');
   const gains: string[] = [];
-  const lease = (label: string) =>
-    new LeaderLease({
-      store: stores.cluster,
-      name: 'scheduler',
-      owner: 'web-1',
-      ttlMs: 300,
-      onGain: ({ takeover }) => void gains.push(`${label} ${takeover ? 'takes over' : 'starts'}`),
-      onLose: () => {},
-      log: quiet,
-    });
+  const lease = (label: string) => recordedLease(stores.cluster, 'web-1', label, gains);
   // The restarted process comes up while its predecessor's lease is still held (as after a crash).
   const predecessor = lease('predecessor');
   const restarted = lease('restarted');
