@@ -4,6 +4,17 @@
  * so every node that learns of the version can fetch it; a node keeps what it fetched in its own
  * build folder (DATA/builds/<hash>), so a version is fetched once per node, however often it is
  * activated. The bytes are checked against the sha256 kept beside them before they are unpacked.
+ *
+ * Builds no version names any more are removed from the store (`collect`), but only once they
+ * were last published `COLLECT_AFTER_MS` ago. A deploy publishes before it records its version,
+ * so for a moment its build is named by no version: a deploy of code whose build is stored
+ * already (an identical redeploy, the code of a deleted function) touches the row instead of
+ * skipping it, and the grace period covers the time up to the record. Why a grace period rather
+ * than checking again after the record: on PostgreSQL a collecting DELETE reads the versions in
+ * the snapshot it started with, so it can still remove the row after a deploy's check has seen
+ * it; a touch and a delete both lock the row, so the second one always sees the first (the
+ * delete tests the publish time on the row it removes; a touch after it finds no row and the
+ * build is published again).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -20,6 +31,16 @@ export interface BuildShareOptions {
   now?: () => number;
 }
 
+/**
+ * How long a build stays in the store after it was last published, whether or not a version
+ * names it: far beyond the time from a deploy's publish to its record (one insert) and the clock
+ * difference between nodes (which the leader lease already needs within a fraction of a lease).
+ */
+const COLLECT_AFTER_MS = 60 * 60_000;
+
+/** Builds removed from the store per `collect` (each a blob of up to a build's size). */
+const COLLECT_BATCH = 50;
+
 /** Publishes builds to the store and fetches those other nodes made. */
 export class BuildShare {
   private readonly o: Required<BuildShareOptions>;
@@ -30,12 +51,24 @@ export class BuildShare {
     this.o = { now: Date.now, ...options };
   }
 
-  /** Stores the build of `hash` (from `buildDir`) for the other nodes, unless it is there already. */
+  /**
+   * Stores the build of `hash` (from `buildDir`) for the other nodes, or marks the stored one as
+   * published now; call it just before recording the version that uses it.
+   */
   async publish(hash: string, buildDir: string): Promise<void> {
-    if (await this.o.cluster.hasBuild(hash)) return;
+    if (await this.o.cluster.touchBuild(hash, this.o.now())) return;
     const blob = await packDirectory(buildDir);
     const sha256 = createHash('sha256').update(blob).digest('hex');
     await this.o.cluster.putBuild(hash, { sha256, blob }, this.o.now());
+  }
+
+  /**
+   * Removes from the store up to a batch of builds that no version names and that were last
+   * published over `COLLECT_AFTER_MS` ago; `more` when the batch was full (call again).
+   */
+  async collect(): Promise<{ removed: string[]; more: boolean }> {
+    const removed = await this.o.cluster.deleteUnusedBuilds(this.o.now() - COLLECT_AFTER_MS, COLLECT_BATCH);
+    return { removed, more: removed.length >= COLLECT_BATCH };
   }
 
   /** The local folder of build `hash`: this node's own, or fetched from the store (rejects when it cannot be). */

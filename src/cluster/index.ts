@@ -4,5 +4,5 @@
  */
 export { BuildShare, type BuildShareOptions } from './build-share.ts';
 export { ChangeFeed, type ChangeFeedOptions } from './change-feed.ts';
-export { LeaderLease, type LeaderLeaseOptions } from './leader.ts';
+export { LeaderLease, type LeaderGain, type LeaderLeaseOptions } from './leader.ts';
 export { StoreHealth, type StoreHealthView } from './store-health.ts';

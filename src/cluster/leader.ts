@@ -4,9 +4,24 @@
  * fails to renew (it stops leading at once, before the lease could pass to another node), and a
  * dead leader's lease passes to another node within one lease length and one try interval. On
  * SQLite the only node always wins.
+ *
+ * A gain says whether it takes over from another leader: so when this node has waited for the
+ * lease while another owner held it, or has led before (it lost the lease and wins it back).
+ * A node that wins at its first try found no live leader to follow — the first node of a cluster
+ * to start, or a lone node's restart — so whatever fell due meanwhile fell while no node was up.
+ * The lease is held under the node id and a suffix of this process: a node restarted after a
+ * crash (same id) finds the lease its dead predecessor left, waits for it like any other node,
+ * and takes over, rather than renewing it at once as if it had led all along.
  */
+import { randomBytes } from 'node:crypto';
 import type { ServerLog } from '../core/index.ts';
 import type { ClusterStore } from '../store/index.ts';
+
+/** How this node became the leader. */
+export interface LeaderGain {
+  /** It waited while another owner held the lease, or led before: work of a previous leader may be left. */
+  takeover: boolean;
+}
 
 /** What a leader lease needs. */
 export interface LeaderLeaseOptions {
@@ -18,7 +33,7 @@ export interface LeaderLeaseOptions {
   /** How long the lease lasts without renewal (ms). */
   ttlMs: number;
   /** This node became the leader. */
-  onGain: () => void | Promise<void>;
+  onGain: (gain: LeaderGain) => void | Promise<void>;
   /** This node stopped being the leader (lost the lease, could not renew it, or stops). */
   onLose: () => void;
   log: ServerLog;
@@ -32,9 +47,15 @@ export class LeaderLease {
   private leading = false;
   private stopped = true;
   private trying: Promise<void> | undefined;
+  /** Another owner refused this node the lease at least once (a failed query does not count). */
+  private refused = false;
+  private hasLed = false;
+  /** This process's name in the lease row. */
+  private readonly holder: string;
 
   constructor(options: LeaderLeaseOptions) {
     this.o = { now: Date.now, ...options };
+    this.holder = `${options.owner}/${randomBytes(4).toString('hex')}`;
   }
 
   /** Whether this node leads now. */
@@ -56,7 +77,7 @@ export class LeaderLease {
     if (!this.leading) return;
     this.leading = false;
     this.o.onLose();
-    await this.o.store.releaseLease(this.o.name, this.o.owner).catch(() => {});
+    await this.o.store.releaseLease(this.o.name, this.holder).catch(() => {});
   }
 
   private attempt(): Promise<void> {
@@ -72,7 +93,8 @@ export class LeaderLease {
   private async tryOnce(): Promise<void> {
     let held: boolean;
     try {
-      held = await this.o.store.tryLease(this.o.name, this.o.owner, this.o.now(), this.o.ttlMs);
+      held = await this.o.store.tryLease(this.o.name, this.holder, this.o.now(), this.o.ttlMs);
+      if (!held) this.refused = true;
     } catch (err) {
       // Unknown whether the lease was renewed: stop leading rather than risk two leaders.
       if (this.leading)
@@ -85,8 +107,10 @@ export class LeaderLease {
     if (this.stopped) return;
     if (held && !this.leading) {
       this.leading = true;
-      this.o.log.info('cluster: this node leads', { lease: this.o.name, node: this.o.owner });
-      await this.o.onGain();
+      const takeover = this.refused || this.hasLed;
+      this.hasLed = true;
+      this.o.log.info('cluster: this node leads', { lease: this.o.name, node: this.o.owner, takeover });
+      await this.o.onGain({ takeover });
     } else if (!held && this.leading) {
       this.leading = false;
       this.o.log.warn('cluster: this node no longer leads', { lease: this.o.name, node: this.o.owner });

@@ -1,2 +1,2 @@
 /** scheduler: cron triggers with overlap and missed-run policies, feeding the durable queue. */
-export { Scheduler, type ScheduleView, type SchedulerOptions } from './scheduler.ts';
+export { Scheduler, type ScheduleView, type SchedulerOptions, type SchedulerStart } from './scheduler.ts';

@@ -66,6 +66,9 @@ function leader(stores: Stores, over: Partial<SchedulerOptions> = {}): Scheduler
   });
 }
 
+/** A start after another leader (it waited for the lease, or led before). */
+const TAKEOVER = { takeover: true };
+
 /** The due times of the cron invocations stored, sorted (a due time twice shows twice). */
 async function queuedDueTimes(stores: Stores): Promise<number[]> {
   const rows = await stores.invocations.list({ function: 'f', trigger: 'cron', limit: 100 });
@@ -87,7 +90,7 @@ test('two nodes that both lead for a moment and run the same due times queue eac
     const onTick = (fn: string, result: string) => enqueued.push(`${fn} ${result}`);
     const a = leader(stores, { onTick });
     const b = leader(stores, { onTick });
-    await Promise.all([a.start([]), b.start([])]);
+    await Promise.all([a.start([], TAKEOVER), b.start([], TAKEOVER)]);
     a.stop();
     b.stop();
     assert.deepEqual(await queuedDueTimes(stores), DUE);
@@ -111,18 +114,43 @@ test('a leader that dies between queuing a tick and recording it loses nothing: 
       enqueueTick: (input, key) =>
         ++inserts === 1 ? queue.enqueueTick(input, key) : Promise.reject(new Error('the node died')),
     });
-    await dying.start([]);
+    await dying.start([], TAKEOVER);
     dying.stop();
     assert.deepEqual(await queuedDueTimes(stores), [DUE[0]]);
     assert.equal((await stores.schedules.getSchedule(schedule.id))?.lastTickAt, null);
 
     const next = leader(stores);
-    await next.start([]);
+    await next.start([], TAKEOVER);
     next.stop();
     assert.deepEqual(await queuedDueTimes(stores), DUE, 'each due time once: 00:01 refused by its key');
     assert.equal((await stores.schedules.getSchedule(schedule.id))?.lastTickAt, DUE[2]);
   } finally {
     await stores.close();
+  }
+});
+
+test('a start that takes over from no leader follows the catch-up policy, where a takeover runs each due time', async () => {
+  for (const [catchup, takeover, expected] of [
+    ['one', false, [NOW]],
+    ['none', false, []],
+    ['none', true, DUE],
+  ] as const) {
+    const stores = openSqliteStores(':memory:');
+    try {
+      await stores.schedules.putSchedule({ ...schedule, catchup });
+      const s = leader(stores);
+      await s.start([], { takeover });
+      s.stop();
+      const label = `catchup: ${catchup}, takeover: ${takeover}`;
+      assert.deepEqual(await queuedDueTimes(stores), expected, label);
+      assert.equal(
+        (await stores.schedules.getSchedule(schedule.id))?.lastTickAt,
+        takeover ? DUE[2] : NOW,
+        label,
+      );
+    } finally {
+      await stores.close();
+    }
   }
 });
 

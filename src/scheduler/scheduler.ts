@@ -10,9 +10,12 @@
  * invocation carries its (schedule, due time) key, and the store keeps one invocation per key: the
  * insert is the claim, so a tick is either queued once or not claimed at all, even when two nodes
  * both believe they lead for a moment. The tick is recorded (`markTick`) only after its insert
- * committed, so a leader that dies in between leaves a due time that looks unrun. A new leader
- * runs again the due times of the last `takeoverWindowMs` after the last recorded tick: those the
- * old leader had queued are refused by their key, those it had not are queued now, late but once.
+ * committed, so a leader that dies in between leaves a due time that looks unrun. A leader that
+ * takes over from another (start's `takeover`) runs again the due times of the last
+ * `takeoverWindowMs` after the last recorded tick: those the old leader had queued are refused by
+ * their key, those it had not are queued now, late but once. A start that takes over from nobody
+ * (a lone node's restart, on SQLite or PostgreSQL, or the first node of a cluster to start) follows
+ * each catch-up policy: those due times fell while kumo was down.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -45,11 +48,20 @@ export interface SchedulerOptions {
   /** A schedule of `fn` was added or removed by API (other nodes of the store are told). */
   onChanged?: (fn: string) => void;
   /**
-   * At start, due times this recent (after the last recorded tick) are each run again, whatever
-   * the catch-up policy; one already queued is refused by its tick key. Set where another node
-   * may have led before (0: a lone node's restart follows the catch-up policy only).
+   * At a start that takes over from another leader, due times this recent (after the last
+   * recorded tick) are each run again, whatever the catch-up policy; one already queued is
+   * refused by its tick key. Set where another node may have led before (0: never).
    */
   takeoverWindowMs?: number;
+}
+
+/** How the scheduler starts. */
+export interface SchedulerStart {
+  /**
+   * It takes over from another leader (which may have died mid-tick): the due times of the
+   * takeover window run one by one. Otherwise missed ticks follow each catch-up policy.
+   */
+  takeover: boolean;
 }
 
 /** A schedule with its next run times. */
@@ -75,14 +87,17 @@ export class Scheduler {
     this.o = { now: Date.now, takeoverWindowMs: 0, ...options };
   }
 
-  /** Follows kumo.yaml for `functions`, handles missed ticks by each schedule's catch-up policy, arms every timer. */
-  start(functions: readonly string[]): Promise<void> {
+  /**
+   * Follows kumo.yaml for `functions`, handles missed ticks (a takeover's recent ones one by one,
+   * the others by each schedule's catch-up policy), arms every timer.
+   */
+  start(functions: readonly string[], how: SchedulerStart = { takeover: false }): Promise<void> {
     this.running = true;
     return this.serially(async () => {
       for (const fn of functions) await this.syncManifest(fn);
       const now = this.o.now();
       for (const s of await this.o.store.listSchedules()) {
-        await this.catchUp(s, now);
+        await this.catchUp(s, now, how.takeover);
         this.arm(s, now);
       }
     });
@@ -180,9 +195,9 @@ export class Scheduler {
     );
   }
 
-  private async catchUp(s: ScheduleRecord, now: number): Promise<void> {
+  private async catchUp(s: ScheduleRecord, now: number, takeover: boolean): Promise<void> {
     const since = s.lastTickAt ?? s.createdAt;
-    if (this.o.takeoverWindowMs > 0) {
+    if (takeover && this.o.takeoverWindowMs > 0) {
       // A leader change: the recent due times are run one by one; one queued before is refused by its key.
       const from = Math.max(since, now - this.o.takeoverWindowMs);
       const due = nextRunTimes(s.cron, s.tz ?? undefined, from, 1000).filter((t) => t <= now);

@@ -146,8 +146,9 @@ export function createAsyncParts(d: AsyncPartsDeps) {
 
 /**
  * On a shared store, the schedules run on one node: the holder of the `scheduler` lease. It
- * starts the scheduler when it gains the lease (running the recent ticks nobody queued) and
- * stops it when it loses the lease.
+ * starts the scheduler when it gains the lease (after another leader: running the recent ticks
+ * nobody queued; at the first try of a node that found no leader: by each catch-up policy, as a
+ * lone node's restart) and stops it when it loses the lease.
  */
 function schedulerLeader(d: AsyncPartsDeps, scheduler: Scheduler): LeaderLease | undefined {
   if (!d.node.shared) return undefined;
@@ -157,7 +158,7 @@ function schedulerLeader(d: AsyncPartsDeps, scheduler: Scheduler): LeaderLease |
     owner: d.node.id,
     ttlMs: d.node.leaderLeaseMs,
     log: d.log,
-    onGain: () => scheduler.start(d.functions()),
+    onGain: (gain) => scheduler.start(d.functions(), gain),
     onLose: () => scheduler.stop(),
   });
 }

@@ -5,7 +5,9 @@
  * finish on it, as after a local deploy). After a change that may leave builds unused (a deploy,
  * which prunes, a rollback, a delete: through any node), at start, and every ten minutes, the
  * node sweeps its build folder: what no stored version uses goes, as a lone node's own delete
- * and pruning remove it. On SQLite there is no other node: nothing is built.
+ * and pruning remove it. In the same turn it removes from the store a batch of the published
+ * builds no version uses (BuildShare.collect: after a grace period; any node may do it, the
+ * delete is one statement). On SQLite there is no other node: nothing is built.
  */
 import { ChangeFeed } from '../cluster/index.ts';
 import type { ServerLog } from '../core/index.ts';
@@ -24,6 +26,8 @@ export interface ClusterFollowDeps {
   reload?: () => Promise<void>;
   /** Removes this node's build folders that no stored version uses; the hashes removed. */
   sweepBuilds?: () => Promise<string[]>;
+  /** Removes a batch of the store's published builds that no version uses; `more` when there may be more. */
+  collectBuilds?: () => Promise<{ removed: string[]; more: boolean }>;
 }
 
 /** A sweep of unused builds at least this often (a pruning that ended after the sweep its deploy caused). */
@@ -46,17 +50,31 @@ export function followCluster(d: ClusterFollowDeps): ClusterFollow {
   let sweepDue = true;
   let lastSweep = 0;
   const sweep = async (): Promise<void> => {
-    if (!d.sweepBuilds || (!sweepDue && Date.now() - lastSweep < SWEEP_EVERY_MS)) return;
+    if (!sweepDue && Date.now() - lastSweep < SWEEP_EVERY_MS) return;
     sweepDue = false;
     lastSweep = Date.now();
     try {
-      const removed = await d.sweepBuilds();
+      const removed = (await d.sweepBuilds?.()) ?? [];
       if (removed.length)
         log.info('cluster: removed builds no version uses any more', {
           builds: removed.map((h) => h.slice(0, 12)).join(','),
         });
     } catch (err) {
       log.warn('cluster: removing unused builds failed', { error: String(err) });
+    }
+    try {
+      const collected = await d.collectBuilds?.();
+      if (!collected) return;
+      // Bounded per turn: the next poll goes on with the rest.
+      if (collected.more) sweepDue = true;
+      if (collected.removed.length)
+        log.info('cluster: removed builds no version uses any more from the store', {
+          count: collected.removed.length,
+          builds: collected.removed.map((h) => h.slice(0, 12)).join(','),
+        });
+      else log.debug('cluster: no build in the store to remove');
+    } catch (err) {
+      log.warn('cluster: removing unused builds from the store failed', { error: String(err) });
     }
   };
   const apply = async (fn: string): Promise<void> => {

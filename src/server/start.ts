@@ -98,6 +98,7 @@ export async function startServer(
   const state = await openState(ctx, host.driver);
   const instances = await createInstances(ctx, host, state);
   const deploys = await createDeploys(ctx, host.driver, state, instances.pool);
+  const { share } = state;
   const follow = followCluster({
     cluster: state.stores.cluster,
     versions: state.versions,
@@ -106,6 +107,7 @@ export async function startServer(
     since: state.changesSeen,
     reload: () => state.apiRoutes.refresh(),
     sweepBuilds: () => state.builds.sweep(),
+    collectBuilds: share ? () => share.collect() : undefined,
   });
   ctx.cluster.announce = follow.announce;
   const plane = createDataPlane(ctx, host, state, instances, deploys, follow.announce);

@@ -37,14 +37,23 @@ export interface ClusterStore {
    * SQLite, where the announcing node is the only one). Returns the function that stops listening.
    */
   listen(wake: () => void): Promise<() => Promise<void>>;
-  /** Stores build `hash` (first writer wins: the content is the same). */
+  /** Stores build `hash` published at `now` (first writer wins: the content is the same). */
   putBuild(hash: string, build: BuildBlob, now: number): Promise<void>;
+  /**
+   * Marks stored build `hash` as published again at `now` (its time never goes back); false when
+   * it is not stored. A deploy that finds its build stored does this, so `deleteUnusedBuilds`
+   * spares the build until its version is recorded.
+   */
+  touchBuild(hash: string, now: number): Promise<boolean>;
   /** Whether build `hash` is stored. */
   hasBuild(hash: string): Promise<boolean>;
   /** Build `hash`, or undefined. */
   getBuild(hash: string): Promise<BuildBlob | undefined>;
-  /** Removes build `hash` (no version uses it any more). */
-  deleteBuild(hash: string): Promise<void>;
+  /**
+   * Removes, in one statement, at most `limit` builds that no version row names and that were
+   * last published before `before` (ms), oldest first; returns their hashes.
+   */
+  deleteUnusedBuilds(before: number, limit: number): Promise<string[]>;
   /**
    * Takes or renews lease `name` for `owner` until `now + ttlMs`: true when `owner` holds it
    * (it was free, expired, or already its own), false when another owner holds it.

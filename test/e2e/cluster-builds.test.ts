@@ -3,7 +3,9 @@
  * the store answers 503 build_unavailable for that function (and stays healthy), and serves it
  * once the build can be fetched again (the change feed's next poll tries again). A function
  * deleted through either node, and a version pruned by a deploy on the other, leave no build
- * folder on any node: neither the builder's own nor the fetched copy.
+ * folder on any node: neither the builder's own nor the fetched copy. A deleted function's build
+ * also leaves the store (`cluster_builds`) once it is past the grace period, and another
+ * function's stays.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -125,4 +127,34 @@ test('a version pruned by a deploy on one node leaves no fetched copy on the oth
   await eventually(() => !existsSync(buildOf(b, v1)), 10_000, 'b to remove the pruned v1');
   assert.ok(!existsSync(buildOf(a, v1)), 'the builder removed it when it pruned');
   assert.ok(existsSync(buildOf(b, hashes[3] ?? '')), 'the active version stays');
+});
+
+test('a deleted function’s build leaves the store once past the grace period; a used one stays, however old', async () => {
+  const [a, b] = cluster.nodes;
+  assert.ok(a && b);
+  const sql = postgres(cluster.storeUrl, { max: 1, onnotice: () => {} });
+  try {
+    const stored = async (hash: string) =>
+      (await sql`SELECT 1 FROM cluster_builds WHERE hash = ${hash}`).length > 0;
+    const kept = await deployText(a, 'store-kept', 'kept');
+    const dropped = await deployText(a, 'store-dropped', 'dropped');
+    assert.ok((await stored(kept)) && (await stored(dropped)), 'both builds were published');
+    // As if both were published long ago: only whether a version names them decides.
+    await sql`UPDATE cluster_builds SET created_at = 0`;
+    const res = await api(b, '/functions/store-dropped', { method: 'DELETE' });
+    assert.ok(res.ok, `delete through b: ${res.status}`);
+    await eventually(
+      async () => !(await stored(dropped)),
+      15_000,
+      'the deleted function’s build to leave the store',
+    );
+    assert.equal(await stored(kept), true, 'the build a version uses stays');
+    await serves(b, 'store-kept', 'kept');
+    assert.ok(
+      [a, b].some((n) => /removed builds no version uses any more from the store/.test(n.output())),
+      'a node logged the removal',
+    );
+  } finally {
+    await sql.end();
+  }
 });

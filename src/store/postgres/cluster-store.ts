@@ -61,6 +61,14 @@ export class PgClusterStore implements ClusterStore {
       ON CONFLICT (hash) DO NOTHING`;
   }
 
+  async touchBuild(hash: string, now: number): Promise<boolean> {
+    // An UPDATE takes the row's lock: it waits for a concurrent delete and then finds no row
+    // (false: the caller publishes again), and a delete that comes second re-reads created_at.
+    const res = await this.sql`UPDATE cluster_builds SET created_at = GREATEST(created_at, ${now})
+      WHERE hash = ${hash}`;
+    return res.count > 0;
+  }
+
   async hasBuild(hash: string): Promise<boolean> {
     return (await this.sql`SELECT 1 FROM cluster_builds WHERE hash = ${hash}`).length > 0;
   }
@@ -70,8 +78,15 @@ export class PgClusterStore implements ClusterStore {
     return row ? { sha256: String(row.sha256), blob: Buffer.from(row.blob as Uint8Array) } : undefined;
   }
 
-  async deleteBuild(hash: string): Promise<void> {
-    await this.sql`DELETE FROM cluster_builds WHERE hash = ${hash}`;
+  async deleteUnusedBuilds(before: number, limit: number): Promise<string[]> {
+    // created_at is tested on the deleted row itself, not only in the subquery: a row that a
+    // concurrent touchBuild updated is re-checked on its new version (READ COMMITTED), and spared.
+    const rows = await this.sql<Row[]>`DELETE FROM cluster_builds WHERE created_at < ${before}
+      AND hash IN (SELECT b.hash FROM cluster_builds b WHERE b.created_at < ${before}
+        AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.hash = b.hash)
+        ORDER BY b.created_at, b.hash LIMIT ${limit})
+      RETURNING hash`;
+    return rows.map((r) => String(r.hash));
   }
 
   async tryLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {

@@ -77,3 +77,42 @@ test('text with a NUL character is stored as U+FFFD in log lines (PostgreSQL tex
     await stores.close();
   }
 });
+
+test('a touch and a collecting delete of one build never both win: the second sees the first', async () => {
+  const stores = await openPostgresStores(await pg.createDatabase(), { max: 4 });
+  /** Resolves once a statement of this database waits for a row lock. */
+  const blocked = async () => {
+    for (let i = 0; i < 200; i++) {
+      const [row] = await stores.sql`SELECT count(*) AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+      if (Number(row?.n) > 0) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('no statement waited for the lock within 5 s');
+  };
+  try {
+    const c = stores.cluster;
+    for (const hash of ['touched', 'deleted'])
+      await c.putBuild(hash, { sha256: 's', blob: Buffer.from(hash) }, 100);
+    // A deploy touches a build while a collection (started before the deploy's version exists) is deleting it.
+    let collected: Promise<string[]> | undefined;
+    await stores.sql.begin(async (tx) => {
+      await tx`UPDATE cluster_builds SET created_at = 5000 WHERE hash = 'touched'`;
+      collected = c.deleteUnusedBuilds(1000, 10);
+      await blocked();
+    });
+    assert.deepEqual(await collected, ['deleted'], 'the delete re-read the touched row and spared it');
+    assert.equal(await c.hasBuild('touched'), true);
+    // The other order: a touch waiting for a delete finds no row, so the deploy publishes again.
+    await c.putBuild('again', { sha256: 's', blob: Buffer.from('again') }, 100);
+    let touched: Promise<boolean> | undefined;
+    await stores.sql.begin(async (tx) => {
+      await tx`DELETE FROM cluster_builds WHERE hash = 'again'`;
+      touched = c.touchBuild('again', 5000);
+      await blocked();
+    });
+    assert.equal(await touched, false);
+  } finally {
+    await stores.close();
+  }
+});

@@ -46,6 +46,14 @@ export class SqliteClusterStore extends SqliteStatements implements ClusterStore
     ).run(hash, build.sha256, build.blob.length, build.blob, now);
   }
 
+  async touchBuild(hash: string, now: number): Promise<boolean> {
+    const res = this.prepare('UPDATE cluster_builds SET created_at = MAX(created_at, ?) WHERE hash = ?').run(
+      now,
+      hash,
+    );
+    return Number(res.changes) > 0;
+  }
+
   async hasBuild(hash: string): Promise<boolean> {
     return this.prepare('SELECT 1 FROM cluster_builds WHERE hash = ?').get(hash) !== undefined;
   }
@@ -56,8 +64,14 @@ export class SqliteClusterStore extends SqliteStatements implements ClusterStore
     return row ? { sha256: String(row.sha256), blob: Buffer.from(row.blob as Uint8Array) } : undefined;
   }
 
-  async deleteBuild(hash: string): Promise<void> {
-    this.prepare('DELETE FROM cluster_builds WHERE hash = ?').run(hash);
+  async deleteUnusedBuilds(before: number, limit: number): Promise<string[]> {
+    const rows = this.prepare(
+      `DELETE FROM cluster_builds WHERE hash IN (SELECT b.hash FROM cluster_builds b
+         WHERE b.created_at < ? AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.hash = b.hash)
+         ORDER BY b.created_at, b.hash LIMIT ?)
+       RETURNING hash`,
+    ).all(before, limit) as Row[];
+    return rows.map((r) => String(r.hash));
   }
 
   async tryLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
