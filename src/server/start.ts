@@ -30,7 +30,7 @@ import {
   PluginHost,
   PluginRegistry,
 } from '../plugins/index.ts';
-import { InstancePool } from '../pool/index.ts';
+import { HostCpu, InstancePool } from '../pool/index.ts';
 import { nodeRuntime, shimBundle } from '../runtimes/index.ts';
 import { ActiveVersions, openPostgresStores, openSqliteStores, type Stores } from '../store/index.ts';
 import {
@@ -308,11 +308,14 @@ async function createInstances(ctx: Context, host: Host, state: State) {
       }),
     );
   });
+  // Its own reader, read at each take and 100 ms later: the window is the refill's delay.
+  const hostCpu = new HostCpu(50);
   const stemCells = new StemCells({
     driver: host.driver,
     runDir: host.runDir,
     max: config.stemCells,
     log,
+    spareCores: () => hostCpu.spareCores(),
   });
   const factoryDeps: InstanceFactoryDeps = {
     runDir: host.runDir,

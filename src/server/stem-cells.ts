@@ -35,6 +35,15 @@ const CELL_START_TIMEOUT_MS = 15_000;
 /** How long after a cell was taken its replacement starts (the cold start runs first). */
 const REFILL_DELAY_MS = 100;
 
+/**
+ * A replacement starts once the host has this much CPU idle (cores' worth, pool/host-cpu.ts):
+ * booting a runtime is ~100 ms of CPU, and during a burst of cold starts it would only slow the
+ * ordinary starts down (measured: 50 first requests at once took longer with cells than without,
+ * the refills competing with them). Checked every REFILL_DELAY_MS, for at most REFILL_PATIENCE_MS.
+ */
+const REFILL_SPARE_CORES = 0.75;
+const REFILL_PATIENCE_MS = 10_000;
+
 /** After a cell of a shape failed to start, no new one of that shape for this long. */
 const FAILURE_PAUSE_MS = 30_000;
 
@@ -96,11 +105,13 @@ export interface StemCellsOptions {
   max: number;
   log: ServerLog;
   now?: () => number;
+  /** The host's idle CPU in cores' worth (undefined: unknown, refill regardless). */
+  spareCores?: () => Promise<number | undefined>;
 }
 
 /** The pool of stem cells of a server. */
 export class StemCells {
-  private readonly o: Required<StemCellsOptions>;
+  private readonly o: Required<Omit<StemCellsOptions, 'spareCores'>> & Pick<StemCellsOptions, 'spareCores'>;
   private readonly shapes = new Map<string, Shape>();
   private hits = 0;
   private misses = 0;
@@ -216,17 +227,28 @@ export class StemCells {
   }
 
   /**
-   * Refills once the cold start that took a cell had the cores: starting a cell is a process and
-   * a runtime booting (tens of ms of CPU), which on a small host would compete with the very
-   * assignment it replaces. Starts already due are merged into one.
+   * Refills once the cold start that took a cell had the cores, and the host has CPU to spare:
+   * starting a cell is a process and a runtime booting (tens of ms of CPU), which on a small host
+   * would compete with the very assignment it replaces, or with the other cold starts of a burst.
+   * Refills already due are merged into one.
    */
-  private refillSoon(): void {
-    if (this.refillTimer) return;
+  private refillSoon(since = this.o.now()): void {
+    if (this.refillTimer || this.closed) return;
+    // A reading now, so the next one measures the host over just this delay.
+    void this.o.spareCores?.().catch(() => undefined);
     this.refillTimer = setTimeout(() => {
-      this.refillTimer = undefined;
-      this.refill();
+      void this.hostHasRoom().then((room) => {
+        this.refillTimer = undefined;
+        if (room || this.o.now() - since >= REFILL_PATIENCE_MS) this.refill();
+        else this.refillSoon(since);
+      });
     }, REFILL_DELAY_MS);
     this.refillTimer.unref();
+  }
+
+  private async hostHasRoom(): Promise<boolean> {
+    const spare = await this.o.spareCores?.().catch(() => undefined);
+    return spare === undefined || spare >= REFILL_SPARE_CORES;
   }
 
   private total(): number {
