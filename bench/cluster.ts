@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../test/support/postgres.ts';
 import { kumoCli, percentile, ROOT, spawnUntil, stopKumo } from './kumo-process.ts';
-import { measureStores } from './store.ts';
+import { measureStores, median } from './store.ts';
 
 const DEPLOY_ROUNDS = Number(process.env.BENCH_DEPLOY_ROUNDS ?? 7);
 
@@ -137,9 +137,9 @@ export type Target = [string, string, boolean];
 export async function measureCluster(): Promise<{ rows: string[][]; targets: Target[] }> {
   const stores = await measureStores({ enqueueSeconds: 4, enqueueRounds: 3, syncSeconds: 2, syncRounds: 4 });
   const live = await measureDeployLive();
-  const mid = (xs: number[]) => percentile(xs, 50);
-  const enqueue = mid(stores.postgres.enqueue);
-  const ratio = mid(stores.syncRatios);
+  // The same medians as the table's rows.
+  const enqueue = median(stores.postgres.enqueue);
+  const ratio = median(stores.syncRatios);
   return {
     rows: [...stores.rows, ...live.rows],
     targets: [

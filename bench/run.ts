@@ -342,7 +342,10 @@ async function main(): Promise<void> {
         rps: undefined,
         p50: percentile(times, 50),
         p99: percentile(times, 99),
-        note: 'spawn + load + answer',
+        note:
+          k.mode === 'sandboxed'
+            ? 'a stem cell assigned + answer (the default)'
+            : 'spawn + load + answer (stem cells need the sandbox)',
       });
     }
 
@@ -385,7 +388,12 @@ async function main(): Promise<void> {
       console.log('| measurement | figure | note |\n|---|---:|---|');
       for (const row of cluster.rows) console.log(`| ${row.join(' | ')} |`);
     }
-    printTargets(rows, rows[0]?.rps ?? NaN, overhead, [...coldTargets(cold), ...(cluster?.targets ?? [])]);
+    // Stem cells need the sandbox: the sandbox's own cost is the ordinary start's against none.
+    const ordinary = cold.rows.find((r) => r.what.includes('node hello'))?.plain ?? [];
+    printTargets(rows, rows[0]?.rps ?? NaN, overhead, percentile(ordinary, 50), [
+      ...coldTargets(cold),
+      ...(cluster?.targets ?? []),
+    ]);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await rm(work, { recursive: true, force: true });
@@ -463,7 +471,13 @@ function printTable(rows: Row[], overhead: number | undefined, proxyHop: number 
 }
 
 /** The issue targets against this run's figures. */
-function printTargets(rows: Row[], ceiling: number, overhead: number | undefined, more: Target[]): void {
+function printTargets(
+  rows: Row[],
+  ceiling: number,
+  overhead: number | undefined,
+  coldOrdinary: number,
+  more: Target[],
+): void {
   const row = (key: Row['key']) => rows.find((r) => r.key === key);
   const warm = row('warm')?.rps ?? NaN;
   const warmNoSandbox = row('warm-nosb')?.rps ?? NaN;
@@ -485,9 +499,9 @@ function printTargets(rows: Row[], ceiling: number, overhead: number | undefined
     ['cold start p50 ≤ 150 ms (sandboxed)', `${cold.toFixed(1)} ms`, cold <= 150],
     ['deploy ≤ 1 s', `${deploy.toFixed(0)} ms`, deploy <= 1000],
     [
-      'sandbox adds ≤ 30 ms p50 to a cold start',
-      `${(cold - coldNoSandbox).toFixed(1)} ms`,
-      cold - coldNoSandbox <= 30,
+      'sandbox adds ≤ 30 ms p50 to a cold start (ordinary start, no stem cell)',
+      `${(coldOrdinary - coldNoSandbox).toFixed(1)} ms`,
+      coldOrdinary - coldNoSandbox <= 30,
     ],
     [
       'sandbox adds ≤ 5% to warm throughput',
