@@ -83,7 +83,8 @@ async function measureDeployLive(): Promise<{ rows: string[][]; switchedP50: num
   const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-bench-cluster-'));
   await chmod(work, 0o711);
   process.env.KUMO_SECRETS_KEY ??= randomBytes(32).toString('base64');
-  const pg = await startPostgres();
+  // Durable commits (fsync on), as in production: a 202 means the write is on disk.
+  const pg = await startPostgres({ durable: true });
   const nodes: Node[] = [];
   try {
     const store = await pg.createDatabase();

@@ -122,7 +122,8 @@ export async function measureStores(options: StoreBenchOptions = {}): Promise<St
   };
   const work = await mkdtemp(path.join(os.tmpdir(), 'kumo-bench-store-'));
   await chmod(work, 0o711);
-  const pg = await startPostgres();
+  // Durable commits (fsync on), as in production: a 202 means the write is on disk.
+  const pg = await startPostgres({ durable: true });
   const servers: KumoProcess[] = [];
   try {
     const sqlite = await startServer(work, 'sqlite', []);

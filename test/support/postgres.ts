@@ -1,7 +1,7 @@
 /**
  * A throwaway PostgreSQL for tests (unit tests under src/ and e2e tests alike). Each call of
  * startPostgres starts its own server (initdb into a fresh temporary folder, a free port on
- * 127.0.0.1 and a Unix socket in that folder, fsync off), so test files running at once never
+ * 127.0.0.1 and a Unix socket in that folder, fsync off unless `durable`), so test files running at once never
  * share one; stop() ends it and removes the folder. When KUMO_TEST_POSTGRES names a server
  * (postgres://user:pass@host:port/db), that one is used instead: createDatabase makes fresh
  * databases in it and stop() drops them.
@@ -21,6 +21,15 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 
 const run = promisify(execFile);
+
+/** How the server is started. */
+export interface StartOptions {
+  /**
+   * Durable commits, as a production server makes them (fsync, synchronous_commit and full page
+   * writes on): what a benchmark of durable writes must measure. Tests leave them off (speed).
+   */
+  durable?: boolean;
+}
 
 /** A PostgreSQL server for one test file. */
 export interface TestPostgres {
@@ -48,14 +57,14 @@ export interface TestPostgres {
 }
 
 /** Starts a throwaway PostgreSQL (or uses the one KUMO_TEST_POSTGRES names). */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(options: StartOptions = {}): Promise<TestPostgres> {
   const external = process.env.KUMO_TEST_POSTGRES;
   if (external) return useExternal(external);
   let lastError: unknown;
   // The free port is only free when looked at: another test may take it first, so try again.
   for (let tries = 0; tries < 3; tries++) {
     try {
-      return await startOwn();
+      return await startOwn(options);
     } catch (err) {
       lastError = err;
     }
@@ -105,7 +114,7 @@ process.once('exit', () => {
   }
 });
 
-async function startOwn(): Promise<TestPostgres> {
+async function startOwn(options: StartOptions): Promise<TestPostgres> {
   const bin = await postgresBin();
   const user = await serverUser();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kumo-pg-'));
@@ -159,9 +168,9 @@ async function startOwn(): Promise<TestPostgres> {
             `-p ${port}`,
             `-k ${dir}`,
             '-c listen_addresses=127.0.0.1',
-            '-c fsync=off',
-            '-c synchronous_commit=off',
-            '-c full_page_writes=off',
+            ...(options.durable
+              ? []
+              : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
             '-c max_connections=200',
             '-c shared_buffers=32MB',
           ].join(' '),
