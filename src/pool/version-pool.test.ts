@@ -237,15 +237,11 @@ test('adds an instance when the busy one is saturated, not merely busy', async (
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(started.length, 1);
   // Now it uses a whole core (its CPU time grows as fast as the wall clock).
-  const begin = Date.now();
-  const burn = setInterval(() => {
-    const first = started[0];
-    if (first) first.busyMs = Date.now() - begin;
-  }, 20);
+  const stopBurning = burn(started);
   try {
     await until(() => started.length === 2);
   } finally {
-    clearInterval(burn);
+    stopBurning();
   }
   const next = await pool.acquire(t);
   assert.equal(next.instance, started[1], 'the new request goes to the unsaturated instance');
@@ -258,11 +254,7 @@ test('a saturated instance gets no sibling while the host has no CPU to spare, a
   const { pool, started } = harness(spare);
   const t = target({ instances: { max: 3 } });
   const busy = await Promise.all(Array.from({ length: 10 }, () => pool.acquire(t)));
-  const begin = Date.now();
-  const burn = setInterval(() => {
-    const first = started[0];
-    if (first) first.busyMs = Date.now() - begin;
-  }, 20);
+  const stopBurning = burn(started);
   try {
     // Saturated for four sampling rounds, but the host's CPUs are busy: another would only split them.
     await new Promise((r) => setTimeout(r, 1100));
@@ -270,7 +262,7 @@ test('a saturated instance gets no sibling while the host has no CPU to spare, a
     spare.cores = 1.5;
     await until(() => started.length === 2);
   } finally {
-    clearInterval(burn);
+    stopBurning();
   }
   for (const l of busy) l.release();
   await pool.close();
@@ -292,13 +284,9 @@ test('drains a spare instance once the pool is calm, without failing its request
   });
   const t = target({ instances: { max: 3, idle: '1s' } });
   const first = await pool.acquire(t);
-  const begin = Date.now();
-  const burn = setInterval(() => {
-    const inst = started[0];
-    if (inst) inst.busyMs = Date.now() - begin;
-  }, 20);
+  const stopBurning = burn(started);
   await until(() => started.length === 2);
-  clearInterval(burn);
+  stopBurning();
   const second = await pool.acquire(t);
   assert.equal(second.instance, started[1]);
   // Calm now: after the scale-in delay one of the two is drained, while both hold a request.
@@ -314,6 +302,16 @@ test('drains a spare instance once the pool is calm, without failing its request
   assert.equal(started.find((s) => s.stopped)?.id, drained[0]);
   await pool.close();
 });
+
+/** Makes the first instance use a whole core (its CPU time grows with the wall clock) until stopped. */
+function burn(started: FakeInstance[]): () => void {
+  const begin = Date.now();
+  const timer = setInterval(() => {
+    const first = started[0];
+    if (first) first.busyMs = Date.now() - begin;
+  }, 20);
+  return () => clearInterval(timer);
+}
 
 /** Waits for `check` to hold (polling a fake's bookkeeping), failing after 5 s. */
 async function until(check: () => boolean): Promise<void> {
