@@ -136,7 +136,7 @@ export type Target = [string, string, boolean];
 
 /** Issue 14's measurements: the table rows (measurement, figure, note) and the targets. */
 export async function measureCluster(): Promise<{ rows: string[][]; targets: Target[] }> {
-  const stores = await measureStores({ enqueueSeconds: 4, enqueueRounds: 3, syncSeconds: 2, syncRounds: 4 });
+  const stores = await measureStores({ enqueueSeconds: 4, enqueueRounds: 3, syncSeconds: 3, syncRounds: 6 });
   const live = await measureDeployLive();
   // The same medians as the table's rows.
   const enqueue = median(stores.postgres.enqueue);
