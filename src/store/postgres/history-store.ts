@@ -6,37 +6,59 @@ import type { AttemptRecord, CallbackDelivery, InvocationRecord, LogLine } from 
 import type { HistoryQuery, InvocationStore, Pruned, StatsBucketRow, StatsSample } from '../invocations.ts';
 import { toAttempt, toDelivery, toLogLine, toRecord, toStatsSample, type Row } from '../rows.ts';
 import type { PgQuery, PgSql } from './database.ts';
-import { chunks, type PgValue } from './values.ts';
+import { chunks } from './values.ts';
+
+/** A value of a JSON row. */
+type JsonValue = string | number | boolean | null;
 
 /** Invocations in a terminal state, as a list for `status = ANY(...)`. */
 const TERMINAL = ['succeeded', 'failed', 'dead'];
-/** Columns of an insert of a finished invocation. */
-const FINISHED_COLUMNS = [
-  'id',
-  'function',
-  'version',
-  'trigger',
-  'status',
-  'attempt',
-  'max_attempts',
-  'status_code',
-  'outcome',
-  'cold',
-  'created_at',
-  'started_at',
-  'finished_at',
-  'duration_ms',
-  'request',
-  'request_body',
-  'request_truncated',
-  'response_headers',
-  'response_body',
-  'response_truncated',
-  'error',
-  'bodies_kept',
-  'alias',
-  'node',
-] as const;
+/** Columns of an insert of a finished invocation, with their types. */
+const FINISHED_TYPES = {
+  id: 'text',
+  function: 'text',
+  version: 'integer',
+  trigger: 'text',
+  status: 'text',
+  attempt: 'integer',
+  max_attempts: 'integer',
+  status_code: 'integer',
+  outcome: 'text',
+  cold: 'boolean',
+  created_at: 'bigint',
+  started_at: 'bigint',
+  finished_at: 'bigint',
+  duration_ms: 'double precision',
+  request: 'text',
+  request_body: 'bytea',
+  request_truncated: 'boolean',
+  response_headers: 'text',
+  response_body: 'bytea',
+  response_truncated: 'boolean',
+  error: 'text',
+  bodies_kept: 'boolean',
+  alias: 'text',
+  node: 'text',
+} as const;
+const FINISHED_COLUMNS = Object.keys(FINISHED_TYPES) as (keyof typeof FINISHED_TYPES)[];
+
+/**
+ * The insert of a batch of finished invocations: the rows travel as one JSON array, unpacked by
+ * json_to_recordset (bodies as base64), so the statement's text is the same for every batch and
+ * is prepared once per connection. A multi-row VALUES list (24 parameters a row) had a different
+ * text for each batch size, each prepared and kept by the client and the server. PostgreSQL's own
+ * CPU per row stayed about the same (~42 µs against ~46, measured in a warm sync run): that is
+ * the heap, the indexes and the WAL.
+ */
+const INSERT_FINISHED = `INSERT INTO invocations (${FINISHED_COLUMNS.join(', ')})
+  SELECT ${FINISHED_COLUMNS.map((c) => (FINISHED_TYPES[c] === 'bytea' ? `decode(x.${c}, 'base64')` : `x.${c}`)).join(', ')}
+  FROM json_to_recordset($1::text::json) AS x(${FINISHED_COLUMNS.map((c) => `${c} ${FINISHED_TYPES[c] === 'bytea' ? 'text' : FINISHED_TYPES[c]}`).join(', ')})
+  ON CONFLICT (id) DO UPDATE SET ${FINISHED_COLUMNS.filter((c) => c !== 'id')
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')}`;
+
+/** Rows a statement carries at most (bodies are bounded, so a batch's JSON stays a few MB). */
+const ROWS_PER_STATEMENT = 500;
 
 /** PostgreSQL invocation history. */
 export class PgInvocationStore implements InvocationStore {
@@ -51,15 +73,8 @@ export class PgInvocationStore implements InvocationStore {
     // One row per id (the last wins, as INSERT OR REPLACE does): an upsert may not touch a row twice.
     const rows = [...new Map(records.map((r) => [r.id, finishedRow(r)])).values()];
     await this.sql.begin(async (tx) => {
-      // 24 parameters a row: 2000 rows stay under the protocol's 65535.
-      for (const part of chunks(rows, 2000)) {
-        await tx`INSERT INTO invocations ${tx(part, ...FINISHED_COLUMNS)}
-          ON CONFLICT (id) DO UPDATE SET ${tx.unsafe(
-            FINISHED_COLUMNS.filter((c) => c !== 'id')
-              .map((c) => `${c} = excluded.${c}`)
-              .join(', '),
-          )}`;
-      }
+      for (const part of chunks(rows, ROWS_PER_STATEMENT))
+        await tx.unsafe(INSERT_FINISHED, [JSON.stringify(part)], { prepare: true });
     });
   }
 
@@ -195,7 +210,8 @@ async function dropRows(tx: PgQuery, rows: Row[]): Promise<Pruned> {
 }
 
 /** A finished invocation as a row of `invocations`. */
-function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[number], PgValue> {
+/** A finished invocation as a JSON row of INSERT_FINISHED (bodies in base64). */
+function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[number], JsonValue> {
   return {
     id: r.id,
     function: r.function,
@@ -212,10 +228,10 @@ function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[numb
     finished_at: r.finishedAt,
     duration_ms: r.durationMs,
     request: JSON.stringify(r.request),
-    request_body: r.requestBody,
+    request_body: r.requestBody ? r.requestBody.toString('base64') : null,
     request_truncated: r.requestTruncated,
     response_headers: r.responseHeaders ? JSON.stringify(r.responseHeaders) : null,
-    response_body: r.responseBody,
+    response_body: r.responseBody ? r.responseBody.toString('base64') : null,
     response_truncated: r.responseTruncated,
     error: r.error ? JSON.stringify(r.error) : null,
     bodies_kept: r.bodiesKept,
