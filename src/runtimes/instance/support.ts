@@ -50,16 +50,13 @@ export function report(message: ControlMessage): void {
  * the server stays listening for the function's server to adopt (adoptAssignmentServer).
  * Without ENV.stem it returns at once: the environment is already the function's. `warm` runs
  * first in a cell: work the shim would do after its assignment that needs no function (loading
- * a module loader, compiling a VM), done before the cell counts as ready; then one request goes
- * through a throwaway HTTP server (Node compiles the server's parser and response writer at
- * their first use: ~10 ms of an assignment's answer when timed inside a cell).
+ * a module loader, compiling a VM, `warmHttp`), done before the cell counts as ready.
  */
 export async function awaitAssignment(warm?: () => Promise<void>): Promise<void> {
   if (process.env[ENV.stem] !== '1') return;
-  await warm?.();
   const socketPath = process.env[ENV.socket] ?? '';
   if (!socketPath) throw new Error(`${ENV.socket} is not set: the shim is started by kumo, not by hand`);
-  await warmHttp(`${socketPath}.warm`);
+  await warm?.();
   const server = createServer();
   server.keepAliveTimeout = 0;
   rmSync(socketPath, { force: true });
@@ -88,8 +85,14 @@ export async function awaitAssignment(warm?: () => Promise<void>): Promise<void>
   };
 }
 
-/** One request and its answer through a throwaway server on `socketPath` (removed after). */
-async function warmHttp(socketPath: string): Promise<void> {
+/**
+ * A stem cell's warm-up of the HTTP path: one request and its answer through a throwaway server
+ * on a socket beside the cell's own (Node compiles the server's parser and response writer at
+ * their first use: ~10 ms of an assignment's answer when timed inside a cell). The node shim
+ * warms the same path through its own InstanceServer instead.
+ */
+export async function warmHttp(): Promise<void> {
+  const socketPath = warmSocketPath();
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"warm":true}'));
@@ -102,6 +105,11 @@ async function warmHttp(socketPath: string): Promise<void> {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+}
+
+/** Where a stem cell's warm-up listens: beside its own socket, gone once the warm-up is done. */
+export function warmSocketPath(): string {
+  return `${process.env[ENV.socket] ?? ''}.warm`;
 }
 
 /** One POST to the server on `socketPath`, as the gateway sends it, read to the end. */

@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { ENV, tagText } from '../../../core/index.ts';
 import {
   awaitAssignment,
+  warmHttp,
   readInvocation,
   report,
   serveOnSocket,
@@ -169,7 +170,7 @@ async function handle(control: ExecControl, req: IncomingMessage, res: ServerRes
 async function main(): Promise<void> {
   let control: ExecControl;
   try {
-    await awaitAssignment();
+    await awaitAssignment(warmHttp);
     control = takeControl(process.env);
   } catch (err) {
     report({ type: 'error', code: 'handler_error', message: (err as Error).message });

@@ -14,6 +14,7 @@ import { HostClient, PluginCallError } from '../host/host-client.ts';
 import { ENV, tagText } from '../../../core/index.ts';
 import {
   awaitAssignment,
+  warmHttp,
   readInvocation,
   report,
   serveOnSocket,
@@ -215,7 +216,10 @@ async function main(): Promise<void> {
   let server: LuaServer;
   try {
     const factory = new LuaVmFactory();
-    await awaitAssignment(() => factory.warm());
+    await awaitAssignment(async () => {
+      await factory.warm();
+      await warmHttp();
+    });
     control = takeControl(process.env);
     server = new LuaServer(control, factory);
     await server.ready();

@@ -13,7 +13,6 @@
  * It imports node builtins and kumo's own runtime files only, and runs bundled (shim-bundle.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { takeControl } from './control.ts';
@@ -24,8 +23,7 @@ import { InstanceServer } from './instance-server.ts';
 import type { Adapter, HandlerFunction } from './invocation.ts';
 import { tagStream } from './log-tag.ts';
 import { installPluginCall } from '../host/node-plugins.ts';
-import { awaitAssignment, report, roundTrip } from '../support.ts';
-import { ENV } from '../../../core/index.ts';
+import { awaitAssignment, report, roundTrip, warmSocketPath } from '../support.ts';
 import { fetchAdapter } from './styles/fetch.ts';
 import { lambdaAdapter } from './styles/lambda.ts';
 import { nodeAdapter } from './styles/node.ts';
@@ -55,7 +53,7 @@ const LOADER_WARM_UP = 'data:text/javascript,export{}';
 async function warmUp(): Promise<void> {
   await import(LOADER_WARM_UP);
   crypto.randomUUID();
-  const socketPath = `${process.env[ENV.socket] ?? ''}.warm`;
+  const socketPath = warmSocketPath();
   for (const style of ['fetch', 'node'] as const) {
     const fn: HandlerFunction =
       style === 'fetch'
@@ -72,9 +70,9 @@ async function warmUp(): Promise<void> {
     });
     await server.listen(socketPath);
     await roundTrip(socketPath);
+    // Closing a Unix socket server removes its path.
     await server.shutdown();
   }
-  await rm(socketPath, { force: true });
 }
 
 /** Reports a load failure and exits; stderr has been written synchronously (it is a pipe). */
