@@ -10,12 +10,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import path from 'node:path';
 import { connect, createServer, type Server } from 'node:net';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import {
   api,
+  apiJson,
   eventually,
   invoke,
   mustDeploy,
@@ -173,6 +176,54 @@ describe('tenants on one host', () => {
     for (const socket of sockets) {
       const r = runAs(NOBODY, [process.execPath, '-e', CONNECT_UNIX, socket]);
       assert.match(r.stdout.trim(), /^(EACCES|ENOENT)$/, `nobody reached ${socket}: ${r.stdout}${r.stderr}`);
+    }
+  });
+
+  test("a stem cell's copied code is readable by the cell alone: not by a local user, nor another instance's uid", async () => {
+    const dir = await writeFunction({
+      'kumo.yaml': 'name: tenant-code\ninstances:\n  idle: 1s\n',
+      'index.js':
+        'import { readFileSync } from "node:fs";\nexport default () => new Response(readFileSync("/var/task/notes.txt", "utf8"));\n',
+      'notes.txt': 'code-only secret of tenant-code',
+    });
+    await mustDeploy(server, dir);
+    // Scaled to zero with a cell of its shape ready: the next request is a cell's assignment.
+    await eventually(
+      async () => {
+        const fn = await apiJson<{ instances: { total: number } }>(server, '/functions/tenant-code');
+        const { stemCells: cells } = await apiJson<{ stemCells: { ready: number; starting: number } }>(
+          server,
+          '/status',
+        );
+        return fn.instances.total === 0 && cells.ready > 0 && cells.starting === 0;
+      },
+      30_000,
+      'tenant-code scaled to zero and a ready stem cell',
+    );
+    // The cell itself reads it (its code folder was filled at the assignment).
+    assert.equal(await (await invoke(server, 'tenant-code')).text(), 'code-only secret of tenant-code');
+    const runs = (await readdir('/dev/shm')).filter((n) => n.startsWith(`kumo-run-${process.pid}-`));
+    const copies: string[] = [];
+    for (const run of runs)
+      for (const name of await readdir(`/dev/shm/${run}`).catch(() => []))
+        if (name.startsWith('cell-') && name.endsWith('.task')) {
+          const file = `/dev/shm/${run}/${name}/notes.txt`;
+          if ((await readFile(file, 'utf8').catch(() => '')).includes('tenant-code')) copies.push(file);
+        }
+    assert.ok(copies.length > 0, `no stem cell holds tenant-code's code in ${runs.join(', ')}`);
+    for (const file of copies) {
+      const owner = statSync(path.dirname(file)).uid;
+      assert.notEqual(owner, 0, "the cell's code folder is given to the cell's uid");
+      for (const [who, id] of [
+        ['nobody', NOBODY],
+        ["another instance's uid", owner + 1],
+      ] as const) {
+        const r = runAs(id, ['cat', file]);
+        assert.notEqual(r.status, 0, `${who} read ${file}`);
+        assert.equal(r.stdout.includes('code-only secret'), false, `${who} saw the code`);
+      }
+      // Sanity: the cell's own uid can, so the refusals above are about the uid.
+      assert.equal(runAs(owner, ['cat', file]).stdout, 'code-only secret of tenant-code');
     }
   });
 
