@@ -7,6 +7,7 @@ export default tseslint.config(
   {
     ignores: [
       'node_modules/',
+      'vendor/',
       '.kumo/',
       'examples/**/node_modules/',
       'coverage/',

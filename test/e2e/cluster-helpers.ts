@@ -68,6 +68,9 @@ export async function startCluster(ids: string[], extraArgs: string[] = []): Pro
     async dispose() {
       await Promise.all(
         nodes.map(async (n) => {
+          // A node that exited by itself (not killed by the test) shows why: its last output.
+          if (n.child.exitCode !== null)
+            console.log(`node ${n.id} exited with ${n.child.exitCode}:\n${n.output().slice(-4000)}`);
           if (n.child.exitCode === null && n.child.signalCode === null) {
             n.child.kill('SIGTERM');
             const timer = setTimeout(() => n.child.kill('SIGKILL'), 15_000);

@@ -291,7 +291,7 @@ export async function spawnKumo(
     return { child, url, output: () => output };
   } catch (err) {
     child.kill('SIGKILL');
-    throw err;
+    throw new Error(`${(err as Error).message}; its output:\n${output.slice(-4000)}`, { cause: err });
   }
 }
 

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { startPostgres, type TestPostgres } from '../../../test/support/postgres.ts';
 import { describeStoreContracts } from '../contract/index.ts';
 import { versionOf } from '../contract/support.ts';
+import { openPool } from './database.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { openPostgresStores } from './stores.ts';
 
@@ -114,5 +115,49 @@ test('a touch and a collecting delete of one build never both win: the second se
     assert.equal(await touched, false);
   } finally {
     await stores.close();
+  }
+});
+
+test('a backend killed in the middle of a transaction rejects that transaction and nothing else: the process lives on and the pool keeps serving', async () => {
+  // postgres 3.4.9 wrote the transaction's ROLLBACK on the dead connection from a setImmediate and
+  // threw an uncaught TypeError (porsager/postgres#1208): a store outage took the whole node down.
+  // Past that, the killed backend's FATAL error stayed on the connection and rejected the first
+  // query after its reconnect (round 3 reuses round 1's connection), and end() waited forever.
+  // vendor/postgres carries the fix.
+  const url = await pg.createDatabase();
+  const sql = await openPool(url, { max: 2 });
+  const killer = await openPool(url, { max: 1 });
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    for (let round = 0; round < 3; round++) {
+      let pid: number | undefined;
+      const tx = sql.begin(async (t) => {
+        const [row] = await t<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        pid = row?.pid;
+        await t`SELECT pg_sleep(5)`;
+      });
+      const settled = tx.then(
+        () => 'committed',
+        (err: Error & { code?: string }) => err.code ?? err.message,
+      );
+      while (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+      await killer`SELECT pg_terminate_backend(${pid})`;
+      assert.notEqual(await settled, 'committed');
+      await new Promise((r) => setTimeout(r, 50));
+      const [row] = await sql<{ n: number }[]>`SELECT 1 AS n`;
+      assert.equal(row?.n, 1, 'the pool serves the next query');
+    }
+    assert.deepEqual(uncaught, [], 'no uncaught exception');
+    const ended = await Promise.race([
+      sql.end().then(() => 'ended'),
+      new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000)),
+    ]);
+    assert.equal(ended, 'ended', 'the pool closes: no connection waits on a query of a dead socket');
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await sql.end({ timeout: 1 });
+    await killer.end({ timeout: 1 });
   }
 });
