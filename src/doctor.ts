@@ -63,7 +63,7 @@ export async function doctor(
     if (cells)
       out.write(
         cells.enabled
-          ? `stem cells: on, at most ${cells.max} (${cells.ready} ready, ${cells.starting} starting; cold starts served by a cell: ${cells.hits}, by the ordinary path: ${cells.misses})\n`
+          ? `stem cells: on, at most ${cells.max} (${cells.ready} ready, ${cells.starting} starting, ${cells.short ?? 0} waiting to start; cold starts served by a cell: ${cells.hits}, by the ordinary path: ${cells.misses})\n`
           : 'stem cells: off (--stem-cells 0)\n',
       );
     if (server.store)

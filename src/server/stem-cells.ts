@@ -77,6 +77,8 @@ export interface StemCellStats {
   hits: number;
   misses: number;
   shapes: number;
+  /** Cells the shapes want but have not started: waiting for idle CPU, a failure pause or room. */
+  short: number;
 }
 
 interface Cell {
@@ -181,9 +183,11 @@ export class StemCells {
   stats(): StemCellStats {
     let ready = 0;
     let starting = 0;
+    let short = 0;
     for (const s of this.shapes.values()) {
       ready += s.ready.length;
       starting += s.starting;
+      short += Math.max(0, s.target - s.ready.length - s.starting);
     }
     return {
       enabled: this.enabled,
@@ -193,6 +197,7 @@ export class StemCells {
       hits: this.hits,
       misses: this.misses,
       shapes: this.shapes.size,
+      short,
     };
   }
 

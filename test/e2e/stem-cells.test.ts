@@ -24,6 +24,7 @@ interface Cells {
   ready: number;
   starting: number;
   shapes: number;
+  short: number;
   hits: number;
   misses: number;
 }
@@ -35,16 +36,18 @@ const instances = async (server: TestServer, name: string): Promise<number> =>
   ((await apiJson(server, `/functions/${name}`)) as { instances: { total: number } }).instances.total;
 
 /**
- * Waits until `name` has scaled to zero and every shape has a ready cell (so its own has one),
- * none booting: a taken cell's replacement waits for idle CPU, which a loaded host may take
- * seconds to have.
+ * Waits until `name` has scaled to zero and every shape has the cells it wants ready (so its own
+ * has one), none booting nor waiting to boot: a taken cell's replacement waits for idle CPU, which
+ * a loaded host may take seconds to have. (Counting ready cells against shapes was not enough: a
+ * shape that missed once wants two, so its second cell could stand in for another shape's
+ * pending one.)
  */
 async function coldAndStocked(server: TestServer, name: string): Promise<void> {
   await eventually(async () => (await instances(server, name)) === 0, 20_000, `${name} to scale to zero`);
   await eventually(
     async () => {
       const c = await cells(server);
-      return c.ready >= c.shapes && c.starting === 0;
+      return c.ready >= c.shapes && c.starting === 0 && c.short === 0;
     },
     30_000,
     'a ready stem cell of every shape',
