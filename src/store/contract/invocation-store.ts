@@ -50,6 +50,45 @@ export function describeInvocationStoreContract(open: OpenStores): void {
         );
       }));
 
+    test('what a caller sent comes back byte for byte: tabs, newlines, backslashes, \\N and \\. in text, every byte in bodies', () =>
+      withStores(open, async ({ invocations }) => {
+        const nasty = 'a\tb\nc\rd\\e\\N\\.\\x00f\\\\\n\\.\n\u00e9\u{1F600}';
+        const everyByte = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+        const record = finished('nasty', 'f', 1000, {
+          request: { method: 'POST', path: `/${nasty}`, headers: { 'x-h': nasty, 'x-empty': '' } },
+          requestBody: everyByte,
+          responseHeaders: { 'x-back': nasty },
+          responseBody: Buffer.from('\\.\n\\N\t'),
+          error: { code: 'crash', message: nasty },
+          status: 'failed',
+          outcome: 'error',
+          // Stored as plain text, not JSON: its tabs and newlines reach the row raw.
+          node: nasty,
+        });
+        await invocations.insertFinished([
+          record,
+          finished('empty', 'f', 1001, { requestBody: Buffer.alloc(0) }),
+        ]);
+        assert.deepEqual(await invocations.get('nasty'), record);
+        const empty = await invocations.get('empty');
+        assert.equal(empty?.requestBody?.length ?? 0, 0);
+        assert.equal((await invocations.list({ limit: 10 })).length, 2, 'no row split in two, none lost');
+      }));
+
+    test('an id written again replaces its row, also in a batch with new ones (the last write wins)', () =>
+      withStores(open, async ({ invocations }) => {
+        await invocations.insertFinished([finished('x', 'f', 1000, { durationMs: 1 })]);
+        const again = finished('x', 'f', 1000, { durationMs: 2, status: 'failed', outcome: 'error' });
+        const fresh = finished('y', 'f', 1001);
+        await invocations.insertFinished([fresh, again]);
+        assert.deepEqual(await invocations.get('x'), again);
+        assert.deepEqual(await invocations.get('y'), fresh);
+        assert.deepEqual(
+          (await invocations.list({ limit: 10 })).map((r) => r.id),
+          ['y', 'x'],
+        );
+      }));
+
     test('stats samples are the finished invocations since a time, of one function or all, newest first', () =>
       withStores(open, async ({ invocations, queue }) => {
         await invocations.insertFinished([

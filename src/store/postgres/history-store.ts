@@ -6,6 +6,7 @@ import type { AttemptRecord, CallbackDelivery, InvocationRecord, LogLine } from 
 import type { HistoryQuery, InvocationStore, Pruned, StatsBucketRow, StatsSample } from '../invocations.ts';
 import { toAttempt, toDelivery, toLogLine, toRecord, toStatsSample, type Row } from '../rows.ts';
 import type { PgQuery, PgSql } from './database.ts';
+import { once } from 'node:events';
 import { chunks } from './values.ts';
 
 /** A value of a JSON row. */
@@ -43,21 +44,30 @@ const FINISHED_TYPES = {
 const FINISHED_COLUMNS = Object.keys(FINISHED_TYPES) as (keyof typeof FINISHED_TYPES)[];
 
 /**
- * The insert of a batch of finished invocations: the rows travel as one JSON array, unpacked by
- * json_to_recordset (bodies as base64), so the statement's text is the same for every batch and
- * is prepared once per connection. A multi-row VALUES list (24 parameters a row) had a different
- * text for each batch size, each prepared and kept by the client and the server. PostgreSQL's own
- * CPU per row stayed about the same (~42 µs against ~46, measured in a warm sync run): that is
- * the heap, the indexes and the WAL.
+ * The upsert of a batch of finished invocations, for a batch holding an id already stored (a batch
+ * written again after a commit whose answer was lost): the rows travel as one JSON array, unpacked
+ * by json_to_recordset (bodies as base64), so the statement's text is the same for every batch and
+ * is prepared once per connection.
  */
-const INSERT_FINISHED = `INSERT INTO invocations (${FINISHED_COLUMNS.join(', ')})
+const UPSERT_FINISHED = `INSERT INTO invocations (${FINISHED_COLUMNS.join(', ')})
   SELECT ${FINISHED_COLUMNS.map((c) => (FINISHED_TYPES[c] === 'bytea' ? `decode(x.${c}, 'base64')` : `x.${c}`)).join(', ')}
   FROM json_to_recordset($1::text::json) AS x(${FINISHED_COLUMNS.map((c) => `${c} ${FINISHED_TYPES[c] === 'bytea' ? 'text' : FINISHED_TYPES[c]}`).join(', ')})
   ON CONFLICT (id) DO UPDATE SET ${FINISHED_COLUMNS.filter((c) => c !== 'id')
     .map((c) => `${c} = excluded.${c}`)
     .join(', ')}`;
 
-/** Rows a statement carries at most (bodies are bounded, so a batch's JSON stays a few MB). */
+/**
+ * The insert of a batch of finished invocations, the common case: COPY in text format. Against the
+ * upsert above, PostgreSQL spends about 10 µs less CPU per row (no JSON to parse, no base64 to
+ * decode, no speculative insertion) and kumo about 5 µs less (no JSON, no base64): on a host
+ * PostgreSQL shares, that CPU is the gateway's.
+ */
+const COPY_FINISHED = `COPY invocations (${FINISHED_COLUMNS.join(', ')}) FROM STDIN`;
+
+/** SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/** Rows a statement (or a write of the COPY) carries at most: bodies are bounded, so a few MB. */
 const ROWS_PER_STATEMENT = 500;
 
 /** PostgreSQL invocation history. */
@@ -71,11 +81,32 @@ export class PgInvocationStore implements InvocationStore {
   async insertFinished(records: InvocationRecord[]): Promise<void> {
     if (!records.length) return;
     // One row per id (the last wins, as INSERT OR REPLACE does): an upsert may not touch a row twice.
-    const rows = [...new Map(records.map((r) => [r.id, finishedRow(r)])).values()];
-    await this.sql.begin(async (tx) => {
-      for (const part of chunks(rows, ROWS_PER_STATEMENT))
-        await tx.unsafe(INSERT_FINISHED, [JSON.stringify(part)], { prepare: true });
+    const rows = [...new Map(records.map((r) => [r.id, r])).values()];
+    try {
+      await this.copyFinished(rows);
+    } catch (err) {
+      // COPY cannot replace a row: the rare batch holding a stored id is written again as an
+      // upsert (the failed COPY wrote nothing).
+      if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+      await this.sql.begin(async (tx) => {
+        for (const part of chunks(rows.map(finishedRow), ROWS_PER_STATEMENT))
+          await tx.unsafe(UPSERT_FINISHED, [JSON.stringify(part)], { prepare: true });
+      });
+    }
+  }
+
+  /** Writes `rows` with one COPY: all of them or, on any error, none. */
+  private async copyFinished(rows: InvocationRecord[]): Promise<void> {
+    const copy = await this.sql.unsafe(COPY_FINISHED).writable();
+    const done = new Promise<void>((resolve, reject) => {
+      copy.once('error', reject);
+      copy.once('finish', resolve);
     });
+    for (const part of chunks(rows, ROWS_PER_STATEMENT))
+      if (!copy.write(Buffer.from(part.map(copyLine).join(''))))
+        await Promise.race([once(copy, 'drain'), done]);
+    copy.end();
+    await done;
   }
 
   async get(id: string): Promise<InvocationRecord | undefined> {
@@ -209,9 +240,11 @@ async function dropRows(tx: PgQuery, rows: Row[]): Promise<Pruned> {
   return { removed: rows.length, bytes: rows.reduce((sum, r) => sum + Number(r.bytes ?? 0), 0) };
 }
 
-/** A finished invocation as a row of `invocations`. */
-/** A finished invocation as a JSON row of INSERT_FINISHED (bodies in base64). */
-function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[number], JsonValue> {
+/** The value of each column of a finished invocation's row (bodies as bytes). */
+type FinishedValues = Record<(typeof FINISHED_COLUMNS)[number], string | number | boolean | Buffer | null>;
+
+/** A finished invocation as the values of its row. */
+function finishedValues(r: InvocationRecord): FinishedValues {
   return {
     id: r.id,
     function: r.function,
@@ -228,10 +261,10 @@ function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[numb
     finished_at: r.finishedAt,
     duration_ms: r.durationMs,
     request: JSON.stringify(r.request),
-    request_body: r.requestBody ? r.requestBody.toString('base64') : null,
+    request_body: r.requestBody,
     request_truncated: r.requestTruncated,
     response_headers: r.responseHeaders ? JSON.stringify(r.responseHeaders) : null,
-    response_body: r.responseBody ? r.responseBody.toString('base64') : null,
+    response_body: r.responseBody,
     response_truncated: r.responseTruncated,
     error: r.error ? JSON.stringify(r.error) : null,
     bodies_kept: r.bodiesKept,
@@ -239,3 +272,39 @@ function finishedRow(r: InvocationRecord): Record<(typeof FINISHED_COLUMNS)[numb
     node: r.node ?? null,
   };
 }
+
+/** A finished invocation as a JSON row of UPSERT_FINISHED (bodies in base64). */
+function finishedRow(r: InvocationRecord): Record<string, JsonValue> {
+  const v = finishedValues(r);
+  const row: Record<string, JsonValue> = {};
+  for (const c of FINISHED_COLUMNS) {
+    const x = v[c];
+    row[c] = Buffer.isBuffer(x) ? x.toString('base64') : x;
+  }
+  return row;
+}
+
+/**
+ * A finished invocation as one line of COPY's text format: FINISHED_COLUMNS in order,
+ * tab-separated, `\N` for NULL, bytea as hex. Every text value is escaped, so a backslash, tab,
+ * newline or carriage return in a header, path or error a caller sent cannot end a field or a row
+ * early.
+ */
+function copyLine(r: InvocationRecord): string {
+  const v = finishedValues(r);
+  return FINISHED_COLUMNS.map((c) => copyField(v[c])).join('\t') + '\n';
+}
+
+/** One value in COPY's text format. */
+function copyField(v: string | number | boolean | Buffer | null): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (typeof v === 'number') return String(v);
+  if (Buffer.isBuffer(v)) return `\\\\x${v.toString('hex')}`;
+  return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIALS, (c) => COPY_ESCAPED[c] ?? c) : v;
+}
+
+/** The characters COPY's text format escapes with a backslash. */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIALS = /[\\\t\n\r]/g;
+const COPY_ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };

@@ -131,7 +131,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     try {
       x = options.socket
         ? (await Promise.resolve(options.socket(options)))
-        : new net.Socket()
+        : new net.Socket().setNoDelay(true) // kumo patch: COPY's CopyDone waited ~40 ms on Nagle
     } catch (e) {
       error(e)
       return
@@ -399,6 +399,9 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
 
   function errored(err) {
     stream && (stream.destroy(err), stream = null)
+    // kumo patch: an error after a COPY FROM STDIN's end() (a row the server refuses once all
+    // were sent) reached nobody and the writable never finished; it fails the writable now.
+    final && (final(err), final = null)
     query && queryError(query, err)
     initial && (queryError(initial, err), initial = null)
   }
