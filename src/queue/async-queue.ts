@@ -199,7 +199,11 @@ export class AsyncQueue {
     if (!this.leased.size || this.closed) return;
     const runs = [...this.leased].map(([id, attempt]) => ({ id, attempt }));
     try {
-      const lost = await this.o.store.renewLeases(runs, this.o.now() + this.o.visibilityTimeoutMs);
+      // A run that finished while the renewal was on its way is no longer `running` in the store,
+      // so the renewal misses it: only runs still going here have lost their lease.
+      const lost = (await this.o.store.renewLeases(runs, this.o.now() + this.o.visibilityTimeoutMs)).filter(
+        (id) => this.leased.get(id) === runs.find((r) => r.id === id)?.attempt,
+      );
       if (lost.length)
         this.o.log.warn('async queue: runs lost their lease (taken over by another node, or removed)', {
           count: lost.length,
