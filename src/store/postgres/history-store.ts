@@ -2,11 +2,11 @@
  * InvocationStore (the history) on PostgreSQL. The `invocations` table holds the queue's entries
  * too (queue-store.ts): an invocation has one record from enqueue to its end.
  */
+import { once } from 'node:events';
 import type { AttemptRecord, CallbackDelivery, InvocationRecord, LogLine } from '../../core/index.ts';
 import type { HistoryQuery, InvocationStore, Pruned, StatsBucketRow, StatsSample } from '../invocations.ts';
 import { toAttempt, toDelivery, toLogLine, toRecord, toStatsSample, type Row } from '../rows.ts';
 import type { PgQuery, PgSql } from './database.ts';
-import { once } from 'node:events';
 import { chunks } from './values.ts';
 
 /** A value of a JSON row. */
@@ -58,9 +58,10 @@ const UPSERT_FINISHED = `INSERT INTO invocations (${FINISHED_COLUMNS.join(', ')}
 
 /**
  * The insert of a batch of finished invocations, the common case: COPY in text format. Against the
- * upsert above, PostgreSQL spends about 10 µs less CPU per row (no JSON to parse, no base64 to
- * decode, no speculative insertion) and kumo about 5 µs less (no JSON, no base64): on a host
- * PostgreSQL shares, that CPU is the gateway's.
+ * upsert above (30,000 hello rows in batches of 300, durable commits), PostgreSQL spends 18–23 µs
+ * of CPU a row instead of 25–36 (no JSON to parse, no base64 to decode, no speculative insertion)
+ * and kumo 15 µs instead of 21–35 (no JSON, no base64): on a host PostgreSQL shares, that CPU is
+ * the gateway's.
  */
 const COPY_FINISHED = `COPY invocations (${FINISHED_COLUMNS.join(', ')}) FROM STDIN`;
 
