@@ -197,12 +197,13 @@ export class AsyncQueue {
   /** Extends the leases of the runs in progress; runs whose lease was lost are logged (their results will be dropped). */
   private async renew(): Promise<void> {
     if (!this.leased.size || this.closed) return;
-    const runs = [...this.leased].map(([id, attempt]) => ({ id, attempt }));
+    const renewing = new Map(this.leased);
+    const runs = [...renewing].map(([id, attempt]) => ({ id, attempt }));
     try {
       // A run that finished while the renewal was on its way is no longer `running` in the store,
       // so the renewal misses it: only runs still going here have lost their lease.
       const lost = (await this.o.store.renewLeases(runs, this.o.now() + this.o.visibilityTimeoutMs)).filter(
-        (id) => this.leased.get(id) === runs.find((r) => r.id === id)?.attempt,
+        (id) => this.leased.get(id) === renewing.get(id),
       );
       if (lost.length)
         this.o.log.warn('async queue: runs lost their lease (taken over by another node, or removed)', {
